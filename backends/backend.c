@@ -1,0 +1,39 @@
+/* backends/backend.c — the generic parts of a backend handle: wrapping a table and a context,
+ * names, device info, sync. Device-specific code lives in backends/cpu and backends/opencl. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/backend_impl.h"
+
+uae_status uae_backend_wrap(const uae_backend_iface *iface, void *ctx, uae_backend **out) {
+    uae_backend *be = calloc(1, sizeof *be);
+    if (!be) {
+        iface->free(ctx);
+        return uae_fail(UAE_ERR_NOMEM, "backend: out of host memory");
+    }
+    be->iface = iface;
+    be->ctx = ctx;
+    iface->info(ctx, &be->dev);
+    if (strcmp(iface->kind, "opencl") == 0)
+        snprintf(be->name, sizeof be->name, "opencl:%d %s", be->dev.index, be->dev.name);
+    else
+        snprintf(be->name, sizeof be->name, "%s (%d thread%s)", iface->kind, be->dev.compute_units,
+                 be->dev.compute_units == 1 ? "" : "s");
+    *out = be;
+    return UAE_OK;
+}
+
+void uae_backend_free(uae_backend *be) {
+    if (!be) return;
+    be->iface->free(be->ctx);
+    free(be);
+}
+
+const char *uae_backend_name(const uae_backend *be) { return be->name; }
+const char *uae_backend_kind(const uae_backend *be) { return be->iface->kind; }
+void uae_backend_info(const uae_backend *be, uae_device_info *info) { *info = be->dev; }
+uint64_t uae_backend_fallback_count(const uae_backend *be) { return be->fallbacks; }
+
+uae_status uae_backend_sync(uae_backend *be) {
+    return be->iface->sync ? be->iface->sync(be->ctx) : UAE_OK;
+}

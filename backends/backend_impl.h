@@ -1,0 +1,67 @@
+/* backends/backend_impl.h — what a backend is made of (private to the library).
+ *
+ * A backend is a const table of functions (uae_backend_iface) plus a private context. core/ calls
+ * only through this table; a new backend is new files under backends/ plus one entry in
+ * backends/registry.c, never an edit in core/ or models/. Optional slots may be NULL; each comment
+ * says what NULL means.
+ */
+#ifndef UAE_BACKEND_IMPL_H
+#define UAE_BACKEND_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "uae/backend.h"
+#include "uae/ops.h"
+
+typedef struct uae_backend_iface {
+    const char *kind; /* "ref", "cpu", "opencl" */
+
+    /* Frees ctx and everything it owns. */
+    void (*free)(void *ctx);
+
+    /* Device memory. Sizes and offsets are in bytes. buf_alloc returns UAE_ERR_NOMEM with a message
+     * (including when bytes exceeds the device's largest allocation). */
+    uae_status (*buf_alloc)(void *ctx, size_t bytes, void **buf);
+    void (*buf_free)(void *ctx, void *buf);
+    uae_status (*buf_write)(void *ctx, void *buf, size_t offset, size_t bytes, const void *src);
+    uae_status (*buf_read)(void *ctx, void *buf, size_t offset, size_t bytes, void *dst);
+    uae_status (*buf_copy)(void *ctx, void *dst, size_t dst_offset, void *src, size_t src_offset,
+                           size_t bytes);
+
+    /* Host address of a buffer, for backends whose memory is host memory. NULL slot: never. */
+    float *(*host_ptr)(void *ctx, void *buf);
+
+    /* Whether compute() handles this (already checked) op. NULL slot: every op. */
+    bool (*supports)(void *ctx, const uae_op *op);
+
+    /* Runs one already-checked op. The one dispatch point of the backend. */
+    uae_status (*compute)(void *ctx, const uae_op *op);
+
+    /* Waits for queued work. NULL slot: nothing to wait for. */
+    uae_status (*sync)(void *ctx);
+
+    /* Fills the device description. */
+    void (*info)(void *ctx, uae_device_info *info);
+} uae_backend_iface;
+
+struct uae_backend {
+    const uae_backend_iface *iface;
+    void *ctx;             /* owned; freed by iface->free */
+    char name[192];
+    uae_device_info dev;
+    uint64_t fallbacks;    /* ops run on the host because supports() said no */
+};
+
+/* Creates a backend handle around iface and ctx (ownership of ctx passes to it). */
+uae_status uae_backend_wrap(const uae_backend_iface *iface, void *ctx, uae_backend **out);
+
+/* The entry points of the host backends (backends/cpu/). They run ops on host pointers; the
+ * reference and the OpenMP implementation have the same signature. */
+uae_status uae_cpu_backend_create(bool reference, uae_backend **out);
+
+/* Runs one checked op whose tensors are host memory, with the reference (scalar) implementation.
+ * Used as the oracle and for host fallback. */
+uae_status uae_ref_compute(const uae_op *op);
+
+#endif /* UAE_BACKEND_IMPL_H */

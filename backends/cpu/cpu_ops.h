@@ -1,0 +1,48 @@
+/* backends/cpu/cpu_ops.h — the host implementations of every op, in two versions with the same
+ * signature: _ref, the plain scalar reference (the oracle, kept forever), and _omp, the optimised
+ * OpenMP version. Tensors handed to these functions hold host pointers: the data of t starts at
+ * (float *)t->buf + t->offset (uae_cpu_data). Ops have been checked by uae_op_check already. */
+#ifndef UAE_CPU_OPS_H
+#define UAE_CPU_OPS_H
+
+#include "uae/ops.h"
+
+typedef uae_status (*uae_cpu_op_fn)(const uae_op *op);
+
+static inline float *uae_cpu_data(const uae_tensor *t) { return (float *)t->buf + t->offset; }
+
+/* One line per op kind, in uae_op_kind order: X(kind, function stem). */
+#define UAE_CPU_OP_LIST(X)                                   \
+    X(UAE_OP_GEMM, gemm)                                     \
+    X(UAE_OP_CONV2D, conv2d)                                 \
+    X(UAE_OP_CONV2D_BWD_DATA, conv2d_bwd_data)               \
+    X(UAE_OP_CONV2D_BWD_WEIGHT, conv2d_bwd_weight)           \
+    X(UAE_OP_MAXPOOL2, maxpool2)                             \
+    X(UAE_OP_MAXPOOL2_BWD, maxpool2_bwd)                     \
+    X(UAE_OP_UPSAMPLE2, upsample2)                           \
+    X(UAE_OP_UPSAMPLE2_BWD, upsample2_bwd)                   \
+    X(UAE_OP_BINARY, binary)                                 \
+    X(UAE_OP_UNARY, unary)                                   \
+    X(UAE_OP_UNARY_BWD, unary_bwd)                           \
+    X(UAE_OP_REDUCE, reduce)                                 \
+    X(UAE_OP_SOFTMAX, softmax)                               \
+    X(UAE_OP_FILL, fill)                                     \
+    X(UAE_OP_CLAMP, clamp)                                   \
+    X(UAE_OP_OPTIM, optim)                                   \
+    X(UAE_OP_RNG, rng)                                       \
+    X(UAE_OP_PERMUTATION, permutation)                       \
+    X(UAE_OP_GATHER_ROWS, gather_rows)                       \
+    X(UAE_OP_SCATTER_ROWS, scatter_rows)                     \
+    X(UAE_OP_MINE_BOUND, mine_bound)                         \
+    X(UAE_OP_ATTACK_STEP, attack_step)
+
+#define UAE_CPU_DECLARE(kind, stem)                          \
+    uae_status uae_##stem##_ref(const uae_op *op);           \
+    uae_status uae_##stem##_omp(const uae_op *op);
+UAE_CPU_OP_LIST(UAE_CPU_DECLARE)
+#undef UAE_CPU_DECLARE
+
+/* Number of OpenMP threads the CPU backend uses (omp_get_max_threads), 1 without OpenMP. */
+int uae_cpu_threads(void);
+
+#endif

@@ -1,0 +1,13 @@
+/* STUB: to be replaced. */
+#include "backends/cpu/cpu_ops.h"
+
+uae_status uae_rng_ref(const uae_op *op) {
+    (void)op;
+    return uae_fail(UAE_ERR_UNSUPPORTED, "rng_ref: not implemented yet");
+}
+
+uae_status uae_permutation_ref(const uae_op *op) {
+    (void)op;
+    return uae_fail(UAE_ERR_UNSUPPORTED, "permutation_ref: not implemented yet");
+}
+

@@ -1,0 +1,83 @@
+/* uae/backend.h — choosing where computation runs: the registry of backends and devices.
+ *
+ * A backend is an opaque handle to one device: the scalar reference ("ref"), the OpenMP CPU
+ * backend ("cpu"), or one OpenCL device. Every tensor lives on exactly one backend; every op runs
+ * on the backend of its tensors. What a backend is made of (its table of operations) is private
+ * to backends/; nothing here depends on OpenCL or OpenMP.
+ *
+ *     uae_backend *be;
+ *     if (uae_backend_open("cpu", &be) != UAE_OK) { puts(uae_last_error()); return 1; }
+ *     ...
+ *     uae_backend_free(be);
+ *
+ * Device specs accepted by uae_backend_open (also the CLI's --device and $UAE_DEVICE):
+ *   "ref"            the scalar reference backend (slow; the oracle in tests)
+ *   "cpu"            the OpenMP CPU backend (the default)
+ *   "opencl" / "gpu" the first OpenCL GPU, else the first OpenCL device of any type
+ *   "<index>"        entry <index> of uae_device_list (as printed by `uae devices`)
+ *   "<substring>"    the one device whose name, vendor or platform contains it (case-insensitive)
+ * An unknown or ambiguous spec is UAE_ERR_INVALID, with the candidates in the message.
+ */
+#ifndef UAE_BACKEND_H
+#define UAE_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "uae/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct uae_backend uae_backend;
+
+/* What `uae devices` prints about one device. Strings are NUL-terminated and truncated to fit. */
+typedef struct uae_device_info {
+    int index;                 /* position in the flat list, stable for one machine and build */
+    char backend[16];          /* "ref", "cpu", "opencl" */
+    char platform[128];        /* OpenCL platform name, or "host" */
+    char name[128];            /* device name */
+    char vendor[128];
+    char type[16];             /* "cpu", "gpu", "accelerator", "other" */
+    char driver_version[64];
+    char api_version[64];      /* e.g. "OpenCL 3.0 PoCL ..."; "" for host backends */
+    int compute_units;         /* cores / threads / compute units */
+    uint64_t global_mem_bytes;
+    uint64_t local_mem_bytes;
+    uint64_t max_alloc_bytes;
+} uae_device_info;
+
+/* Fills *count with the number of devices over all backends compiled in and present at run time
+ * (never fails for lack of OpenCL: then only the host backends are listed). If infos is non-NULL it
+ * receives up to cap entries. */
+uae_status uae_device_list(uae_device_info *infos, int cap, int *count);
+
+/* Opens the device named by spec (see the top of this file); NULL or "" means $UAE_DEVICE if set,
+ * else "cpu". The caller owns *out and frees it with uae_backend_free. */
+uae_status uae_backend_open(const char *spec, uae_backend **out);
+
+/* Frees a backend and everything it allocated. NULL is a no-op. All tensors, arenas and tapes made
+ * on it must be freed first. */
+void uae_backend_free(uae_backend *be);
+
+/* Short human-readable name, e.g. "cpu (2 threads)" or "opencl:0 NVIDIA H200". Owned by be. */
+const char *uae_backend_name(const uae_backend *be);
+
+/* The kind of backend: "ref", "cpu" or "opencl". Owned by be. */
+const char *uae_backend_kind(const uae_backend *be);
+
+/* Device properties of this backend. */
+void uae_backend_info(const uae_backend *be, uae_device_info *info);
+
+/* Waits until all work queued on be has finished (a no-op on host backends). */
+uae_status uae_backend_sync(uae_backend *be);
+
+/* Number of ops that this backend did not support and ran on the host instead (see
+ * uae_op_supported); a performance hint, reported by the bench. */
+uint64_t uae_backend_fallback_count(const uae_backend *be);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UAE_BACKEND_H */
