@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "backends/backend_impl.h"
+#include "uae_config.h"
 
 #if UAE_HAVE_OPENCL
 #include "backends/opencl/opencl_backend.h"
