@@ -5,12 +5,18 @@
  * This is not a public header (the host API is uae/rng.h) and holds no state.
  *
  * Rules for the code below, so that it stays valid OpenCL C and bit-reproducible:
- *  - types only through UAE_U32 / UAE_U64 / UAE_I32, functions declared with UAE_FN;
+ *  - types only through UAE_U32 / UAE_U64 / UAE_I32, functions declared with UAE_FN (static inline
+ *    in C; plain in OpenCL, where an includer may predefine it, e.g. as `inline`);
+ *  - OpenCL: 64-bit integers (ulong) are needed, so the full profile, not the embedded one;
  *  - float arithmetic uses only +, -, *, comparisons and integer bit manipulation: no division, no
  *    libm, no double, every float literal has an f suffix;
  *  - no fused multiply-add: the host build uses -ffp-contract=off and OpenCL gets
  *    `#pragma OPENCL FP_CONTRACT OFF` below. Each + and * is then one IEEE-754 binary32 operation
- *    rounded to nearest, which every conforming device performs identically.
+ *    rounded to nearest, which every conforming device performs identically. An OpenCL source
+ *    must paste this file before any other code (the pragma then covers the whole program) and
+ *    must not be built with -cl-fast-relaxed-math or -cl-unsafe-math-optimizations;
+ *  - no intermediate is ever subnormal for the inputs the RNG produces (the smallest is about
+ *    2^-75), so devices that flush subnormals to zero give the same bits as well.
  */
 #ifndef UAE_PHILOX_H
 #define UAE_PHILOX_H
@@ -29,6 +35,11 @@
 #define UAE_AS_FLOAT(u) as_float(u)
 #else
 #include <stdint.h>
+#if defined(__clang__)
+/* clang contracts a*b + c into an FMA by default; this keeps the bits of any build of this file
+ * (until the end of the including file). GCC has no such pragma and gets -ffp-contract=off. */
+#pragma STDC FP_CONTRACT OFF
+#endif
 #define UAE_U32 uint32_t
 #define UAE_U64 uint64_t
 #define UAE_I32 int32_t

@@ -107,9 +107,10 @@ static double rel_err(double got, double ref) {
 /* cos(2 pi u) in double, accurate relative to the result near the zeros u = 1/4 and 3/4 too (there
  * cos(2 * M_PI * u) would be off by 1e-16 absolute, an infinite relative error at the zero). */
 static double cospi2_ref(double u) {
-    if (u > 0.125 && u < 0.375) return sin(2.0 * M_PI * (0.25 - u)); /* 0.25 - u: exact */
-    if (u > 0.625 && u < 0.875) return sin(2.0 * M_PI * (u - 0.75));
-    return cos(2.0 * M_PI * u);
+    const double PI = 3.14159265358979323846;
+    if (u > 0.125 && u < 0.375) return sin(2.0 * PI * (0.25 - u)); /* 0.25 - u: exact */
+    if (u > 0.625 && u < 0.875) return sin(2.0 * PI * (u - 0.75));
+    return cos(2.0 * PI * u);
 }
 
 static void test_portable_math(void) {
