@@ -11,7 +11,7 @@
 
 typedef enum ad_kind {
     AD_LEAF, AD_MATMUL, AD_BINARY, AD_UNARY, AD_CONV, AD_MAXPOOL, AD_UPSAMPLE, AD_REDUCE,
-    AD_SOFTMAX, AD_RESHAPE, AD_GATHER, AD_MINE,
+    AD_SOFTMAX, AD_RESHAPE, AD_GATHER, AD_MINE, AD_CLAMP,
 } ad_kind;
 
 struct uae_var {
@@ -34,6 +34,7 @@ typedef struct node {
         uae_reduce_params red;
         bool log;
         uae_mine_kind mine;
+        uae_clamp_params clamp;
     } p;
     uae_tensor aux;      /* gather: the index tensor */
 } node;
@@ -168,6 +169,15 @@ static uae_var *record(uae_tape *t, ad_kind kind, uae_var *out, uae_var *a, uae_
     n->out = out;
     if (pn) *pn = n;
     return out;
+}
+
+uae_arena *uae_tape_arena(uae_tape *t) { return t->arena; }
+
+uae_var *uae_tape_fail(uae_tape *t, uae_status st) { return fail(t, st); }
+
+uae_var *uae_ad_new_const(uae_tape *t, int ndim, const int64_t *shape) {
+    if (t->status != UAE_OK) return NULL;
+    return new_output(t, ndim, shape);
 }
 
 /* ---- Leaves -------------------------------------------------------------------------------- */
@@ -322,11 +332,21 @@ uae_var *uae_ad_reduce(uae_tape *t, uae_reduce_fn fn, unsigned axes, uae_var *x)
     if (!y) return NULL;
     uae_status st = uae_reduce(fn, axes, &x->val, &y->val);
     if (st != UAE_OK) return fail(t, st);
-    if (fn == UAE_REDUCE_MAX && x->requires_grad)
-        return fail(t, uae_fail(UAE_ERR_UNSUPPORTED, "autodiff: reduce max has no gradient here"));
     node *n;
     y = record(t, AD_REDUCE, y, x, NULL, NULL, &n);
     if (n) n->p.red = (uae_reduce_params){fn, axes};
+    return y;
+}
+
+uae_var *uae_ad_clamp(uae_tape *t, uae_var *x, float lo, float hi) {
+    if (!ok(t, x, x)) return NULL;
+    uae_var *y = new_output_like(t, &x->val);
+    if (!y) return NULL;
+    uae_status st = uae_clamp(&x->val, lo, hi, &y->val);
+    if (st != UAE_OK) return fail(t, st);
+    node *n;
+    y = record(t, AD_CLAMP, y, x, NULL, NULL, &n);
+    if (n) n->p.clamp = (uae_clamp_params){lo, hi};
     return y;
 }
 
@@ -609,6 +629,13 @@ static uae_status back_reduce(uae_tape *t, node *n, const uae_tensor *dy) {
             UAE_TRY(uae_unary(UAE_UNARY_AFFINE, 1.0f / (float)reduced_count(X, n->p.red.axes), 0.0f,
                               &tmp, &tmp));
         break;
+    case UAE_REDUCE_MAX:
+        /* The gradient goes to the elements equal to the maximum: x - max is exactly 0 there and
+         * negative elsewhere, so STEP(x - max > -1e-30) is the mask. */
+        UAE_TRY(uae_binary(UAE_BINARY_SUB, X, Y, &tmp));
+        UAE_TRY(uae_unary(UAE_UNARY_STEP, -1e-30f, 0, &tmp, &tmp));
+        UAE_TRY(uae_binary(UAE_BINARY_MUL, &tmp, dy, &tmp));
+        break;
     case UAE_REDUCE_LSE:
     case UAE_REDUCE_LME:
         /* d lse / dx = exp(x - lse) (a softmax); lme = lse - log(count), so exp(x - lme)/count. */
@@ -650,6 +677,22 @@ static uae_status back_softmax(uae_tape *t, node *n, const uae_tensor *dy) {
         UAE_TRY(uae_binary(UAE_BINARY_SUB, dy, &sum, &tmp));
         UAE_TRY(uae_binary(UAE_BINARY_MUL, &tmp, Y, &s.dst));
     }
+    return add_into(x, &s);
+}
+
+static uae_status back_clamp(uae_tape *t, node *n, const uae_tensor *dy) {
+    /* dx = dy where lo < x < hi: two step masks, (x > lo) and (-x > -hi). */
+    uae_var *x = n->in[0];
+    uae_tensor m1, m2;
+    UAE_TRY(scratch_like(t, dy, &m1));
+    UAE_TRY(scratch_like(t, dy, &m2));
+    UAE_TRY(uae_unary(UAE_UNARY_STEP, n->p.clamp.lo, 0, &x->val, &m1));
+    UAE_TRY(uae_unary(UAE_UNARY_AFFINE, -1.0f, 0, &x->val, &m2));
+    UAE_TRY(uae_unary(UAE_UNARY_STEP, -n->p.clamp.hi, 0, &m2, &m2));
+    UAE_TRY(uae_binary(UAE_BINARY_MUL, &m1, &m2, &m1));
+    gslot s;
+    UAE_TRY(grad_dst(t, x, false, &s));
+    UAE_TRY(uae_binary(UAE_BINARY_MUL, dy, &m1, &s.dst));
     return add_into(x, &s);
 }
 
@@ -709,6 +752,7 @@ static uae_status backward_node(uae_tape *t, node *n) {
     case AD_RESHAPE: return back_reshape(t, n, dy);
     case AD_GATHER: return back_gather(t, n, dy);
     case AD_MINE: return back_mine(t, n, dy);
+    case AD_CLAMP: return back_clamp(t, n, dy);
     case AD_LEAF: break;
     }
     return UAE_OK;

@@ -76,6 +76,8 @@ static uae_var *b_sum(uae_tape *t, uae_var **x, const uae_tensor *a) { (void)a; 
 static uae_var *b_mean(uae_tape *t, uae_var **x, const uae_tensor *a) { (void)a; return uae_ad_reduce(t, UAE_REDUCE_MEAN, 0x5, x[0]); }
 static uae_var *b_lse(uae_tape *t, uae_var **x, const uae_tensor *a) { (void)a; return uae_ad_reduce(t, UAE_REDUCE_LSE, 0x2, x[0]); }
 static uae_var *b_lme(uae_tape *t, uae_var **x, const uae_tensor *a) { (void)a; return uae_ad_reduce(t, UAE_REDUCE_LME, 0x1, x[0]); }
+static uae_var *b_max(uae_tape *t, uae_var **x, const uae_tensor *a) { (void)a; return uae_ad_reduce(t, UAE_REDUCE_MAX, 0x2, x[0]); }
+static uae_var *b_clamp(uae_tape *t, uae_var **x, const uae_tensor *a) { (void)a; return uae_ad_clamp(t, x[0], -0.505f, 0.7f); }
 static uae_var *b_softmax(uae_tape *t, uae_var **x, const uae_tensor *a) { (void)a; return uae_ad_softmax(t, x[0], false); }
 static uae_var *b_logsoftmax(uae_tape *t, uae_var **x, const uae_tensor *a) { (void)a; return uae_ad_softmax(t, x[0], true); }
 static uae_var *b_gather(uae_tape *t, uae_var **x, const uae_tensor *a) { return uae_ad_gather_rows(t, x[0], a); }
@@ -142,6 +144,8 @@ static const gcase cases[] = {
     {"reduce mean", 1, {LEAF(S3(3, 5, 2), -1, 1)}, b_mean, 1e-2f, false},
     {"reduce lse", 1, {LEAF(S3(3, 5, 2), -2, 2)}, b_lse, 1e-2f, false},
     {"reduce lme", 1, {LEAF(S2(6, 3), -2, 2)}, b_lme, 1e-2f, false},
+    {"reduce max", 1, {{S3(3, 5, 2), -2, 2, true, false}}, b_max, 1e-3f, false},
+    {"clamp", 1, {{S2(5, 7), -1, 1, true, false}}, b_clamp, 1e-3f, false},
     {"softmax", 1, {LEAF(S2(3, 6), -2, 2)}, b_softmax, 1e-2f, false},
     {"log-softmax", 1, {LEAF(S2(3, 6), -2, 2)}, b_logsoftmax, 1e-2f, false},
     {"gather rows", 1, {LEAF(S3(2, 5, 3), -1, 1)}, b_gather, 1e-2f, true},

@@ -49,6 +49,16 @@ uae_status uae_tape_status(const uae_tape *t);
  * for evaluation, where no gradient is wanted. */
 void uae_tape_set_recording(uae_tape *t, bool on);
 
+/* The arena the tape allocates from (not owned), for constants a step needs (masks, targets). */
+uae_arena *uae_tape_arena(uae_tape *t);
+
+/* A new constant of the given shape, allocated in the tape's arena, contents undefined. */
+uae_var *uae_ad_new_const(uae_tape *t, int ndim, const int64_t *shape);
+
+/* Puts the tape into the error state with st (keeping the thread's current message, see
+ * uae_fail) unless it already has an error; returns NULL, for `return uae_tape_fail(t, st);`. */
+uae_var *uae_tape_fail(uae_tape *t, uae_status st);
+
 /* A constant input (no gradient). The tensor is not copied and must outlive the step. */
 uae_var *uae_ad_const(uae_tape *t, const uae_tensor *value);
 
@@ -88,8 +98,12 @@ uae_var *uae_ad_conv2d(uae_tape *t, uae_var *x, uae_var *w, uae_var *bias,
 uae_var *uae_ad_maxpool2(uae_tape *t, uae_var *x);
 uae_var *uae_ad_upsample2(uae_tape *t, uae_var *x);
 
-/* SUM, MEAN, LSE or LME over the dimensions in the `axes` bit mask (MAX has no gradient here). */
+/* SUM, MEAN, MAX, LSE or LME over the dimensions in the `axes` bit mask. MAX passes the gradient
+ * to every element equal to the maximum (all of them, if tied). */
 uae_var *uae_ad_reduce(uae_tape *t, uae_reduce_fn fn, unsigned axes, uae_var *x);
+
+/* min(max(x, lo), hi); the gradient is passed where lo < x < hi, zero elsewhere. */
+uae_var *uae_ad_clamp(uae_tape *t, uae_var *x, float lo, float hi);
 
 /* Softmax or log-softmax along the last dimension. */
 uae_var *uae_ad_softmax(uae_tape *t, uae_var *x, bool log);
