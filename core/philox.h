@@ -172,11 +172,12 @@ UAE_FN float uae_sqrtf_portable(float x) {
  *    For m in [sqrt(1/2), sqrt(2)), |s| <= 3 - 2 sqrt(2) = 0.1716, so s^2 <= 0.0295 and the terms
  *    shrink fast: stopping after s^11 leaves 2 s^13 / 13, below 1e-10 relative to 2s.
  * 3. s needs 1/(m + 1) = 1/(2 + f) with f = m - 1 in [-0.293, 0.415) (exact: Sterbenz). Newton for
- *    r = 1/d solves 1/r - d = 0: r' = r * (2 - d * r), and the error e = 1 - d*r becomes e^2. Start
- *    from the first two Taylor terms, 1/(2 + f) = 0.5 / (1 + f/2) ~ 0.5 - 0.25 f, whose error is
- *    exactly e0 = f^2/4 <= 0.043; three steps give 0.043^8 = 1.2e-11.
+ *    r = 1/d solves 1/r - d = 0: r' = r * (2 - d * r), and the error eps = 1 - d*r becomes eps^2.
+ *    Start from the first two Taylor terms, 1/(2 + f) = 0.5 / (1 + f/2) ~ 0.5 - 0.25 f, whose error
+ *    is exactly eps0 = f^2/4 <= 0.043; three steps give 0.043^8 = 1.2e-11.
  * 4. e * log(2) is added as e * LN2_HI + e * LN2_LO (fdlibm's split): LN2_HI has only 17 significant
- *    bits, so e * LN2_HI is exact for every |e| <= 150, and LN2_LO restores the rest of log(2). */
+ *    bits, so e * LN2_HI is exact for |e| < 2^7 (17 + 7 = 24 bits: every normal float; the RNG has
+ *    e in [-24, 0]), and the small LN2_LO restores the rest of log(2). */
 UAE_FN float uae_logf_portable(float x) {
     const float LN2_HI = 6.9313812256e-01f; /* 0x3f317180 */
     const float LN2_LO = 9.0580006145e-06f; /* 0x3717f7d1: log(2) - LN2_HI */
