@@ -174,6 +174,11 @@ static uae_status read_header(const char *path, FILE *fp, header_info *h) {
         if (*p == ',') p++;
         else if (*p != '}') ok = false;
     }
+    if (ok) {  // after the closing brace: only the padding
+        p++;
+        skip_space(&p);
+        ok = *p == '\0';
+    }
     if (st == UAE_OK && (!ok || !have_descr || !have_order || !have_shape))
         st = uae_fail(UAE_ERR_FORMAT, "%s: .npy header is not the expected dict with 'descr', "
                       "'fortran_order' and 'shape': %.200s", path, text);
@@ -366,6 +371,13 @@ uae_status uae_npy_appender_open(const char *path, int row_ndim, const int64_t *
 
     uae_status st = UAE_OK;
     app->fp = resume ? fopen(path, "rb+") : NULL;
+    struct stat sb;
+    if (app->fp && fstat(fileno(app->fp), &sb) == 0 && sb.st_size == 0) {
+        // A crash right after creating the file, before its header: start it afresh.
+        fclose(app->fp);
+        app->fp = NULL;
+        errno = ENOENT;
+    }
     if (app->fp) {
         st = resume_file(app);
     } else if (resume && errno != ENOENT) {

@@ -246,7 +246,7 @@ static int by_offsets(const void *pa, const void *pb) {
     const st_entry *a = pa, *b = pb;
     if (a->begin != b->begin) return a->begin < b->begin ? -1 : 1;
     if (a->end != b->end) return a->end < b->end ? -1 : 1;
-    return 0;
+    return strcmp(a->name, b->name);  // empty tensors at one offset: a fixed order all the same
 }
 
 /* The tensors, sorted by offset, must tile the data area exactly: no overlap, no gap, nothing

@@ -499,6 +499,8 @@ static void test_npy_malformed(void) {
     CHECK_FAILS(uae_npy_read(path, &arr), UAE_ERR_FORMAT, "expected dict");
     write_npy_raw(path, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1, }", 8);
     CHECK_FAILS(uae_npy_read(path, &arr), UAE_ERR_FORMAT, "expected dict");
+    write_npy_raw(path, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), } x", 8);
+    CHECK_FAILS(uae_npy_read(path, &arr), UAE_ERR_FORMAT, "expected dict");
     // Spacing and key order as another writer might produce them are fine.
     write_npy_raw(path, "{ \"shape\":(2 ,) ,'fortran_order':False,'descr':'<f4'}", 8);
     CHECK_OK(uae_npy_read(path, &arr));
@@ -603,11 +605,25 @@ static void test_npy_appender(void) {
     uae_npy_array arr;
     CHECK_FAILS(uae_npy_read(path, &arr), UAE_ERR_FORMAT, "truncated");
 
-    // resume = true on a missing file starts one; resume = false replaces an old one.
+    // resume = true on a missing or empty file starts one; resume = false replaces an old one.
     const char *fresh = in_dir("fresh.npy");
     CHECK_OK(uae_npy_appender_open(fresh, 2, row_shape, true, &app));
     CHECK_OK(uae_npy_appender_close(app));
     check_rows(fresh, 0);
+    spit(fresh, "", 0);
+    CHECK_OK(uae_npy_appender_open(fresh, 2, row_shape, true, &app));
+    CHECK_OK(uae_npy_appender_close(app));
+    check_rows(fresh, 0);
+    // A header without room for a 21-digit count (a tight 64 bytes, as another tool may write)
+    // cannot be rewritten in place, so it cannot be resumed.
+    write_npy_raw(fresh, "{'descr':'<f4','fortran_order':False,'shape':(1,2,3)}", 24);
+    CHECK_OK(uae_npy_read(fresh, &arr));
+    uae_npy_array_free(&arr);
+    CHECK_FAILS(uae_npy_appender_open(fresh, 2, row_shape, true, &app), UAE_ERR_FORMAT,
+                "no room to grow the row count");
+    spit(fresh, "junk", 4);
+    CHECK_FAILS(uae_npy_appender_open(fresh, 2, row_shape, true, &app), UAE_ERR_FORMAT,
+                "not a .npy file");
     CHECK_OK(uae_npy_appender_open(path, 2, row_shape, false, &app));
     CHECK_OK(uae_npy_appender_close(app));
     check_rows(path, 0);

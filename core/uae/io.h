@@ -161,13 +161,15 @@ void uae_npy_array_free(uae_npy_array *a);
 
 /* An appendable .npy: rows of a fixed shape streamed to disk in constant memory, shape
  * (count, row_shape...). The header reserves room for a count of up to 21 digits and is rewritten
- * in place with the real count by uae_npy_appender_sync and _close. This file is NOT atomic: it
- * grows in place, and after a crash it holds the rows counted at the last sync (plus ignored
- * bytes, see above).
+ * in place with the real count by uae_npy_appender_sync and _close; until the first sync it says
+ * 0 rows. This file is NOT atomic: it grows in place, and after a crash it holds the rows counted
+ * at the last sync (plus ignored bytes, see above), so call _sync as often as losing rows would
+ * hurt (once per batch costs one fsync).
  *
  * resume = false starts a new file (replacing any old one). resume = true continues an existing
  * file whose row shape matches (UAE_ERR_SHAPE otherwise) from the count in its header, cutting off
- * anything after it; if the file does not exist it is created. The caller owns *out. */
+ * anything after it; a missing or empty file is started afresh; a header without room for a
+ * 21-digit count (a tight file from another tool) is UAE_ERR_FORMAT. The caller owns *out. */
 typedef struct uae_npy_appender uae_npy_appender;
 uae_status uae_npy_appender_open(const char *path, int row_ndim, const int64_t *row_shape,
                                  bool resume, uae_npy_appender **out);
