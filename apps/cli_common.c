@@ -106,7 +106,12 @@ int cli_next(cli_parser *p) {
             if (p->cmd && finish_globals(p) != CLI_EXIT_OK) return stop(p, CLI_EXIT_USAGE);
             return -1;
         case '?':
-            if (optopt && optopt < 0x100)
+            /* A known long option given a value it does not take ("--json=1"): getopt reports
+             * it like an unknown one, with optopt set to the option's id. */
+            if (strncmp(opt_text, "--", 2) == 0 && strchr(opt_text, '=') && optopt)
+                return stop(p, cli_usage_error(p->cmd, "option '%.*s' takes no value",
+                                               (int)strcspn(opt_text, "="), opt_text));
+            if (strncmp(opt_text, "--", 2) != 0 && optopt > 0 && optopt < 0x100)
                 return stop(p, cli_usage_error(p->cmd, "unknown option '-%c'", optopt));
             return stop(p, cli_usage_error(p->cmd, "unknown option '%s'", opt_text));
         case ':':

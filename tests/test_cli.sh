@@ -70,6 +70,8 @@ contains "unknown option '--bogus'" "the message names the option"
 expect 2 "unknown command" -- "$UAE" frobnicate
 contains "unknown command 'frobnicate'" "the message names the command"
 expect 2 "unknown command option" -- "$UAE" devices --bogus
+expect 2 "a value for an option that takes none" -- "$UAE" devices --json=1
+contains "option '--json' takes no value" "the message says so"
 expect 2 "--seed abc" -- "$UAE" selftest --seed abc
 contains "'abc'" "the message quotes the bad value"
 expect 2 "--seed -1" -- "$UAE" selftest --seed -1
