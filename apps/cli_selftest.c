@@ -137,7 +137,7 @@ static enum outcome compare(const selftest_case *c, uint64_t seed, const float *
     if (c->tol) c->tol(seed, tol);
     else
         for (int64_t i = 0; i < c->n; i++) tol[i] = c->abs_tol;
-    double max_diff = 0;
+    double max_diff = 0, max_ratio = 0; /* largest |diff|, and largest |diff| / tolerance */
     int64_t bad = -1;
     for (int64_t i = 0; i < c->n; i++) {
         bool nan_g = isnan(got[i]), nan_w = isnan(want[i]);
@@ -147,13 +147,15 @@ static enum outcome compare(const selftest_case *c, uint64_t seed, const float *
         }
         double d = fabs((double)got[i] - (double)want[i]);
         if (d > max_diff) max_diff = d;
+        if (tol[i] > 0 && d / tol[i] > max_ratio) max_ratio = d / tol[i];
         if (d > tol[i] && bad < 0) bad = i;
     }
     if (bad >= 0)
         snprintf(msg, cap, "element %lld: %.9g, reference %.9g (tolerance %.3g)", (long long)bad,
                  got[bad], want[bad], tol[bad]);
     else if (c->tol || c->abs_tol > 0)
-        snprintf(msg, cap, "max |diff| %.3g", max_diff);
+        snprintf(msg, cap, "max |diff| %.3g, at most %.0f%% of the tolerance", max_diff,
+                 100 * max_ratio);
     else
         snprintf(msg, cap, "bit-identical");
     free(tol);
