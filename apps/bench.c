@@ -1,0 +1,541 @@
+/* apps/bench.c — `uae-bench`: times uaekit's ops (and, as they land, whole training epochs and
+ * UAE generation) on every backend and device, and reports median and spread per case and device.
+ * This file holds the options, the device list and the timing loop; the cases are in
+ * bench_cases.c and the output formats in bench_report.c. It never judges the numbers. */
+#define _GNU_SOURCE /* nftw's FTW_PHYS */
+#include <errno.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apps/bench.h"
+#include "apps/cli.h"
+#include "bench_config.h"
+#include "uae_config.h"
+
+/* A sample should outlast the clock's resolution and the cost of reading it by far: runs shorter
+ * than this are repeated within one sample ("inner" runs). */
+#define BENCH_MIN_SAMPLE_S 1e-3
+#define BENCH_MAX_INNER 10000
+
+typedef struct bench_opts {
+    int op;                    /* bench_op or -1 */
+    int64_t size;
+    long long reps, warmup, threads;
+    double max_seconds;
+    bool all, json, csv, quick, scaling;
+    const char *svg;
+    const char *compare_a, *compare_b;
+    char compare_a_buf[64];    /* A of "--compare A,B" */
+} bench_opts;
+
+/* ---- Clocks ----------------------------------------------------------------------------------- */
+
+static double clock_s(clockid_t id) {
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+static double wall_now(void) { return clock_s(CLOCK_MONOTONIC); }
+/* CPU time of every thread of the process: the CPU backend's workers, a CPU OpenCL driver's
+ * threads, and the host thread spinning or sleeping in a device wait. */
+static double cpu_now(void) { return clock_s(CLOCK_PROCESS_CPUTIME_ID); }
+
+/* ---- Timing ----------------------------------------------------------------------------------- */
+
+typedef uae_status (*bench_fn)(void *ctx);
+
+static uae_status call_instance(void *ctx) { return bench_instance_run(ctx); }
+static uae_status call_cblas(void *ctx) { return bench_cblas_run(ctx); }
+
+/* n runs, then a sync: the clock stops only when the device is done. */
+static uae_status run_n(bench_fn fn, void *ctx, uae_backend *be, int n) {
+    for (int i = 0; i < n; i++) UAE_TRY(fn(ctx));
+    return be ? uae_backend_sync(be) : UAE_OK;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The q-quantile of n sorted values, interpolated linearly between neighbours. */
+static double quantile(const double *v, int n, double q) {
+    double pos = q * (n - 1);
+    int i = (int)pos;
+    if (i >= n - 1) return v[n - 1];
+    return v[i] + (pos - i) * (v[i + 1] - v[i]);
+}
+
+/* Warm-up runs (which also tell how many runs a sample needs), then up to o->reps timed samples,
+ * stopping early once o->max_seconds have passed (at least one sample is always taken). */
+static uae_status measure(const bench_opts *o, bench_fn fn, void *ctx, uae_backend *be,
+                          bench_stats *s) {
+    memset(s, 0, sizeof *s);
+    double start = wall_now(), fastest = INFINITY;
+    for (long long w = 0; w < o->warmup && wall_now() - start < o->max_seconds; w++) {
+        double t0 = wall_now();
+        UAE_TRY(run_n(fn, ctx, be, 1));
+        double t = wall_now() - t0;
+        if (t < fastest) fastest = t;
+    }
+    int inner = 1;
+    if (isfinite(fastest) && fastest < BENCH_MIN_SAMPLE_S)
+        inner = fastest <= BENCH_MIN_SAMPLE_S / BENCH_MAX_INNER
+                    ? BENCH_MAX_INNER
+                    : (int)ceil(BENCH_MIN_SAMPLE_S / fastest);
+    double *samples = malloc((size_t)o->reps * sizeof *samples);
+    if (!samples) return uae_fail(UAE_ERR_NOMEM, "bench: out of host memory");
+    double cpu = 0, wall = 0;
+    int k = 0;
+    start = wall_now();
+    uae_status st = UAE_OK;
+    while (k < o->reps && (k == 0 || wall_now() - start < o->max_seconds)) {
+        double c0 = cpu_now(), t0 = wall_now();
+        st = run_n(fn, ctx, be, inner);
+        double t1 = wall_now(), c1 = cpu_now();
+        if (st != UAE_OK) break;
+        samples[k++] = (t1 - t0) / inner;
+        wall += t1 - t0;
+        cpu += c1 - c0;
+    }
+    if (st == UAE_OK) {
+        qsort(samples, (size_t)k, sizeof *samples, cmp_double);
+        s->reps = k;
+        s->inner = inner;
+        s->min = samples[0];
+        s->max = samples[k - 1];
+        s->median = quantile(samples, k, 0.5);
+        s->q1 = quantile(samples, k, 0.25);
+        s->q3 = quantile(samples, k, 0.75);
+        s->cpu_per_wall = wall > 0 ? cpu / wall : 0;
+    }
+    free(samples);
+    return st;
+}
+
+/* ---- Devices and their start-up time ---------------------------------------------------------- */
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Opens spec twice under a fresh, empty kernel cache (UAE_CACHE_DIR): the first open is the cold
+ * start-up, the second (which finds the cache the first filled) the warm one. Keeps the second
+ * backend in *out. On host backends both are just the open time. */
+static uae_status open_timed(const char *spec, bench_device *d, uae_backend **out) {
+    *out = NULL;
+    const char *tmp = getenv("TMPDIR");
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/uae-bench-cache-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir))
+        return uae_fail(UAE_ERR_IO, "bench: cannot create a temporary cache folder %s: %s", dir,
+                        strerror(errno));
+    const char *old_env = getenv("UAE_CACHE_DIR");
+    char *old = old_env ? strdup(old_env) : NULL;
+    setenv("UAE_CACHE_DIR", dir, 1);
+
+    uae_backend *be = NULL;
+    double t0 = wall_now();
+    uae_status st = uae_backend_open(spec, &be);
+    d->startup_cold_s = wall_now() - t0;
+    uae_backend_free(be);
+    be = NULL;
+    if (st == UAE_OK) {
+        t0 = wall_now();
+        st = uae_backend_open(spec, &be);
+        d->startup_warm_s = wall_now() - t0;
+    }
+    if (old) setenv("UAE_CACHE_DIR", old, 1);
+    else unsetenv("UAE_CACHE_DIR");
+    free(old);
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (st != UAE_OK) return st;
+    snprintf(d->id, sizeof d->id, "%.63s", spec);
+    snprintf(d->name, sizeof d->name, "%.191s", uae_backend_name(be));
+    uae_backend_info(be, &d->info);
+    *out = be;
+    return UAE_OK;
+}
+
+/* The device specs to measure: --compare's two, --device's one, --all's every device, or by
+ * default cpu and every OpenCL device. --scaling measures the CPU backend only. */
+static int device_specs(const bench_opts *o, const cli_globals *g, char specs[][64], int cap) {
+    int n = 0;
+    if (o->scaling) {
+        snprintf(specs[n++], 64, "cpu");
+        return n;
+    }
+    if (o->compare_a && !g->device && !o->all) {
+        snprintf(specs[n++], 64, "%s", o->compare_a);
+        snprintf(specs[n++], 64, "%s", o->compare_b);
+        return n;
+    }
+    if (g->device && !o->all) {
+        snprintf(specs[n++], 64, "%s", g->device);
+        return n;
+    }
+    enum { CAP = 64 };
+    uae_device_info all[CAP];
+    int count = 0;
+    uae_device_list(all, CAP, &count);
+    if (count > CAP) count = CAP;
+    for (int i = 0; i < count && n < cap; i++) {
+        bool host = strcmp(all[i].backend, "cpu") == 0 || strcmp(all[i].backend, "ref") == 0;
+        if (!o->all && strcmp(all[i].backend, "ref") == 0) continue; /* the scalar oracle: slow */
+        if (host)
+            snprintf(specs[n++], 64, "%s", all[i].backend);
+        else
+            snprintf(specs[n++], 64, "%d", all[i].index);
+    }
+    return n;
+}
+
+/* ---- Options ---------------------------------------------------------------------------------- */
+
+enum {
+    OPT_OP = CLI_OPT_FIRST_COMMAND, OPT_SIZE, OPT_REPS, OPT_WARMUP, OPT_MAX_SECONDS, OPT_ALL,
+    OPT_JSON, OPT_CSV, OPT_SVG, OPT_COMPARE, OPT_THREADS, OPT_SCALING, OPT_QUICK,
+};
+
+static const struct option bench_options[] = {
+    {"op", required_argument, NULL, OPT_OP},
+    {"size", required_argument, NULL, OPT_SIZE},
+    {"reps", required_argument, NULL, OPT_REPS},
+    {"warmup", required_argument, NULL, OPT_WARMUP},
+    {"max-seconds", required_argument, NULL, OPT_MAX_SECONDS},
+    {"all", no_argument, NULL, OPT_ALL},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"csv", no_argument, NULL, OPT_CSV},
+    {"svg", required_argument, NULL, OPT_SVG},
+    {"compare", required_argument, NULL, OPT_COMPARE},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"scaling", no_argument, NULL, OPT_SCALING},
+    {"quick", no_argument, NULL, OPT_QUICK},
+    {0},
+};
+
+static int run_bench(const cli_command *cmd, cli_globals *g, int argc, char **argv);
+
+static const cli_command bench_command = {
+    .name = "bench",
+    .program = "uae-bench",
+    .summary = "compare backends and devices, op by op",
+    .usage = "uae-bench [--device SPEC | --all] [--op NAME] [--size N] [OPTIONS]",
+    .help =
+        "Times uaekit's ops with the shapes of the paper's models on every backend and device,\n"
+        "and prints the median time over repeated runs after warm-up, the spread, GFLOP/s or\n"
+        "GB/s, the host CPU time per wall second, the start-up time of each device and the peak\n"
+        "memory. GEMM cases also show a CBLAS (OpenBLAS) SGEMM as a reference when the bench\n"
+        "was built with one. Devices: cpu and every OpenCL device by default.\n\n"
+        "Options:\n"
+        "  --all             every device, the scalar reference \"ref\" included (slow)\n"
+        "  --op NAME         only the cases of one op: gemm, gemm-batched, conv, conv-bwd-data,\n"
+        "                    conv-bwd-weight, mine_bound, attack_step, optim\n"
+        "  --size N          only the square GEMM of size N (implies --op gemm)\n"
+        "  --reps N          timed samples per case and device (default 10)\n"
+        "  --warmup N        untimed runs first (default 2)\n"
+        "  --max-seconds S   stop sampling a case after S seconds (default 10; one sample at least)\n"
+        "  --threads N       CPU threads of the cpu backend and of the CBLAS (default: all)\n"
+        "  --scaling         the cpu backend and the CBLAS with 1 thread, then with --threads\n"
+        "                    (default 2), and the speed-up per case\n"
+        "  --compare A B     how much faster device A is than device B, per case (also A,B)\n"
+        "  --quick           tiny shapes, 3 samples, 1 warm-up run (for tests)\n"
+        "  --json            the results as JSON on standard output (instead of the table)\n"
+        "  --csv             the results as CSV with a header line (instead of the table)\n"
+        "  --svg FILE        also write a bar chart of GFLOP/s (or time) per case and device\n\n"
+        "Time is measured with the device synchronised before the clock stops; runs shorter than\n"
+        "1 ms are repeated within a sample. Numbers vary with what else the machine does.\n\n"
+        "Exit status: 0 measured (some cases may be n/a on a device), 1 a case failed,\n"
+        "2 usage error, 3 nothing could be measured (no op available yet).\n",
+    .run = run_bench,
+};
+
+static int parse_options(const cli_command *cmd, cli_globals *g, int argc, char **argv,
+                         bench_opts *o) {
+    cli_parser p;
+    cli_parser_init(&p, cmd, g, argc, argv, bench_options);
+    bool reps_given = false, warmup_given = false, seconds_given = false;
+    for (int c; (c = cli_next(&p)) != -1;) {
+        int rc = CLI_EXIT_OK;
+        long long v;
+        switch (c) {
+        case CLI_STOP: return p.exit_code;
+        case OPT_OP:
+            o->op = -1;
+            for (int i = 0; i < BENCH_OP_COUNT; i++)
+                if (strcmp(p.arg, bench_op_names[i]) == 0) o->op = i;
+            if (o->op < 0)
+                return cli_usage_error(cmd, "--op: unknown op '%s' (expected gemm, gemm-batched, "
+                                       "conv, conv-bwd-data, conv-bwd-weight, mine_bound, "
+                                       "attack_step or optim)", p.arg);
+            break;
+        case OPT_SIZE:
+            rc = cli_parse_int(cmd, "--size", p.arg, 1, 16384, &v);
+            o->size = v;
+            break;
+        case OPT_REPS:
+            rc = cli_parse_int(cmd, "--reps", p.arg, 1, 100000, &o->reps);
+            reps_given = true;
+            break;
+        case OPT_WARMUP:
+            rc = cli_parse_int(cmd, "--warmup", p.arg, 0, 100000, &o->warmup);
+            warmup_given = true;
+            break;
+        case OPT_MAX_SECONDS:
+            rc = cli_parse_float(cmd, "--max-seconds", p.arg, 0, 1e6, &o->max_seconds);
+            seconds_given = true;
+            break;
+        case OPT_THREADS: rc = cli_parse_int(cmd, "--threads", p.arg, 1, 1024, &o->threads); break;
+        case OPT_ALL: o->all = true; break;
+        case OPT_JSON: o->json = true; break;
+        case OPT_CSV: o->csv = true; break;
+        case OPT_SVG: o->svg = p.arg; break;
+        case OPT_SCALING: o->scaling = true; break;
+        case OPT_QUICK: o->quick = true; break;
+        case OPT_COMPARE: o->compare_a = p.arg; break;
+        default: return cli_usage_error(cmd, "internal: unhandled option %d", c);
+        }
+        if (rc != CLI_EXIT_OK) return rc;
+    }
+    int positional = 0;
+    if (o->compare_a) {
+        /* "--compare A,B" or "--compare A B" (B is then the one positional argument). */
+        const char *comma = strchr(o->compare_a, ',');
+        if (comma) {
+            snprintf(o->compare_a_buf, sizeof o->compare_a_buf, "%.*s",
+                     (int)(comma - o->compare_a), o->compare_a);
+            o->compare_b = comma + 1;
+            o->compare_a = o->compare_a_buf;
+        } else if (p.nrest >= 1) {
+            o->compare_b = p.rest[0];
+            positional = 1;
+        }
+        if (!o->compare_b || !*o->compare_b || !*o->compare_a)
+            return cli_usage_error(cmd, "--compare needs two devices: --compare A B");
+    }
+    if (p.nrest > positional) return cli_usage_error(cmd, "unexpected argument '%s'", p.rest[positional]);
+    if (o->json && o->csv) return cli_usage_error(cmd, "--json and --csv exclude each other");
+    if (o->size > 0 && o->op >= 0 && o->op != BENCH_OP_GEMM)
+        return cli_usage_error(cmd, "--size is for the square GEMM: it cannot go with --op %s",
+                               bench_op_names[o->op]);
+    if (o->scaling && (o->all || o->compare_a))
+        return cli_usage_error(cmd, "--scaling measures the cpu backend alone: no --all or --compare");
+    if (o->quick) {
+        if (!reps_given) o->reps = 3;
+        if (!warmup_given) o->warmup = 1;
+        if (!seconds_given) o->max_seconds = 0.5;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* OpenMP and OpenBLAS read their thread count when they first start threads: set it in the
+ * environment before anything can, from --threads N / --threads=N if given (the option parser
+ * checks the value later; a bad one is a usage error then). */
+static void early_threads(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) v = argv[i + 1];
+        else if (strncmp(argv[i], "--threads=", 10) == 0) v = argv[i] + 10;
+        if (v && atoi(v) > 0) {
+            setenv("OMP_NUM_THREADS", v, 1);
+            setenv("OPENBLAS_NUM_THREADS", v, 1);
+        }
+    }
+}
+
+/* ---- The measurement loop ---------------------------------------------------------------------- */
+
+static bench_status status_of(uae_status st) {
+    return st == UAE_OK ? BENCH_OK : st == UAE_ERR_UNSUPPORTED ? BENCH_NA : BENCH_FAILED;
+}
+
+static uint64_t maxrss_bytes(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+    return (uint64_t)ru.ru_maxrss * 1024u; /* Linux: kilobytes */
+}
+
+/* Measures case c on one device into r. */
+static void measure_case(const bench_opts *o, const cli_globals *g, const bench_case *c,
+                         uae_backend *be, bench_result *r) {
+    bench_instance *in = NULL;
+    uint64_t fb0 = uae_backend_fallback_count(be);
+    uae_status st = bench_instance_create(c, be, g->seed, &in);
+    if (st == UAE_OK) st = measure(o, call_instance, in, be, &r->t);
+    r->status = status_of(st);
+    if (st != UAE_OK) snprintf(r->message, sizeof r->message, "%s", uae_last_error());
+    if (in) r->arena_peak_bytes = bench_instance_arena_peak(in);
+    bench_instance_free(in);
+    r->fallbacks = uae_backend_fallback_count(be) - fb0;
+    r->maxrss_bytes = maxrss_bytes();
+}
+
+static void format_utc(char *buf, size_t cap) {
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int run_bench(const cli_command *cmd, cli_globals *g, int argc, char **argv) {
+    bench_opts o = {.op = -1, .reps = 10, .warmup = 2, .max_seconds = 10};
+    int rc = parse_options(cmd, g, argc, argv, &o);
+    if (rc != CLI_EXIT_OK) return rc;
+    if (o.threads > 0) bench_set_threads((int)o.threads);
+
+    bench_report rep = {.uaekit_version = UAE_VERSION, .reps = (int)o.reps,
+                        .warmup = (int)o.warmup, .max_seconds = o.max_seconds, .quick = o.quick,
+                        .scaling = o.scaling};
+    rep.clblast_version = UAE_HAVE_OPENCL && *UAE_BENCH_CLBLAST_VERSION ? UAE_BENCH_CLBLAST_VERSION
+                                                                        : NULL;
+    rep.cblas_name = bench_cblas_name();
+    rep.host_threads = bench_threads();
+    uae_device_info host[2];
+    int nhost = 0;
+    uae_device_list(host, 2, &nhost);
+    if (nhost > 0) snprintf(rep.host_cpu, sizeof rep.host_cpu, "%s", host[0].name);
+    format_utc(rep.date, sizeof rep.date);
+    size_t len = 0;
+    for (int i = 0; i < argc && len < sizeof rep.command; i++)
+        len += (size_t)snprintf(rep.command + len, sizeof rep.command - len, "%s%s",
+                                i ? " " : "", i ? argv[i] : "uae-bench");
+
+    /* The cases. --scaling without --op: the GEMM and convolution cases. */
+    bench_selection sel = {.op = o.op, .size = o.size, .quick = o.quick};
+    bench_case *cases = NULL;
+    int ncases = 0;
+    if (o.scaling && o.op < 0 && o.size == 0) {
+        static const bench_op scaled[] = {BENCH_OP_GEMM, BENCH_OP_CONV, BENCH_OP_CONV_BWD_DATA,
+                                          BENCH_OP_CONV_BWD_WEIGHT};
+        for (int i = 0; i < 4; i++) {
+            sel.op = scaled[i];
+            bench_case *part = NULL;
+            int np = bench_cases_build(&sel, &part);
+            bench_case *grown = np >= 0 ? realloc(cases, (size_t)(ncases + np) * sizeof *cases) : NULL;
+            if (!grown) {
+                free(part);
+                free(cases);
+                fprintf(stderr, "uae-bench: out of memory\n");
+                return CLI_EXIT_FAILURE;
+            }
+            cases = grown;
+            memcpy(cases + ncases, part, (size_t)np * sizeof *part);
+            ncases += np;
+            free(part);
+        }
+    } else {
+        ncases = bench_cases_build(&sel, &cases);
+    }
+    if (ncases < 0) {
+        fprintf(stderr, "uae-bench: out of memory\n");
+        return CLI_EXIT_FAILURE;
+    }
+    rep.cases = cases;
+    rep.ncases = ncases;
+
+    /* The devices, opened once each (timing the start-up). */
+    char specs[64][64];
+    int nspecs = device_specs(&o, g, specs, 64);
+    bench_device *devs = calloc((size_t)nspecs + 1, sizeof *devs);
+    uae_backend **bes = calloc((size_t)nspecs + 1, sizeof *bes);
+    int thread_counts[2] = {(int)(o.threads > 0 ? o.threads : rep.host_threads), 0};
+    int nthreads = 1;
+    if (o.scaling) {
+        thread_counts[0] = 1;
+        thread_counts[1] = o.threads > 1 ? (int)o.threads : rep.host_threads > 1 ? rep.host_threads : 2;
+        nthreads = 2;
+    }
+    bench_result *results = calloc((size_t)(nspecs * ncases * nthreads) + 1, sizeof *results);
+    if (!devs || !bes || !results) {
+        free(devs);
+        free(bes);
+        free(results);
+        free(cases);
+        fprintf(stderr, "uae-bench: out of memory\n");
+        return CLI_EXIT_FAILURE;
+    }
+    rc = CLI_EXIT_OK;
+    for (int d = 0; d < nspecs && rc == CLI_EXIT_OK; d++) {
+        uae_status st = open_timed(specs[d], &devs[d], &bes[d]);
+        if (st != UAE_OK) {
+            fprintf(stderr, "uae-bench: %s\n", uae_last_error());
+            rc = st == UAE_ERR_INVALID ? CLI_EXIT_USAGE
+                 : st == UAE_ERR_UNSUPPORTED ? CLI_EXIT_UNAVAILABLE : CLI_EXIT_FAILURE;
+        }
+    }
+    rep.devices = devs;
+    rep.ndevices = nspecs;
+    rep.results = results;
+
+    /* Every (thread count, case, device), with the CBLAS reference once per case and count. */
+    uae_progress prog;
+    if (rc == CLI_EXIT_OK)
+        uae_progress_begin(&prog, "uae-bench", (int64_t)nthreads * ncases * nspecs, g->quiet);
+    for (int t = 0; t < nthreads && rc == CLI_EXIT_OK; t++) {
+        bench_set_threads(thread_counts[t]);
+        for (int c = 0; c < ncases; c++) {
+            bench_stats ref;
+            bool has_ref = false;
+            bench_cblas *bc = NULL;
+            if (bench_cblas_create(&cases[c], g->seed, &bc) == UAE_OK)
+                has_ref = measure(&o, call_cblas, bc, NULL, &ref) == UAE_OK;
+            bench_cblas_free(bc);
+            for (int d = 0; d < nspecs; d++) {
+                bench_result *r = &results[rep.nresults++];
+                r->case_index = c;
+                r->device_index = d;
+                r->threads = thread_counts[t];
+                r->has_cblas = has_ref;
+                if (has_ref) r->cblas = ref;
+                measure_case(&o, g, &cases[c], bes[d], r);
+                if (r->status == BENCH_FAILED)
+                    uae_logf(&g->log, UAE_LOG_WARN, "%s on %s: %s", cases[c].name, devs[d].id,
+                             r->message);
+                uae_progress_update(&prog, rep.nresults, "%s on %s", cases[c].name, devs[d].id);
+            }
+        }
+    }
+    if (rc == CLI_EXIT_OK) uae_progress_end(&prog);
+    for (int d = 0; d < nspecs; d++) uae_backend_free(bes[d]);
+    free(bes);
+    if (rc == CLI_EXIT_OK) {
+        bench_set_threads(rep.host_threads);
+        /* Everything is measured: report. */
+        int n_ok = 0, n_failed = 0;
+        for (int i = 0; i < rep.nresults; i++) {
+            n_ok += results[i].status == BENCH_OK;
+            n_failed += results[i].status == BENCH_FAILED;
+        }
+        FILE *notes = o.json || o.csv ? stderr : stdout;
+        if (o.json) rc = bench_write_json(&rep, stdout);
+        else if (o.csv) rc = bench_write_csv(&rep, stdout);
+        else bench_print_table(&rep, stdout);
+        if (rc == CLI_EXIT_OK && o.scaling) bench_print_scaling(&rep, notes);
+        if (rc == CLI_EXIT_OK && o.compare_a)
+            rc = bench_print_compare(&rep, o.compare_a, o.compare_b, notes);
+        if (rc == CLI_EXIT_OK && o.svg && bench_write_svg(&rep, o.svg) != UAE_OK) {
+            fprintf(stderr, "uae-bench: %s\n", uae_last_error());
+            rc = CLI_EXIT_FAILURE;
+        }
+        if (rc == CLI_EXIT_OK)
+            rc = n_failed ? CLI_EXIT_FAILURE : n_ok == 0 ? CLI_EXIT_UNAVAILABLE : CLI_EXIT_OK;
+    }
+    free(results);
+    free(devs);
+    free(cases);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    early_threads(argc, argv);
+    cli_globals g = {.seed = 1};
+    return bench_command.run(&bench_command, &g, argc, argv);
+}
