@@ -699,9 +699,11 @@ static int test_determinism(bool small, bool allow_unsupported) {
             verdict = "FAILED";
             failed++;
         }
-        printf("determinism    %-36s %016llx %016llx %016llx  %s\n", c.name,
+        printf("determinism    %-36s %016llx %016llx %016llx  %s", c.name,
                (unsigned long long)hash[0], (unsigned long long)hash[1],
                (unsigned long long)hash[2], verdict);
+        if (st != UAE_OK) printf(" [%s: %s]", uae_status_name(st), uae_last_error());
+        printf("\n");
         for (int k = 0; k < NSLOT; k++) free(init[k]);
     }
     printf("determinism: %d rows failed, %d unsupported (allowed)\n", failed, skipped);

@@ -11,6 +11,10 @@
 #include "backends/cpu/cpu_ops.h"
 #include "backends/cpu/pointwise_math.h"
 
+/* Loops whose function is a compile-time constant after inlining (each call site below passes a
+ * literal), so that the switch of pointwise_math.h disappears and the loop vectorises. */
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
 /* Elements per work item of an elementwise loop: large enough to amortise the scheduling, small
  * enough to balance two to a hundred threads. Results never depend on it. */
 #define SEG 4096
@@ -23,15 +27,28 @@ static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /* ---- Binary with broadcasting ---------------------------------------------------------------- */
 
-/* dst[j] = a[j] fn b[j * bstride] for j < n, bstride 0 (b broadcast) or 1. Two loops so that each
- * one vectorises. */
-static void binary_span(uae_binary_fn fn, const float *a, const float *b, int64_t bstride,
+/* dst[j] = a[j] fn b[j * bstride] for j < n, bstride 0 (b broadcast) or 1. The switch is outside
+ * the loops and fn a constant inside each, so that every loop vectorises. */
+ALWAYS_INLINE void binary_loop(uae_binary_fn fn, const float *a, const float *b, int64_t bstride,
                         float *dst, int64_t n) {
     if (bstride == 0) {
         float bv = b[0];
         for (int64_t j = 0; j < n; j++) dst[j] = uae_binary_f(fn, a[j], bv);
     } else {
         for (int64_t j = 0; j < n; j++) dst[j] = uae_binary_f(fn, a[j], b[j]);
+    }
+}
+
+static void binary_span(uae_binary_fn fn, const float *a, const float *b, int64_t bstride,
+                        float *dst, int64_t n) {
+    switch (fn) {
+    case UAE_BINARY_ADD: binary_loop(UAE_BINARY_ADD, a, b, bstride, dst, n); break;
+    case UAE_BINARY_SUB: binary_loop(UAE_BINARY_SUB, a, b, bstride, dst, n); break;
+    case UAE_BINARY_MUL: binary_loop(UAE_BINARY_MUL, a, b, bstride, dst, n); break;
+    case UAE_BINARY_DIV: binary_loop(UAE_BINARY_DIV, a, b, bstride, dst, n); break;
+    case UAE_BINARY_MAX: binary_loop(UAE_BINARY_MAX, a, b, bstride, dst, n); break;
+    case UAE_BINARY_MIN: binary_loop(UAE_BINARY_MIN, a, b, bstride, dst, n); break;
+    case UAE_BINARY_COUNT: break;
     }
 }
 
@@ -85,6 +102,44 @@ uae_status uae_binary_omp(const uae_op *op) {
 
 /* ---- Unary, its derivative, fill, clamp, optimizers: flat loops ----------------------------- */
 
+ALWAYS_INLINE void unary_loop(uae_unary_fn fn, const float *x, float *y, int64_t n, float al,
+                              float be) {
+    for (int64_t i = 0; i < n; i++) y[i] = uae_unary_f(fn, x[i], al, be);
+}
+
+ALWAYS_INLINE void unary_bwd_loop(uae_unary_fn fn, const float *x, const float *y,
+                                  const float *dy, float *dx, int64_t n, float al) {
+    for (int64_t i = 0; i < n; i++) dx[i] = uae_unary_bwd_f(fn, x[i], y[i], dy[i], al);
+}
+
+/* The unary function (bwd: its derivative) over n elements, one loop per function. */
+static void unary_span(const uae_unary_params *u, bool bwd, const float *x, const float *y,
+                       const float *dy, float *out, int64_t n) {
+    float al = u->alpha, be = u->beta;
+#define CASE(f)                                                                                   \
+    case f:                                                                                       \
+        if (bwd) unary_bwd_loop(f, x, y, dy, out, n, al);                                         \
+        else unary_loop(f, x, out, n, al, be);                                                    \
+        break;
+    switch (u->fn) {
+    CASE(UAE_UNARY_RELU)
+    CASE(UAE_UNARY_LEAKY)
+    CASE(UAE_UNARY_SIGMOID)
+    CASE(UAE_UNARY_TANH)
+    CASE(UAE_UNARY_SOFTPLUS)
+    CASE(UAE_UNARY_EXP)
+    CASE(UAE_UNARY_LOG)
+    CASE(UAE_UNARY_SQUARE)
+    CASE(UAE_UNARY_SQRT)
+    CASE(UAE_UNARY_ABS)
+    CASE(UAE_UNARY_AFFINE)
+    CASE(UAE_UNARY_STEP)
+    CASE(UAE_UNARY_RECIP)
+    case UAE_UNARY_COUNT: break;
+    }
+#undef CASE
+}
+
 uae_status uae_unary_omp(const uae_op *op) {
     const uae_unary_params u = op->p.unary;
     const float *x = uae_cpu_data(op->src[0]);
@@ -92,8 +147,8 @@ uae_status uae_unary_omp(const uae_op *op) {
     int64_t n = uae_tensor_numel(op->src[0]);
 #pragma omp parallel for schedule(static)
     for (int64_t s = 0; s < ceil_div(n, SEG); s++) {
-        int64_t end = (s + 1) * SEG < n ? (s + 1) * SEG : n;
-        for (int64_t i = s * SEG; i < end; i++) y[i] = uae_unary_f(u.fn, x[i], u.alpha, u.beta);
+        int64_t len = n - s * SEG < SEG ? n - s * SEG : SEG;
+        unary_span(&u, false, x + s * SEG, NULL, NULL, y + s * SEG, len);
     }
     return UAE_OK;
 }
@@ -106,9 +161,8 @@ uae_status uae_unary_bwd_omp(const uae_op *op) {
     int64_t n = uae_tensor_numel(op->src[0]);
 #pragma omp parallel for schedule(static)
     for (int64_t s = 0; s < ceil_div(n, SEG); s++) {
-        int64_t end = (s + 1) * SEG < n ? (s + 1) * SEG : n;
-        for (int64_t i = s * SEG; i < end; i++)
-            dx[i] = uae_unary_bwd_f(u.fn, x[i], y[i], dy[i], u.alpha);
+        int64_t o = s * SEG, len = n - o < SEG ? n - o : SEG;
+        unary_span(&u, true, x + o, y + o, dy + o, dx + o, len);
     }
     return UAE_OK;
 }
@@ -239,15 +293,56 @@ static double reduce_part_value(part_kind kind, const float *x, int64_t stride, 
     return s;
 }
 
+/* The parts of reduce_pass when neighbouring outputs are neighbours in x (the innermost group is
+ * kept, as in column sums): OUT_BLOCK outputs at a time, so that the inner loop runs along
+ * contiguous memory and vectorises. Each output still adds its elements one by one in the order of
+ * reduce_part_value, so the partial results have the same bits as the one-output-at-a-time loop. */
+static void reduce_parts_across(const reduce_plan *p, part_kind kind, const float *shift,
+                                double *part) {
+    enum { OUT_BLOCK = 64 };
+    int64_t nblk = ceil_div(p->kn[0], OUT_BLOCK);
+#pragma omp parallel for schedule(static)
+    for (int64_t w = 0; w < p->kn[1] * nblk * p->nparts; w++) {
+        int64_t k = w % p->nparts, blk = w / p->nparts % nblk, o1 = w / p->nparts / nblk;
+        int64_t first = o1 * p->kn[0] + blk * OUT_BLOCK, len;
+        int64_t cnt = p->kn[0] - blk * OUT_BLOCK < OUT_BLOCK ? p->kn[0] - blk * OUT_BLOCK : OUT_BLOCK;
+        const float *x = reduce_part(p, first, k, &len); /* output first + t starts at x + t */
+        double acc[OUT_BLOCK];
+        float mx[OUT_BLOCK];
+        if (kind == PART_MAX) {
+            for (int64_t t = 0; t < cnt; t++) mx[t] = x[t];
+            for (int64_t j = 1; j < len; j++) {
+                const float *row = x + j * p->rs[0];
+                for (int64_t t = 0; t < cnt; t++) mx[t] = uae_maxf_nan(mx[t], row[t]);
+            }
+            for (int64_t t = 0; t < cnt; t++) part[(first + t) * p->nparts + k] = mx[t];
+            continue;
+        }
+        for (int64_t t = 0; t < cnt; t++) acc[t] = 0.0;
+        for (int64_t j = 0; j < len; j++) {
+            const float *row = x + j * p->rs[0];
+            if (kind == PART_SUM)
+                for (int64_t t = 0; t < cnt; t++) acc[t] += row[t];
+            else
+                for (int64_t t = 0; t < cnt; t++) acc[t] += expf(row[t] - shift[first + t]);
+        }
+        for (int64_t t = 0; t < cnt; t++) part[(first + t) * p->nparts + k] = acc[t];
+    }
+}
+
 /* Computes the parts of every output into part[o * nparts + k] in parallel (the shift of output o
  * is shift[o] for PART_SUMEXP), then combines each output's parts in order into out[o]. */
 static void reduce_pass(const reduce_plan *p, part_kind kind, const float *shift, double *part,
                         double *out) {
+    if (p->ks[0] == 1 && p->rs[0] != 1 && p->kn[0] > 1) {
+        reduce_parts_across(p, kind, shift, part);
+    } else {
 #pragma omp parallel for schedule(static)
-    for (int64_t w = 0; w < p->nout * p->nparts; w++) {
-        int64_t o = w / p->nparts, len;
-        const float *x = reduce_part(p, o, w % p->nparts, &len);
-        part[w] = reduce_part_value(kind, x, p->rs[0], len, shift ? shift[o] : 0.0f);
+        for (int64_t w = 0; w < p->nout * p->nparts; w++) {
+            int64_t o = w / p->nparts, len;
+            const float *x = reduce_part(p, o, w % p->nparts, &len);
+            part[w] = reduce_part_value(kind, x, p->rs[0], len, shift ? shift[o] : 0.0f);
+        }
     }
 #pragma omp parallel for schedule(static)
     for (int64_t o = 0; o < p->nout; o++) {
@@ -309,14 +404,18 @@ uae_status uae_softmax_omp(const uae_op *op) {
         float *yr = y + r * len;
         float m = xr[0];
         for (int64_t j = 1; j < len; j++) m = uae_maxf_nan(m, xr[j]);
-        /* One sequential sum per row (rows are short: classes), as in the reference. */
+        /* One sequential sum per row (rows are short: classes), as in the reference; the
+         * exponentials are kept in y for the normalisation (x and y do not alias). */
         double sum = 0.0;
-        for (int64_t j = 0; j < len; j++) sum += expf(xr[j] - m);
+        for (int64_t j = 0; j < len; j++) {
+            yr[j] = expf(xr[j] - m);
+            sum += yr[j];
+        }
         if (log_out) {
             double ls = log(sum);
             for (int64_t j = 0; j < len; j++) yr[j] = (float)((double)(xr[j] - m) - ls);
         } else {
-            for (int64_t j = 0; j < len; j++) yr[j] = (float)((double)expf(xr[j] - m) / sum);
+            for (int64_t j = 0; j < len; j++) yr[j] = (float)((double)yr[j] / sum);
         }
     }
     return UAE_OK;
@@ -425,7 +524,13 @@ uae_status uae_attack_step_omp(const uae_op *op) {
         int64_t b = w / segs, i0 = b * d + w % segs * SEG;
         int64_t end = i0 + SEG < (b + 1) * d ? i0 + SEG : (b + 1) * d;
         float lrb = lr ? lr[b] : a.lr;
-        for (int64_t i = i0; i < end; i++) delta[i] = uae_attack_f(&a, lrb, x[i], g[i], delta[i]);
+        /* Two loops, so that `sign` is a constant in each and both vectorise. */
+        if (a.sign)
+            for (int64_t i = i0; i < end; i++)
+                delta[i] = uae_attack_f(&a, true, lrb, x[i], g[i], delta[i]);
+        else
+            for (int64_t i = i0; i < end; i++)
+                delta[i] = uae_attack_f(&a, false, lrb, x[i], g[i], delta[i]);
         if (xadv)
             for (int64_t i = i0; i < end; i++) xadv[i] = x[i] + delta[i];
     }

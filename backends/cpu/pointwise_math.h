@@ -148,15 +148,19 @@ static inline void uae_optim_f(const uae_optim_params *o, uae_optim_consts c, fl
     }
 }
 
-/* sign(g) with sign(0) = 0 and sign(NaN) = NaN. */
+/* sign(g) with sign(+-0) = +0 and sign(NaN) = NaN; three independent selects, so that loops over
+ * it vectorise. */
 static inline float uae_signf(float g) {
-    return g > 0.0f ? 1.0f : g < 0.0f ? -1.0f : g == 0.0f ? 0.0f : g;
+    float s = g > 0.0f ? 1.0f : g;
+    s = g < 0.0f ? -1.0f : s;
+    return g == 0.0f ? 0.0f : s;
 }
 
-/* One element of the projected attack step (uae/ops.h): returns the new delta. */
-static inline float uae_attack_f(const uae_attack_params *a, float lr, float x, float g,
-                                 float delta) {
-    float s = a->sign ? uae_signf(g) : g;
+/* One element of the projected attack step (uae/ops.h): returns the new delta. `sign` is
+ * a->sign, passed on its own so that callers can make it a constant. */
+static inline float uae_attack_f(const uae_attack_params *a, bool sign, float lr, float x,
+                                 float g, float delta) {
+    float s = sign ? uae_signf(g) : g;
     float d = uae_clampf_nan(delta - lr * s, -a->eps, a->eps);
     return uae_clampf_nan(d, a->lo - x, a->hi - x);
 }

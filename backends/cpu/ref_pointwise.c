@@ -281,7 +281,7 @@ uae_status uae_attack_step_ref(const uae_op *op) {
     float *xadv = op->dst[1] ? uae_cpu_data(op->dst[1]) : NULL;
     for (int64_t b = 0; b < nb; b++)
         for (int64_t i = b * d; i < (b + 1) * d; i++) {
-            delta[i] = uae_attack_f(a, lr ? lr[b] : a->lr, x[i], g[i], delta[i]);
+            delta[i] = uae_attack_f(a, a->sign, lr ? lr[b] : a->lr, x[i], g[i], delta[i]);
             if (xadv) xadv[i] = x[i] + delta[i];
         }
     return UAE_OK;
