@@ -84,7 +84,9 @@ uae_status uae_binary_omp(const uae_op *op) {
         if (full[d]) acc *= size[d];
     }
     int64_t len = size[nd - 1], rows = uae_tensor_numel(ta) / len, segs = ceil_div(len, SEG);
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static)
+#endif
     for (int64_t w = 0; w < rows * segs; w++) {
         int64_t row = w / segs, s = w % segs;
         /* b's offset of this row: decompose the row index over the outer groups. */
@@ -145,7 +147,9 @@ uae_status uae_unary_omp(const uae_op *op) {
     const float *x = uae_cpu_data(op->src[0]);
     float *y = uae_cpu_data(op->dst[0]);
     int64_t n = uae_tensor_numel(op->src[0]);
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static)
+#endif
     for (int64_t s = 0; s < ceil_div(n, SEG); s++) {
         int64_t len = n - s * SEG < SEG ? n - s * SEG : SEG;
         unary_span(&u, false, x + s * SEG, NULL, NULL, y + s * SEG, len);
@@ -159,7 +163,9 @@ uae_status uae_unary_bwd_omp(const uae_op *op) {
     const float *dy = uae_cpu_data(op->src[2]);
     float *dx = uae_cpu_data(op->dst[0]);
     int64_t n = uae_tensor_numel(op->src[0]);
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static)
+#endif
     for (int64_t s = 0; s < ceil_div(n, SEG); s++) {
         int64_t o = s * SEG, len = n - o < SEG ? n - o : SEG;
         unary_span(&u, true, x + o, y + o, dy + o, dx + o, len);
@@ -171,7 +177,9 @@ uae_status uae_fill_omp(const uae_op *op) {
     float *y = uae_cpu_data(op->dst[0]);
     float v = op->p.fill.value;
     int64_t n = uae_tensor_numel(op->dst[0]);
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static)
+#endif
     for (int64_t s = 0; s < ceil_div(n, SEG); s++) {
         int64_t end = (s + 1) * SEG < n ? (s + 1) * SEG : n;
         for (int64_t i = s * SEG; i < end; i++) y[i] = v;
@@ -184,12 +192,22 @@ uae_status uae_clamp_omp(const uae_op *op) {
     float *y = uae_cpu_data(op->dst[0]);
     float lo = op->p.clamp.lo, hi = op->p.clamp.hi;
     int64_t n = uae_tensor_numel(op->src[0]);
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static)
+#endif
     for (int64_t s = 0; s < ceil_div(n, SEG); s++) {
         int64_t end = (s + 1) * SEG < n ? (s + 1) * SEG : n;
         for (int64_t i = s * SEG; i < end; i++) y[i] = uae_clampf_nan(x[i], lo, hi);
     }
     return UAE_OK;
+}
+
+/* n elements of one optimizer (a constant at each call site), with or without the first state. */
+ALWAYS_INLINE void optim_loop(uae_optim_fn fn, bool has1, const uae_optim_params *o,
+                              uae_optim_consts c, const float *g, float *p, float *s1, float *s2,
+                              int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        uae_optim_f(fn, o, c, g[i], &p[i], has1 ? &s1[i] : NULL, s2 ? &s2[i] : NULL);
 }
 
 uae_status uae_optim_omp(const uae_op *op) {
@@ -202,11 +220,26 @@ uae_status uae_optim_omp(const uae_op *op) {
     if (o.fn == UAE_OPTIM_SGD && o.momentum == 0.0f) s1 = NULL;
     if (o.fn == UAE_OPTIM_SGD || o.fn == UAE_OPTIM_RMSPROP) s2 = NULL;
     int64_t n = uae_tensor_numel(op->src[0]);
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static)
+#endif
     for (int64_t s = 0; s < ceil_div(n, SEG); s++) {
-        int64_t end = (s + 1) * SEG < n ? (s + 1) * SEG : n;
-        for (int64_t i = s * SEG; i < end; i++)
-            uae_optim_f(&o, c, g[i], &p[i], s1 ? &s1[i] : NULL, s2 ? &s2[i] : NULL);
+        int64_t i = s * SEG, len = n - i < SEG ? n - i : SEG;
+        float *q1 = s1 ? s1 + i : NULL, *q2 = s2 ? s2 + i : NULL;
+        switch (o.fn) {
+        case UAE_OPTIM_SGD:
+            if (q1) optim_loop(UAE_OPTIM_SGD, true, &o, c, g + i, p + i, q1, NULL, len);
+            else optim_loop(UAE_OPTIM_SGD, false, &o, c, g + i, p + i, NULL, NULL, len);
+            break;
+        case UAE_OPTIM_ADAM: optim_loop(UAE_OPTIM_ADAM, true, &o, c, g + i, p + i, q1, q2, len); break;
+        case UAE_OPTIM_RMSPROP:
+            optim_loop(UAE_OPTIM_RMSPROP, true, &o, c, g + i, p + i, q1, NULL, len);
+            break;
+        case UAE_OPTIM_ADADELTA:
+            optim_loop(UAE_OPTIM_ADADELTA, true, &o, c, g + i, p + i, q1, q2, len);
+            break;
+        case UAE_OPTIM_COUNT: break;
+        }
     }
     return UAE_OK;
 }
@@ -280,10 +313,14 @@ static double reduce_part_value(part_kind kind, const float *x, int64_t stride, 
     double s = 0.0;
     if (stride == 1) {
         if (kind == PART_SUM) {
+#ifdef _OPENMP
 #pragma omp simd reduction(+ : s)
+#endif
             for (int64_t j = 0; j < len; j++) s += x[j];
         } else {
+#ifdef _OPENMP
 #pragma omp simd reduction(+ : s)
+#endif
             for (int64_t j = 0; j < len; j++) s += expf(x[j] - shift);
         }
     } else {
@@ -301,7 +338,9 @@ static void reduce_parts_across(const reduce_plan *p, part_kind kind, const floa
                                 double *part) {
     enum { OUT_BLOCK = 64 };
     int64_t nblk = ceil_div(p->kn[0], OUT_BLOCK);
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static)
+#endif
     for (int64_t w = 0; w < p->kn[1] * nblk * p->nparts; w++) {
         int64_t k = w % p->nparts, blk = w / p->nparts % nblk, o1 = w / p->nparts / nblk;
         int64_t first = o1 * p->kn[0] + blk * OUT_BLOCK, len;
@@ -337,14 +376,18 @@ static void reduce_pass(const reduce_plan *p, part_kind kind, const float *shift
     if (p->ks[0] == 1 && p->rs[0] != 1 && p->kn[0] > 1) {
         reduce_parts_across(p, kind, shift, part);
     } else {
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static)
+#endif
         for (int64_t w = 0; w < p->nout * p->nparts; w++) {
             int64_t o = w / p->nparts, len;
             const float *x = reduce_part(p, o, w % p->nparts, &len);
             part[w] = reduce_part_value(kind, x, p->rs[0], len, shift ? shift[o] : 0.0f);
         }
     }
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static)
+#endif
     for (int64_t o = 0; o < p->nout; o++) {
         const double *q = part + o * p->nparts;
         double acc = q[0];
@@ -398,7 +441,9 @@ uae_status uae_softmax_omp(const uae_op *op) {
     const float *x = uae_cpu_data(tx);
     float *y = uae_cpu_data(op->dst[0]);
     bool log_out = op->p.softmax.log;
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static)
+#endif
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * len;
         float *yr = y + r * len;
@@ -428,7 +473,9 @@ uae_status uae_gather_rows_omp(const uae_op *op) {
     int64_t nb = ts->shape[0], n = ts->shape[1], d = ts->shape[2], m = ti->shape[1];
     const float *src = uae_cpu_data(ts), *idx = uae_cpu_data(ti);
     float *dst = uae_cpu_data(op->dst[0]);
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static)
+#endif
     for (int64_t k = 0; k < nb * m; k++) {
         int64_t r = uae_row_index(idx[k], n);
         if (r < 0) /* out of range: zeros (the reference reports UAE_ERR_INVALID) */
@@ -449,7 +496,9 @@ uae_status uae_scatter_rows_omp(const uae_op *op) {
      * indices are skipped (the reference reports both as UAE_ERR_INVALID). */
     enum { COLS = 256 };
     int64_t blocks = ceil_div(d, COLS);
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static)
+#endif
     for (int64_t w = 0; w < nb * blocks; w++) {
         int64_t b = w / blocks, j0 = w % blocks * COLS;
         int64_t cols = d - j0 < COLS ? d - j0 : COLS;
@@ -474,18 +523,24 @@ uae_status uae_mine_bound_omp(const uae_op *op) {
     float *gj = op->dst[1] ? uae_cpu_data(op->dst[1]) : NULL;
     float *gm = op->dst[2] ? uae_cpu_data(op->dst[2]) : NULL;
     bool dv = op->p.mine.kind == UAE_MINE_DV;
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static)
+#endif
     for (int64_t b = 0; b < nb; b++) {
         const float *j_ = xj + b * n, *m_ = xm + b * m;
         float u = up ? up[b] : 1.0f;
         double sj = 0.0, sm = 0.0;
         if (dv) {
             /* I = mean tj - (M + log mean exp(tm - M)); formulas in uae/ops.h. */
+#ifdef _OPENMP
 #pragma omp simd reduction(+ : sj)
+#endif
             for (int64_t i = 0; i < n; i++) sj += j_[i];
             float mx = m_[0];
             for (int64_t k = 1; k < m; k++) mx = uae_maxf_nan(mx, m_[k]);
+#ifdef _OPENMP
 #pragma omp simd reduction(+ : sm)
+#endif
             for (int64_t k = 0; k < m; k++) sm += expf(m_[k] - mx);
             bound[b] = (float)(sj / (double)n - ((double)mx + log(sm / (double)m)));
             if (gj)
@@ -494,9 +549,13 @@ uae_status uae_mine_bound_omp(const uae_op *op) {
                 for (int64_t k = 0; k < m; k++)
                     gm[b * m + k] = -u * (float)((double)expf(m_[k] - mx) / sm);
         } else {
+#ifdef _OPENMP
 #pragma omp simd reduction(+ : sj)
+#endif
             for (int64_t i = 0; i < n; i++) sj -= uae_softplusf(-j_[i]);
+#ifdef _OPENMP
 #pragma omp simd reduction(+ : sm)
+#endif
             for (int64_t k = 0; k < m; k++) sm += uae_softplusf(m_[k]);
             bound[b] = (float)(sj / (double)n - sm / (double)m);
             if (gj)
@@ -519,7 +578,9 @@ uae_status uae_attack_step_omp(const uae_op *op) {
     const float *lr = op->src[2] ? uae_cpu_data(op->src[2]) : NULL;
     float *delta = uae_cpu_data(op->dst[0]);
     float *xadv = op->dst[1] ? uae_cpu_data(op->dst[1]) : NULL;
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static)
+#endif
     for (int64_t w = 0; w < nb * segs; w++) {
         int64_t b = w / segs, i0 = b * d + w % segs * SEG;
         int64_t end = i0 + SEG < (b + 1) * d ? i0 + SEG : (b + 1) * d;

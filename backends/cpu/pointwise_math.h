@@ -106,10 +106,11 @@ static inline uae_optim_consts uae_optim_prepare(const uae_optim_params *o) {
 }
 
 /* One element of an optimizer step (formulas in uae/ops.h). s1, s2 point to the element's state
- * (NULL where the optimizer has none). */
-static inline void uae_optim_f(const uae_optim_params *o, uae_optim_consts c, float g, float *p,
-                               float *s1, float *s2) {
-    switch (o->fn) {
+ * (NULL where the optimizer has none). fn is o->fn, passed on its own so that callers can make it
+ * a constant. */
+static inline void uae_optim_f(uae_optim_fn fn, const uae_optim_params *o, uae_optim_consts c,
+                               float g, float *p, float *s1, float *s2) {
+    switch (fn) {
     case UAE_OPTIM_SGD: {
         /* PyTorch: the weight decay joins the gradient before the momentum buffer. */
         float gd = g + o->weight_decay * *p;

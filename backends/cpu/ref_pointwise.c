@@ -171,7 +171,7 @@ uae_status uae_optim_ref(const uae_op *op) {
     if (o->fn == UAE_OPTIM_SGD || o->fn == UAE_OPTIM_RMSPROP) s2 = NULL;
     int64_t n = uae_tensor_numel(op->src[0]);
     for (int64_t i = 0; i < n; i++)
-        uae_optim_f(o, c, g[i], &p[i], s1 ? &s1[i] : NULL, s2 ? &s2[i] : NULL);
+        uae_optim_f(o->fn, o, c, g[i], &p[i], s1 ? &s1[i] : NULL, s2 ? &s2[i] : NULL);
     return UAE_OK;
 }
 
