@@ -716,6 +716,16 @@ int main(int argc, char **argv) {
     bool allow = env_flag("UAE_TEST_ALLOW_UNSUPPORTED");
     if (argc > 1 && strcmp(argv[1], "--determinism") == 0) return test_determinism(small, allow);
 
+    /* Every op kind has at least one row (and one small row, for slow devices). */
+    for (int k = 0; k < UAE_OP_COUNT; k++) {
+        int rows = 0;
+        for (int i = 0; i < ncases; i++) rows += cases[i].kind == (uae_op_kind)k && !cases[i].big;
+        if (rows == 0) {
+            printf("test_ops: no small row tests op %s  FAILED\n", uae_op_name((uae_op_kind)k));
+            return 1;
+        }
+    }
+
     uae_backend *ref;
     if (uae_backend_open("ref", &ref) != UAE_OK) {
         fprintf(stderr, "test_ops: %s\n", uae_last_error());

@@ -29,8 +29,8 @@ static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /* dst[j] = a[j] fn b[j * bstride] for j < n, bstride 0 (b broadcast) or 1. The switch is outside
  * the loops and fn a constant inside each, so that every loop vectorises. */
-ALWAYS_INLINE void binary_loop(uae_binary_fn fn, const float *a, const float *b, int64_t bstride,
-                        float *dst, int64_t n) {
+ALWAYS_INLINE void binary_loop(uae_binary_fn fn, const float *a, const float *b,
+                               int64_t bstride, float *dst, int64_t n) {
     if (bstride == 0) {
         float bv = b[0];
         for (int64_t j = 0; j < n; j++) dst[j] = uae_binary_f(fn, a[j], bv);
@@ -59,11 +59,12 @@ uae_status uae_binary_omp(const uae_op *op) {
     uae_binary_fn fn = op->p.binary.fn;
     /* Merge neighbouring dimensions in which b is alike (both full or both broadcast), dropping
      * dimensions of size 1: what is left is at most 4 alternating groups. */
-    int64_t size[4], full[4];
+    int64_t size[4];
+    bool full[4];
     int nd = 0;
     for (int d = 0; d < ta->ndim; d++) {
         if (ta->shape[d] == 1) continue;
-        int64_t f = tb->shape[d] != 1;
+        bool f = tb->shape[d] != 1;
         if (nd > 0 && full[nd - 1] == f) {
             size[nd - 1] *= ta->shape[d];
         } else {
