@@ -395,6 +395,18 @@ static uae_status load_dispatch(const char *path, const uae_data_options *opt,
 
     char *a = NULL, *b = NULL;
     uae_status st = UAE_OK;
+    /* The CIFAR archives unpack into a sub-folder: accept its parent too. */
+    const char *cifar_sub[2] = {"cifar-10-batches-bin", "cifar-100-binary"};
+    for (int k = 0; dir && k < 2; k++) {
+        a = data_join(path, cifar_sub[k]);
+        if (a && data_is_dir(a)) {
+            st = load_dispatch(a, opt, fmt, train, test);
+            free(a);
+            return st;
+        }
+        free(a);
+        a = NULL;
+    }
     if (fmt == UAE_DATA_AUTO) {
         if (!dir) {
             if (!ends_with(path, ".csv"))

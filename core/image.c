@@ -5,6 +5,7 @@
 #include <png.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "uae/image.h"
@@ -15,18 +16,22 @@ typedef struct png_ctx {
     FILE *f;
     const char *path;
     long long offset; /* bytes read or written so far: the position reported in errors */
-    char msg[256];    /* libpng's error message */
+    char warning[128]; /* libpng's last warning: often the detail behind an error */
+    char msg[320];     /* libpng's error message */
 } png_ctx;
 
 static void on_error(png_structp png, png_const_charp msg) {
     png_ctx *ctx = png_get_error_ptr(png);
-    snprintf(ctx->msg, sizeof ctx->msg, "%s", msg);
+    if (ctx->warning[0]) snprintf(ctx->msg, sizeof ctx->msg, "%s (%s)", msg, ctx->warning);
+    else snprintf(ctx->msg, sizeof ctx->msg, "%s", msg);
     png_longjmp(png, 1);
 }
 
 static void on_warning(png_structp png, png_const_charp msg) {
-    (void)png; /* warnings (an unknown chunk, a bad gamma) do not stop us */
-    (void)msg;
+    /* Warnings (an unknown chunk, a bad gamma) do not stop us; the last one is kept for the
+     * message of an error that may follow ("Invalid IHDR data" after "width exceeds limit"). */
+    png_ctx *ctx = png_get_error_ptr(png);
+    snprintf(ctx->warning, sizeof ctx->warning, "%s", msg);
 }
 
 static void read_fn(png_structp png, png_bytep data, size_t n) {
@@ -53,37 +58,48 @@ uae_status uae_image_read_png(const char *path, int want_c, float **pix, int *c,
     *pix = NULL;
     if (want_c != 0 && want_c != 1 && want_c != 3)
         return uae_fail(UAE_ERR_INVALID, "%s: cannot convert to %d channels (1 or 3)", path, want_c);
-    png_ctx ctx = {.path = path};
-    ctx.f = fopen(path, "rb");
-    if (!ctx.f) return uae_fail(UAE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, on_error, on_warning);
+    /* The context lives on the heap: it changes after setjmp (the offset, the message), and a
+     * local that changes after setjmp is indeterminate after longjmp unless it is volatile. */
+    png_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return uae_fail(UAE_ERR_NOMEM, "%s: out of memory", path);
+    ctx->path = path;
+    ctx->f = fopen(path, "rb");
+    if (!ctx->f) {
+        free(ctx);
+        return uae_fail(UAE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    }
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, ctx, on_error, on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!info) {
         png_destroy_read_struct(&png, NULL, NULL);
-        fclose(ctx.f);
+        fclose(ctx->f);
+        free(ctx);
         return uae_fail(UAE_ERR_NOMEM, "%s: cannot create a PNG reader", path);
     }
-    /* These are assigned after setjmp and read after a longjmp, so they must be volatile: a
-     * non-volatile local may sit in a register that longjmp restores to its old value. */
+    /* Assigned after setjmp and read after a longjmp, so volatile (see above). */
     unsigned char *volatile data = NULL;
     png_bytep *volatile rows = NULL;
     float *volatile out = NULL;
     if (setjmp(png_jmpbuf(png))) {
-        /* libpng failed somewhere below: ctx.msg says why, ctx.offset where. */
+        /* libpng failed somewhere below: ctx->msg says why, ctx->offset where. */
         png_destroy_read_struct(&png, &info, NULL);
-        fclose(ctx.f);
+        fclose(ctx->f);
         free(data);
         free(rows);
         free(out);
-        return uae_fail(UAE_ERR_FORMAT, "%s: not a readable PNG: %s (near byte offset %lld)", path,
-                        ctx.msg, ctx.offset);
+        uae_status st = uae_fail(UAE_ERR_FORMAT, "%s: not a readable PNG: %s (near byte offset %lld)",
+                                 path, ctx->msg, ctx->offset);
+        free(ctx);
+        return st;
     }
-    png_set_read_fn(png, &ctx, read_fn);
+    png_set_read_fn(png, ctx, read_fn);
+    /* No side above 65536 (refused while the header is read); the pixel count is checked below. */
+    png_set_user_limits(png, 1 << 16, 1 << 16);
     png_read_info(png, info);
     png_uint_32 width = png_get_image_width(png, info), height = png_get_image_height(png, info);
     int type = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
     if ((uint64_t)width * height > UAE_IMAGE_MAX_PIXELS) {
-        snprintf(ctx.msg, sizeof ctx.msg, "%u x %u pixels is above the limit of %d", (unsigned)width,
+        snprintf(ctx->msg, sizeof ctx->msg, "%u x %u pixels is above the limit of %d", (unsigned)width,
                  (unsigned)height, UAE_IMAGE_MAX_PIXELS);
         png_longjmp(png, 1);
     }
@@ -102,7 +118,7 @@ uae_status uae_image_read_png(const char *path, int want_c, float **pix, int *c,
     rows = malloc(height * sizeof(png_bytep));
     out = malloc((size_t)oc * width * height * sizeof(float));
     if (!data || !rows || !out) {
-        snprintf(ctx.msg, sizeof ctx.msg, "out of memory for %u x %u pixels", (unsigned)width,
+        snprintf(ctx->msg, sizeof ctx->msg, "out of memory for %u x %u pixels", (unsigned)width,
                  (unsigned)height);
         png_longjmp(png, 1);
     }
@@ -110,7 +126,8 @@ uae_status uae_image_read_png(const char *path, int want_c, float **pix, int *c,
     png_read_image(png, rows);
     png_read_end(png, NULL);
     png_destroy_read_struct(&png, &info, NULL);
-    fclose(ctx.f);
+    fclose(ctx->f);
+    free(ctx);
 
     /* Interleaved integer samples -> planar floats in [0, 1] (16-bit samples are big-endian). */
     /* A division, not a multiplication by 1/255: k / 255.0f is the value that IDX and CIFAR
@@ -143,6 +160,20 @@ uae_status uae_image_read_png(const char *path, int want_c, float **pix, int *c,
 
 /* ---- writing ---- */
 
+/* The error path of write_png8: frees everything, removes the temporary file. */
+static uae_status write_failed(png_structp png, png_infop info, png_ctx *ctx, char *tmp,
+                               png_bytep *rows, const char *path) {
+    png_destroy_write_struct(&png, &info);
+    fclose(ctx->f);
+    unlink(tmp);
+    uae_status st = uae_fail(UAE_ERR_IO, "%s: writing the PNG failed: %s (at byte offset %lld)", path,
+                             ctx->msg, ctx->offset);
+    free(ctx);
+    free(tmp);
+    free(rows);
+    return st;
+}
+
 /* Writes 8-bit interleaved pixels (h rows of w * c bytes) to path through a temporary file in the
  * same folder, renamed at the end. */
 static uae_status write_png8(const char *path, const unsigned char *pixels, int c, int h, int w) {
@@ -156,33 +187,31 @@ static uae_status write_png8(const char *path, const unsigned char *pixels, int 
     }
     snprintf(tmp, len + 16, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(tmp);
-    png_ctx ctx = {.path = path};
-    if (fd < 0 || !(ctx.f = fdopen(fd, "wb"))) {
+    /* On the heap for the same reason as in uae_image_read_png: it changes after setjmp. */
+    png_ctx *ctx = fd >= 0 ? calloc(1, sizeof *ctx) : NULL;
+    if (!ctx || !(ctx->f = fdopen(fd, "wb"))) {
         uae_status st = uae_fail(UAE_ERR_IO, "%s: cannot create a temporary file: %s", tmp, strerror(errno));
         if (fd >= 0) {
             close(fd);
             unlink(tmp);
         }
+        free(ctx);
         free(tmp);
         free(rows);
         return st;
     }
+    ctx->path = path;
+    fchmod(fd, 0644); /* mkstemp creates 0600; an image is for everyone to look at */
     for (int y = 0; y < h; y++) rows[y] = (png_bytep)(pixels + (size_t)y * w * c);
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx, on_error, on_warning);
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, ctx, on_error, on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
-    /* Everything the error path frees was allocated before setjmp and is not changed after it,
-     * so no local needs to be volatile here. */
-    if (!info || setjmp(png_jmpbuf(png))) {
-        png_destroy_write_struct(&png, &info);
-        fclose(ctx.f);
-        unlink(tmp);
-        uae_status st = uae_fail(UAE_ERR_IO, "%s: writing the PNG failed: %s (at byte offset %lld)",
-                                 path, info ? ctx.msg : "cannot create a PNG writer", ctx.offset);
-        free(tmp);
-        free(rows);
-        return st;
+    if (!info) {
+        snprintf(ctx->msg, sizeof ctx->msg, "cannot create a PNG writer");
+        return write_failed(png, info, ctx, tmp, rows, path);
     }
-    png_set_write_fn(png, &ctx, write_fn, flush_fn);
+    /* Every local that the error path uses was set before setjmp and is not changed after it. */
+    if (setjmp(png_jmpbuf(png))) return write_failed(png, info, ctx, tmp, rows, path);
+    png_set_write_fn(png, ctx, write_fn, flush_fn);
     png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8,
                  c == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
@@ -191,10 +220,12 @@ static uae_status write_png8(const char *path, const unsigned char *pixels, int 
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
     free(rows);
+    FILE *f = ctx->f;
+    free(ctx);
     uae_status st = UAE_OK;
-    if (fflush(ctx.f) != 0 || fsync(fileno(ctx.f)) != 0)
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0)
         st = uae_fail(UAE_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
-    if (fclose(ctx.f) != 0 && st == UAE_OK)
+    if (fclose(f) != 0 && st == UAE_OK)
         st = uae_fail(UAE_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
     if (st == UAE_OK && rename(tmp, path) != 0)
         st = uae_fail(UAE_ERR_IO, "%s: cannot rename %s to it: %s", path, tmp, strerror(errno));

@@ -201,6 +201,14 @@ static void test_cifar(void) {
     CHECK(te.class_names && strcmp(te.class_names[3], "cat") == 0);
     uae_dataset_free(&tr);
     uae_dataset_free(&te);
+    /* The folder that the CIFAR-10 archive unpacks into is found from its parent. */
+    mkdir(at("c10p"), 0700);
+    rename(at("c10"), at("c10p/cifar-10-batches-bin"));
+    CHECK_OK(uae_data_load(at("c10p"), NULL, &tr, &te));
+    CHECK(tr.n == 5 && te.n == 2);
+    uae_dataset_free(&tr);
+    uae_dataset_free(&te);
+    rename(at("c10p/cifar-10-batches-bin"), at("c10"));
 
     mkdir(at("c100"), 0700);
     write_cifar(at("c100/train.bin"), 30, true, -1);
@@ -431,6 +439,17 @@ static void test_png(void) {
     EXPECT_FAIL(uae_data_load(at("pf"), NULL, &tr, &te), UAE_ERR_FORMAT, "pf/test/dog/b.png", "image 1",
                 "byte offset");
     CHECK(tr.x == NULL && te.x == NULL);
+    /* A valid header declaring 100000 x 100000 pixels: refused before anything is allocated. */
+    unsigned char huge[8 + 25] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                                  0, 1, 0x86, 0xa0, 0, 1, 0x86, 0xa0, 8, 2, 0, 0, 0};
+    uint32_t crc = (uint32_t)crc32(0, huge + 12, 17);
+    huge[29] = (unsigned char)(crc >> 24);
+    huge[30] = (unsigned char)(crc >> 16);
+    huge[31] = (unsigned char)(crc >> 8);
+    huge[32] = (unsigned char)crc;
+    write_bytes(at("huge.png"), huge, sizeof huge, false);
+    EXPECT_FAIL(uae_image_read_png(at("huge.png"), 0, &back, &c, &h, &w), UAE_ERR_FORMAT, "huge.png",
+                "byte offset", "exceeds user limit");
 
     /* A grid: 2 rows of up to 3 images of 4 x 5, gap 1, scale 2 -> 32 x 17 pixels, white gaps. */
     float imgs[3 * 20], delta[2 * 20];

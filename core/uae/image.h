@@ -23,7 +23,8 @@
 extern "C" {
 #endif
 
-/* Images larger than this many pixels are refused (before decoding) by uae_image_read_png. */
+/* Images with more pixels than this, or a side above 65536, are refused by uae_image_read_png
+ * before any pixel is decoded. */
 #define UAE_IMAGE_MAX_PIXELS (1 << 26)
 
 /* Writes a (c, h, w) image, c = 1 or 3, as an 8-bit gray or RGB PNG; values are clamped to
