@@ -5,10 +5,9 @@
 #include <png.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "uae/image.h"
+#include "uae/io.h"
 
 /* ---- libpng error handling ---- */
 
@@ -160,57 +159,43 @@ uae_status uae_image_read_png(const char *path, int want_c, float **pix, int *c,
 
 /* ---- writing ---- */
 
-/* The error path of write_png8: frees everything, removes the temporary file. */
-static uae_status write_failed(png_structp png, png_infop info, png_ctx *ctx, char *tmp,
+/* The error path of write_png8: frees everything and removes the temporary file. */
+static uae_status write_failed(png_structp png, png_infop info, png_ctx *ctx, uae_atomic_file *af,
                                png_bytep *rows, const char *path) {
     png_destroy_write_struct(&png, &info);
-    fclose(ctx->f);
-    unlink(tmp);
+    uae_atomic_file_abort(af);
     uae_status st = uae_fail(UAE_ERR_IO, "%s: writing the PNG failed: %s (at byte offset %lld)", path,
                              ctx->msg, ctx->offset);
     free(ctx);
-    free(tmp);
     free(rows);
     return st;
 }
 
-/* Writes 8-bit interleaved pixels (h rows of w * c bytes) to path through a temporary file in the
- * same folder, renamed at the end. */
+/* Writes 8-bit interleaved pixels (h rows of w * c bytes) to path atomically (uae/io.h: a
+ * temporary file in the same folder, renamed at the end). */
 static uae_status write_png8(const char *path, const unsigned char *pixels, int c, int h, int w) {
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
     png_bytep *rows = malloc((size_t)h * sizeof *rows);
-    if (!tmp || !rows) {
-        free(tmp);
-        free(rows);
-        return uae_fail(UAE_ERR_NOMEM, "%s: out of memory", path);
-    }
-    snprintf(tmp, len + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
     /* On the heap for the same reason as in uae_image_read_png: it changes after setjmp. */
-    png_ctx *ctx = fd >= 0 ? calloc(1, sizeof *ctx) : NULL;
-    if (!ctx || !(ctx->f = fdopen(fd, "wb"))) {
-        uae_status st = uae_fail(UAE_ERR_IO, "%s: cannot create a temporary file: %s", tmp, strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-            unlink(tmp);
-        }
-        free(ctx);
-        free(tmp);
+    png_ctx *ctx = calloc(1, sizeof *ctx);
+    uae_atomic_file *af = NULL;
+    uae_status st = rows && ctx ? uae_atomic_file_open(path, &af)
+                                : uae_fail(UAE_ERR_NOMEM, "%s: out of memory", path);
+    if (st != UAE_OK) {
         free(rows);
+        free(ctx);
         return st;
     }
     ctx->path = path;
-    fchmod(fd, 0644); /* mkstemp creates 0600; an image is for everyone to look at */
+    ctx->f = uae_atomic_file_stream(af);
     for (int y = 0; y < h; y++) rows[y] = (png_bytep)(pixels + (size_t)y * w * c);
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, ctx, on_error, on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!info) {
         snprintf(ctx->msg, sizeof ctx->msg, "cannot create a PNG writer");
-        return write_failed(png, info, ctx, tmp, rows, path);
+        return write_failed(png, info, ctx, af, rows, path);
     }
     /* Every local that the error path uses was set before setjmp and is not changed after it. */
-    if (setjmp(png_jmpbuf(png))) return write_failed(png, info, ctx, tmp, rows, path);
+    if (setjmp(png_jmpbuf(png))) return write_failed(png, info, ctx, af, rows, path);
     png_set_write_fn(png, ctx, write_fn, flush_fn);
     png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8,
                  c == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
@@ -220,18 +205,8 @@ static uae_status write_png8(const char *path, const unsigned char *pixels, int 
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
     free(rows);
-    FILE *f = ctx->f;
     free(ctx);
-    uae_status st = UAE_OK;
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-        st = uae_fail(UAE_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
-    if (fclose(f) != 0 && st == UAE_OK)
-        st = uae_fail(UAE_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
-    if (st == UAE_OK && rename(tmp, path) != 0)
-        st = uae_fail(UAE_ERR_IO, "%s: cannot rename %s to it: %s", path, tmp, strerror(errno));
-    if (st != UAE_OK) unlink(tmp);
-    free(tmp);
-    return st;
+    return uae_atomic_file_commit(af);
 }
 
 static unsigned char to_byte(float v) {
