@@ -106,6 +106,7 @@ uae_status uae_image_read_png(const char *path, int want_c, float **pix, int *c,
     if (type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (type == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
     if (type & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
+    png_set_interlace_handling(png); /* Adam7 files: png_read_image then fills whole rows */
     png_read_update_info(png, info);
     int file_c = png_get_channels(png, info);
     int bytes = png_get_bit_depth(png, info) == 16 ? 2 : 1;

@@ -157,6 +157,19 @@ static void test_idx(void) {
     p = at("bad-big-raw");
     write_idx(p, false, 3, big, 100);
     EXPECT_FAIL(uae_data_load_idx(p, NULL, &ds), UAE_ERR_FORMAT, "bad-big-raw", "784000000 bytes", "file has 100");
+    /* A gzip stream cut short, and one with damaged compressed data. */
+    p = at("bad-cut.gz");
+    write_idx(p, true, 3, big, 100000);
+    FILE *f = fopen(p, "rb");
+    unsigned char gz[4096];
+    size_t n = f ? fread(gz, 1, sizeof gz, f) : 0;
+    if (f) fclose(f);
+    CHECK(n > 200 && n < sizeof gz);
+    write_bytes(p, gz, n - 60, false);
+    EXPECT_FAIL(uae_data_load_idx(p, NULL, &ds), UAE_ERR_FORMAT, "bad-cut.gz", "byte offset", NULL);
+    for (size_t i = 40; i < 80 && i < n; i++) gz[i] ^= 0x5a;
+    write_bytes(p, gz, n, false);
+    EXPECT_FAIL(uae_data_load_idx(p, NULL, &ds), UAE_ERR_FORMAT, "bad-cut.gz", "byte offset", NULL);
     /* Image and label counts differ. */
     const uint32_t lab4[1] = {4};
     write_idx(at("lab4"), false, 1, lab4, 4);
@@ -568,6 +581,60 @@ static void test_random(void) {
     uae_dataset_free(&s3);
 }
 
+/* ---- damaged files never crash ---- */
+
+/* Reads a whole small file. */
+static size_t slurp(const char *path, unsigned char *buf, size_t cap) {
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(buf, 1, cap, f) : 0;
+    if (f) fclose(f);
+    return n;
+}
+
+/* Loads many randomly damaged copies (bytes changed, the end cut off) of a valid IDX, CSV and PNG
+ * file: each load must either succeed or fail with a message; under the sanitizers, this also
+ * shows that no damage leads to a bad memory access. */
+static void test_damage(void) {
+    const char *valid[3] = {at("idx/t10k-images-idx3-ubyte"), at("t.csv"), at("rgb.png")};
+    uint64_t s = 12345; /* a fixed LCG: the same damage on every run */
+    for (int fmt = 0; fmt < 3; fmt++) {
+        unsigned char orig[8192], buf[8192];
+        size_t n = slurp(valid[fmt], orig, sizeof orig);
+        CHECK(n > 16 && n < sizeof orig);
+        for (int trial = 0; trial < 300 && n > 16; trial++) {
+            memcpy(buf, orig, n);
+            size_t m = n;
+            int edits = 1 + trial % 4;
+            for (int e = 0; e < edits; e++) {
+                s = s * 6364136223846793005ull + 1442695040888963407ull;
+                size_t at_byte = (size_t)(s >> 33) % n;
+                buf[at_byte] = (unsigned char)(s >> 20);
+            }
+            if (trial % 3 == 0) m = 1 + (size_t)(s >> 40) % n; /* also cut the end off */
+            const char *p = at(fmt == 2 ? "damaged.png" : fmt == 1 ? "damaged.csv" : "damaged.idx");
+            write_bytes(p, buf, m, false);
+            uae_dataset ds;
+            uae_status st;
+            if (fmt == 0) {
+                st = uae_data_load_idx(p, NULL, &ds);
+            } else if (fmt == 1) {
+                uae_data_options opt = uae_data_options_default();
+                opt.categorical = UAE_CSV_CAT_ONEHOT;
+                opt.missing = UAE_CSV_MISSING_MEAN;
+                st = uae_data_load_csv(p, &opt, &ds);
+            } else {
+                float *px = NULL;
+                int c, h, w;
+                st = uae_image_read_png(p, 0, &px, &c, &h, &w);
+                free(px);
+                memset(&ds, 0, sizeof ds);
+            }
+            CHECK(st == UAE_OK || (strlen(uae_last_error()) > 0 && ds.x == NULL));
+            uae_dataset_free(&ds);
+        }
+    }
+}
+
 /* ---- the real Fashion-MNIST, if installed ---- */
 
 static void test_fashion(void) {
@@ -611,6 +678,7 @@ int main(void) {
     test_csv();
     test_png();
     test_random();
+    test_damage();
     test_fashion();
     nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     if (failures) {
