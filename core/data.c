@@ -470,9 +470,11 @@ static uae_status load_dispatch(const char *path, const uae_data_options *opt,
         } else if (data_is_dir(a) && data_is_dir(b)) {
             st = data_load_png_pair(a, b, opt->channels, train, test);
         } else {
+            /* One folder of classes, or a train/ folder without test/: split it. */
+            const char *whole_dir = data_is_dir(a) ? a : path;
             uae_dataset whole;
-            st = data_load_png_pair(path, NULL, opt->channels, &whole, NULL);
-            if (st == UAE_OK) st = split_whole(&whole, opt, path, train, test);
+            st = data_load_png_pair(whole_dir, NULL, opt->channels, &whole, NULL);
+            if (st == UAE_OK) st = split_whole(&whole, opt, whole_dir, train, test);
         }
         break;
     default:

@@ -68,6 +68,7 @@ static uae_status csv_read(const char *path, csv_table *t) {
 
     /* One pass over the text. Fields are moved left in place (quotes removed) and terminated. */
     char *p = t->text, *end = t->text + size;
+    if (size >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3; /* a UTF-8 byte-order mark */
     int64_t ncells = 0, cap_cells = 0, cap_lines = 0, line = 1, row_fields = 0, row = 0;
     uae_status st = UAE_OK;
     /* (p == end with a row still open happens after a trailing comma: one more, empty, field.) */
@@ -202,6 +203,11 @@ static void schema_free(csv_schema *s) {
 
 /* The column a token names: a header name, else a 0-based index. */
 static uae_status resolve_column(const csv_table *t, const char *tok, size_t len, int64_t *col) {
+    while (len > 0 && (*tok == ' ' || *tok == '\t')) { /* "a, b" means "a,b" */
+        tok++;
+        len--;
+    }
+    while (len > 0 && (tok[len - 1] == ' ' || tok[len - 1] == '\t')) len--;
     for (int64_t j = 0; j < t->ncols; j++)
         if (strlen(cell(t, 0, j)) == len && strncmp(cell(t, 0, j), tok, len) == 0) {
             *col = j;
@@ -275,7 +281,8 @@ static uae_status schema_build(const csv_table *t, const uae_data_options *opt, 
             if (j != s->label) s->cols[s->ncols++].src = j;
     }
     if (st == UAE_OK && s->ncols == 0)
-        st = uae_fail(UAE_ERR_INVALID, "%s: no feature columns", t->path);
+        st = uae_fail(UAE_ERR_INVALID, "%s: no feature columns (the label is column %lld of %lld)",
+                      t->path, (long long)s->label, (long long)t->ncols);
 
     /* Numeric or categorical, decided on the values of this (the train) table. */
     for (int64_t i = 0; st == UAE_OK && i < s->ncols; i++) {

@@ -267,7 +267,7 @@ static void test_csv(void) {
     opt.feature_columns = "c, quoted,1";
     opt.label_column = "0";
     EXPECT_FAIL(uae_data_load_csv(p, &opt, &ds), UAE_ERR_INVALID, "t.csv", "'c'", NULL);
-    opt.feature_columns = "b,2";
+    opt.feature_columns = " b , 2";
     CHECK_OK(uae_data_load_csv(p, &opt, &ds));
     CHECK(ds.d == 2 && ds.x && ds.x[0] == 2 && ds.x[1] == 3 && ds.y[2] == 7 && ds.num_classes == 11);
     uae_dataset_free(&ds);
@@ -432,6 +432,15 @@ static void test_png(void) {
     CHECK(tr.n == 3 && te.n == 3 && tr.num_classes == 2);
     uae_dataset_free(&tr);
     uae_dataset_free(&te);
+
+    /* A train/ folder without test/ is split. */
+    mkdir(at("pt"), 0700);
+    rename(at("pf/train"), at("pt/train"));
+    CHECK_OK(uae_data_load(at("pt"), &opt, &tr, &te));
+    CHECK(tr.n == 3 && te.n == 3 && tr.num_classes == 2 && strcmp(tr.class_names[0], "cat") == 0);
+    uae_dataset_free(&tr);
+    uae_dataset_free(&te);
+    rename(at("pt/train"), at("pf/train"));
 
     /* A test class that train does not have; a size mismatch; garbage; a truncated PNG. */
     mkdir(at("pf/test/emu"), 0700);

@@ -80,7 +80,8 @@ typedef enum uae_csv_missing {
 
 typedef struct uae_data_options {
     uae_data_format format;      /* UAE_DATA_AUTO: detect */
-    /* CSV. Column lists are comma-separated names or 0-based indices ("age,income" or "0,3"). */
+    /* CSV. Column lists are comma-separated names or 0-based indices ("age, income" or "0,3");
+     * a header name is matched first, then an index. A name with a comma needs its index. */
     const char *label_column;    /* NULL: the last column; "" : no labels */
     const char *feature_columns; /* NULL: every column except the label */
     uae_csv_categorical categorical;
@@ -105,7 +106,8 @@ uae_data_options uae_data_options_default(void);
  *     CIFAR-100 directory (train.bin, test.bin, optional fine_label_names.txt);
  *   - a .csv file (split by opt->test_fraction) or a directory with train.csv and test.csv;
  *   - a PNG folder with train/ and test/ sub-folders, each with one sub-folder per class, or a
- *     single folder of class sub-folders (split by opt->test_fraction).
+ *     single folder of class sub-folders, or one with only train/ (split by opt->test_fraction).
+ * opt->format forces one of these formats instead of detecting it.
  * opt may be NULL (the defaults). On success the caller owns *train and *test (free with
  * uae_dataset_free); on failure both are empty and the message names the file, the position (byte
  * offset, row and column, or image index) and what was expected. */
