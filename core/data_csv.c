@@ -8,8 +8,10 @@
 
 #include "data_impl.h"
 
-/* Largest CSV file we read into memory. */
-#define CSV_MAX_BYTES ((int64_t)1 << 31)
+/* Largest CSV file we read into memory; the parsed table takes about 4 times its size. */
+#define CSV_MAX_BYTES ((int64_t)1 << 30)
+/* Most columns a header may have. */
+#define CSV_MAX_COLS ((int64_t)1 << 20)
 /* One-hot encoding of a column with more categories than this is refused (use ordinal). */
 #define CSV_MAX_ONEHOT 1000
 
@@ -132,11 +134,22 @@ static uae_status csv_read(const char *path, csv_table *t) {
         }
         t->cells[ncells++] = field;
         row_fields++;
+        if (row == 0 && row_fields > CSV_MAX_COLS) {
+            st = uae_fail(UAE_ERR_FORMAT, "%s: line %lld: the header has more than %lld columns", path,
+                          (long long)line, (long long)CSV_MAX_COLS);
+            break;
+        }
+        if (row > 0 && row_fields > t->ncols) sep = '\n'; /* too many fields: report it now */
         if (sep == ',') continue;
         /* The end of a row. */
         if (row == 0) {
             t->ncols = row_fields;
-        } else if (row_fields != t->ncols) {
+        } else if (row_fields > t->ncols) {
+            st = uae_fail(UAE_ERR_FORMAT, "%s: row %lld (line %lld) has more than %lld fields, expected "
+                          "%lld as in the header", path, (long long)row, (long long)t->lines[row],
+                          (long long)t->ncols, (long long)t->ncols);
+            break;
+        } else if (row_fields < t->ncols) {
             st = uae_fail(UAE_ERR_FORMAT, "%s: row %lld (line %lld) has %lld fields, expected %lld as "
                           "in the header", path, (long long)row, (long long)t->lines[row],
                           (long long)row_fields, (long long)t->ncols);
@@ -333,6 +346,19 @@ static int64_t find_cat(char **cats, int64_t n, const char *value) {
 
 /* ---- encoding a table with a schema ---- */
 
+/* NULL if the (non-missing) value x fits feature column i of the schema (i = -1: the label),
+ * else what was expected there. */
+static const char *invalid_value(const csv_schema *s, int64_t i, const char *x) {
+    double v;
+    if (i < 0 && s->label_int)
+        return parse_number(x, &v) && v >= 0 && v <= 65535 && v == floor(v) ? NULL
+                                                                              : "an integer label 0..65535";
+    if (i < 0) return find_cat(s->label_cats, s->nlabel_cats, x) >= 0 ? NULL : "a label of the train set";
+    if (s->cols[i].categorical)
+        return find_cat(s->cols[i].cats, s->cols[i].ncats, x) >= 0 ? NULL : "a category of the train set";
+    return parse_number(x, &v) ? NULL : "a finite number";
+}
+
 static uae_status missing_error(const csv_table *t, int64_t r, int64_t col, bool is_label) {
     return uae_fail(UAE_ERR_FORMAT, "%s: row %lld (line %lld), column '%s' (index %lld): missing %s; "
                     "choose a missing-value policy (drop the row%s)", t->path, (long long)r,
@@ -354,20 +380,14 @@ static uae_status encode(const csv_table *t, const csv_schema *s, const uae_data
             int64_t col = i < 0 ? s->label : s->cols[i].src;
             if (col < 0) continue;
             const char *x = cell(t, r, col);
-            double v;
+            const char *expected;
             if (is_missing(x)) {
                 if (opt->missing == UAE_CSV_MISSING_DROP) ok = false;
                 else if (i < 0 || opt->missing == UAE_CSV_MISSING_ERROR) st = missing_error(t, r, col, i < 0);
-            } else if (i < 0 ? (s->label_int ? !parse_number(x, &v) || v < 0 || v > 65535 || v != floor(v)
-                                             : find_cat(s->label_cats, s->nlabel_cats, x) < 0)
-                             : (s->cols[i].categorical ? find_cat(s->cols[i].cats, s->cols[i].ncats, x) < 0
-                                                       : !parse_number(x, &v))) {
+            } else if ((expected = invalid_value(s, i, x)) != NULL) {
                 st = uae_fail(UAE_ERR_FORMAT, "%s: row %lld (line %lld), column '%s' (index %lld): '%s' "
                               "is not %s", t->path, (long long)r, (long long)t->lines[r],
-                              cell(t, 0, col), (long long)col, x,
-                              i < 0 ? (s->label_int ? "an integer label 0..65535" : "a label of the train set")
-                                    : s->cols[i].categorical ? "a category of the train set"
-                                                             : "a finite number");
+                              cell(t, 0, col), (long long)col, x, expected);
             }
         }
         keep[r - 1] = ok;

@@ -302,7 +302,10 @@ static void test_csv(void) {
     /* Bad rows. */
     p = at("bad-fields.csv");
     write_text(p, "a,b,y\n1,2,0\n3,4,5,0\n");
-    EXPECT_FAIL(uae_data_load_csv(p, &opt, &ds), UAE_ERR_FORMAT, "bad-fields.csv", "row 2 (line 3) has 4 fields",
+    EXPECT_FAIL(uae_data_load_csv(p, &opt, &ds), UAE_ERR_FORMAT, "bad-fields.csv",
+                "row 2 (line 3) has more than 3 fields", "expected 3");
+    write_text(p, "a,b,y\n1,2,0\n3,4\n");
+    EXPECT_FAIL(uae_data_load_csv(p, &opt, &ds), UAE_ERR_FORMAT, "bad-fields.csv", "row 2 (line 3) has 2 fields",
                 "expected 3");
     p = at("bad-quote.csv");
     write_text(p, "a,b,y\n1,\"2,0\n");
