@@ -136,7 +136,7 @@ uae_status uae_image_read_png(const char *path, int want_c, float **pix, int *c,
     const size_t plane = (size_t)width * height;
     float *o = out;
     for (size_t p = 0; p < plane; p++) {
-        float v[3];
+        float v[3] = {0, 0, 0};
         for (int k = 0; k < file_c; k++) {
             const unsigned char *s = data + (p * file_c + k) * bytes;
             v[k] = (float)(bytes == 2 ? (s[0] << 8 | s[1]) : s[0]) / maxval;
