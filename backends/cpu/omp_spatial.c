@@ -1,43 +1,406 @@
-/* STUB: to be replaced. */
-#include "backends/cpu/cpu_ops.h"
+/* backends/cpu/omp_spatial.c — the OpenMP versions of the image ops: 2-D convolution and its two
+ * gradients (im2col + the packed GEMM of omp_gemm.c), 2x2 max pooling and 2x upsampling. GEMM itself
+ * is in omp_gemm.c; the scalar references these are tested against are in ref_spatial.c.
+ *
+ * Work is split into tasks with fixed boundaries (an image, or a fixed part of a weight set's
+ * images) whose results are combined in a fixed order, so every result is bit-identical for any
+ * number of threads. */
+#include <stdlib.h>
+#include <string.h>
 
-uae_status uae_gemm_omp(const uae_op *op) {
-    (void)op;
-    return uae_fail(UAE_ERR_UNSUPPORTED, "gemm_omp: not implemented yet");
+#include "backends/cpu/cpu_ops.h"
+#include "backends/cpu/omp_gemm.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* ---- Convolution geometry -------------------------------------------------------------------- */
+
+typedef struct conv_geom {
+    int64_t n, c, h, w;     /* input (N, C, H, W) */
+    int64_t k, r, s;        /* filters per weight set, filter size */
+    int64_t p, q;           /* output size */
+    int64_t g, per_set;     /* weight sets, images per set */
+    int64_t crs, pq;        /* rows of the im2col matrix, output pixels per image */
+    int stride_h, stride_w, pad_h, pad_w;
+} conv_geom;
+
+static conv_geom conv_geom_of(const uae_tensor *x, const uae_tensor *w, const uae_tensor *y,
+                              const uae_conv_params *cp) {
+    conv_geom d = {
+        .n = x->shape[0], .c = x->shape[1], .h = x->shape[2], .w = x->shape[3],
+        .k = y->shape[1], .r = w->shape[2], .s = w->shape[3],
+        .p = y->shape[2], .q = y->shape[3], .g = cp->wsets,
+        .stride_h = cp->stride_h, .stride_w = cp->stride_w, .pad_h = cp->pad_h, .pad_w = cp->pad_w,
+    };
+    d.per_set = d.n / d.g;
+    d.crs = d.c * d.r * d.s;
+    d.pq = d.p * d.q;
+    return d;
+}
+
+/* A 1x1 filter with stride 1 and no padding reads the image as it is: the im2col matrix is x. */
+static bool conv_pointwise(const conv_geom *d) {
+    return d->r == 1 && d->s == 1 && d->stride_h == 1 && d->stride_w == 1 && d->pad_h == 0 &&
+           d->pad_w == 0;
+}
+
+/* For filter column s: the output columns [*q_lo, *q_hi) whose input column q*stride - pad + s lies
+ * inside the image; the others read zero padding. */
+static void valid_cols(const conv_geom *d, int64_t s, int64_t *q_lo, int64_t *q_hi) {
+    int64_t off = s - d->pad_w; /* iw = q*stride + off */
+    int64_t lo = off >= 0 ? 0 : (-off + d->stride_w - 1) / d->stride_w;
+    int64_t hi = d->w - off <= 0 ? 0 : (d->w - off + d->stride_w - 1) / d->stride_w;
+    if (hi > d->q) hi = d->q;
+    if (lo > hi) lo = hi;
+    *q_lo = lo;
+    *q_hi = hi;
+}
+
+/* col (C*R*S, P*Q): row (c, r, s), column (p, q) holds x[c][p*stride - pad + r][q*stride - pad + s],
+ * or 0 in the padding. x is one image (C, H, W). */
+static void im2col(const conv_geom *d, const float *restrict x, float *restrict col) {
+    for (int64_t c = 0; c < d->c; c++)
+        for (int64_t r = 0; r < d->r; r++)
+            for (int64_t s = 0; s < d->s; s++) {
+                float *row = col + ((c * d->r + r) * d->s + s) * d->pq;
+                int64_t q_lo, q_hi;
+                valid_cols(d, s, &q_lo, &q_hi);
+                for (int64_t p = 0; p < d->p; p++) {
+                    float *dst = row + p * d->q;
+                    int64_t ih = p * d->stride_h - d->pad_h + r;
+                    if (ih < 0 || ih >= d->h) {
+                        memset(dst, 0, (size_t)d->q * sizeof(float));
+                        continue;
+                    }
+                    const float *src = x + (c * d->h + ih) * d->w + (s - d->pad_w);
+                    for (int64_t q = 0; q < q_lo; q++) dst[q] = 0.0f;
+                    if (d->stride_w == 1)
+                        memcpy(dst + q_lo, src + q_lo, (size_t)(q_hi - q_lo) * sizeof(float));
+                    else
+                        for (int64_t q = q_lo; q < q_hi; q++) dst[q] = src[q * d->stride_w];
+                    for (int64_t q = q_hi; q < d->q; q++) dst[q] = 0.0f;
+                }
+            }
+}
+
+/* The adjoint of im2col: dx (C, H, W) += every col entry at the pixel it was read from, in a fixed
+ * order (c, r, s, p, q). Entries that were padding are dropped. */
+static void col2im_add(const conv_geom *d, const float *restrict col, float *restrict dx) {
+    for (int64_t c = 0; c < d->c; c++)
+        for (int64_t r = 0; r < d->r; r++)
+            for (int64_t s = 0; s < d->s; s++) {
+                const float *row = col + ((c * d->r + r) * d->s + s) * d->pq;
+                int64_t q_lo, q_hi;
+                valid_cols(d, s, &q_lo, &q_hi);
+                for (int64_t p = 0; p < d->p; p++) {
+                    int64_t ih = p * d->stride_h - d->pad_h + r;
+                    if (ih < 0 || ih >= d->h) continue;
+                    const float *src = row + p * d->q;
+                    float *dst = dx + (c * d->h + ih) * d->w + (s - d->pad_w);
+                    for (int64_t q = q_lo; q < q_hi; q++) dst[q * d->stride_w] += src[q];
+                }
+            }
+}
+
+/* ---- Running tasks ------------------------------------------------------------------------------ */
+
+/* One task: an image, or a part of a weight set. col is scratch for one im2col matrix. gemm_scratch
+ * is the per-thread GEMM scratch when tasks run in parallel (the GEMM then runs on this thread);
+ * NULL when tasks run one after another (the GEMM then uses gemm_threads threads). */
+typedef uae_status (*conv_task_fn)(const void *ctx, int64_t task, float *col, float *gemm_scratch,
+                                   int gemm_threads);
+
+static uae_status task_gemm(const uae_sgemm_args *a, float *gemm_scratch, int gemm_threads) {
+    if (gemm_scratch) {
+        uae_sgemm_serial(a, gemm_scratch);
+        return UAE_OK;
+    }
+    return uae_sgemm_parallel(a, gemm_threads);
+}
+
+static size_t round16(size_t floats) { return (floats + 15) / 16 * 16; }
+
+/* Runs tasks 0 .. ntasks-1: one per thread if there are at least as many tasks as threads, else in
+ * order with threaded GEMMs. The result does not depend on which: tasks write disjoint outputs and
+ * the GEMM gives the same bits either way. */
+static uae_status run_tasks(int64_t ntasks, size_t col_floats, size_t gemm_floats, conv_task_fn fn,
+                            const void *ctx) {
+    int threads = uae_cpu_threads();
+    if (ntasks >= threads) {
+        size_t per_thread = round16(col_floats) + round16(gemm_floats);
+        size_t bytes = per_thread * (size_t)threads * sizeof(float);
+        float *buf = aligned_alloc(64, bytes);
+        if (!buf) return uae_fail(UAE_ERR_NOMEM, "conv2d_omp: cannot allocate %zu bytes", bytes);
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (int64_t t = 0; t < ntasks; t++) {
+            int tid = 0;
+#ifdef _OPENMP
+            tid = omp_get_thread_num();
+#endif
+            float *col = buf + (size_t)tid * per_thread;
+            /* With a scratch of its own the GEMM runs serially and cannot fail. */
+            (void)fn(ctx, t, col, col + round16(col_floats), 1);
+        }
+        free(buf);
+        return UAE_OK;
+    }
+    size_t bytes = round16(col_floats) * sizeof(float);
+    float *col = aligned_alloc(64, bytes ? bytes : 64);
+    if (!col) return uae_fail(UAE_ERR_NOMEM, "conv2d_omp: cannot allocate %zu bytes", bytes);
+    uae_status st = UAE_OK;
+    for (int64_t t = 0; t < ntasks && st == UAE_OK; t++) st = fn(ctx, t, col, NULL, threads);
+    free(col);
+    return st;
+}
+
+/* ---- Forward ---------------------------------------------------------------------------------- */
+
+typedef struct conv_ctx {
+    conv_geom d;
+    float beta;
+    const float *x, *w, *dy, *bias; /* the inputs each op has; others NULL */
+    float *y, *dx;
+    float *part_dw, *part_db;       /* bwd_weight: per-part partial sums */
+    int64_t parts;                  /* bwd_weight: parts per weight set */
+} conv_ctx;
+
+/* y[n] (K, P*Q) = W_g (K, C*R*S) @ col(x[n]) (C*R*S, P*Q) + bias_g. */
+static uae_status conv_fwd_task(const void *vctx, int64_t n, float *col, float *gemm_scratch,
+                                int gemm_threads) {
+    const conv_ctx *c = vctx;
+    const conv_geom *d = &c->d;
+    const float *xn = c->x + n * d->c * d->h * d->w;
+    int64_t f0 = n / d->per_set * d->k; /* first filter of this image's weight set */
+    float *yn = c->y + n * d->k * d->pq;
+    const float *b = xn;
+    if (!conv_pointwise(d)) {
+        im2col(d, xn, col);
+        b = col;
+    }
+    if (c->bias)
+        for (int64_t k = 0; k < d->k; k++)
+            for (int64_t i = 0; i < d->pq; i++) yn[k * d->pq + i] = c->bias[f0 + k];
+    uae_sgemm_args a = {
+        .m = d->k, .n = d->pq, .k = d->crs, .alpha = 1.0f,
+        .a = c->w + f0 * d->crs, .lda = d->crs, .b = b, .ldb = d->pq,
+        .beta = c->bias ? 1.0f : 0.0f, .c = yn, .ldc = d->pq,
+    };
+    return task_gemm(&a, gemm_scratch, gemm_threads);
 }
 
 uae_status uae_conv2d_omp(const uae_op *op) {
-    (void)op;
-    return uae_fail(UAE_ERR_UNSUPPORTED, "conv2d_omp: not implemented yet");
+    conv_ctx c = {
+        .d = conv_geom_of(op->src[0], op->src[1], op->dst[0], &op->p.conv),
+        .x = uae_cpu_data(op->src[0]), .w = uae_cpu_data(op->src[1]),
+        .bias = op->src[2] ? uae_cpu_data(op->src[2]) : NULL, .y = uae_cpu_data(op->dst[0]),
+    };
+    size_t col = conv_pointwise(&c.d) ? 0 : (size_t)(c.d.crs * c.d.pq);
+    return run_tasks(c.d.n, col, uae_sgemm_scratch_floats(c.d.k, c.d.pq, c.d.crs), conv_fwd_task, &c);
+}
+
+/* ---- Gradient with respect to the input ---------------------------------------------------------- */
+
+/* dcol (C*R*S, P*Q) = W_g^T @ dy[n] (K, P*Q); dx[n] = beta*dx[n] + col2im(dcol). */
+static uae_status conv_bwd_data_task(const void *vctx, int64_t n, float *col, float *gemm_scratch,
+                                     int gemm_threads) {
+    const conv_ctx *c = vctx;
+    const conv_geom *d = &c->d;
+    int64_t f0 = n / d->per_set * d->k, plane = d->c * d->h * d->w;
+    float *dxn = c->dx + n * plane;
+    uae_sgemm_args a = {
+        .trans_a = true, .m = d->crs, .n = d->pq, .k = d->k, .alpha = 1.0f,
+        .a = c->w + f0 * d->crs, .lda = d->crs, .b = c->dy + n * d->k * d->pq, .ldb = d->pq,
+        .beta = 0.0f, .c = col, .ldc = d->pq,
+    };
+    if (conv_pointwise(d)) { /* col2im is the identity: the GEMM accumulates into dx itself */
+        a.beta = c->beta;
+        a.c = dxn;
+        return task_gemm(&a, gemm_scratch, gemm_threads);
+    }
+    UAE_TRY(task_gemm(&a, gemm_scratch, gemm_threads));
+    if (c->beta == 0.0f) /* dx is not read: NaNs in it do not propagate */
+        memset(dxn, 0, (size_t)plane * sizeof(float));
+    else if (c->beta != 1.0f)
+        for (int64_t i = 0; i < plane; i++) dxn[i] *= c->beta;
+    col2im_add(d, col, dxn);
+    return UAE_OK;
 }
 
 uae_status uae_conv2d_bwd_data_omp(const uae_op *op) {
-    (void)op;
-    return uae_fail(UAE_ERR_UNSUPPORTED, "conv2d_bwd_data_omp: not implemented yet");
+    conv_ctx c = {
+        .d = conv_geom_of(op->dst[0], op->src[1], op->src[0], &op->p.conv),
+        .beta = op->p.conv.beta,
+        .dy = uae_cpu_data(op->src[0]), .w = uae_cpu_data(op->src[1]),
+        .dx = uae_cpu_data(op->dst[0]),
+    };
+    size_t col = conv_pointwise(&c.d) ? 0 : (size_t)(c.d.crs * c.d.pq);
+    return run_tasks(c.d.n, col, uae_sgemm_scratch_floats(c.d.crs, c.d.pq, c.d.k),
+                     conv_bwd_data_task, &c);
+}
+
+/* ---- Gradient with respect to the weights ---------------------------------------------------------- */
+
+/* The images of each weight set are split into this many consecutive parts (fewer if the set has
+ * fewer images). Parts are summed separately, in parallel, then added in part order: a fixed
+ * partition, so the bits do not depend on the thread count. 16 parts keep 16 cores busy for one
+ * weight set; each costs one (K, C*R*S) buffer. */
+enum { DW_PARTS = 16 };
+
+/* Task (g, j): part j of weight set g accumulates dy[n] (K, P*Q) @ col(x[n])^T (P*Q, C*R*S) and the
+ * sums of dy[n] over its images, in image order. */
+static uae_status conv_bwd_weight_task(const void *vctx, int64_t task, float *col,
+                                       float *gemm_scratch, int gemm_threads) {
+    const conv_ctx *c = vctx;
+    const conv_geom *d = &c->d;
+    int64_t g = task / c->parts, j = task % c->parts;
+    int64_t first = g * d->per_set + j * d->per_set / c->parts;
+    int64_t end = g * d->per_set + (j + 1) * d->per_set / c->parts;
+    float *dw = c->part_dw + task * d->k * d->crs, *db = c->part_db + task * d->k;
+    for (int64_t n = first; n < end; n++) {
+        const float *xn = c->x + n * d->c * d->h * d->w, *dyn = c->dy + n * d->k * d->pq;
+        const float *b = xn;
+        if (!conv_pointwise(d)) {
+            im2col(d, xn, col);
+            b = col;
+        }
+        uae_sgemm_args a = {
+            .trans_b = true, .m = d->k, .n = d->crs, .k = d->pq, .alpha = 1.0f,
+            .a = dyn, .lda = d->pq, .b = b, .ldb = d->pq,
+            .beta = n == first ? 0.0f : 1.0f, .c = dw, .ldc = d->crs,
+        };
+        UAE_TRY(task_gemm(&a, gemm_scratch, gemm_threads));
+        for (int64_t k = 0; k < d->k; k++) {
+            float sum = n == first ? 0.0f : db[k];
+            for (int64_t i = 0; i < d->pq; i++) sum += dyn[k * d->pq + i];
+            db[k] = sum;
+        }
+    }
+    return UAE_OK;
 }
 
 uae_status uae_conv2d_bwd_weight_omp(const uae_op *op) {
-    (void)op;
-    return uae_fail(UAE_ERR_UNSUPPORTED, "conv2d_bwd_weight_omp: not implemented yet");
+    conv_ctx c = {
+        .d = conv_geom_of(op->src[0], op->dst[0], op->src[1], &op->p.conv),
+        .beta = op->p.conv.beta,
+        .x = uae_cpu_data(op->src[0]), .dy = uae_cpu_data(op->src[1]),
+    };
+    const conv_geom *d = &c.d;
+    float *dw = uae_cpu_data(op->dst[0]);
+    float *db = op->dst[1] ? uae_cpu_data(op->dst[1]) : NULL;
+    c.parts = d->per_set < DW_PARTS ? d->per_set : DW_PARTS;
+    int64_t tasks = d->g * c.parts, filter = d->k * d->crs;
+    size_t bytes = (size_t)(tasks * (filter + d->k)) * sizeof(float);
+    c.part_dw = malloc(bytes);
+    if (!c.part_dw) return uae_fail(UAE_ERR_NOMEM, "conv2d_bwd_weight_omp: cannot allocate %zu bytes", bytes);
+    c.part_db = c.part_dw + tasks * filter;
+    size_t col = conv_pointwise(d) ? 0 : (size_t)(d->crs * d->pq);
+    uae_status st = run_tasks(tasks, col, uae_sgemm_scratch_floats(d->k, d->crs, d->pq),
+                              conv_bwd_weight_task, &c);
+    if (st == UAE_OK) {
+        /* dw_g = beta*dw_g + (((part 0 + part 1) + part 2) + ...), element by element. */
+        float beta = c.beta;
+        int64_t parts = c.parts;
+#pragma omp parallel for schedule(static)
+        for (int64_t e = 0; e < d->g * filter; e++) {
+            int64_t g = e / filter, i = e % filter;
+            const float *part = c.part_dw + g * parts * filter + i;
+            float sum = part[0];
+            for (int64_t j = 1; j < parts; j++) sum += part[j * filter];
+            dw[e] = beta == 0.0f ? sum : sum + beta * dw[e];
+        }
+        if (db)
+            for (int64_t f = 0; f < d->g * d->k; f++) {
+                int64_t g = f / d->k, k = f % d->k;
+                const float *part = c.part_db + g * parts * d->k + k;
+                float sum = part[0];
+                for (int64_t j = 1; j < parts; j++) sum += part[j * d->k];
+                db[f] = beta == 0.0f ? sum : sum + beta * db[f];
+            }
+    }
+    free(c.part_dw);
+    return st;
+}
+
+/* ---- Pooling and upsampling ------------------------------------------------------------------- */
+
+/* The same tie rule as the reference: the first maximum in row-major order wins. */
+static int argmax2x2(const float *v, int64_t ld) {
+    const float cand[4] = {v[0], v[1], v[ld], v[ld + 1]};
+    int best = 0;
+    for (int i = 1; i < 4; i++)
+        if (cand[i] > cand[best]) best = i;
+    return best;
 }
 
 uae_status uae_maxpool2_omp(const uae_op *op) {
-    (void)op;
-    return uae_fail(UAE_ERR_UNSUPPORTED, "maxpool2_omp: not implemented yet");
+    const uae_tensor *xt = op->src[0], *yt = op->dst[0];
+    const float *x = uae_cpu_data(xt);
+    float *y = uae_cpu_data(yt);
+    int64_t planes = xt->shape[0] * xt->shape[1], h = xt->shape[2], w = xt->shape[3];
+    int64_t ho = yt->shape[2], wo = yt->shape[3];
+#pragma omp parallel for schedule(static)
+    for (int64_t pl = 0; pl < planes; pl++)
+        for (int64_t i = 0; i < ho; i++) {
+            const float *row = x + (pl * h + 2 * i) * w;
+            float *out = y + (pl * ho + i) * wo;
+            for (int64_t j = 0; j < wo; j++) {
+                int a = argmax2x2(row + 2 * j, w);
+                out[j] = row[2 * j + (a / 2) * w + a % 2];
+            }
+        }
+    return UAE_OK;
 }
 
 uae_status uae_maxpool2_bwd_omp(const uae_op *op) {
-    (void)op;
-    return uae_fail(UAE_ERR_UNSUPPORTED, "maxpool2_bwd_omp: not implemented yet");
+    const uae_tensor *xt = op->src[0], *dyt = op->src[1];
+    const float *x = uae_cpu_data(xt), *dy = uae_cpu_data(dyt);
+    float *dx = uae_cpu_data(op->dst[0]);
+    int64_t planes = xt->shape[0] * xt->shape[1], h = xt->shape[2], w = xt->shape[3];
+    int64_t ho = dyt->shape[2], wo = dyt->shape[3];
+#pragma omp parallel for schedule(static)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        memset(dx + pl * h * w, 0, (size_t)(h * w) * sizeof(float)); /* dropped rows/columns: 0 */
+        for (int64_t i = 0; i < ho; i++)
+            for (int64_t j = 0; j < wo; j++) {
+                int64_t top_left = (pl * h + 2 * i) * w + 2 * j;
+                int a = argmax2x2(x + top_left, w);
+                dx[top_left + (a / 2) * w + a % 2] = dy[(pl * ho + i) * wo + j];
+            }
+    }
+    return UAE_OK;
 }
 
 uae_status uae_upsample2_omp(const uae_op *op) {
-    (void)op;
-    return uae_fail(UAE_ERR_UNSUPPORTED, "upsample2_omp: not implemented yet");
+    const uae_tensor *xt = op->src[0];
+    const float *x = uae_cpu_data(xt);
+    float *y = uae_cpu_data(op->dst[0]);
+    int64_t planes = xt->shape[0] * xt->shape[1], h = xt->shape[2], w = xt->shape[3];
+#pragma omp parallel for schedule(static)
+    for (int64_t pl = 0; pl < planes; pl++)
+        for (int64_t i = 0; i < h; i++) {
+            const float *src = x + (pl * h + i) * w;
+            float *top = y + (pl * 2 * h + 2 * i) * 2 * w;
+            for (int64_t j = 0; j < w; j++) top[2 * j] = top[2 * j + 1] = src[j];
+            memcpy(top + 2 * w, top, (size_t)(2 * w) * sizeof(float));
+        }
+    return UAE_OK;
 }
 
 uae_status uae_upsample2_bwd_omp(const uae_op *op) {
-    (void)op;
-    return uae_fail(UAE_ERR_UNSUPPORTED, "upsample2_bwd_omp: not implemented yet");
+    const uae_tensor *dxt = op->dst[0];
+    const float *dy = uae_cpu_data(op->src[0]);
+    float *dx = uae_cpu_data(dxt);
+    int64_t planes = dxt->shape[0] * dxt->shape[1], h = dxt->shape[2], w = dxt->shape[3];
+#pragma omp parallel for schedule(static)
+    for (int64_t pl = 0; pl < planes; pl++)
+        for (int64_t i = 0; i < h; i++) {
+            const float *top = dy + (pl * 2 * h + 2 * i) * 2 * w, *bottom = top + 2 * w;
+            float *out = dx + (pl * h + i) * w;
+            /* The reference's order: (top-left + top-right) + bottom-left + bottom-right. */
+            for (int64_t j = 0; j < w; j++)
+                out[j] = ((top[2 * j] + top[2 * j + 1]) + bottom[2 * j]) + bottom[2 * j + 1];
+        }
+    return UAE_OK;
 }
-
