@@ -80,14 +80,67 @@ static void pack_b_sliver(const uae_sgemm_args *g, int64_t p0, int64_t kc, int64
         }
         for (int j = nr; j < NR; j++)
             for (int64_t p = 0; p < kc; p++) dst[p * NR + j] = 0.0f;
-    } else { /* op(B)[p][j] = b[p*ldb + j]: NR consecutive floats per p */
+    } else if (nr == NR) { /* op(B)[p][j] = b[p*ldb + j]: NR consecutive floats per p */
         for (int64_t p = 0; p < kc; p++) {
             const float *src = g->b + (p0 + p) * g->ldb + j0;
-            memcpy(dst + p * NR, src, (size_t)nr * sizeof(float));
+            for (int j = 0; j < NR; j++) dst[p * NR + j] = src[j];
+        }
+    } else {
+        for (int64_t p = 0; p < kc; p++) {
+            const float *src = g->b + (p0 + p) * g->ldb + j0;
+            for (int j = 0; j < nr; j++) dst[p * NR + j] = src[j];
             for (int j = nr; j < NR; j++) dst[p * NR + j] = 0.0f;
         }
     }
 }
+
+typedef void (*pack_b_fn)(const uae_sgemm_args *g, int64_t p0, int64_t kc, int64_t j0, int nr,
+                          float *restrict dst);
+
+#if UAE_GEMM_X86
+/* pack_b_sliver for a transposed B with AVX: the sliver is the transpose of an NR x kc block of B,
+ * done as 8x8 transposes in registers so that both reads and writes are whole vectors. (The
+ * scalar loop writes one float per 64-byte row of the sliver, which makes packing as slow as the
+ * product itself when m is small.) Partial slivers and the last kc % 8 steps use the scalar loop. */
+__attribute__((target("avx2"))) static void
+pack_b_sliver_avx2(const uae_sgemm_args *g, int64_t p0, int64_t kc, int64_t j0, int nr,
+                   float *restrict dst) {
+    if (!g->trans_b || nr != NR) {
+        pack_b_sliver(g, p0, kc, j0, nr, dst);
+        return;
+    }
+    int64_t k8 = kc / 8 * 8;
+    for (int half = 0; half < 2; half++) {
+        const float *src = g->b + (j0 + 8 * half) * g->ldb + p0;
+        int64_t ld = g->ldb;
+        for (int64_t p = 0; p < k8; p += 8) {
+            __m256 r0 = _mm256_loadu_ps(src + 0 * ld + p), r1 = _mm256_loadu_ps(src + 1 * ld + p);
+            __m256 r2 = _mm256_loadu_ps(src + 2 * ld + p), r3 = _mm256_loadu_ps(src + 3 * ld + p);
+            __m256 r4 = _mm256_loadu_ps(src + 4 * ld + p), r5 = _mm256_loadu_ps(src + 5 * ld + p);
+            __m256 r6 = _mm256_loadu_ps(src + 6 * ld + p), r7 = _mm256_loadu_ps(src + 7 * ld + p);
+            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+            __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+            __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+            __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
+            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
+            __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
+            __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
+            float *d = dst + p * NR + 8 * half;
+            _mm256_storeu_ps(d + 0 * NR, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_storeu_ps(d + 1 * NR, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_storeu_ps(d + 2 * NR, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_storeu_ps(d + 3 * NR, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_storeu_ps(d + 4 * NR, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_storeu_ps(d + 5 * NR, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_storeu_ps(d + 6 * NR, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_storeu_ps(d + 7 * NR, _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+        for (int j = 0; j < 8; j++)
+            for (int64_t p = k8; p < kc; p++) dst[p * NR + 8 * half + j] = src[j * ld + p];
+    }
+}
+#endif
 
 /* ---- Micro-kernels ----------------------------------------------------------------------------- */
 
@@ -174,14 +227,20 @@ ukernel_avx2(int64_t kc, const float *restrict a, const float *restrict b, float
 }
 #endif
 
-/* The best micro-kernel this processor runs. Decided per call (a few instructions), so that the
- * library keeps no mutable global state. */
-static ukernel_fn pick_ukernel(void) {
+/* The kernels one product uses: the best this processor runs. */
+typedef struct gemm_kernels {
+    ukernel_fn ukernel;
+    pack_b_fn pack_b;
+} gemm_kernels;
+
+/* Decided per call (a few instructions), so that the library keeps no mutable global state. */
+static gemm_kernels pick_kernels(void) {
 #if UAE_GEMM_X86
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ukernel_avx2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return (gemm_kernels){ukernel_avx2, pack_b_sliver_avx2};
 #endif
-    return ukernel_c;
+    return (gemm_kernels){ukernel_c, pack_b_sliver};
 }
 
 /* ---- The blocked loops ------------------------------------------------------------------------ */
@@ -200,8 +259,8 @@ static void share(int64_t count, int tid, int nthr, int64_t *lo, int64_t *hi) {
 /* The whole product, run by thread tid of a team of nthr (nthr == 1: the caller alone, no
  * barriers). pa holds round_up(min(m, nthr*MC), MR) * KC floats, pb KC * round_up(min(n, NC), NR);
  * both are shared by the team. */
-static void gemm_blocked(const uae_sgemm_args *g, ukernel_fn kernel, float *pa, float *pb, int tid,
-                         int nthr) {
+static void gemm_blocked(const uae_sgemm_args *g, const gemm_kernels *kern, float *pa, float *pb,
+                         int tid, int nthr) {
     /* The team packs and computes nthr A blocks at a time, so that tall-and-thin products (one
      * column sliver) still give every thread a block of rows. Which rows are grouped together
      * does not change any result. */
@@ -215,7 +274,7 @@ static void gemm_blocked(const uae_sgemm_args *g, ukernel_fn kernel, float *pa, 
             share(njr, tid, nthr, &lo, &hi);
             for (int64_t jr = lo; jr < hi; jr++) {
                 int64_t j0 = jc + jr * NR;
-                pack_b_sliver(g, pc, kc, j0, (int)min64(NR, g->n - j0), pb + jr * kc * NR);
+                kern->pack_b(g, pc, kc, j0, (int)min64(NR, g->n - j0), pb + jr * kc * NR);
             }
             for (int64_t is = 0; is < g->m; is += mc_team) {
                 int64_t ms = min64(mc_team, g->m - is), nir = (ms + MR - 1) / MR;
@@ -231,18 +290,23 @@ static void gemm_blocked(const uae_sgemm_args *g, ukernel_fn kernel, float *pa, 
                 if (nthr > 1) {
 #pragma omp barrier
                 }
-                /* Work items: (A block of MC rows, B sliver), A-block-major. */
-                int64_t nic = (ms + MC - 1) / MC;
+                /* Work items: (A block, B sliver), A-block-major, split evenly between the
+                 * threads. The group's row slivers make one A block per thread (at most MC rows
+                 * each), or a single block shared by all when there are too few rows to split
+                 * (the threads then take different B slivers). */
+                int64_t per = nir >= 4 * nthr ? (nir + nthr - 1) / nthr : nir; /* slivers/block */
+                int64_t nic = (nir + per - 1) / per;
                 share(nic * njr, tid, nthr, &lo, &hi);
                 for (int64_t item = lo; item < hi; item++) {
                     int64_t ic = item / njr, jr = item % njr;
                     int64_t j0 = jc + jr * NR;
                     int nr = (int)min64(NR, g->n - j0);
-                    int64_t i_end = min64(is + (ic + 1) * MC, g->m);
-                    for (int64_t i0 = is + ic * MC; i0 < i_end; i0 += MR) {
-                        kernel(kc, pa + (i0 - is) / MR * kc * MR, pb + jr * kc * NR,
-                               g->c + i0 * g->ldc + j0, g->ldc, (int)min64(MR, g->m - i0), nr,
-                               g->alpha, beta);
+                    int64_t ir_end = min64((ic + 1) * per, nir);
+                    for (int64_t ir = ic * per; ir < ir_end; ir++) {
+                        int64_t i0 = is + ir * MR;
+                        kern->ukernel(kc, pa + ir * kc * MR, pb + jr * kc * NR,
+                                      g->c + i0 * g->ldc + j0, g->ldc, (int)min64(MR, g->m - i0), nr,
+                                      g->alpha, beta);
                     }
                 }
             }
@@ -257,7 +321,8 @@ static void gemm_blocked(const uae_sgemm_args *g, ukernel_fn kernel, float *pa, 
 void uae_sgemm_serial(const uae_sgemm_args *g, float *scratch) {
     float *pa = scratch;
     float *pb = scratch + round_up(min64(g->m, MC), MR) * min64(g->k, KC);
-    gemm_blocked(g, pick_ukernel(), pa, pb, 0, 1);
+    gemm_kernels kern = pick_kernels();
+    gemm_blocked(g, &kern, pa, pb, 0, 1);
 }
 
 /* Threads worth using for one product: at least PARALLEL_MIN_FMAS multiply-adds each. */
@@ -276,16 +341,16 @@ uae_status uae_sgemm_parallel(const uae_sgemm_args *g, int threads) {
     float *pa = aligned_alloc(64, round_up((int64_t)bytes, 64));
     if (!pa) return uae_fail(UAE_ERR_NOMEM, "gemm_omp: cannot allocate %zu bytes of scratch", bytes);
     float *pb = pa + a_floats;
-    ukernel_fn kernel = pick_ukernel();
+    gemm_kernels kern = pick_kernels();
 #ifdef _OPENMP
     if (nthr > 1) {
 #pragma omp parallel num_threads(nthr)
         /* The runtime may give fewer threads than asked; the partition follows the team. */
-        gemm_blocked(g, kernel, pa, pb, omp_get_thread_num(), omp_get_num_threads());
+        gemm_blocked(g, &kern, pa, pb, omp_get_thread_num(), omp_get_num_threads());
     } else
 #endif
     {
-        gemm_blocked(g, kernel, pa, pb, 0, 1);
+        gemm_blocked(g, &kern, pa, pb, 0, 1);
     }
     free(pa);
     return UAE_OK;
