@@ -355,6 +355,15 @@ static void test_conv(void) {
         {35, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1},    /* more images than weight-gradient parts */
         {2, 1, 28, 28, 16, 5, 5, 1, 1, 2, 2, 1},  /* the conv autoencoder's first layer */
         {2, 3, 3, 3, 2, 3, 3, 1, 1, 0, 0, 2},     /* filter = image: a single output pixel */
+        /* Up to 4 filters with stride 1 run as direct correlations; these run as GEMMs: */
+        {4, 3, 6, 5, 7, 1, 1, 1, 1, 0, 0, 2},     /* 1x1 pointwise GEMM, 2 weight sets */
+        {2, 32, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1},    /* C*R*S = 288 > KC */
+        {35, 2, 5, 5, 6, 3, 3, 1, 1, 1, 1, 1},    /* more images than weight-gradient parts */
+        {2, 2, 4, 4, 2, 2, 2, 1, 1, 2, 2, 1},     /* padding >= filter size: not direct */
+        /* ... and these directly: */
+        {3, 16, 12, 10, 1, 5, 5, 1, 1, 2, 1, 1},  /* the autoencoder's last layer, unequal pads */
+        {2, 2, 5, 6, 2, 3, 3, 1, 1, 2, 2, 1},     /* padding = filter size - 1 */
+        {4, 1, 9, 30, 3, 2, 7, 1, 1, 0, 3, 2},    /* rows longer than a 64-output chunk */
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) conv_cases(&shapes[i]);
 }

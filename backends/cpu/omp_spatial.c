@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+#endif
+
 #include "backends/cpu/cpu_ops.h"
 #include "backends/cpu/omp_gemm.h"
 
@@ -164,7 +168,253 @@ typedef struct conv_ctx {
     float *y, *dx;
     float *part_dw, *part_db;       /* bwd_weight: per-part partial sums */
     int64_t parts;                  /* bwd_weight: parts per weight set */
+    const float *wt;                /* direct bwd_data: flipped weights (G, C, K, R, S) */
+    const int64_t *off;             /* direct: tap offsets into the padded planes */
+    bool avx2;                      /* direct: use the AVX2 build of the loops */
 } conv_ctx;
+
+/* ---- Direct convolution, for layers with few filters ------------------------------------------ */
+
+/* With K filters the im2col GEMM has only K rows: below MR = 6 most of the micro-kernel is wasted,
+ * and copying the image twice (im2col, packing) costs more than the K multiply-adds each copy
+ * feeds. Such layers (an autoencoder's last, 1-channel layer) run as a direct correlation instead,
+ * when the stride is 1. On a zero-padded image (C, Hp, Wp) with planes `plane` floats apart, output
+ * pixel (p, q) is element o = p*Wp + q of the flat sum
+ *     out[o] = sum over taps t = (c, r, s) of w[t] * xp[off[t] + o],  off[t] = c*plane + r*Wp + s,
+ * so every tap is one long vector multiply-add over o; the S - 1 columns with q >= Q are computed
+ * and dropped. */
+enum {
+    DIRECT_MAX_K = 8, /* the most filters (output channels) that go the direct way */
+    DCH = 64,         /* outputs per chunk, kept in registers across all taps */
+    PAD_TAIL = 2 * DCH, /* zeros after padded planes, see pad_planes */
+};
+
+static bool conv_direct(const conv_geom *d) {
+    return d->k <= DIRECT_MAX_K && d->stride_h == 1 && d->stride_w == 1 && d->pad_h < d->r &&
+           d->pad_w < d->s && d->s <= DCH;
+}
+
+/* Zero-padded copy of planes (n, h, w) into (n, h + 2*ph, w + 2*pw), followed by PAD_TAIL zeros:
+ * the chunked loops read past the last output, by at most DCH (correlation) or S + 31 floats (dot
+ * products over lengths rounded up to 32; S <= DCH). Returns the floats written. */
+static int64_t pad_planes(const float *src, int64_t n, int64_t h, int64_t w, int64_t ph, int64_t pw,
+                          float *dst) {
+    int64_t hp = h + 2 * ph, wp = w + 2 * pw, total = n * hp * wp + PAD_TAIL;
+    memset(dst, 0, (size_t)total * sizeof(float));
+    for (int64_t c = 0; c < n; c++)
+        for (int64_t i = 0; i < h; i++)
+            memcpy(dst + (c * hp + ph + i) * wp + pw, src + (c * h + i) * w,
+                   (size_t)w * sizeof(float));
+    return total;
+}
+
+static int64_t padded_floats(int64_t n, int64_t h, int64_t w, int64_t ph, int64_t pw) {
+    return n * (h + 2 * ph) * (w + 2 * pw) + PAD_TAIL;
+}
+
+/* y (nout, P, Q) = [beta * y +] bias + correlation of xp (row length wp) with wt (nout, ntaps),
+ * tap offsets off. */
+static inline __attribute__((always_inline)) void
+direct_correlate_body(const float *xp, int64_t wp, int64_t nout, const float *wt, int64_t ntaps,
+                      const int64_t *off, const float *bias, float beta, float *y, int64_t P,
+                      int64_t Q) {
+    int64_t len = (P - 1) * wp + Q; /* flat outputs up to the last one that is kept */
+    for (int64_t k = 0; k < nout; k++) {
+        const float *wk = wt + k * ntaps;
+        float *yk = y + k * P * Q;
+        for (int64_t o0 = 0; o0 < len; o0 += DCH) {
+            float acc[DCH];
+            for (int i = 0; i < DCH; i++) acc[i] = 0.0f;
+            for (int64_t t = 0; t < ntaps; t++) {
+                const float wv = wk[t], *src = xp + off[t] + o0;
+                for (int i = 0; i < DCH; i++) acc[i] += wv * src[i];
+            }
+            for (int i = 0; i < DCH && o0 + i < len; i++) {
+                int64_t p = (o0 + i) / wp, q = (o0 + i) % wp;
+                if (q >= Q) continue;
+                float v = bias ? acc[i] + bias[k] : acc[i];
+                float *out = yk + p * Q + q;
+                *out = beta == 0.0f ? v : v + beta * *out;
+            }
+        }
+    }
+}
+
+/* out[t] (+)= sum over o < len of d[o] * xp[off[t] + o], len a multiple of 32, in interleaved
+ * partial sums added in a fixed order. */
+static inline __attribute__((always_inline)) void
+direct_dots_body(const float *d, int64_t len, const float *xp, const int64_t *off, int64_t ntaps,
+                 bool accumulate, float *out) {
+    for (int64_t t = 0; t < ntaps; t++) {
+        const float *x = xp + off[t];
+        float acc[8] = {0};
+        for (int64_t o = 0; o < len; o += 8)
+            for (int i = 0; i < 8; i++) acc[i] += d[o + i] * x[o + i];
+        float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        out[t] = accumulate ? out[t] + sum : sum;
+    }
+}
+
+static void direct_correlate_c(const float *xp, int64_t wp, int64_t nout, const float *wt,
+                               int64_t ntaps, const int64_t *off, const float *bias, float beta,
+                               float *y, int64_t P, int64_t Q) {
+    direct_correlate_body(xp, wp, nout, wt, ntaps, off, bias, beta, y, P, Q);
+}
+
+static void direct_dots_c(const float *d, int64_t len, const float *xp, const int64_t *off,
+                          int64_t ntaps, bool accumulate, float *out) {
+    direct_dots_body(d, len, xp, off, ntaps, accumulate, out);
+}
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+/* The same loops with AVX2 + FMA intrinsics (gcc does not keep the plain C accumulators in
+ * registers). Fused multiply-adds round differently from the C loops: results are deterministic
+ * on one machine, not identical between the two builds. */
+__attribute__((target("avx2,fma"))) static void
+direct_correlate_avx2(const float *xp, int64_t wp, int64_t nout, const float *wt, int64_t ntaps,
+                      const int64_t *off, const float *bias, float beta, float *y, int64_t P,
+                      int64_t Q) {
+    _Static_assert(DCH == 64, "the AVX2 loop keeps 8 vectors of 8 outputs");
+    int64_t len = (P - 1) * wp + Q;
+    for (int64_t k = 0; k < nout; k++) {
+        const float *wk = wt + k * ntaps;
+        float *yk = y + k * P * Q;
+        for (int64_t o0 = 0; o0 < len; o0 += DCH) {
+            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps();
+            __m256 a3 = _mm256_setzero_ps(), a4 = _mm256_setzero_ps(), a5 = _mm256_setzero_ps();
+            __m256 a6 = _mm256_setzero_ps(), a7 = _mm256_setzero_ps();
+            for (int64_t t = 0; t < ntaps; t++) {
+                const float *src = xp + off[t] + o0;
+                __m256 wv = _mm256_broadcast_ss(wk + t);
+                a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 0), a0);
+                a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 8), a1);
+                a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 16), a2);
+                a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 24), a3);
+                a4 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 32), a4);
+                a5 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 40), a5);
+                a6 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 48), a6);
+                a7 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 56), a7);
+            }
+            float acc[DCH];
+            _mm256_storeu_ps(acc + 0, a0);
+            _mm256_storeu_ps(acc + 8, a1);
+            _mm256_storeu_ps(acc + 16, a2);
+            _mm256_storeu_ps(acc + 24, a3);
+            _mm256_storeu_ps(acc + 32, a4);
+            _mm256_storeu_ps(acc + 40, a5);
+            _mm256_storeu_ps(acc + 48, a6);
+            _mm256_storeu_ps(acc + 56, a7);
+            for (int i = 0; i < DCH && o0 + i < len; i++) {
+                int64_t p = (o0 + i) / wp, q = (o0 + i) % wp;
+                if (q >= Q) continue;
+                float v = bias ? acc[i] + bias[k] : acc[i];
+                float *out = yk + p * Q + q;
+                *out = beta == 0.0f ? v : v + beta * *out;
+            }
+        }
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void
+direct_dots_avx2(const float *d, int64_t len, const float *xp, const int64_t *off, int64_t ntaps,
+                 bool accumulate, float *out) {
+    for (int64_t t = 0; t < ntaps; t++) {
+        const float *x = xp + off[t];
+        /* Four independent chains hide the latency of the multiply-adds. */
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+        for (int64_t o = 0; o < len; o += 32) {
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(d + o), _mm256_loadu_ps(x + o), a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(d + o + 8), _mm256_loadu_ps(x + o + 8), a1);
+            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(d + o + 16), _mm256_loadu_ps(x + o + 16), a2);
+            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(d + o + 24), _mm256_loadu_ps(x + o + 24), a3);
+        }
+        float acc[8];
+        _mm256_storeu_ps(acc, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+        float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        out[t] = accumulate ? out[t] + sum : sum;
+    }
+}
+
+static bool have_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#else
+#define direct_correlate_avx2 direct_correlate_c
+#define direct_dots_avx2 direct_dots_c
+static bool have_avx2(void) { return false; }
+#endif
+
+static uae_status direct_fwd_task(const void *vctx, int64_t n, float *buf, float *gemm_scratch,
+                                  int gemm_threads) {
+    (void)gemm_scratch, (void)gemm_threads;
+    const conv_ctx *c = vctx;
+    const conv_geom *d = &c->d;
+    int64_t f0 = n / d->per_set * d->k;
+    pad_planes(c->x + n * d->c * d->h * d->w, d->c, d->h, d->w, d->pad_h, d->pad_w, buf);
+    (c->avx2 ? direct_correlate_avx2 : direct_correlate_c)(
+        buf, d->w + 2 * d->pad_w, d->k, c->w + f0 * d->crs, d->crs, c->off,
+        c->bias ? c->bias + f0 : NULL, 0.0f, c->y + n * d->k * d->pq, d->p, d->q);
+    return UAE_OK;
+}
+
+/* The input gradient of a stride-1 convolution is itself a stride-1 correlation: of dy, padded by
+ * R-1-pad_h and S-1-pad_w, with the filters flipped and input/output channels swapped. */
+static uae_status direct_bwd_data_task(const void *vctx, int64_t n, float *buf,
+                                       float *gemm_scratch, int gemm_threads) {
+    (void)gemm_scratch, (void)gemm_threads;
+    const conv_ctx *c = vctx;
+    const conv_geom *d = &c->d;
+    int64_t g = n / d->per_set, ph = d->r - 1 - d->pad_h, pw = d->s - 1 - d->pad_w;
+    pad_planes(c->dy + n * d->k * d->pq, d->k, d->p, d->q, ph, pw, buf);
+    (c->avx2 ? direct_correlate_avx2 : direct_correlate_c)(
+        buf, d->q + 2 * pw, d->c, c->wt + g * d->c * d->k * d->r * d->s, d->k * d->r * d->s,
+        c->off, NULL, c->beta, c->dx + n * d->c * d->h * d->w, d->h, d->w);
+    return UAE_OK;
+}
+
+/* Part j of weight set g: dw[k][t] = sum over its images of dot(dy[n][k], xp[n] shifted by tap t),
+ * with dy laid out at the padded row length (zeros in the dropped columns). */
+static uae_status direct_bwd_weight_task(const void *vctx, int64_t task, float *buf,
+                                         float *gemm_scratch, int gemm_threads) {
+    (void)gemm_scratch, (void)gemm_threads;
+    const conv_ctx *c = vctx;
+    const conv_geom *d = &c->d;
+    int64_t g = task / c->parts, j = task % c->parts;
+    int64_t first = g * d->per_set + j * d->per_set / c->parts;
+    int64_t end = g * d->per_set + (j + 1) * d->per_set / c->parts;
+    int64_t wp = d->w + 2 * d->pad_w, len = (d->p * wp + 31) / 32 * 32;
+    float *dw = c->part_dw + task * d->k * d->crs, *db = c->part_db + task * d->k;
+    float *xp = buf, *dyp = buf + padded_floats(d->c, d->h, d->w, d->pad_h, d->pad_w);
+    for (int64_t n = first; n < end; n++) {
+        const float *dyn = c->dy + n * d->k * d->pq;
+        pad_planes(c->x + n * d->c * d->h * d->w, d->c, d->h, d->w, d->pad_h, d->pad_w, xp);
+        for (int64_t k = 0; k < d->k; k++) {
+            float *row = dyp + k * len;
+            memset(row, 0, (size_t)len * sizeof(float));
+            for (int64_t p = 0; p < d->p; p++)
+                memcpy(row + p * wp, dyn + (k * d->p + p) * d->q, (size_t)d->q * sizeof(float));
+            (c->avx2 ? direct_dots_avx2 : direct_dots_c)(row, len, xp, c->off, d->crs, n != first,
+                                                          dw + k * d->crs);
+            float sum = n == first ? 0.0f : db[k];
+            for (int64_t i = 0; i < d->pq; i++) sum += dyn[k * d->pq + i];
+            db[k] = sum;
+        }
+    }
+    return UAE_OK;
+}
+
+/* Offsets of taps (c, r, s) into padded planes of size hp x wp. Caller frees; NULL if out of memory. */
+static int64_t *tap_offsets(int64_t c, int64_t r, int64_t s, int64_t hp, int64_t wp) {
+    int64_t *off = malloc((size_t)(c * r * s) * sizeof *off);
+    if (!off) return NULL;
+    for (int64_t i = 0; i < c; i++)
+        for (int64_t j = 0; j < r; j++)
+            for (int64_t k = 0; k < s; k++) off[(i * r + j) * s + k] = (i * hp + j) * wp + k;
+    return off;
+}
+
 
 /* y[n] (K, P*Q) = W_g (K, C*R*S) @ col(x[n]) (C*R*S, P*Q) + bias_g. */
 static uae_status conv_fwd_task(const void *vctx, int64_t n, float *col, float *gemm_scratch,
@@ -196,8 +446,19 @@ uae_status uae_conv2d_omp(const uae_op *op) {
         .x = uae_cpu_data(op->src[0]), .w = uae_cpu_data(op->src[1]),
         .bias = op->src[2] ? uae_cpu_data(op->src[2]) : NULL, .y = uae_cpu_data(op->dst[0]),
     };
-    size_t col = conv_pointwise(&c.d) ? 0 : (size_t)(c.d.crs * c.d.pq);
-    return run_tasks(c.d.n, col, uae_sgemm_scratch_floats(c.d.k, c.d.pq, c.d.crs), conv_fwd_task, &c);
+    const conv_geom *d = &c.d;
+    if (conv_direct(d)) {
+        int64_t *off = tap_offsets(d->c, d->r, d->s, d->h + 2 * d->pad_h, d->w + 2 * d->pad_w);
+        if (!off) return uae_fail(UAE_ERR_NOMEM, "conv2d_omp: out of memory");
+        c.off = off;
+        c.avx2 = have_avx2();
+        uae_status st = run_tasks(d->n, (size_t)padded_floats(d->c, d->h, d->w, d->pad_h, d->pad_w),
+                                  0, direct_fwd_task, &c);
+        free(off);
+        return st;
+    }
+    size_t col = conv_pointwise(d) ? 0 : (size_t)(d->crs * d->pq);
+    return run_tasks(d->n, col, uae_sgemm_scratch_floats(d->k, d->pq, d->crs), conv_fwd_task, &c);
 }
 
 /* ---- Gradient with respect to the input ---------------------------------------------------------- */
@@ -235,9 +496,37 @@ uae_status uae_conv2d_bwd_data_omp(const uae_op *op) {
         .dy = uae_cpu_data(op->src[0]), .w = uae_cpu_data(op->src[1]),
         .dx = uae_cpu_data(op->dst[0]),
     };
-    size_t col = conv_pointwise(&c.d) ? 0 : (size_t)(c.d.crs * c.d.pq);
-    return run_tasks(c.d.n, col, uae_sgemm_scratch_floats(c.d.crs, c.d.pq, c.d.k),
-                     conv_bwd_data_task, &c);
+    const conv_geom *d = &c.d;
+    if (conv_direct(d)) {
+        int64_t ph = d->r - 1 - d->pad_h, pw = d->s - 1 - d->pad_w, taps = d->k * d->r * d->s;
+        int64_t *off = tap_offsets(d->k, d->r, d->s, d->p + 2 * ph, d->q + 2 * pw);
+        float *wt = malloc((size_t)(d->g * d->c * taps) * sizeof(float));
+        if (!off || !wt) {
+            free(off);
+            free(wt);
+            return uae_fail(UAE_ERR_NOMEM, "conv2d_bwd_data_omp: out of memory");
+        }
+        /* wt[g][c][k][r][s] = w[g*K + k][c][R-1-r][S-1-s] */
+        for (int64_t g = 0; g < d->g; g++)
+            for (int64_t ch = 0; ch < d->c; ch++)
+                for (int64_t k = 0; k < d->k; k++)
+                    for (int64_t r = 0; r < d->r; r++)
+                        for (int64_t s = 0; s < d->s; s++)
+                            wt[(((g * d->c + ch) * d->k + k) * d->r + r) * d->s + s] =
+                                c.w[(((g * d->k + k) * d->c + ch) * d->r + d->r - 1 - r) * d->s +
+                                    d->s - 1 - s];
+        c.off = off;
+        c.wt = wt;
+        c.avx2 = have_avx2();
+        uae_status st = run_tasks(d->n, (size_t)padded_floats(d->k, d->p, d->q, ph, pw), 0,
+                                  direct_bwd_data_task, &c);
+        free(off);
+        free(wt);
+        return st;
+    }
+    size_t col = conv_pointwise(d) ? 0 : (size_t)(d->crs * d->pq);
+    return run_tasks(d->n, col, uae_sgemm_scratch_floats(d->crs, d->pq, d->k), conv_bwd_data_task,
+                     &c);
 }
 
 /* ---- Gradient with respect to the weights ---------------------------------------------------------- */
@@ -295,9 +584,24 @@ uae_status uae_conv2d_bwd_weight_omp(const uae_op *op) {
     c.part_dw = malloc(bytes);
     if (!c.part_dw) return uae_fail(UAE_ERR_NOMEM, "conv2d_bwd_weight_omp: cannot allocate %zu bytes", bytes);
     c.part_db = c.part_dw + tasks * filter;
-    size_t col = conv_pointwise(d) ? 0 : (size_t)(d->crs * d->pq);
-    uae_status st = run_tasks(tasks, col, uae_sgemm_scratch_floats(d->k, d->crs, d->pq),
-                              conv_bwd_weight_task, &c);
+    uae_status st;
+    if (conv_direct(d)) {
+        int64_t wp = d->w + 2 * d->pad_w, len = (d->p * wp + 31) / 32 * 32;
+        int64_t *off = tap_offsets(d->c, d->r, d->s, d->h + 2 * d->pad_h, wp);
+        if (!off) {
+            free(c.part_dw);
+            return uae_fail(UAE_ERR_NOMEM, "conv2d_bwd_weight_omp: out of memory");
+        }
+        c.off = off;
+        c.avx2 = have_avx2();
+        size_t buf = (size_t)(padded_floats(d->c, d->h, d->w, d->pad_h, d->pad_w) + d->k * len);
+        st = run_tasks(tasks, buf, 0, direct_bwd_weight_task, &c);
+        free(off);
+    } else {
+        size_t col = conv_pointwise(d) ? 0 : (size_t)(d->crs * d->pq);
+        st = run_tasks(tasks, col, uae_sgemm_scratch_floats(d->k, d->crs, d->pq),
+                       conv_bwd_weight_task, &c);
+    }
     if (st == UAE_OK) {
         /* dw_g = beta*dw_g + (((part 0 + part 1) + part 2) + ...), element by element. */
         float beta = c.beta;
