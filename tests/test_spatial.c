@@ -428,6 +428,11 @@ int main(void) {
     test_gemm();
     test_conv();
     test_pool();
+    /* Again with the plain C kernels that processors without AVX2 and FMA run. */
+    setenv("UAE_CPU_NOSIMD", "1", 1);
+    test_gemm();
+    test_conv();
+    unsetenv("UAE_CPU_NOSIMD");
     if (failures) {
         fprintf(stderr, "test_spatial: %d failures\n", failures);
         return 1;

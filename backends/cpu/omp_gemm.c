@@ -233,12 +233,21 @@ typedef struct gemm_kernels {
     pack_b_fn pack_b;
 } gemm_kernels;
 
+bool uae_cpu_use_avx2(void) {
+#if UAE_GEMM_X86
+    const char *nosimd = getenv("UAE_CPU_NOSIMD");
+    if (nosimd && *nosimd && strcmp(nosimd, "0") != 0) return false;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return false;
+#endif
+}
+
 /* Decided per call (a few instructions), so that the library keeps no mutable global state. */
 static gemm_kernels pick_kernels(void) {
 #if UAE_GEMM_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return (gemm_kernels){ukernel_avx2, pack_b_sliver_avx2};
+    if (uae_cpu_use_avx2()) return (gemm_kernels){ukernel_avx2, pack_b_sliver_avx2};
 #endif
     return (gemm_kernels){ukernel_c, pack_b_sliver};
 }

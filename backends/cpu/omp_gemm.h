@@ -14,6 +14,12 @@
 
 #include "uae/status.h"
 
+/* Whether the host kernels may use their AVX2+FMA versions: the processor has both, and the
+ * environment variable UAE_CPU_NOSIMD is unset, empty or "0" (set it to test or debug the plain C
+ * versions, which every processor runs). Read on every call; results differ in rounding between the
+ * two versions, never between runs or thread counts. */
+bool uae_cpu_use_avx2(void);
+
 /* C = alpha * op(A) @ op(B) + beta * C for one row-major matrix product. C is (m, n), op(A) is
  * (m, k), op(B) is (k, n); lda/ldb/ldc are the actual row lengths of the stored A, B, C (never 0).
  * With beta == 0, C is not read. */

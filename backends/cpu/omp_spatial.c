@@ -175,10 +175,11 @@ typedef struct conv_ctx {
 
 /* ---- Direct convolution, for layers with few filters ------------------------------------------ */
 
-/* With K filters the im2col GEMM has only K rows: below MR = 6 most of the micro-kernel is wasted,
- * and copying the image twice (im2col, packing) costs more than the K multiply-adds each copy
- * feeds. Such layers (an autoencoder's last, 1-channel layer) run as a direct correlation instead,
- * when the stride is 1. On a zero-padded image (C, Hp, Wp) with planes `plane` floats apart, output
+/* With K filters the im2col GEMM has only K rows: the 6-row micro-kernel is partly idle, and
+ * copying the image twice (im2col, packing) costs more than the K multiply-adds each copy feeds.
+ * Such layers (an autoencoder's 8-channel and last 1-channel layers) run as a direct correlation
+ * instead, when the stride is 1: measured on Zen 3 at batch 100, 2-3x faster than im2col + GEMM
+ * for K = 8 and 1, slower for K = 16. On a zero-padded image (C, Hp, Wp) with planes `plane` floats apart, output
  * pixel (p, q) is element o = p*Wp + q of the flat sum
  *     out[o] = sum over taps t = (c, r, s) of w[t] * xp[off[t] + o],  off[t] = c*plane + r*Wp + s,
  * so every tap is one long vector multiply-add over o; the S - 1 columns with q >= Q are computed
@@ -212,39 +213,40 @@ static int64_t padded_floats(int64_t n, int64_t h, int64_t w, int64_t ph, int64_
     return n * (h + 2 * ph) * (w + 2 * pw) + PAD_TAIL;
 }
 
-/* y (nout, P, Q) = [beta * y +] bias + correlation of xp (row length wp) with wt (nout, ntaps),
+/* Writes one chunk of flat outputs acc[i] = out[o0 + i] to yk (P, Q): drops o >= len and the
+ * columns q >= Q, adds the bias, and accumulates with beta (beta == 0: yk is not read). */
+static void store_chunk(const float *acc, int64_t o0, int64_t len, int64_t wp, int64_t Q,
+                        const float *bias_k, float beta, float *yk) {
+    for (int i = 0; i < DCH && o0 + i < len; i++) {
+        int64_t p = (o0 + i) / wp, q = (o0 + i) % wp;
+        if (q >= Q) continue;
+        float v = bias_k ? acc[i] + *bias_k : acc[i];
+        float *out = yk + p * Q + q;
+        *out = beta == 0.0f ? v : v + beta * *out;
+    }
+}
+
+/* y (nout, P, Q) = [beta * y +] bias + correlation of xp (row length wp) with wt (nout, ntaps) at
  * tap offsets off. */
-static inline __attribute__((always_inline)) void
-direct_correlate_body(const float *xp, int64_t wp, int64_t nout, const float *wt, int64_t ntaps,
-                      const int64_t *off, const float *bias, float beta, float *y, int64_t P,
-                      int64_t Q) {
+static void direct_correlate_c(const float *xp, int64_t wp, int64_t nout, const float *wt,
+                               int64_t ntaps, const int64_t *off, const float *bias, float beta,
+                               float *y, int64_t P, int64_t Q) {
     int64_t len = (P - 1) * wp + Q; /* flat outputs up to the last one that is kept */
-    for (int64_t k = 0; k < nout; k++) {
-        const float *wk = wt + k * ntaps;
-        float *yk = y + k * P * Q;
+    for (int64_t k = 0; k < nout; k++)
         for (int64_t o0 = 0; o0 < len; o0 += DCH) {
-            float acc[DCH];
-            for (int i = 0; i < DCH; i++) acc[i] = 0.0f;
+            float acc[DCH] = {0};
             for (int64_t t = 0; t < ntaps; t++) {
-                const float wv = wk[t], *src = xp + off[t] + o0;
+                const float wv = wt[k * ntaps + t], *src = xp + off[t] + o0;
                 for (int i = 0; i < DCH; i++) acc[i] += wv * src[i];
             }
-            for (int i = 0; i < DCH && o0 + i < len; i++) {
-                int64_t p = (o0 + i) / wp, q = (o0 + i) % wp;
-                if (q >= Q) continue;
-                float v = bias ? acc[i] + bias[k] : acc[i];
-                float *out = yk + p * Q + q;
-                *out = beta == 0.0f ? v : v + beta * *out;
-            }
+            store_chunk(acc, o0, len, wp, Q, bias ? bias + k : NULL, beta, y + k * P * Q);
         }
-    }
 }
 
 /* out[t] (+)= sum over o < len of d[o] * xp[off[t] + o], len a multiple of 32, in interleaved
  * partial sums added in a fixed order. */
-static inline __attribute__((always_inline)) void
-direct_dots_body(const float *d, int64_t len, const float *xp, const int64_t *off, int64_t ntaps,
-                 bool accumulate, float *out) {
+static void direct_dots_c(const float *d, int64_t len, const float *xp, const int64_t *off,
+                          int64_t ntaps, bool accumulate, float *out) {
     for (int64_t t = 0; t < ntaps; t++) {
         const float *x = xp + off[t];
         float acc[8] = {0};
@@ -253,17 +255,6 @@ direct_dots_body(const float *d, int64_t len, const float *xp, const int64_t *of
         float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         out[t] = accumulate ? out[t] + sum : sum;
     }
-}
-
-static void direct_correlate_c(const float *xp, int64_t wp, int64_t nout, const float *wt,
-                               int64_t ntaps, const int64_t *off, const float *bias, float beta,
-                               float *y, int64_t P, int64_t Q) {
-    direct_correlate_body(xp, wp, nout, wt, ntaps, off, bias, beta, y, P, Q);
-}
-
-static void direct_dots_c(const float *d, int64_t len, const float *xp, const int64_t *off,
-                          int64_t ntaps, bool accumulate, float *out) {
-    direct_dots_body(d, len, xp, off, ntaps, accumulate, out);
 }
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
@@ -304,13 +295,7 @@ direct_correlate_avx2(const float *xp, int64_t wp, int64_t nout, const float *wt
             _mm256_storeu_ps(acc + 40, a5);
             _mm256_storeu_ps(acc + 48, a6);
             _mm256_storeu_ps(acc + 56, a7);
-            for (int i = 0; i < DCH && o0 + i < len; i++) {
-                int64_t p = (o0 + i) / wp, q = (o0 + i) % wp;
-                if (q >= Q) continue;
-                float v = bias ? acc[i] + bias[k] : acc[i];
-                float *out = yk + p * Q + q;
-                *out = beta == 0.0f ? v : v + beta * *out;
-            }
+            store_chunk(acc, o0, len, wp, Q, bias ? bias + k : NULL, beta, yk);
         }
     }
 }
@@ -336,14 +321,9 @@ direct_dots_avx2(const float *d, int64_t len, const float *xp, const int64_t *of
     }
 }
 
-static bool have_avx2(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
 #else
 #define direct_correlate_avx2 direct_correlate_c
 #define direct_dots_avx2 direct_dots_c
-static bool have_avx2(void) { return false; }
 #endif
 
 static uae_status direct_fwd_task(const void *vctx, int64_t n, float *buf, float *gemm_scratch,
@@ -451,7 +431,7 @@ uae_status uae_conv2d_omp(const uae_op *op) {
         int64_t *off = tap_offsets(d->c, d->r, d->s, d->h + 2 * d->pad_h, d->w + 2 * d->pad_w);
         if (!off) return uae_fail(UAE_ERR_NOMEM, "conv2d_omp: out of memory");
         c.off = off;
-        c.avx2 = have_avx2();
+        c.avx2 = uae_cpu_use_avx2();
         uae_status st = run_tasks(d->n, (size_t)padded_floats(d->c, d->h, d->w, d->pad_h, d->pad_w),
                                   0, direct_fwd_task, &c);
         free(off);
@@ -517,7 +497,7 @@ uae_status uae_conv2d_bwd_data_omp(const uae_op *op) {
                                     d->s - 1 - s];
         c.off = off;
         c.wt = wt;
-        c.avx2 = have_avx2();
+        c.avx2 = uae_cpu_use_avx2();
         uae_status st = run_tasks(d->n, (size_t)padded_floats(d->k, d->p, d->q, ph, pw), 0,
                                   direct_bwd_data_task, &c);
         free(off);
@@ -593,7 +573,7 @@ uae_status uae_conv2d_bwd_weight_omp(const uae_op *op) {
             return uae_fail(UAE_ERR_NOMEM, "conv2d_bwd_weight_omp: out of memory");
         }
         c.off = off;
-        c.avx2 = have_avx2();
+        c.avx2 = uae_cpu_use_avx2();
         size_t buf = (size_t)(padded_floats(d->c, d->h, d->w, d->pad_h, d->pad_w) + d->k * len);
         st = run_tasks(tasks, buf, 0, direct_bwd_weight_task, &c);
         free(off);
