@@ -289,7 +289,7 @@ static void gemm_blocked(const uae_sgemm_args *g, const gemm_kernels *kern, floa
                 int64_t ms = min64(mc_team, g->m - is), nir = (ms + MR - 1) / MR;
                 if (nthr > 1) {
                     /* B is packed, and nobody still reads the previous A block. */
-#pragma omp barrier
+                    UAE_OMP(omp barrier)
                 }
                 share(nir, tid, nthr, &lo, &hi);
                 for (int64_t ir = lo; ir < hi; ir++) {
@@ -297,7 +297,7 @@ static void gemm_blocked(const uae_sgemm_args *g, const gemm_kernels *kern, floa
                     pack_a_sliver(g, i0, (int)min64(MR, g->m - i0), pc, kc, pa + ir * kc * MR);
                 }
                 if (nthr > 1) {
-#pragma omp barrier
+                    UAE_OMP(omp barrier)
                 }
                 /* Work items: (A block, B sliver), A-block-major, split evenly between the
                  * threads. The group's row slivers make one A block per thread (at most MC rows
@@ -321,7 +321,7 @@ static void gemm_blocked(const uae_sgemm_args *g, const gemm_kernels *kern, floa
             }
             if (nthr > 1) {
                 /* Everyone is done with this B block before it is repacked. */
-#pragma omp barrier
+                UAE_OMP(omp barrier)
             }
         }
     }
@@ -353,8 +353,8 @@ uae_status uae_sgemm_parallel(const uae_sgemm_args *g, int threads) {
     gemm_kernels kern = pick_kernels();
 #ifdef _OPENMP
     if (nthr > 1) {
-#pragma omp parallel num_threads(nthr)
         /* The runtime may give fewer threads than asked; the partition follows the team. */
+        UAE_OMP(omp parallel num_threads(nthr))
         gemm_blocked(g, &kern, pa, pb, omp_get_thread_num(), omp_get_num_threads());
     } else
 #endif
@@ -398,7 +398,7 @@ uae_status uae_gemm_omp(const uae_op *op) {
     size_t bytes = per_thread * (size_t)threads * sizeof(float);
     float *scratch = aligned_alloc(64, bytes);
     if (!scratch) return uae_fail(UAE_ERR_NOMEM, "gemm_omp: cannot allocate %zu bytes of scratch", bytes);
-#pragma omp parallel for schedule(static) num_threads(threads)
+    UAE_OMP(omp parallel for schedule(static) num_threads(threads))
     for (int64_t b = 0; b < p->batch; b++) {
         int tid = 0;
 #ifdef _OPENMP

@@ -14,6 +14,14 @@
 
 #include "uae/status.h"
 
+/* An OpenMP directive that disappears (without an unknown-pragma warning) in builds without
+ * OpenMP: UAE_OMP(omp parallel for schedule(static)). */
+#ifdef _OPENMP
+#define UAE_OMP(...) _Pragma(#__VA_ARGS__)
+#else
+#define UAE_OMP(...)
+#endif
+
 /* Whether the host kernels may use their AVX2+FMA versions: the processor has both, and the
  * environment variable UAE_CPU_NOSIMD is unset, empty or "0" (set it to test or debug the plain C
  * versions, which every processor runs). Read on every call; results differ in rounding between the
