@@ -5,34 +5,23 @@
 #include <string.h>
 
 #include "apps/bench.h"
+#include "backends/cpu/cpu_ops.h"
 #include "bench_config.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #if UAE_BENCH_CBLAS
 #include <cblas.h>
 #endif
 
 void bench_set_threads(int n) {
-#ifdef _OPENMP
     /* The CPU backend's parallel regions start from this (the main) thread, so this is the count
      * they use from now on. */
-    omp_set_num_threads(n);
-#endif
+    uae_cpu_set_threads(n);
 #if UAE_BENCH_OPENBLAS
     openblas_set_num_threads(n);
 #endif
-    (void)n;
 }
 
-int bench_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
+int bench_threads(void) { return uae_cpu_threads(); }
 
 const char *bench_cblas_name(void) {
 #if UAE_BENCH_OPENBLAS

@@ -474,8 +474,12 @@ void bench_print_scaling(const bench_report *r, FILE *f) {
     if (!t2) return;
     fprintf(f, "\nthread scaling of the cpu backend%s: speed-up = time with %d / time with %d\n",
             r->cblas_name ? " and of the CBLAS" : "", t1, t2);
-    fprintf(f, "%-28s %10s %10s %9s %10s %10s %9s\n", "case", "1 thread", "n threads", "speed-up",
-            "CBLAS 1", "CBLAS n", "speed-up");
+    char h1[32], h2[32];
+    snprintf(h1, sizeof h1, "%d thr", t1);
+    snprintf(h2, sizeof h2, "%d thr", t2);
+    fprintf(f, "%-28s %10s %10s %9s", "case", h1, h2, "speed-up");
+    if (r->cblas_name) fprintf(f, " %10s %10s %9s", "CBLAS", "CBLAS", "speed-up");
+    fputc('\n', f);
     for (int c = 0; c < r->ncases; c++) {
         const bench_result *x1 = find(r, c, 0, t1), *x2 = find(r, c, 0, t2);
         if (!x1 || !x2) continue;
