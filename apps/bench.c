@@ -24,7 +24,8 @@
 
 typedef struct bench_opts {
     int op;                    /* bench_op or -1 */
-    int64_t size;
+    int64_t sizes[BENCH_MAX_SIZES];
+    int nsizes;
     long long reps, warmup, threads;
     double max_seconds;
     bool all, json, csv, quick, scaling, no_cblas;
@@ -229,7 +230,7 @@ static const cli_command bench_command = {
     .name = "bench",
     .program = "uae-bench",
     .summary = "compare backends and devices, op by op",
-    .usage = "uae-bench [--device SPEC | --all] [--op NAME] [--size N] [OPTIONS]",
+    .usage = "uae-bench [--device SPEC | --all] [--op NAME] [--size N[,N...]] [OPTIONS]",
     .help =
         "Times uaekit's ops with the shapes of the paper's models on every backend and device,\n"
         "and prints the median time over repeated runs after warm-up, the spread, GFLOP/s or\n"
@@ -240,7 +241,7 @@ static const cli_command bench_command = {
         "  --all             every device, the scalar reference \"ref\" included (slow)\n"
         "  --op NAME         only the cases of one op: gemm, gemm-batched, conv, conv-bwd-data,\n"
         "                    conv-bwd-weight, mine_bound, attack_step, optim\n"
-        "  --size N          only the square GEMM of size N (implies --op gemm)\n"
+        "  --size N[,N...]   only the square GEMMs of these sizes (implies --op gemm)\n"
         "  --reps N          timed samples per case and device (default 10)\n"
         "  --warmup N        untimed runs first (default 2)\n"
         "  --max-seconds S   stop sampling a case after S seconds (default 10; one sample at least)\n"
@@ -260,6 +261,23 @@ static const cli_command bench_command = {
     .run = run_bench,
 };
 
+/* --size N[,N...]: up to BENCH_MAX_SIZES sizes, each 1 .. 16384. */
+static int parse_sizes(const cli_command *cmd, const char *arg, bench_opts *o) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", arg);
+    o->nsizes = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (o->nsizes == BENCH_MAX_SIZES)
+            return cli_usage_error(cmd, "--size: at most %d sizes", BENCH_MAX_SIZES);
+        long long v;
+        int rc = cli_parse_int(cmd, "--size", tok, 1, 16384, &v);
+        if (rc != CLI_EXIT_OK) return rc;
+        o->sizes[o->nsizes++] = v;
+    }
+    if (o->nsizes == 0) return cli_usage_error(cmd, "--size: no size given");
+    return CLI_EXIT_OK;
+}
+
 static int parse_options(const cli_command *cmd, cli_globals *g, int argc, char **argv,
                          bench_opts *o) {
     cli_parser p;
@@ -267,7 +285,6 @@ static int parse_options(const cli_command *cmd, cli_globals *g, int argc, char 
     bool reps_given = false, warmup_given = false, seconds_given = false;
     for (int c; (c = cli_next(&p)) != -1;) {
         int rc = CLI_EXIT_OK;
-        long long v;
         switch (c) {
         case CLI_STOP: return p.exit_code;
         case OPT_OP:
@@ -280,8 +297,7 @@ static int parse_options(const cli_command *cmd, cli_globals *g, int argc, char 
                                        "attack_step or optim)", p.arg);
             break;
         case OPT_SIZE:
-            rc = cli_parse_int(cmd, "--size", p.arg, 1, 16384, &v);
-            o->size = v;
+            rc = parse_sizes(cmd, p.arg, o);
             break;
         case OPT_REPS:
             rc = cli_parse_int(cmd, "--reps", p.arg, 1, 100000, &o->reps);
@@ -326,7 +342,7 @@ static int parse_options(const cli_command *cmd, cli_globals *g, int argc, char 
     }
     if (p.nrest > positional) return cli_usage_error(cmd, "unexpected argument '%s'", p.rest[positional]);
     if (o->json && o->csv) return cli_usage_error(cmd, "--json and --csv exclude each other");
-    if (o->size > 0 && o->op >= 0 && o->op != BENCH_OP_GEMM)
+    if (o->nsizes > 0 && o->op >= 0 && o->op != BENCH_OP_GEMM)
         return cli_usage_error(cmd, "--size is for the square GEMM: it cannot go with --op %s",
                                bench_op_names[o->op]);
     if (o->scaling && (o->all || o->compare_a))
@@ -381,6 +397,29 @@ static void measure_case(const bench_opts *o, const cli_globals *g, const bench_
     r->maxrss_bytes = maxrss_bytes();
 }
 
+/* The 1-minute load average (Linux /proc/loadavg), or -1: how busy the machine was. */
+static double load_average(void) {
+    double v = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &v) != 1) v = -1;
+        fclose(f);
+    }
+    return v;
+}
+
+/* The environment variables that change how the CPU code runs its threads, "NAME=value ...". */
+static void thread_env(char *buf, size_t cap) {
+    static const char *const names[] = {"OMP_NUM_THREADS", "OMP_WAIT_POLICY", "OMP_PROC_BIND",
+                                        "OMP_PLACES", "GOMP_SPINCOUNT", "OPENBLAS_NUM_THREADS"};
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && len < cap; i++) {
+        const char *v = getenv(names[i]);
+        if (v) len += (size_t)snprintf(buf + len, cap - len, "%s%s=%s", len ? " " : "", names[i], v);
+    }
+}
+
 static void format_utc(char *buf, size_t cap) {
     time_t now = time(NULL);
     struct tm tm;
@@ -406,16 +445,19 @@ static int run_bench(const cli_command *cmd, cli_globals *g, int argc, char **ar
     uae_device_list(host, 2, &nhost);
     if (nhost > 0) snprintf(rep.host_cpu, sizeof rep.host_cpu, "%s", host[0].name);
     format_utc(rep.date, sizeof rep.date);
+    thread_env(rep.env, sizeof rep.env);
+    rep.load_start = load_average();
     size_t len = 0;
     for (int i = 0; i < argc && len < sizeof rep.command; i++)
         len += (size_t)snprintf(rep.command + len, sizeof rep.command - len, "%s%s",
                                 i ? " " : "", i ? argv[i] : "uae-bench");
 
     /* The cases. --scaling without --op: the GEMM and convolution cases. */
-    bench_selection sel = {.op = o.op, .size = o.size, .quick = o.quick};
+    bench_selection sel = {.op = o.op, .nsizes = o.nsizes, .quick = o.quick};
+    memcpy(sel.sizes, o.sizes, sizeof sel.sizes);
     bench_case *cases = NULL;
     int ncases = 0;
-    if (o.scaling && o.op < 0 && o.size == 0) {
+    if (o.scaling && o.op < 0 && o.nsizes == 0) {
         static const bench_op scaled[] = {BENCH_OP_GEMM, BENCH_OP_CONV, BENCH_OP_CONV_BWD_DATA,
                                           BENCH_OP_CONV_BWD_WEIGHT};
         for (int i = 0; i < 4; i++) {
@@ -513,6 +555,7 @@ static int run_bench(const cli_command *cmd, cli_globals *g, int argc, char **ar
         }
     }
     if (rc == CLI_EXIT_OK) uae_progress_end(&prog);
+    rep.load_end = load_average();
     for (int d = 0; d < nspecs; d++) uae_backend_free(bes[d]);
     free(bes);
     if (rc == CLI_EXIT_OK) {

@@ -54,10 +54,13 @@ typedef struct bench_case {
     double bytes;          /* least bytes read + written per run; 0 where not meaningful */
 } bench_case;
 
+enum { BENCH_MAX_SIZES = 16 };
+
 /* Which cases to build. */
 typedef struct bench_selection {
     int op;                /* a bench_op, or -1 for all */
-    int64_t size;          /* > 0: only the square GEMM of this size */
+    int64_t sizes[BENCH_MAX_SIZES]; /* nsizes > 0: only the square GEMMs of these sizes */
+    int nsizes;
     bool quick;            /* tiny shapes, for tests */
 } bench_selection;
 
@@ -143,6 +146,8 @@ typedef struct bench_report {
     int host_threads;      /* threads the CPU backend used by default */
     char date[32];         /* UTC, ISO 8601 */
     char command[512];
+    char env[256];         /* the thread-related environment: "OMP_NUM_THREADS=2 ..." or "" */
+    double load_start, load_end; /* 1-minute load average before and after (-1: unknown) */
     int reps, warmup;
     double max_seconds;
     bool quick, scaling;

@@ -101,10 +101,12 @@ int bench_cases_build(const bench_selection *sel, bench_case **out) {
     bool all = sel->op < 0;
     bool quick = sel->quick;
 
-    if (sel->size > 0) {
-        char name[32];
-        snprintf(name, sizeof name, "%lld", (long long)sel->size);
-        add_gemm(&cs[n++], name, false, false, 1, sel->size, sel->size, sel->size);
+    if (sel->nsizes > 0) {
+        for (int i = 0; i < sel->nsizes; i++) {
+            char name[32];
+            snprintf(name, sizeof name, "%lld", (long long)sel->sizes[i]);
+            add_gemm(&cs[n++], name, false, false, 1, sel->sizes[i], sel->sizes[i], sel->sizes[i]);
+        }
         *out = cs;
         return n;
     }

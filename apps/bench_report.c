@@ -51,6 +51,8 @@ static void print_header(const bench_report *r, FILE *f) {
             r->uaekit_version, r->clblast_version ? r->clblast_version : "(no OpenCL backend)",
             r->cblas_name ? r->cblas_name : "none (built without)");
     fprintf(f, "command: %s\n", r->command);
+    fprintf(f, "machine: %s; load average %.2f before, %.2f after; environment: %s\n",
+            r->host_cpu, r->load_start, r->load_end, *r->env ? r->env : "(no thread settings)");
     fprintf(f, "median of up to %d samples after %d warm-up runs (at most %g s per case); "
                "CPU threads %d by default\n",
             r->reps, r->warmup, r->max_seconds, r->host_threads);
@@ -240,10 +242,13 @@ int bench_write_json(const bench_report *r, FILE *f) {
         json_array_append_new(results, o);
     }
     json_t *root = json_pack(
-        "{s:s, s:s, s:o, s:o, s:s, s:{s:s, s:i}, s:{s:i, s:i, s:f, s:b, s:b}, s:o, s:o}",
+        "{s:s, s:s, s:o, s:o, s:s, s:{s:s, s:i, s:s, s:o, s:o}, s:{s:i, s:i, s:f, s:b, s:b}, "
+        "s:o, s:o}",
         "uaekit_version", r->uaekit_version, "date", r->date, "clblast_version",
         str_or_null(r->clblast_version), "cblas", str_or_null(r->cblas_name), "command",
-        r->command, "host", "cpu", r->host_cpu, "threads", r->host_threads, "settings", "reps",
+        r->command, "host", "cpu", r->host_cpu, "threads", r->host_threads, "environment", r->env,
+        "load_average_start", num_or_null(r->load_start, r->load_start >= 0), "load_average_end",
+        num_or_null(r->load_end, r->load_end >= 0), "settings", "reps",
         r->reps, "warmup", r->warmup, "max_seconds", r->max_seconds, "quick", r->quick,
         "scaling", r->scaling, "devices", devices, "results", results);
     char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
