@@ -77,11 +77,12 @@ static double quantile(const double *v, int n, double q) {
 static uae_status measure(const bench_opts *o, bench_fn fn, void *ctx, uae_backend *be,
                           bench_stats *s) {
     memset(s, 0, sizeof *s);
-    double start = wall_now(), fastest = INFINITY;
+    double start = wall_now(), fastest = INFINITY, first = 0;
     for (long long w = 0; w < o->warmup && wall_now() - start < o->max_seconds; w++) {
         double t0 = wall_now();
         UAE_TRY(run_n(fn, ctx, be, 1));
         double t = wall_now() - t0;
+        if (w == 0) first = t;
         if (t < fastest) fastest = t;
     }
     int inner = 1;
@@ -114,6 +115,7 @@ static uae_status measure(const bench_opts *o, bench_fn fn, void *ctx, uae_backe
         s->q1 = quantile(samples, k, 0.25);
         s->q3 = quantile(samples, k, 0.75);
         s->cpu_per_wall = wall > 0 ? cpu / wall : 0;
+        s->first = first;
     }
     free(samples);
     return st;

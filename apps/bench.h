@@ -114,6 +114,8 @@ typedef struct bench_stats {
     int inner;             /* runs per sample (tiny ops are repeated to outlast the clock) */
     double median, min, max, q1, q3;
     double cpu_per_wall;   /* process CPU time / wall time during the samples */
+    double first;          /* the very first run, untimed otherwise: includes lazy set-up such as
+                              a device library compiling its kernels (0 without warm-up) */
 } bench_stats;
 
 typedef enum bench_status { BENCH_OK, BENCH_NA, BENCH_FAILED, BENCH_STATUS_COUNT } bench_status;

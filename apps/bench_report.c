@@ -141,7 +141,7 @@ static void csv_num(FILE *f, double v, bool meaningful) {
 
 int bench_write_csv(const bench_report *r, FILE *f) {
     fputs("case,op,shape,device,device_name,backend,platform,driver,threads,status,reps,inner,"
-          "median_s,min_s,max_s,q1_s,q3_s,flop,bytes,gflops,gbps,host_cpu_per_wall,"
+          "median_s,min_s,max_s,q1_s,q3_s,first_run_s,flop,bytes,gflops,gbps,host_cpu_per_wall,"
           "cblas_median_s,cblas_gflops,startup_cold_s,startup_warm_s,fallbacks,maxrss_bytes,"
           "arena_peak_bytes,uaekit_version,clblast_version,cblas,date,message\n",
           f);
@@ -166,6 +166,7 @@ int bench_write_csv(const bench_report *r, FILE *f) {
         csv_num(f, x->t.max, ok);
         csv_num(f, x->t.q1, ok);
         csv_num(f, x->t.q3, ok);
+        csv_num(f, x->t.first, ok);
         csv_num(f, c->flop, c->flop > 0);
         csv_num(f, c->bytes, c->bytes > 0);
         csv_num(f, bench_gflops(c, &x->t), ok && c->flop > 0);
@@ -196,9 +197,10 @@ static json_t *num_or_null(double v, bool meaningful) {
 }
 
 static json_t *stats_json(const bench_stats *s) {
-    return json_pack("{s:i, s:i, s:o, s:o, s:o, s:o, s:o}", "reps", s->reps, "inner", s->inner,
-                     "median_s", json_real(s->median), "min_s", json_real(s->min), "max_s",
-                     json_real(s->max), "q1_s", json_real(s->q1), "q3_s", json_real(s->q3));
+    return json_pack("{s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "reps", s->reps, "inner",
+                     s->inner, "median_s", json_real(s->median), "min_s", json_real(s->min),
+                     "max_s", json_real(s->max), "q1_s", json_real(s->q1), "q3_s",
+                     json_real(s->q3), "first_run_s", json_real(s->first));
 }
 
 int bench_write_json(const bench_report *r, FILE *f) {
