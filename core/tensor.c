@@ -159,7 +159,8 @@ uae_status uae_arena_tensor(uae_arena *a, int ndim, const int64_t *shape, uae_te
     for (int d = 0; d < ndim; d++) {
         /* each dimension is below 2^40 (check_shape): refuse products that would overflow */
         if (n > ((size_t)1 << 50) / (size_t)shape[d])
-            return uae_fail(UAE_ERR_NOMEM, "arena: a tensor of more than 2^50 floats");
+            return uae_fail(UAE_ERR_NOMEM, "arena on %s: a tensor of more than 2^50 floats "
+                            "requested", uae_backend_name(a->be));
         n *= (size_t)shape[d];
     }
     n = round_up(n);

@@ -316,7 +316,7 @@ static int check_case(harness *h, const gcase *c, unsigned index) {
              * makes the two one-sided differences disagree; such points are skipped, as a
              * finite difference says nothing there. */
             double right = (lp - l0) / step_up, left = (l0 - lm) / step_dn;
-            if (fabs(right - left) > 4e-3 + 4e-2 * fmax(fabs(right), fabs(left))) {
+            if (fabs(right - left) > 1e-2 + 1e-1 * fmax(fabs(right), fabs(left))) {
                 skipped++;
                 continue;
             }
