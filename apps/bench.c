@@ -26,6 +26,7 @@ typedef struct bench_opts {
     int op;                    /* bench_op or -1 */
     int64_t sizes[BENCH_MAX_SIZES];
     int nsizes;
+    long long batch;
     long long reps, warmup, threads;
     double max_seconds;
     bool all, json, csv, quick, scaling, no_cblas;
@@ -205,7 +206,7 @@ static int device_specs(const bench_opts *o, const cli_globals *g, char specs[][
 
 enum {
     OPT_OP = CLI_OPT_FIRST_COMMAND, OPT_SIZE, OPT_REPS, OPT_WARMUP, OPT_MAX_SECONDS, OPT_ALL,
-    OPT_JSON, OPT_CSV, OPT_SVG, OPT_COMPARE, OPT_THREADS, OPT_SCALING, OPT_QUICK, OPT_NO_CBLAS,
+    OPT_JSON, OPT_CSV, OPT_SVG, OPT_COMPARE, OPT_THREADS, OPT_SCALING, OPT_QUICK, OPT_NO_CBLAS, OPT_BATCH,
 };
 
 static const struct option bench_options[] = {
@@ -223,6 +224,7 @@ static const struct option bench_options[] = {
     {"scaling", no_argument, NULL, OPT_SCALING},
     {"quick", no_argument, NULL, OPT_QUICK},
     {"no-cblas", no_argument, NULL, OPT_NO_CBLAS},
+    {"batch", required_argument, NULL, OPT_BATCH},
     {0},
 };
 
@@ -244,6 +246,8 @@ static const cli_command bench_command = {
         "  --op NAME         only the cases of one op: gemm, gemm-batched, conv, conv-bwd-data,\n"
         "                    conv-bwd-weight, mine_bound, attack_step, optim\n"
         "  --size N[,N...]   only the square GEMMs of these sizes (implies --op gemm)\n"
+        "  --batch N         the batch of the conv, dense-layer GEMM, mine_bound and\n"
+        "                    attack_step cases (default 100 for conv and GEMM, 64 for the others)\n"
         "  --reps N          timed samples per case and device (default 10)\n"
         "  --warmup N        untimed runs first (default 2)\n"
         "  --max-seconds S   stop sampling a case after S seconds (default 10; one sample at least)\n"
@@ -321,6 +325,7 @@ static int parse_options(const cli_command *cmd, cli_globals *g, int argc, char 
         case OPT_SCALING: o->scaling = true; break;
         case OPT_QUICK: o->quick = true; break;
         case OPT_NO_CBLAS: o->no_cblas = true; break;
+        case OPT_BATCH: rc = cli_parse_int(cmd, "--batch", p.arg, 1, 65536, &o->batch); break;
         case OPT_COMPARE: o->compare_a = p.arg; break;
         default: return cli_usage_error(cmd, "internal: unhandled option %d", c);
         }
@@ -455,7 +460,7 @@ static int run_bench(const cli_command *cmd, cli_globals *g, int argc, char **ar
                                 i ? " " : "", i ? argv[i] : "uae-bench");
 
     /* The cases. --scaling without --op: the GEMM and convolution cases. */
-    bench_selection sel = {.op = o.op, .nsizes = o.nsizes, .quick = o.quick};
+    bench_selection sel = {.op = o.op, .nsizes = o.nsizes, .batch = o.batch, .quick = o.quick};
     memcpy(sel.sizes, o.sizes, sizeof sel.sizes);
     bench_case *cases = NULL;
     int ncases = 0;

@@ -61,6 +61,8 @@ typedef struct bench_selection {
     int op;                /* a bench_op, or -1 for all */
     int64_t sizes[BENCH_MAX_SIZES]; /* nsizes > 0: only the square GEMMs of these sizes */
     int nsizes;
+    int64_t batch;         /* > 0: the batch of the conv, dense-layer GEMM, mine_bound and
+                              attack_step cases (default 100, 100, 64, 64) */
     bool quick;            /* tiny shapes, for tests */
 } bench_selection;
 

@@ -122,10 +122,11 @@ int bench_cases_build(const bench_selection *sel, bench_case **out) {
         }
         /* The dense layers of dense-ae (784 -> 128 -> 784, batch 100): forward, and the two
          * products of the backward pass (dW = x^T dy, dx = dy W^T). */
-        add_gemm(&cs[n++], "fc 784>128", false, false, 1, 100, 784, 128);
-        add_gemm(&cs[n++], "fc 128>784", false, false, 1, 100, 128, 784);
-        add_gemm(&cs[n++], "fc dW", true, false, 1, 784, 100, 128);
-        add_gemm(&cs[n++], "fc dx", false, true, 1, 100, 128, 784);
+        int64_t b = sel->batch > 0 ? sel->batch : 100;
+        add_gemm(&cs[n++], "fc 784>128", false, false, 1, b, 784, 128);
+        add_gemm(&cs[n++], "fc 128>784", false, false, 1, b, 128, 784);
+        add_gemm(&cs[n++], "fc dW", true, false, 1, 784, b, 128);
+        add_gemm(&cs[n++], "fc dx", false, true, 1, b, 128, 784);
         /* Convolutions as im2col products, one image: filters (K, C*R*S) @ columns (C*R*S, P*Q):
          * conv-ae's first layer (16 x 25*1 x 784) and its second (8 x 25*16 x 196). */
         add_gemm(&cs[n++], "im2col conv-ae.1", false, false, 1, 16, 25, 784);
@@ -145,7 +146,7 @@ int bench_cases_build(const bench_selection *sel, bench_case **out) {
         if (!all && sel->op != (int)conv_ops[o]) continue;
         const char *names[16];
         bench_conv_shape shapes[16];
-        int ns = conv_shapes(quick ? 4 : 100, names, shapes);
+        int ns = conv_shapes(sel->batch > 0 ? sel->batch : quick ? 4 : 100, names, shapes);
         for (int i = 0; i < ns; i++) add_conv(&cs[n++], conv_ops[o], names[i], shapes[i]);
     }
     if (all || sel->op == BENCH_OP_MINE_BOUND) {
@@ -154,7 +155,7 @@ int bench_cases_build(const bench_selection *sel, bench_case **out) {
         for (int i = 0; i < 2; i++) {
             bench_case *c = &cs[n++];
             c->op = BENCH_OP_MINE_BOUND;
-            c->u.mine.b = quick ? 8 : 64;
+            c->u.mine.b = sel->batch > 0 ? sel->batch : quick ? 8 : 64;
             c->u.mine.n = samples[i];
             snprintf(c->name, sizeof c->name, "mine_bound %lldx%lld", (long long)c->u.mine.b,
                      (long long)samples[i]);
@@ -166,7 +167,7 @@ int bench_cases_build(const bench_selection *sel, bench_case **out) {
     if (all || sel->op == BENCH_OP_ATTACK_STEP) {
         bench_case *c = &cs[n++];
         c->op = BENCH_OP_ATTACK_STEP;
-        c->u.attack.b = quick ? 8 : 64;
+        c->u.attack.b = sel->batch > 0 ? sel->batch : quick ? 8 : 64;
         c->u.attack.d = 784;
         snprintf(c->name, sizeof c->name, "attack_step %lldx784", (long long)c->u.attack.b);
         snprintf(c->shape, sizeof c->shape, "%lld x 784, sign step", (long long)c->u.attack.b);
