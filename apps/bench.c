@@ -434,6 +434,96 @@ static void format_utc(char *buf, size_t cap) {
     strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* The cases to measure; --scaling without --op or --size: the GEMM and convolution cases.
+ * Returns their number, or -1 when out of memory. */
+static int build_cases(const bench_opts *o, bench_case **out) {
+    bench_selection sel = {.op = o->op, .nsizes = o->nsizes, .batch = o->batch, .quick = o->quick};
+    memcpy(sel.sizes, o->sizes, sizeof sel.sizes);
+    if (!o->scaling || o->op >= 0 || o->nsizes > 0) return bench_cases_build(&sel, out);
+    static const bench_op scaled[] = {BENCH_OP_GEMM, BENCH_OP_CONV, BENCH_OP_CONV_BWD_DATA,
+                                      BENCH_OP_CONV_BWD_WEIGHT};
+    bench_case *cases = NULL;
+    int n = 0;
+    for (size_t i = 0; i < sizeof scaled / sizeof scaled[0]; i++) {
+        sel.op = (int)scaled[i];
+        bench_case *part = NULL;
+        int np = bench_cases_build(&sel, &part);
+        bench_case *grown = np >= 0 ? realloc(cases, (size_t)(n + np) * sizeof *cases) : NULL;
+        if (!grown) {
+            free(part);
+            free(cases);
+            return -1;
+        }
+        cases = grown;
+        memcpy(cases + n, part, (size_t)np * sizeof *part);
+        n += np;
+        free(part);
+    }
+    *out = cases;
+    return n;
+}
+
+/* Measures every (thread count, case, device) into r->results, which has room for all. The CBLAS
+ * reference runs in a pass of its own after the devices: OpenBLAS's threads keep spinning for a
+ * while after a call, and would take cores from the next measurement. */
+static void measure_all(const bench_opts *o, const cli_globals *g, bench_report *r,
+                        uae_backend **bes, const int *thread_counts, int nthreads) {
+    uae_progress prog;
+    uae_progress_begin(&prog, "uae-bench", (int64_t)nthreads * r->ncases * r->ndevices, g->quiet);
+    for (int t = 0; t < nthreads; t++) {
+        bench_set_threads(thread_counts[t]);
+        int first = r->nresults;
+        for (int c = 0; c < r->ncases; c++)
+            for (int d = 0; d < r->ndevices; d++) {
+                bench_result *x = &r->results[r->nresults++];
+                x->case_index = c;
+                x->device_index = d;
+                x->threads = thread_counts[t];
+                measure_case(o, g, &r->cases[c], bes[d], x);
+                if (x->status == BENCH_FAILED)
+                    uae_logf(&g->log, UAE_LOG_WARN, "%s on %s: %s", r->cases[c].name,
+                             r->devices[d].id, x->message);
+                uae_progress_update(&prog, r->nresults, "%s on %s", r->cases[c].name,
+                                    r->devices[d].id);
+            }
+        for (int c = 0; c < r->ncases && r->cblas_name; c++) {
+            bench_cblas *bc = NULL;
+            bench_stats ref;
+            bool has_ref = bench_cblas_create(&r->cases[c], g->seed, &bc) == UAE_OK &&
+                           measure(o, call_cblas, bc, NULL, &ref) == UAE_OK;
+            bench_cblas_free(bc);
+            for (int i = first; i < r->nresults && has_ref; i++)
+                if (r->results[i].case_index == c) {
+                    r->results[i].has_cblas = true;
+                    r->results[i].cblas = ref;
+                }
+        }
+    }
+    uae_progress_end(&prog);
+}
+
+/* Prints the chosen format and the summaries; returns the exit status of the whole run. */
+static int report(const bench_opts *o, const bench_report *r) {
+    int n_ok = 0, n_failed = 0;
+    for (int i = 0; i < r->nresults; i++) {
+        n_ok += r->results[i].status == BENCH_OK;
+        n_failed += r->results[i].status == BENCH_FAILED;
+    }
+    int rc = CLI_EXIT_OK;
+    FILE *notes = o->json || o->csv ? stderr : stdout; /* keep stdout machine-readable */
+    if (o->json) rc = bench_write_json(r, stdout);
+    else if (o->csv) rc = bench_write_csv(r, stdout);
+    else bench_print_table(r, stdout);
+    if (rc == CLI_EXIT_OK && o->scaling) bench_print_scaling(r, notes);
+    if (rc == CLI_EXIT_OK && o->compare_a) rc = bench_print_compare(r, o->compare_a, o->compare_b, notes);
+    if (rc == CLI_EXIT_OK && o->svg && bench_write_svg(r, o->svg) != UAE_OK) {
+        fprintf(stderr, "uae-bench: %s\n", uae_last_error());
+        rc = CLI_EXIT_FAILURE;
+    }
+    if (rc != CLI_EXIT_OK) return rc;
+    return n_failed ? CLI_EXIT_FAILURE : n_ok == 0 ? CLI_EXIT_UNAVAILABLE : CLI_EXIT_OK;
+}
+
 static int run_bench(const cli_command *cmd, cli_globals *g, int argc, char **argv) {
     bench_opts o = {.op = -1, .reps = 10, .warmup = 2, .max_seconds = 10};
     int rc = parse_options(cmd, g, argc, argv, &o);
@@ -459,137 +549,44 @@ static int run_bench(const cli_command *cmd, cli_globals *g, int argc, char **ar
         len += (size_t)snprintf(rep.command + len, sizeof rep.command - len, "%s%s",
                                 i ? " " : "", i ? argv[i] : "uae-bench");
 
-    /* The cases. --scaling without --op: the GEMM and convolution cases. */
-    bench_selection sel = {.op = o.op, .nsizes = o.nsizes, .batch = o.batch, .quick = o.quick};
-    memcpy(sel.sizes, o.sizes, sizeof sel.sizes);
-    bench_case *cases = NULL;
-    int ncases = 0;
-    if (o.scaling && o.op < 0 && o.nsizes == 0) {
-        static const bench_op scaled[] = {BENCH_OP_GEMM, BENCH_OP_CONV, BENCH_OP_CONV_BWD_DATA,
-                                          BENCH_OP_CONV_BWD_WEIGHT};
-        for (int i = 0; i < 4; i++) {
-            sel.op = scaled[i];
-            bench_case *part = NULL;
-            int np = bench_cases_build(&sel, &part);
-            bench_case *grown = np >= 0 ? realloc(cases, (size_t)(ncases + np) * sizeof *cases) : NULL;
-            if (!grown) {
-                free(part);
-                free(cases);
-                fprintf(stderr, "uae-bench: out of memory\n");
-                return CLI_EXIT_FAILURE;
-            }
-            cases = grown;
-            memcpy(cases + ncases, part, (size_t)np * sizeof *part);
-            ncases += np;
-            free(part);
-        }
-    } else {
-        ncases = bench_cases_build(&sel, &cases);
-    }
-    if (ncases < 0) {
-        fprintf(stderr, "uae-bench: out of memory\n");
-        return CLI_EXIT_FAILURE;
-    }
-    rep.cases = cases;
-    rep.ncases = ncases;
-
-    /* The devices, opened once each (timing the start-up). */
-    char specs[64][64];
-    int nspecs = device_specs(&o, g, specs, 64);
-    bench_device *devs = calloc((size_t)nspecs + 1, sizeof *devs);
-    uae_backend **bes = calloc((size_t)nspecs + 1, sizeof *bes);
-    int thread_counts[2] = {(int)(o.threads > 0 ? o.threads : rep.host_threads), 0};
-    int nthreads = 1;
+    /* --scaling: 1 thread, then --threads or all (at least 2). */
+    int thread_counts[2] = {rep.host_threads, 0}, nthreads = 1;
     if (o.scaling) {
         thread_counts[0] = 1;
         thread_counts[1] = o.threads > 1 ? (int)o.threads : rep.host_threads > 1 ? rep.host_threads : 2;
         nthreads = 2;
     }
-    bench_result *results = calloc((size_t)(nspecs * ncases * nthreads) + 1, sizeof *results);
-    if (!devs || !bes || !results) {
-        free(devs);
-        free(bes);
-        free(results);
-        free(cases);
+    char specs[64][64];
+    int nspecs = device_specs(&o, g, specs, 64);
+    rep.ncases = build_cases(&o, &rep.cases);
+    rep.devices = calloc((size_t)nspecs + 1, sizeof *rep.devices);
+    uae_backend **bes = calloc((size_t)nspecs + 1, sizeof *bes);
+    if (rep.ncases >= 0)
+        rep.results = calloc((size_t)(nspecs * rep.ncases * nthreads) + 1, sizeof *rep.results);
+    if (rep.ncases < 0 || !rep.devices || !bes || !rep.results) {
         fprintf(stderr, "uae-bench: out of memory\n");
-        return CLI_EXIT_FAILURE;
+        rc = CLI_EXIT_FAILURE;
     }
-    rc = CLI_EXIT_OK;
-    for (int d = 0; d < nspecs && rc == CLI_EXIT_OK; d++) {
-        uae_status st = open_timed(specs[d], &devs[d], &bes[d]);
+    /* The devices, opened once each (timing the start-up). */
+    for (int d = 0; d < nspecs && rc == CLI_EXIT_OK; d++, rep.ndevices++) {
+        uae_status st = open_timed(specs[d], &rep.devices[d], &bes[d]);
         if (st != UAE_OK) {
             fprintf(stderr, "uae-bench: %s\n", uae_last_error());
             rc = st == UAE_ERR_INVALID ? CLI_EXIT_USAGE
                  : st == UAE_ERR_UNSUPPORTED ? CLI_EXIT_UNAVAILABLE : CLI_EXIT_FAILURE;
         }
     }
-    rep.devices = devs;
-    rep.ndevices = nspecs;
-    rep.results = results;
-
-    /* Every (thread count, case, device), with the CBLAS reference once per case and count. */
-    uae_progress prog;
-    if (rc == CLI_EXIT_OK)
-        uae_progress_begin(&prog, "uae-bench", (int64_t)nthreads * ncases * nspecs, g->quiet);
-    for (int t = 0; t < nthreads && rc == CLI_EXIT_OK; t++) {
-        bench_set_threads(thread_counts[t]);
-        int first = rep.nresults;
-        for (int c = 0; c < ncases; c++)
-            for (int d = 0; d < nspecs; d++) {
-                bench_result *r = &results[rep.nresults++];
-                r->case_index = c;
-                r->device_index = d;
-                r->threads = thread_counts[t];
-                measure_case(&o, g, &cases[c], bes[d], r);
-                if (r->status == BENCH_FAILED)
-                    uae_logf(&g->log, UAE_LOG_WARN, "%s on %s: %s", cases[c].name, devs[d].id,
-                             r->message);
-                uae_progress_update(&prog, rep.nresults, "%s on %s", cases[c].name, devs[d].id);
-            }
-        /* The CBLAS reference in a pass of its own: OpenBLAS's threads keep spinning for a while
-         * after a call, and would take cores from the next measurement. */
-        for (int c = 0; c < ncases && !o.no_cblas; c++) {
-            bench_cblas *bc = NULL;
-            bench_stats ref;
-            bool has_ref = bench_cblas_create(&cases[c], g->seed, &bc) == UAE_OK &&
-                           measure(&o, call_cblas, bc, NULL, &ref) == UAE_OK;
-            bench_cblas_free(bc);
-            for (int i = first; i < rep.nresults && has_ref; i++)
-                if (results[i].case_index == c) {
-                    results[i].has_cblas = true;
-                    results[i].cblas = ref;
-                }
-        }
-    }
-    if (rc == CLI_EXIT_OK) uae_progress_end(&prog);
-    rep.load_end = load_average();
-    for (int d = 0; d < nspecs; d++) uae_backend_free(bes[d]);
-    free(bes);
     if (rc == CLI_EXIT_OK) {
+        measure_all(&o, g, &rep, bes, thread_counts, nthreads);
+        rep.load_end = load_average();
         bench_set_threads(rep.host_threads);
-        /* Everything is measured: report. */
-        int n_ok = 0, n_failed = 0;
-        for (int i = 0; i < rep.nresults; i++) {
-            n_ok += results[i].status == BENCH_OK;
-            n_failed += results[i].status == BENCH_FAILED;
-        }
-        FILE *notes = o.json || o.csv ? stderr : stdout;
-        if (o.json) rc = bench_write_json(&rep, stdout);
-        else if (o.csv) rc = bench_write_csv(&rep, stdout);
-        else bench_print_table(&rep, stdout);
-        if (rc == CLI_EXIT_OK && o.scaling) bench_print_scaling(&rep, notes);
-        if (rc == CLI_EXIT_OK && o.compare_a)
-            rc = bench_print_compare(&rep, o.compare_a, o.compare_b, notes);
-        if (rc == CLI_EXIT_OK && o.svg && bench_write_svg(&rep, o.svg) != UAE_OK) {
-            fprintf(stderr, "uae-bench: %s\n", uae_last_error());
-            rc = CLI_EXIT_FAILURE;
-        }
-        if (rc == CLI_EXIT_OK)
-            rc = n_failed ? CLI_EXIT_FAILURE : n_ok == 0 ? CLI_EXIT_UNAVAILABLE : CLI_EXIT_OK;
     }
-    free(results);
-    free(devs);
-    free(cases);
+    for (int d = 0; d < nspecs && bes; d++) uae_backend_free(bes[d]);
+    free(bes);
+    if (rc == CLI_EXIT_OK) rc = report(&o, &rep);
+    free(rep.results);
+    free(rep.devices);
+    free(rep.cases);
     return rc;
 }
 
