@@ -358,11 +358,12 @@ static int svg_panel(FILE *f, const bench_report *r, const svg_series *series, i
             int w = (int)lround(v / vmax * BAR_W);
             fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"/>", LABEL_W,
                     y, w, BAR_H - 2, colors[s % 8]);
-            fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"10\">%s</text>\n", LABEL_W + w + 4,
-                    y + BAR_H - 3, v > 0 ? "" : "n/a");
             if (v > 0)
                 fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"10\">%.3g</text>\n",
                         LABEL_W + w + 4, y + BAR_H - 3, v);
+            else
+                fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"10\">n/a</text>\n",
+                        LABEL_W + 4, y + BAR_H - 3);
             y += BAR_H;
         }
         fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" font-size=\"11\">", LABEL_W - 6,
