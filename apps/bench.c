@@ -478,7 +478,9 @@ static void measure_all(const bench_opts *o, const cli_globals *g, bench_report 
                 bench_result *x = &r->results[r->nresults++];
                 x->case_index = c;
                 x->device_index = d;
-                x->threads = thread_counts[t];
+                /* Only the CPU backend runs threads of its own (ref is scalar; a device's
+                 * driver has its own): 0 = "not applicable". */
+                x->threads = strcmp(r->devices[d].info.backend, "cpu") == 0 ? thread_counts[t] : 0;
                 measure_case(o, g, &r->cases[c], bes[d], x);
                 if (x->status == BENCH_FAILED)
                     uae_logf(&g->log, UAE_LOG_WARN, "%s on %s: %s", r->cases[c].name,
@@ -496,6 +498,7 @@ static void measure_all(const bench_opts *o, const cli_globals *g, bench_report 
                 if (r->results[i].case_index == c) {
                     r->results[i].has_cblas = true;
                     r->results[i].cblas = ref;
+                    r->results[i].cblas_threads = thread_counts[t];
                 }
         }
     }

@@ -133,12 +133,14 @@ typedef struct bench_device {
 
 typedef struct bench_result {
     int case_index, device_index;
-    int threads;           /* CPU threads (OpenMP, and the CBLAS) during the measurement */
+    int threads;           /* CPU backend threads (and the CBLAS's) during the measurement;
+                              0 for other backends */
     bench_status status;
     char message[256];     /* why n/a or failed */
     bench_stats t;
     bool has_cblas;
-    bench_stats cblas;     /* the CBLAS reference of the same GEMM, same thread count */
+    bench_stats cblas;     /* the CBLAS reference of the same GEMM */
+    int cblas_threads;     /* the CBLAS's threads */
     uint64_t fallbacks;    /* ops run on the host instead of the device during the case */
     uint64_t maxrss_bytes; /* peak resident memory of the process so far (getrusage) */
     uint64_t arena_peak_bytes;

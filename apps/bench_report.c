@@ -82,8 +82,9 @@ void bench_print_table(const bench_report *r, FILE *f) {
         fallbacks += x->fallbacks;
         if (x->arena_peak_bytes > arena_peak) arena_peak = x->arena_peak_bytes;
         if (x->maxrss_bytes > rss) rss = x->maxrss_bytes;
-        fprintf(f, "%-28s %-32s %-8s %3d ", c->name, c->shape, r->devices[x->device_index].id,
-                x->threads);
+        char thr[16] = "-";
+        if (x->threads > 0) snprintf(thr, sizeof thr, "%d", x->threads);
+        fprintf(f, "%-28s %-32s %-8s %3s ", c->name, c->shape, r->devices[x->device_index].id, thr);
         if (x->status != BENCH_OK) {
             fprintf(f, "%9s %21s %8s %7s %6s %9s %7s %s: %.60s\n", "-", "-", "-", "-", "-", "-",
                     "-", bench_status_names[x->status], x->message);
@@ -158,7 +159,8 @@ int bench_write_csv(const bench_report *r, FILE *f) {
         csv_field(f, d->info.backend, false);
         csv_field(f, d->info.platform, false);
         csv_field(f, d->info.driver_version, false);
-        fprintf(f, "%d,", x->threads);
+        if (x->threads > 0) fprintf(f, "%d,", x->threads);
+        else fputc(',', f);
         csv_field(f, bench_status_names[x->status], false);
         fprintf(f, "%d,%d,", x->t.reps, x->t.inner);
         csv_num(f, x->t.median, ok);
@@ -221,9 +223,9 @@ int bench_write_json(const bench_report *r, FILE *f) {
         const bench_case *c = &r->cases[x->case_index];
         bool ok = x->status == BENCH_OK;
         json_t *o = json_pack(
-            "{s:s, s:s, s:s, s:s, s:i, s:s, s:o, s:o}", "case", c->name, "op",
+            "{s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o}", "case", c->name, "op",
             bench_op_names[c->op], "shape", c->shape, "device", r->devices[x->device_index].id,
-            "threads", x->threads, "status", bench_status_names[x->status], "flop",
+            "threads", x->threads > 0 ? json_integer(x->threads) : json_null(), "status", bench_status_names[x->status], "flop",
             num_or_null(c->flop, c->flop > 0), "bytes", num_or_null(c->bytes, c->bytes > 0));
         if (ok) {
             json_object_set_new(o, "time", stats_json(&x->t));
@@ -292,11 +294,12 @@ static void xml_text(FILE *f, const char *s) {
 static double svg_value(const bench_report *r, const svg_series *s, int c, bool flops) {
     for (int i = 0; i < r->nresults; i++) {
         const bench_result *x = &r->results[i];
-        if (x->case_index != c || x->threads != s->threads || x->status != BENCH_OK) continue;
+        if (x->case_index != c) continue;
         const bench_case *bc = &r->cases[c];
         if (s->device < 0) {
-            if (x->has_cblas) return bench_gflops(bc, &x->cblas);
-        } else if (x->device_index == s->device) {
+            if (x->has_cblas && x->cblas_threads == s->threads) return bench_gflops(bc, &x->cblas);
+        } else if (x->device_index == s->device && x->threads == s->threads &&
+                   x->status == BENCH_OK) {
             return flops ? bench_gflops(bc, &x->t) : bench_gbps(bc, &x->t);
         }
     }
@@ -304,23 +307,30 @@ static double svg_value(const bench_report *r, const svg_series *s, int c, bool 
 }
 
 static int svg_series_list(const bench_report *r, svg_series *out) {
-    int n = 0;
+    /* Thread counts go into the labels only when the CPU backend ran with more than one. */
     bool several_threads = false;
-    for (int i = 1; i < r->nresults; i++) several_threads |= r->results[i].threads != r->results[0].threads;
+    for (int i = 0; i < r->nresults; i++)
+        for (int j = 0; j < i; j++)
+            several_threads |= r->results[i].threads > 0 && r->results[j].threads > 0 &&
+                               r->results[i].threads != r->results[j].threads;
+    int n = 0;
     for (int pass = 0; pass < 2; pass++) /* devices first, then the CBLAS */
         for (int i = 0; i < r->nresults && n < SVG_MAX_SERIES; i++) {
             const bench_result *x = &r->results[i];
-            int dev = pass == 0 ? x->device_index : -1;
             if (pass == 1 && !x->has_cblas) continue;
+            int dev = pass == 0 ? x->device_index : -1;
+            int threads = pass == 0 ? x->threads : x->cblas_threads;
             bool seen = false;
-            for (int j = 0; j < n; j++) seen |= out[j].device == dev && out[j].threads == x->threads;
+            for (int j = 0; j < n; j++) seen |= out[j].device == dev && out[j].threads == threads;
             if (seen) continue;
             svg_series *s = &out[n++];
             s->device = dev;
-            s->threads = x->threads;
+            s->threads = threads;
             const char *name = dev >= 0 ? r->devices[dev].id : "CBLAS";
-            if (several_threads) snprintf(s->label, sizeof s->label, "%s, %d thr", name, x->threads);
-            else snprintf(s->label, sizeof s->label, "%s", name);
+            if (several_threads && threads > 0)
+                snprintf(s->label, sizeof s->label, "%s, %d thr", name, threads);
+            else
+                snprintf(s->label, sizeof s->label, "%s", name);
         }
     return n;
 }
