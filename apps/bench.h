@@ -52,6 +52,8 @@ typedef struct bench_case {
     } u;
     double flop;           /* floating-point operations per run; 0 where not meaningful */
     double bytes;          /* least bytes read + written per run; 0 where not meaningful */
+    double items;          /* end-to-end cases: images or UAEs per run; 0 for single ops */
+    char item_unit[16];    /* "images", "UAEs" */
 } bench_case;
 
 enum { BENCH_MAX_SIZES = 16 };
@@ -181,6 +183,10 @@ void bench_print_scaling(const bench_report *r, FILE *f);
 /* Derived numbers of a result (0 when not meaningful). */
 double bench_gflops(const bench_case *c, const bench_stats *s);
 double bench_gbps(const bench_case *c, const bench_stats *s);
+double bench_items_per_s(const bench_case *c, const bench_stats *s);
+
+/* The case's headline rate for people: "93.0 GFLOP/s", "1.47 GB/s", "812 images/s". */
+const char *bench_format_rate(const bench_case *c, const bench_stats *s, char *buf, size_t cap);
 
 /* "812 us", "23.1 ms", "1.20 s". Returns buf. */
 const char *bench_format_time(double seconds, char *buf, size_t cap);

@@ -21,6 +21,18 @@ double bench_gbps(const bench_case *c, const bench_stats *s) {
     return c->bytes > 0 && s->median > 0 ? c->bytes / s->median * 1e-9 : 0;
 }
 
+double bench_items_per_s(const bench_case *c, const bench_stats *s) {
+    return c->items > 0 && s->median > 0 ? c->items / s->median : 0;
+}
+
+const char *bench_format_rate(const bench_case *c, const bench_stats *s, char *buf, size_t cap) {
+    if (c->flop > 0) snprintf(buf, cap, "%.1f GFLOP/s", bench_gflops(c, s));
+    else if (c->items > 0) snprintf(buf, cap, "%.3g %s/s", bench_items_per_s(c, s), c->item_unit);
+    else if (c->bytes > 0) snprintf(buf, cap, "%.2f GB/s", bench_gbps(c, s));
+    else snprintf(buf, cap, "-");
+    return buf;
+}
+
 const char *bench_format_time(double t, char *buf, size_t cap) {
     if (!(t >= 0) || !isfinite(t)) snprintf(buf, cap, "-");
     else if (t < 1e-3) snprintf(buf, cap, "%.3g us", t * 1e6);
@@ -72,9 +84,9 @@ static void print_header(const bench_report *r, FILE *f) {
 void bench_print_table(const bench_report *r, FILE *f) {
     print_header(r, f);
     fprintf(f, "\nshapes: GEMM MxKxN (C = A B, M rows, inner K); conv x NxCxHxW * w KxCxRxS\n");
-    fprintf(f, "%-28s %-32s %-8s %3s %9s %21s %8s %7s %6s %9s %7s %s\n", "case", "shape",
-            "device", "thr", "median", "min .. max", "GFLOP/s", "GB/s", "cpu/s", "CBLAS GF",
-            "xCBLAS", "status");
+    fprintf(f, "%-28s %-32s %-8s %3s %9s %21s %15s %6s %9s %7s %s\n", "case", "shape",
+            "device", "thr", "median", "min .. max", "throughput", "cpu/s", "CBLAS GF", "xCBLAS",
+            "status");
     uint64_t fallbacks = 0, arena_peak = 0, rss = 0;
     for (int i = 0; i < r->nresults; i++) {
         const bench_result *x = &r->results[i];
@@ -86,23 +98,20 @@ void bench_print_table(const bench_report *r, FILE *f) {
         if (x->threads > 0) snprintf(thr, sizeof thr, "%d", x->threads);
         fprintf(f, "%-28s %-32s %-8s %3s ", c->name, c->shape, r->devices[x->device_index].id, thr);
         if (x->status != BENCH_OK) {
-            fprintf(f, "%9s %21s %8s %7s %6s %9s %7s %s: %.60s\n", "-", "-", "-", "-", "-", "-",
-                    "-", bench_status_names[x->status], x->message);
+            fprintf(f, "%9s %21s %15s %6s %9s %7s %s: %.60s\n", "-", "-", "-", "-", "-", "-",
+                    bench_status_names[x->status], x->message);
             continue;
         }
-        char med[32], lo[32], hi[32], range[80], gf[32] = "-", gb[32] = "-", ref[32] = "-",
-                                                  rel[32] = "-";
+        char med[32], lo[32], hi[32], range[80], rate[48], ref[32] = "-", rel[32] = "-";
         snprintf(range, sizeof range, "%s .. %s", bench_format_time(x->t.min, lo, sizeof lo),
                  bench_format_time(x->t.max, hi, sizeof hi));
-        if (c->flop > 0) snprintf(gf, sizeof gf, "%.1f", bench_gflops(c, &x->t));
-        if (c->bytes > 0 && c->flop == 0) snprintf(gb, sizeof gb, "%.2f", bench_gbps(c, &x->t));
         if (x->has_cblas) {
             snprintf(ref, sizeof ref, "%.1f", bench_gflops(c, &x->cblas));
             snprintf(rel, sizeof rel, "%.2f", x->cblas.median / x->t.median);
         }
-        fprintf(f, "%9s %21s %8s %7s %6.2f %9s %7s ok\n",
-                bench_format_time(x->t.median, med, sizeof med), range, gf, gb, x->t.cpu_per_wall,
-                ref, rel);
+        fprintf(f, "%9s %21s %15s %6.2f %9s %7s ok\n",
+                bench_format_time(x->t.median, med, sizeof med), range,
+                bench_format_rate(c, &x->t, rate, sizeof rate), x->t.cpu_per_wall, ref, rel);
     }
     char a[32], b[32];
     fprintf(f, "\ncpu/s: process CPU seconds per wall second while timing (all threads; ~0 for a "
@@ -142,7 +151,8 @@ static void csv_num(FILE *f, double v, bool meaningful) {
 
 int bench_write_csv(const bench_report *r, FILE *f) {
     fputs("case,op,shape,device,device_name,backend,platform,driver,threads,status,reps,inner,"
-          "median_s,min_s,max_s,q1_s,q3_s,first_run_s,flop,bytes,gflops,gbps,host_cpu_per_wall,"
+          "median_s,min_s,max_s,q1_s,q3_s,first_run_s,flop,bytes,gflops,gbps,items_per_s,"
+          "host_cpu_per_wall,"
           "cblas_median_s,cblas_gflops,startup_cold_s,startup_warm_s,fallbacks,maxrss_bytes,"
           "arena_peak_bytes,uaekit_version,clblast_version,cblas,date,message\n",
           f);
@@ -173,6 +183,7 @@ int bench_write_csv(const bench_report *r, FILE *f) {
         csv_num(f, c->bytes, c->bytes > 0);
         csv_num(f, bench_gflops(c, &x->t), ok && c->flop > 0);
         csv_num(f, bench_gbps(c, &x->t), ok && c->bytes > 0);
+        csv_num(f, bench_items_per_s(c, &x->t), ok && c->items > 0);
         csv_num(f, x->t.cpu_per_wall, ok);
         csv_num(f, x->cblas.median, x->has_cblas);
         csv_num(f, bench_gflops(c, &x->cblas), x->has_cblas);
@@ -235,6 +246,11 @@ int bench_write_json(const bench_report *r, FILE *f) {
         }
         json_object_set_new(o, "gflops", num_or_null(bench_gflops(c, &x->t), ok && c->flop > 0));
         json_object_set_new(o, "gbps", num_or_null(bench_gbps(c, &x->t), ok && c->bytes > 0));
+        if (c->items > 0) {
+            json_object_set_new(o, "items", json_real(c->items));
+            json_object_set_new(o, "item_unit", json_string(c->item_unit));
+            json_object_set_new(o, "items_per_s", num_or_null(bench_items_per_s(c, &x->t), ok));
+        }
         json_object_set_new(o, "host_cpu_per_wall", num_or_null(x->t.cpu_per_wall, ok));
         if (x->has_cblas) {
             json_object_set_new(o, "cblas", stats_json(&x->cblas));
@@ -268,9 +284,19 @@ int bench_write_json(const bench_report *r, FILE *f) {
 }
 
 /* ---- SVG bar chart ------------------------------------------------------------------------------
- * Two panels of horizontal bars: GFLOP/s for the cases that compute (GEMM, convolutions) and GB/s
- * for the memory-bound ones; one group of bars per case, one bar per device (and thread count),
- * plus the CBLAS reference. Hand-written: a few rectangles and labels, no library. */
+ * Panels of horizontal bars: GFLOP/s for the cases that compute (GEMM, convolutions), GB/s for the
+ * memory-bound ones, items/s for the end-to-end ones; one group of bars per case, one bar per
+ * device (and thread count), plus the CBLAS reference. Hand-written: rectangles and labels. */
+
+typedef enum svg_panel_kind { PANEL_FLOPS, PANEL_BYTES, PANEL_ITEMS, PANEL_COUNT } svg_panel_kind;
+static const char *const panel_titles[] = {"GFLOP/s", "GB/s", "images or UAEs per second"};
+_Static_assert(sizeof panel_titles / sizeof panel_titles[0] == PANEL_COUNT, "one title each");
+
+/* The panel a case is drawn in: by its headline rate, as in bench_format_rate. */
+static svg_panel_kind panel_of(const bench_case *c) {
+    return c->flop > 0 ? PANEL_FLOPS : c->items > 0 ? PANEL_ITEMS : c->bytes > 0 ? PANEL_BYTES
+                                                                                 : PANEL_COUNT;
+}
 
 enum { SVG_MAX_SERIES = 16 };
 
@@ -291,7 +317,7 @@ static void xml_text(FILE *f, const char *s) {
 }
 
 /* The value a bar shows (0: no bar) for series s of case c, in the panel's unit. */
-static double svg_value(const bench_report *r, const svg_series *s, int c, bool flops) {
+static double svg_value(const bench_report *r, const svg_series *s, int c, svg_panel_kind kind) {
     for (int i = 0; i < r->nresults; i++) {
         const bench_result *x = &r->results[i];
         if (x->case_index != c) continue;
@@ -300,7 +326,9 @@ static double svg_value(const bench_report *r, const svg_series *s, int c, bool 
             if (x->has_cblas && x->cblas_threads == s->threads) return bench_gflops(bc, &x->cblas);
         } else if (x->device_index == s->device && x->threads == s->threads &&
                    x->status == BENCH_OK) {
-            return flops ? bench_gflops(bc, &x->t) : bench_gbps(bc, &x->t);
+            return kind == PANEL_FLOPS   ? bench_gflops(bc, &x->t)
+                   : kind == PANEL_ITEMS ? bench_items_per_s(bc, &x->t)
+                                         : bench_gbps(bc, &x->t);
         }
     }
     return 0;
@@ -336,35 +364,33 @@ static int svg_series_list(const bench_report *r, svg_series *out) {
 }
 
 /* Draws one panel from y on; returns the y below it. */
-static int svg_panel(FILE *f, const bench_report *r, const svg_series *series, int ns, bool flops,
-                     int y) {
+static int svg_panel(FILE *f, const bench_report *r, const svg_series *series, int ns,
+                     svg_panel_kind kind, int y) {
     static const char *const colors[] = {"#4c72b0", "#dd8452", "#55a868", "#c44e52",
                                          "#8172b3", "#937860", "#da8bc3", "#8c8c8c"};
     enum { LABEL_W = 330, BAR_W = 520, BAR_H = 12, GAP = 10 };
     double vmax = 0;
     int ncases = 0;
     for (int c = 0; c < r->ncases; c++) {
-        bool in_panel = flops ? r->cases[c].flop > 0 : r->cases[c].flop == 0 && r->cases[c].bytes > 0;
-        if (!in_panel) continue;
+        if (panel_of(&r->cases[c]) != kind) continue;
         ncases++;
         for (int s = 0; s < ns; s++) {
-            if (!flops && series[s].device < 0) continue;
-            double v = svg_value(r, &series[s], c, flops);
+            if (kind != PANEL_FLOPS && series[s].device < 0) continue;
+            double v = svg_value(r, &series[s], c, kind);
             if (v > vmax) vmax = v;
         }
     }
     if (ncases == 0 || vmax <= 0) return y;
     fprintf(f, "<text x=\"10\" y=\"%d\" font-weight=\"bold\">%s (higher is better)</text>\n",
-            y + 14, flops ? "GFLOP/s" : "GB/s");
+            y + 14, panel_titles[kind]);
     y += 26;
     for (int c = 0; c < r->ncases; c++) {
         const bench_case *bc = &r->cases[c];
-        bool in_panel = flops ? bc->flop > 0 : bc->flop == 0 && bc->bytes > 0;
-        if (!in_panel) continue;
+        if (panel_of(bc) != kind) continue;
         int y0 = y;
         for (int s = 0; s < ns; s++) {
-            if (!flops && series[s].device < 0) continue;
-            double v = svg_value(r, &series[s], c, flops);
+            if (kind != PANEL_FLOPS && series[s].device < 0) continue;
+            double v = svg_value(r, &series[s], c, kind);
             int w = (int)lround(v / vmax * BAR_W);
             fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"/>", LABEL_W,
                     y, w, BAR_H - 2, colors[s % 8]);
@@ -417,8 +443,8 @@ uae_status bench_write_svg(const bench_report *r, const char *path) {
         fputs("</text>\n", f);
         y += 18;
     }
-    y = svg_panel(f, r, series, ns, true, y + 8);
-    svg_panel(f, r, series, ns, false, y);
+    y += 8;
+    for (int k = 0; k < PANEL_COUNT; k++) y = svg_panel(f, r, series, ns, (svg_panel_kind)k, y);
     fputs("</svg>\n", f);
     return uae_atomic_file_commit(af);
 }
