@@ -33,6 +33,7 @@ typedef struct bench_opts {
     const char *svg;
     const char *compare_a, *compare_b;
     char compare_a_buf[64];    /* A of "--compare A,B" */
+    bool stop;                 /* the options said all there was to do (--help) */
 } bench_opts;
 
 /* ---- Clocks ----------------------------------------------------------------------------------- */
@@ -292,7 +293,9 @@ static int parse_options(const cli_command *cmd, cli_globals *g, int argc, char 
     for (int c; (c = cli_next(&p)) != -1;) {
         int rc = CLI_EXIT_OK;
         switch (c) {
-        case CLI_STOP: return p.exit_code;
+        case CLI_STOP:
+            o->stop = true; /* after --help (exit code 0) or a usage error */
+            return p.exit_code;
         case OPT_OP:
             o->op = -1;
             for (int i = 0; i < BENCH_OP_COUNT; i++)
@@ -530,7 +533,7 @@ static int report(const bench_opts *o, const bench_report *r) {
 static int run_bench(const cli_command *cmd, cli_globals *g, int argc, char **argv) {
     bench_opts o = {.op = -1, .reps = 10, .warmup = 2, .max_seconds = 10};
     int rc = parse_options(cmd, g, argc, argv, &o);
-    if (rc != CLI_EXIT_OK) return rc;
+    if (rc != CLI_EXIT_OK || o.stop) return rc;
     if (o.threads > 0) bench_set_threads((int)o.threads);
 
     bench_report rep = {.uaekit_version = UAE_VERSION, .reps = (int)o.reps,

@@ -36,6 +36,10 @@ contains() {
 
 expect 0 "--help" -- "$BENCH" --help
 contains "Usage: uae-bench" "--help names the program"
+if grep -qF "start-up (uae_backend_open)" "$out"; then
+    echo "FAIL: --help measures nothing"
+    failures=$((failures + 1))
+fi
 expect 2 "an unknown option is a usage error" -- "$BENCH" --bogus
 contains "uae-bench: unknown option '--bogus'" "the message names the option"
 expect 2 "an unknown op is a usage error" -- "$BENCH" --op nosuchop
