@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "uae/model.h"
 
@@ -154,11 +155,15 @@ static void test_learning(env *e, bool small) {
             CHECK(0, "%s: create: %s", c->preset, uae_last_error());
             continue;
         }
+        struct timespec t0, t1;
         double before = eval_loss(e, m);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         train(e, m, steps, NULL);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
         double after = eval_loss(e, m);
-        printf("%-13s loss %.5f -> %.5f after %3d steps (fell by %.2fx, asked %.2fx)\n", c->preset,
-               before, after, steps, before / after, factor);
+        printf("%-13s loss %.5f -> %.5f after %3d steps (fell by %.2fx, asked %.2fx), %.2f s\n",
+               c->preset, before, after, steps, before / after, factor,
+               (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
         CHECK(isfinite(before) && isfinite(after) && after * factor <= before,
               "%s: loss %.5f -> %.5f, expected a fall by %.2fx", c->preset, before, after, factor);
         uae_model_free(m);
