@@ -69,7 +69,7 @@ static const mcase cases[] = {
     {"aae", 40, 15, 2.0, 1.3, 1e-3f},
     {"concrete-ae", 100, 40, 1.25, 1.2, 0},
     {"simclr-small", 40, 20, 1.2, 1.05, 0},
-    {"classifier", 80, 40, 3.0, 1.2, 0.05f},
+    {"classifier", 80, 40, 3.0, 1.2, 0.02f},
 };
 
 typedef struct env {
