@@ -52,9 +52,10 @@ static void make_data(float *x, float *onehot) {
     }
 }
 
-/* One preset in the test: how many training steps and the factor its loss must fall by. The
- * factors are about half of what was measured (see the report printed by the test), so that they
- * catch a model that does not learn without being fragile. */
+/* One preset in the test: how many training steps and the factor its loss must fall by. Each
+ * factor is at most the square root of the fall measured on this slice (the test prints it): a
+ * model must do at least half of its usual learning in log scale, which catches one that does not
+ * learn (a factor ~1) without being fragile to rounding differences between backends. */
 typedef struct mcase {
     const char *preset;
     int steps, steps_small;
@@ -66,10 +67,10 @@ static const mcase cases[] = {
     {"dense-ae", 100, 40, 2.0, 1.3, 0},
     {"sparse-ae", 100, 40, 2.0, 1.3, 0},
     {"conv-ae", 100, 40, 1.5, 1.1, 0},
-    {"aae", 40, 15, 2.0, 1.3, 1e-3f},
-    {"concrete-ae", 100, 40, 1.25, 1.2, 0},
-    {"simclr-small", 40, 20, 1.2, 1.05, 0},
-    {"classifier", 80, 40, 3.0, 1.2, 0.02f},
+    {"aae", 40, 15, 1.8, 1.3, 1e-3f},
+    {"concrete-ae", 100, 40, 1.2, 1.2, 0},
+    {"simclr-small", 40, 20, 1.15, 1.05, 0},
+    {"classifier", 80, 40, 3.0, 1.15, 0.02f},
 };
 
 typedef struct env {
