@@ -15,9 +15,11 @@
  *   a uniform position, resized back to H x W by nearest-neighbour sampling (enough at 28 x 28);
  *   horizontal flip with probability 1/2; brightness +U(-0.2, 0.2) and contrast x U(0.8, 1.2)
  *   about the view's mean; clipped to [0, 1].
- * The loss of a batch of B images builds 2B views. In training both are augmented; in evaluation
- * (the attack) the first view is x itself, so the loss is differentiable with respect to x. The
- * per-sample loss is the mean of the NT-Xent losses of a sample's two views. */
+ * The loss of a batch of B images builds 2B views. In training both are augmented views of x. In
+ * evaluation (the attack) the first view is x itself, so that the loss is differentiable with
+ * respect to x, and the second an augmented view of batch.target (the clean images), or of x if
+ * there is no target (then a constant of the step: no gradient flows through the augmentation).
+ * The per-sample loss is the mean of the NT-Xent losses of a sample's two views. */
 #include "model_impl.h"
 
 #include <math.h>
@@ -152,7 +154,8 @@ static uae_var *simclr_loss(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x,
     if (b->training) {
         views = augmented_views(m, t, X, 0, 2, b);
     } else {
-        uae_var *other = augmented_views(m, t, X, 1, 1, b);
+        const uae_tensor *clean = b->target ? b->target : X;
+        uae_var *other = augmented_views(m, t, clean, 1, 1, b);
         views = stack_rows(t, uae_model_flatten(t, x), uae_model_flatten(t, other));
     }
     uae_var *rows = uae_loss_nt_xent(t, simclr_forward(m, t, pv, views, b), m->cfg.tau); /* (2B) */

@@ -316,6 +316,86 @@ static void test_interface(env *e) {
     }
 }
 
+/* d loss / d x, the gradient the attack descends, against a central difference along the
+ * gradient's own direction v = g / max|g| (so that the derivative is large: |g|^2 / max|g|), in
+ * evaluation mode with the clean images as target. The images get a little noise first so that
+ * no 2x2 pooling window holds a tie (the flat background would, and max is not differentiable
+ * there). Tolerance 3%: the step h = 1e-3 moves every pixel by at most 1e-3, which crosses few
+ * ReLU kinks (second-order error), and float32 rounding of the summed loss (~1e-6 relative) over
+ * 2h stays well below 1% of the derivative. */
+static double loss_at(env *e, uae_model *m, const uae_tensor *xs, const uae_batch *b) {
+    size_t mark = uae_arena_mark(e->arena);
+    uae_var *pv[64];
+    float l = NAN;
+    uae_tape_reset(e->t);
+    uae_model_bind(m, e->t, false, pv);
+    uae_var *v = uae_ad_reduce(e->t, UAE_REDUCE_SUM, 0x1,
+                               uae_model_loss(m, e->t, pv, uae_ad_const(e->t, xs), b));
+    if (uae_tape_status(e->t) != UAE_OK || uae_tensor_read(uae_ad_value(v), &l) != UAE_OK) l = NAN;
+    uae_tape_reset(e->t);
+    uae_arena_reset(e->arena, mark);
+    return l;
+}
+
+static void test_input_gradient(env *e, const float *hx) {
+    const int64_t n = BATCH, d = SIDE * SIDE;
+    float *x0 = malloc(sizeof(float) * n * d), *g = malloc(sizeof(float) * n * d);
+    float *xp = malloc(sizeof(float) * n * d);
+    uint32_t s = 777;
+    for (int64_t i = 0; i < n * d; i++)
+        x0[i] = hx[i] + 0.02f * (float)((lcg(&s) >> 8) & 0xffff) / 65536.0f;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        uae_model *m = NULL;
+        if (make_model(e, cases[c].preset, 10, 0, &m) != UAE_OK) {
+            CHECK(0, "%s: %s", cases[c].preset, uae_last_error());
+            continue;
+        }
+        size_t mark = uae_arena_mark(e->arena);
+        uae_tensor x, gx, clean, ob;
+        uae_arena_tensor4(e->arena, n, 1, SIDE, SIDE, &x);
+        uae_arena_tensor4(e->arena, n, 1, SIDE, SIDE, &gx);
+        uae_arena_tensor4(e->arena, n, 1, SIDE, SIDE, &clean);
+        uae_tensor_write(&x, x0);
+        uae_tensor_write(&clean, x0);
+        uae_tensor_slice(&e->onehot, 0, n, &ob);
+        uae_batch b = {.x = &x, .target = &clean, .onehot = &ob, .seed = 3, .step = 5,
+                       .training = false};
+        size_t mark2 = uae_arena_mark(e->arena);
+        uae_var *pv[64];
+        uae_tape_reset(e->t);
+        uae_model_bind(m, e->t, false, pv);
+        uae_var *per = uae_model_loss(m, e->t, pv, uae_ad_leaf(e->t, &x, &gx), &b);
+        CHECK(per && uae_ad_value(per)->ndim == 1 && uae_ad_value(per)->shape[0] == n,
+              "%s: the loss is not per sample", cases[c].preset);
+        uae_status st = uae_ad_backward(e->t, uae_ad_reduce(e->t, UAE_REDUCE_SUM, 0x1, per));
+        CHECK(st == UAE_OK, "%s: backward: %s", cases[c].preset, uae_last_error());
+        uae_tape_reset(e->t);
+        uae_arena_reset(e->arena, mark2);
+        if (st == UAE_OK && uae_tensor_read(&gx, g) == UAE_OK) {
+            double gmax = 0.0, analytic = 0.0;
+            for (int64_t i = 0; i < n * d; i++) gmax = fmax(gmax, fabs(g[i]));
+            for (int64_t i = 0; i < n * d; i++) analytic += (double)g[i] * g[i] / gmax;
+            const float h = 1e-3f;
+            double lp, lm;
+            for (int64_t i = 0; i < n * d; i++) xp[i] = x0[i] + h * (float)(g[i] / gmax);
+            uae_tensor_write(&x, xp);
+            lp = loss_at(e, m, &x, &b);
+            for (int64_t i = 0; i < n * d; i++) xp[i] = x0[i] - h * (float)(g[i] / gmax);
+            uae_tensor_write(&x, xp);
+            lm = loss_at(e, m, &x, &b);
+            double numeric = (lp - lm) / (2.0 * h), err = fabs(numeric - analytic) / analytic;
+            printf("%-13s d loss / d x along g: analytic %.6g, central difference %.6g (%.2e)\n",
+                   cases[c].preset, analytic, numeric, err);
+            CHECK(gmax > 0.0 && err <= 0.03, "%s: input gradient off by %.3g", cases[c].preset, err);
+        }
+        uae_arena_reset(e->arena, mark);
+        uae_model_free(m);
+    }
+    free(x0);
+    free(g);
+    free(xp);
+}
+
 int main(void) {
     const char *s = getenv("UAE_TEST_SMALL");
     bool small = s && *s && strcmp(s, "0") != 0;
@@ -329,6 +409,7 @@ int main(void) {
     }
     test_interface(&e);
     test_repeatable(&e);
+    test_input_gradient(&e, hx);
     test_learning(&e, small);
     env_close(&e);
     test_devices(hx, ho);
