@@ -61,16 +61,17 @@ typedef struct mcase {
     int steps, steps_small;
     double factor, factor_small;
     float lr; /* 0: the preset's; else a larger rate, so that a few steps show learning */
+    float fd_h; /* step of the input-gradient check (see test_input_gradient) */
 } mcase;
 
 static const mcase cases[] = {
-    {"dense-ae", 100, 40, 2.0, 1.3, 0},
-    {"sparse-ae", 100, 40, 2.0, 1.3, 0},
-    {"conv-ae", 100, 40, 1.5, 1.1, 0},
-    {"aae", 40, 15, 1.8, 1.3, 1e-3f},
-    {"concrete-ae", 100, 40, 1.2, 1.2, 0},
-    {"simclr-small", 40, 20, 1.15, 1.05, 0},
-    {"classifier", 80, 40, 3.0, 1.15, 0.02f},
+    {"dense-ae", 100, 40, 2.0, 1.3, 0, 5e-4f},
+    {"sparse-ae", 100, 40, 2.0, 1.3, 0, 5e-4f},
+    {"conv-ae", 100, 40, 1.5, 1.1, 0, 5e-4f},
+    {"aae", 40, 15, 1.8, 1.3, 1e-3f, 1e-2f},
+    {"concrete-ae", 100, 40, 1.2, 1.2, 0, 5e-4f},
+    {"simclr-small", 40, 20, 1.15, 1.05, 0, 5e-4f},
+    {"classifier", 80, 40, 3.0, 1.15, 0.02f, 5e-4f},
 };
 
 typedef struct env {
@@ -320,9 +321,11 @@ static void test_interface(env *e) {
  * gradient's own direction v = g / max|g| (so that the derivative is large: |g|^2 / max|g|), in
  * evaluation mode with the clean images as target. The images get a little noise first so that
  * no 2x2 pooling window holds a tie (the flat background would, and max is not differentiable
- * there). Tolerance 3%: the step h = 1e-3 moves every pixel by at most 1e-3, which crosses few
- * ReLU kinks (second-order error), and float32 rounding of the summed loss (~1e-6 relative) over
- * 2h stays well below 1% of the derivative. */
+ * there). Tolerance 4%: two errors of the difference quotient, not of the gradient, are at play.
+ * Curvature and ReLU kinks crossed by the step (measured 0.3-1.5% at h = 5e-4, shrinking with h,
+ * while the golden test shows conv-ae's input gradient equal to PyTorch's to 4e-6), and float32
+ * rounding of the summed loss, ~1 ulp / 2h of it: for the AAE, whose derivative is ~100x smaller
+ * than the others', that needs the larger step h = 1e-2 (measured 1%). */
 static double loss_at(env *e, uae_model *m, const uae_tensor *xs, const uae_batch *b) {
     size_t mark = uae_arena_mark(e->arena);
     uae_var *pv[64];
@@ -375,7 +378,7 @@ static void test_input_gradient(env *e, const float *hx) {
             double gmax = 0.0, analytic = 0.0;
             for (int64_t i = 0; i < n * d; i++) gmax = fmax(gmax, fabs(g[i]));
             for (int64_t i = 0; i < n * d; i++) analytic += (double)g[i] * g[i] / gmax;
-            const float h = 1e-3f;
+            const float h = cases[c].fd_h;
             double lp, lm;
             for (int64_t i = 0; i < n * d; i++) xp[i] = x0[i] + h * (float)(g[i] / gmax);
             uae_tensor_write(&x, xp);
@@ -386,7 +389,7 @@ static void test_input_gradient(env *e, const float *hx) {
             double numeric = (lp - lm) / (2.0 * h), err = fabs(numeric - analytic) / analytic;
             printf("%-13s d loss / d x along g: analytic %.6g, central difference %.6g (%.2e)\n",
                    cases[c].preset, analytic, numeric, err);
-            CHECK(gmax > 0.0 && err <= 0.03, "%s: input gradient off by %.3g", cases[c].preset, err);
+            CHECK(gmax > 0.0 && err <= 0.04, "%s: input gradient off by %.3g", cases[c].preset, err);
         }
         uae_arena_reset(e->arena, mark);
         uae_model_free(m);
