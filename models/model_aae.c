@@ -49,7 +49,7 @@ static uae_status aae_declare(uae_model *m) {
     return UAE_OK;
 }
 
-/* The first parameter index of layer k, and the end of the store. */
+/* The index in the store of layer k's first parameter (its weight). */
 static int first_param(const uae_model *m, int k) { return m->layer[k]; }
 
 /* Floats [first, end) of the flat tensors that parameters [lo, hi) occupy. */

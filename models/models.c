@@ -62,6 +62,7 @@ uae_status uae_model_create(uae_backend *be, const uae_model_config *cfg, uint64
     uae_model *m = calloc(1, sizeof *m);
     if (!m) return uae_fail(UAE_ERR_NOMEM, "model: out of host memory");
     m->cfg = *cfg;
+    m->cfg.kind = f->kind;
     m->fam = f;
     m->be = be;
     m->opt.p = cfg->opt.p;
@@ -102,7 +103,7 @@ uae_var *uae_model_forward(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x, 
 
 uae_var *uae_model_loss(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x, const uae_batch *b) {
     if (!x) return uae_tape_fail(t, uae_fail(UAE_ERR_INVALID, "model loss: x is NULL"));
-    if (m->cfg.kind == UAE_MODEL_CLASSIFIER && !b->onehot)
+    if (m->cfg.kind == UAE_MODEL_CLASSIFIER && (!b || !b->onehot))
         return uae_tape_fail(t, uae_fail(UAE_ERR_INVALID, "model '%s': the loss needs one-hot "
                                          "labels (batch.onehot)", m->cfg.preset));
     return m->fam->loss(m, t, pv, x, b);
