@@ -63,9 +63,12 @@ const uae_model_family uae_family_dense_ae = {
 
 /* ---- sparse-ae -----------------------------------------------------------------------------
  * The dense AE, trained with Adam for 50 epochs, with the sparsity penalties of sparseAE.py:
- *     loss_i = mse_i + l1 * (|h_i|_1 + |y_i|_1) + kl_weight * sum_j KL(rho || mean_batch h_j)
- * (L1 activity regularisation 1e-7 on both layers' outputs, KL weight 3, rho 0.1). The KL term is
- * a batch quantity; it is added to every sample's loss, so the batch mean carries it once. */
+ *     loss_i = mse_i + l1 * (|h_i|_1 + |y_i|_1) + kl_weight * mean_j KL(rho || mean_batch h_j)
+ * (L1 activity regularisation 1e-7 on both layers' outputs; KL weight 3, rho 0.1, averaged over
+ * the 128 hidden units as the script's K.mean does). The KL term is a batch quantity; it is added
+ * to every sample's loss, so the batch mean carries it once. The L1 term is per sample, so the
+ * batch mean carries l1 * sum / B: tf.keras divides activity penalties by the batch size like
+ * this, while standalone Keras 2.2 adds the batch sum (B times more). */
 
 static void sparse_ae_defaults(uae_model_config *cfg) {
     dense_ae_defaults(cfg);
@@ -84,7 +87,8 @@ static uae_var *sparse_ae_loss(uae_model *m, uae_tape *t, uae_var **pv, uae_var 
     uae_var *l1 = uae_ad_add(t, uae_loss_l1(t, h), uae_loss_l1(t, y));
     loss = uae_ad_add(t, loss, uae_ad_affine(t, l1, m->cfg.l1, 0.0f));
     uae_var *kl = uae_loss_kl_sparsity(t, h, m->cfg.kl_rho);
-    return uae_ad_add(t, loss, uae_ad_affine(t, kl, m->cfg.kl_weight, 0.0f));
+    float per_unit = m->cfg.kl_weight / (float)m->cfg.hidden; /* sum over units -> mean */
+    return uae_ad_add(t, loss, uae_ad_affine(t, kl, per_unit, 0.0f));
 }
 
 const uae_model_family uae_family_sparse_ae = {
