@@ -5,8 +5,10 @@
  *   Conv(32, 3x3) -> Conv(32, 3x3) -> MaxPool 2 -> Conv(64, 3x3) -> Conv(64, 3x3) -> MaxPool 2
  *   -> Flatten -> Dense(200) -> Dropout(0.5) -> Dense(200) -> Dense(classes)
  * ReLU after every layer but the last, "valid" convolutions; SGD lr 0.01 with Nesterov momentum
- * 0.9; 50 epochs of 128. The flatten is in (C, H, W) order, PyTorch's.
- * Parameters: conv1 (32, C, 3, 3), conv2 (32, 32, 3, 3), conv3 (64, 32, 3, 3),
+ * 0.9 (the script's lr decay of 1e-6 per step is left out); 50 epochs of 128. For 3-channel inputs
+ * (CIFAR) the script's wider network: 64, 64, 128, 128, 256, 256. The flatten is in (C, H, W)
+ * order, PyTorch's.
+ * Parameters (MNIST widths): conv1 (32, C, 3, 3), conv2 (32, 32, 3, 3), conv3 (64, 32, 3, 3),
  * conv4 (64, 64, 3, 3), fc1 (200, 64 * H' * W'), fc2 (200, 200), logits (classes, 200), each with
  * its bias; H' = ((H - 4) / 2 - 4) / 2. */
 #include "model_impl.h"
@@ -35,13 +37,15 @@ static uae_status classifier_declare(uae_model *m) {
     if (m->cfg.classes < 2)
         return uae_fail(UAE_ERR_INVALID, "classifier: %d classes, expected at least 2",
                         m->cfg.classes);
-    uae_model_add_conv(m, "conv1", 32, c, 3);
-    uae_model_add_conv(m, "conv2", 32, 32, 3);
-    uae_model_add_conv(m, "conv3", 64, 32, 3);
-    uae_model_add_conv(m, "conv4", 64, 64, 3);
-    uae_model_add_dense(m, "fc1", 200, (int64_t)64 * h * w);
-    uae_model_add_dense(m, "fc2", 200, 200);
-    uae_model_add_dense(m, "logits", m->cfg.classes, 200);
+    static const int mnist[6] = {32, 32, 64, 64, 200, 200}, cifar[6] = {64, 64, 128, 128, 256, 256};
+    const int *k = c == 3 ? cifar : mnist;
+    uae_model_add_conv(m, "conv1", k[0], c, 3);
+    uae_model_add_conv(m, "conv2", k[1], k[0], 3);
+    uae_model_add_conv(m, "conv3", k[2], k[1], 3);
+    uae_model_add_conv(m, "conv4", k[3], k[2], 3);
+    uae_model_add_dense(m, "fc1", k[4], (int64_t)k[3] * h * w);
+    uae_model_add_dense(m, "fc2", k[5], k[4]);
+    uae_model_add_dense(m, "logits", m->cfg.classes, k[5]);
     return UAE_OK;
 }
 

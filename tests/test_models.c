@@ -259,6 +259,13 @@ static void test_interface(env *e) {
           "dense-ae");
     uae_model_defaults("classifier", 1, 28, 28, 10, &cfg);
     CHECK(cfg.opt.p.fn == UAE_OPTIM_SGD && cfg.opt.p.nesterov && cfg.batch == 128, "classifier");
+    /* the CIFAR classifier is the script's wider network */
+    uae_model *wide = NULL;
+    uae_model_defaults("classifier", 3, 32, 32, 10, &cfg);
+    CHECK(uae_model_create(e->be, &cfg, 1, &wide) == UAE_OK &&
+          uae_params_value(uae_model_params(wide), 0)->shape[0] == 64 &&
+          uae_params_value(uae_model_params(wide), 0)->shape[1] == 3, "classifier on 3 x 32 x 32");
+    uae_model_free(wide);
     /* a shape a preset cannot take */
     uae_model_defaults("conv-ae", 1, 30, 30, 0, &cfg);
     uae_model *bad = NULL;
