@@ -93,7 +93,9 @@ uae_status uae_model_bind(uae_model *m, uae_tape *t, bool trainable, uae_var **p
 uae_var *uae_model_forward(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x, const uae_batch *b);
 
 /* The per-sample training loss (B) of x against b (reconstruction error plus the preset's
- * regularisers, cross-entropy, or NT-Xent of two augmented views). */
+ * regularisers, cross-entropy, or NT-Xent of two augmented views). With b->training false (the
+ * attack, evaluation) dropout is off, the concrete selection is hard, and the SimCLR pair is x
+ * itself with an augmented view of b->target (of x if NULL): d loss / d x flows through x. */
 uae_var *uae_model_loss(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x, const uae_batch *b);
 
 /* The first layer's output for x (B, K, H', W'), the "samples" of per-sample MINE in conv mode;
@@ -109,7 +111,8 @@ uae_var *uae_model_embed(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x);
  * its logits), into idx[0 .. k-1]. UAE_ERR_INVALID for other presets or another k. */
 uae_status uae_model_selected_features(const uae_model *m, int *idx, int k);
 
-/* One optimizer step on a batch; *loss receives the batch mean loss. The tape is reset and its
+/* One optimizer step on a batch; *loss receives the batch mean loss (the AAE's: of its
+ * reconstruction update). The tape is reset and its
  * arena rewound to where it was on entry. (The AAE's three-network update is handled inside.) */
 uae_status uae_model_train_step(uae_model *m, uae_tape *t, const uae_batch *b, float *loss);
 
