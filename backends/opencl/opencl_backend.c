@@ -7,7 +7,10 @@
 
 #include "backends/opencl/ocl_kernels_src.h" /* generated: uae_ocl_sources[], UAE_OCL_NSOURCES */
 #include "backends/opencl/opencl_backend.h"
-#include "backends/opencl/opencl_internal.h"
+#include "backends/opencl/opencl_internal.h" /* first: it sets CL_TARGET_OPENCL_VERSION */
+
+#include <clblast_c.h>
+
 #include "uae_config.h"
 
 #define KERNEL_NAME(id, name) [id] = name,
@@ -232,6 +235,10 @@ static void ocl_free(void *ctx) {
     ocl_ctx *c = ctx;
     if (!c) return;
     if (c->queue) clFinish(c->queue);
+    /* CLBlast keeps compiled GEMM programs of every context in a process-wide cache, released only
+     * by its static destructors at exit, after some drivers (Oclgrind) are gone: clear it while
+     * the context is alive. Another open OpenCL backend only recompiles its GEMM kernels. */
+    CLBlastClearCache();
     for (int i = 0; i < 2; i++)
         if (c->scratch[i]) clReleaseMemObject(c->scratch[i]);
     for (int k = 0; k < OCL_K_COUNT; k++)
