@@ -293,6 +293,49 @@ static void test_ops(uae_backend *ocl, uae_backend *ref) {
     compare_with_ref(ocl, ref, &op, &bin, "binary div", 0.0f, false);
 }
 
+/* Fills a tensor of n floats on be with the op and returns its FNV-1a hash (bits). */
+static uint64_t rng_hash(uae_backend *be, uae_op_kind kind, uae_rng_params p, int64_t rows,
+                         int64_t n) {
+    uae_arena *a;
+    TRY(uae_arena_create(be, 1 << 16, &a));
+    uae_tensor t;
+    TRY(uae_arena_tensor2(a, rows, n, &t));
+    uae_op op = {.kind = kind, .dst = {&t}, .p.rng = p};
+    TRY(uae_op_run(&op));
+    size_t count = (size_t)(rows * n);
+    float *h = malloc(count * sizeof *h);
+    TRY(uae_tensor_read(&t, h));
+    uint64_t hash = uae_fnv1a64(UAE_FNV_OFFSET, h, count * sizeof *h);
+    free(h);
+    uae_arena_free(a);
+    return hash;
+}
+
+/* The RNG is the same arithmetic on every backend (core/philox.h): the same bits, not close. */
+static void test_rng_streams(uae_backend *ocl, uae_backend *ref) {
+    const struct {
+        uae_op_kind kind;
+        uae_rng_params p;
+        int64_t rows, n;
+        const char *what;
+    } cases[] = {
+        {UAE_OP_RNG, {UAE_RNG_UNIFORM, 42, 7, 0, -1.0f, 3.0f}, 17, 129, "uniform"},
+        {UAE_OP_RNG, {UAE_RNG_UNIFORM, 0xfedcba9876543210ull, 1ull << 40, 3, 0.0f, 1.0f}, 1, 1001,
+         "uniform, odd counter"},
+        {UAE_OP_RNG, {UAE_RNG_NORMAL, 42, 7, 0, 0.5f, 2.0f}, 13, 77, "normal"},
+        {UAE_OP_RNG, {UAE_RNG_NORMAL, 1, 2, UINT64_MAX - 5, 0.0f, 1.0f}, 1, 17,
+         "normal, counter wrapping"},
+        {UAE_OP_PERMUTATION, {UAE_RNG_UNIFORM, 9, 100, 5, 0.0f, 0.0f}, 5, 129, "permutation"},
+        {UAE_OP_PERMUTATION, {UAE_RNG_UNIFORM, 3, 0, 0, 0.0f, 0.0f}, 3, 1, "permutation n = 1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint64_t h_ocl = rng_hash(ocl, cases[i].kind, cases[i].p, cases[i].rows, cases[i].n);
+        uint64_t h_ref = rng_hash(ref, cases[i].kind, cases[i].p, cases[i].rows, cases[i].n);
+        CHECK(h_ocl == h_ref, "%s: OpenCL hash %016llx, reference %016llx", cases[i].what,
+              (unsigned long long)h_ocl, (unsigned long long)h_ref);
+    }
+}
+
 int main(void) {
     int dev = first_opencl_device();
     if (dev < 0) {
@@ -309,6 +352,7 @@ int main(void) {
     printf("device: %s\n", uae_backend_name(ocl));
     test_max_alloc(ocl);
     test_gemm_nan(ocl);
+    test_rng_streams(ocl, ref);
     test_ops(ocl, ref);
     uae_backend_free(ref);
     uae_backend_free(ocl);

@@ -449,6 +449,22 @@ static uae_status mine_ocl(ocl_ctx *c, const uae_op *op) {
                          ARG(dtm.off), ARG(n), ARG(m), ARG(kind));
 }
 
+/* ---- Random numbers ------------------------------------------------------------------------ */
+
+static uae_status rng_ocl(ocl_ctx *c, const uae_op *op) {
+    const uae_rng_params *r = &op->p.rng;
+    tbuf y = tb(op->dst[0]);
+    cl_ulong seed = r->seed, stream = r->stream, counter = r->counter;
+    if (op->kind == UAE_OP_RNG) {
+        cl_int n = (cl_int)uae_tensor_numel(op->dst[0]), dist = (cl_int)r->dist;
+        return LAUNCH(c, OCL_K_RNG, n, ARG(y.mem), ARG(y.off), ARG(n), ARG(dist), ARG(seed),
+                      ARG(stream), ARG(counter), ARG(r->a), ARG(r->b));
+    }
+    cl_int rows = (cl_int)op->dst[0]->shape[0], n = (cl_int)op->dst[0]->shape[1];
+    return LAUNCH(c, OCL_K_PERMUTATION, rows, ARG(y.mem), ARG(y.off), ARG(rows), ARG(n), ARG(seed),
+                  ARG(stream), ARG(counter));
+}
+
 /* ---- supports() and the dispatch point ------------------------------------------------------ */
 
 typedef uae_status (*ocl_op_fn)(ocl_ctx *c, const uae_op *op);
@@ -471,8 +487,8 @@ static const ocl_op_fn op_table[] = {
     [UAE_OP_FILL] = fill_ocl,
     [UAE_OP_CLAMP] = clamp_ocl,
     [UAE_OP_OPTIM] = optim_ocl,
-    [UAE_OP_RNG] = NULL,
-    [UAE_OP_PERMUTATION] = NULL,
+    [UAE_OP_RNG] = rng_ocl,
+    [UAE_OP_PERMUTATION] = rng_ocl,
     [UAE_OP_GATHER_ROWS] = rows_ocl,
     [UAE_OP_SCATTER_ROWS] = rows_ocl,
     [UAE_OP_MINE_BOUND] = mine_ocl,

@@ -36,7 +36,9 @@
     X(OCL_K_UNPACK_KNQ, "uae_unpack_knq")       \
     X(OCL_K_REDUCE, "uae_reduce")               \
     X(OCL_K_SOFTMAX, "uae_softmax")             \
-    X(OCL_K_MINE_BOUND, "uae_mine_bound")
+    X(OCL_K_MINE_BOUND, "uae_mine_bound")       \
+    X(OCL_K_RNG, "uae_rng")                     \
+    X(OCL_K_PERMUTATION, "uae_permutation")
 
 #define UAE_OCL_KERNEL_ENUM(id, name) id,
 typedef enum ocl_kernel_id { UAE_OCL_KERNEL_LIST(UAE_OCL_KERNEL_ENUM) OCL_K_COUNT } ocl_kernel_id;
