@@ -7,15 +7,6 @@ __kernel void uae_fill(__global float *y, int yoff, int n, float value) {
     if (i < n) y[yoff + i] = value;
 }
 
-/* Zeroes the (rows, cols) matrices with leading dimension ld of a batch (GEMM with beta = 0). */
-__kernel void uae_fill_matrix(__global float *y, int yoff, int batch, int rows, int cols, int ld,
-                              int stride) {
-    int i = (int)get_global_id(0);
-    if (i >= batch * rows * cols) return;
-    int col = i % cols, row = (i / cols) % rows, b = i / (cols * rows);
-    y[yoff + b * stride + row * ld + col] = 0.0f;
-}
-
 __kernel void uae_clamp(__global const float *x, int xoff, __global float *y, int yoff, int n,
                         float lo, float hi) {
     int i = (int)get_global_id(0);

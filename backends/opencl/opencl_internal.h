@@ -17,7 +17,6 @@
  * The context builds them all in one loop (ocl_ctx.kernels[id]). */
 #define UAE_OCL_KERNEL_LIST(X)                  \
     X(OCL_K_FILL, "uae_fill")                   \
-    X(OCL_K_FILL_MATRIX, "uae_fill_matrix")     \
     X(OCL_K_CLAMP, "uae_clamp")                 \
     X(OCL_K_BINARY, "uae_binary")               \
     X(OCL_K_UNARY, "uae_unary")                 \
