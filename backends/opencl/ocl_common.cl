@@ -6,13 +6,18 @@
 /* Offsets, sizes and indices are ints: the host refuses (supports() = false) tensors whose
  * element count or offset does not fit. */
 
-/* Combiners for the reductions. Max propagates NaN like the reference: (a > b || isnan(a)). */
+/* max and min that return NaN when either argument is NaN (the reference's rule; OpenCL's fmax
+ * would drop it), and the clamp made of them. */
+float uae_max_nan(float a, float b) { return (a > b || isnan(a)) ? a : b; }
+float uae_min_nan(float a, float b) { return (a < b || isnan(a)) ? a : b; }
+float uae_clamp_nan(float x, float lo, float hi) { return uae_min_nan(uae_max_nan(x, lo), hi); }
+
+/* Combiners for the reductions. */
 #define UAE_COMB_SUM 0
 #define UAE_COMB_MAX 1
 
 float uae_combine(float a, float b, int comb) {
-    if (comb == UAE_COMB_SUM) return a + b;
-    return (a > b || isnan(a)) ? a : b;
+    return comb == UAE_COMB_SUM ? a + b : uae_max_nan(a, b);
 }
 
 /* A fixed-order tree reduction over one work-group (size a power of two, at most UAE_REDUCE_WG):
@@ -38,4 +43,4 @@ float uae_sigmoid(float x) {
     return e / (1.0f + e);
 }
 
-float uae_softplus(float x) { return fmax(x, 0.0f) + log1p(exp(-fabs(x))); }
+float uae_softplus(float x) { return (x > 0.0f ? x : 0.0f) + log1p(exp(-fabs(x))); }

@@ -348,13 +348,17 @@ static uae_status optim_ocl(ocl_ctx *c, const uae_op *op) {
     const uae_optim_params *o = &op->p.optim;
     tbuf g = tb(op->src[0]), p = tb(op->dst[0]), s1 = tb(op->dst[1]), s2 = tb(op->dst[2]);
     cl_int n = (cl_int)uae_tensor_numel(op->src[0]), fn = (cl_int)o->fn, nesterov = o->nesterov;
+    /* The state tensors this optimizer uses (the caller may pass more). */
+    if (o->fn == UAE_OPTIM_SGD && o->momentum == 0.0f) s1.mem = NULL;
+    if (o->fn == UAE_OPTIM_SGD || o->fn == UAE_OPTIM_RMSPROP) s2.mem = NULL;
     cl_float4 h = {{o->lr, o->momentum, o->weight_decay, o->beta1}};
     cl_float4 h2 = {{o->beta2, o->rho, o->eps, 0.0f}};
-    /* Adam's bias corrections, in float as in the reference. */
+    /* Adam's bias corrections, as the reference computes them: powers in double, so that beta2^t
+     * keeps its digits for t in the thousands. */
     cl_float2 bc = {{1.0f, 1.0f}};
     if (o->fn == UAE_OPTIM_ADAM) {
-        bc.s[0] = 1.0f - powf(o->beta1, (float)o->step);
-        bc.s[1] = 1.0f - powf(o->beta2, (float)o->step);
+        bc.s[0] = (float)(1.0 - pow((double)o->beta1, (double)o->step));
+        bc.s[1] = (float)(1.0 - pow((double)o->beta2, (double)o->step));
     }
     return LAUNCH(c, OCL_K_OPTIM, n, ARG(g.mem), ARG(g.off), ARG(p.mem), ARG(p.off), ARG(s1.mem),
                   ARG(s1.off), ARG(s2.mem), ARG(s2.off), ARG(n), ARG(fn), ARG(nesterov), ARG(h),

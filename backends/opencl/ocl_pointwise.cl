@@ -11,9 +11,7 @@ __kernel void uae_clamp(__global const float *x, int xoff, __global float *y, in
                         float lo, float hi) {
     int i = (int)get_global_id(0);
     if (i >= n) return;
-    float v = x[xoff + i];
-    /* Written with comparisons so that NaN passes through, as in the reference. */
-    y[yoff + i] = v < lo ? lo : (v > hi ? hi : v);
+    y[yoff + i] = uae_clamp_nan(x[xoff + i], lo, hi);
 }
 
 /* Binary functions; the numbering is uae_binary_fn's. */
@@ -23,8 +21,8 @@ float uae_binop(int fn, float a, float b) {
     case 1: return a - b;
     case 2: return a * b;
     case 3: return a / b;
-    case 4: return (a > b || isnan(a)) ? a : b;
-    default: return (a < b || isnan(a)) ? a : b;
+    case 4: return uae_max_nan(a, b);
+    default: return uae_min_nan(a, b);
     }
 }
 
@@ -45,7 +43,7 @@ __kernel void uae_binary(__global const float *a, int aoff, __global const float
 /* Unary functions; the numbering is uae_unary_fn's. */
 float uae_unop(int fn, float x, float alpha, float beta) {
     switch (fn) {
-    case 0: return x > 0.0f ? x : 0.0f;
+    case 0: return x < 0.0f ? 0.0f : x; /* keeps NaN */
     case 1: return x > 0.0f ? x : alpha * x;
     case 2: return uae_sigmoid(x);
     case 3: return tanh(x);
@@ -61,22 +59,24 @@ float uae_unop(int fn, float x, float alpha, float beta) {
     }
 }
 
-/* dy * f'(x), with y = f(x) where that is the cheaper form. */
+/* dy * f'(x), with y = f(x) where that is the cheaper form; the same grouping of the products as
+ * the reference (backends/cpu/pointwise_math.h), so the bits agree. Piecewise-linear functions
+ * select dy or 0 rather than multiply. */
 float uae_unop_grad(int fn, float x, float y, float dy, float alpha) {
     switch (fn) {
     case 0: return x > 0.0f ? dy : 0.0f;
     case 1: return x > 0.0f ? dy : alpha * dy;
-    case 2: return dy * y * (1.0f - y);
+    case 2: return dy * (y * (1.0f - y));
     case 3: return dy * (1.0f - y * y);
     case 4: return dy * uae_sigmoid(x);
     case 5: return dy * y;
     case 6: return dy / x;
-    case 7: return dy * 2.0f * x;
-    case 8: return dy * 0.5f / y;
+    case 7: return dy * (2.0f * x);
+    case 8: return dy * (0.5f / y);
     case 9: return x > 0.0f ? dy : (x < 0.0f ? -dy : 0.0f);
-    case 10: return dy * alpha;
+    case 10: return alpha * dy;
     case 11: return 0.0f;
-    default: return -dy * y * y;
+    default: return -dy * (y * y);
     }
 }
 
@@ -105,28 +105,29 @@ __kernel void uae_optim(__global const float *g, int goff, __global float *p, in
     float gi = g[goff + i], pi = p[poff + i];
     if (fn == 0) { /* SGD */
         float d = gi + wd * pi;
-        float v = d;
-        if (s1) {
-            v = momentum * s1[s1off + i] + d;
+        float step = d;
+        if (s1) { /* NULL without momentum */
+            float v = momentum * s1[s1off + i] + d;
             s1[s1off + i] = v;
+            step = nesterov ? d + momentum * v : v;
         }
-        p[poff + i] = pi - lr * (nesterov ? d + momentum * v : v);
+        p[poff + i] = pi - lr * step;
     } else if (fn == 1) { /* Adam */
         float m = b1 * s1[s1off + i] + (1.0f - b1) * gi;
-        float v = b2 * s2[s2off + i] + (1.0f - b2) * gi * gi;
+        float v = b2 * s2[s2off + i] + (1.0f - b2) * (gi * gi);
         s1[s1off + i] = m;
         s2[s2off + i] = v;
         p[poff + i] = pi - lr * (m / bc.x) / (sqrt(v / bc.y) + eps);
     } else if (fn == 2) { /* RMSprop */
-        float v = rho * s1[s1off + i] + (1.0f - rho) * gi * gi;
+        float v = rho * s1[s1off + i] + (1.0f - rho) * (gi * gi);
         s1[s1off + i] = v;
         p[poff + i] = pi - lr * gi / (sqrt(v) + eps);
     } else { /* Adadelta */
-        float v = rho * s1[s1off + i] + (1.0f - rho) * gi * gi;
+        float v = rho * s1[s1off + i] + (1.0f - rho) * (gi * gi);
         float u = s2[s2off + i];
         float d = sqrt(u + eps) / sqrt(v + eps) * gi;
         s1[s1off + i] = v;
-        s2[s2off + i] = rho * u + (1.0f - rho) * d * d;
+        s2[s2off + i] = rho * u + (1.0f - rho) * (d * d);
         p[poff + i] = pi - lr * d;
     }
 }
@@ -141,13 +142,19 @@ __kernel void uae_attack_step(__global const float *x, int xoff, __global const 
     if (i >= n) return;
     float lr = lrs ? lrs[lroff + i / d] : a.x;
     float gi = g[goff + i], xi = x[xoff + i];
-    float s = use_sign ? (gi > 0.0f ? 1.0f : (gi < 0.0f ? -1.0f : 0.0f)) : gi;
-    float v = delta[doff + i] - lr * s;
-    v = v < -a.y ? -a.y : (v > a.y ? a.y : v);
-    float lo = a.z - xi, hi = a.w - xi;
-    v = v < lo ? lo : (v > hi ? hi : v);
+    /* sign(0) = 0, sign(NaN) = NaN */
+    float s = use_sign ? (gi > 0.0f ? 1.0f : (gi < 0.0f ? -1.0f : (gi == 0.0f ? 0.0f : gi))) : gi;
+    float v = uae_clamp_nan(delta[doff + i] - lr * s, -a.y, a.y);
+    v = uae_clamp_nan(v, a.z - xi, a.w - xi);
     delta[doff + i] = v;
     if (xadv) xadv[aoff + i] = xi + v;
+}
+
+/* Row index idx as an int, or -1 when it is not an integer in [0, n) (NaN included). */
+int uae_row_index(float idx, int n) {
+    if (!(idx >= 0.0f) || idx >= (float)n) return -1;
+    int i = (int)idx;
+    return (float)i == idx && i < n ? i : -1;
 }
 
 /* dst[b, i, :] = src[b, idx[b, i], :]; out-of-range indices give zeros. One item per dst float. */
@@ -157,19 +164,18 @@ __kernel void uae_gather_rows(__global const float *src, int soff, __global cons
     int t = (int)get_global_id(0);
     if (t >= nb * m * d) return;
     int col = t % d, row = t / d, b = row / m;
-    float r = idx[ioff + row];
-    bool ok = r >= 0.0f && r < (float)nsrc;
-    dst[doff + t] = ok ? src[soff + (b * nsrc + (int)r) * d + col] : 0.0f;
+    int r = uae_row_index(idx[ioff + row], nsrc);
+    dst[doff + t] = r >= 0 ? src[soff + (b * nsrc + r) * d + col] : 0.0f;
 }
 
 /* dst[b, idx[b, i], :] = src[b, i, :]; entries are distinct per b, so no two items write the same
- * float; out-of-range indices are skipped. */
+ * float; indices out of range are skipped. */
 __kernel void uae_scatter_rows(__global const float *src, int soff, __global const float *idx,
                                int ioff, __global float *dst, int doff, int nb, int ndst, int m,
                                int d) {
     int t = (int)get_global_id(0);
     if (t >= nb * m * d) return;
     int col = t % d, row = t / d, b = row / m;
-    float r = idx[ioff + row];
-    if (r >= 0.0f && r < (float)ndst) dst[doff + (b * ndst + (int)r) * d + col] = src[soff + t];
+    int r = uae_row_index(idx[ioff + row], ndst);
+    if (r >= 0) dst[doff + (b * ndst + r) * d + col] = src[soff + t];
 }

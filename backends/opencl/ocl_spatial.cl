@@ -2,6 +2,17 @@
  * and the data movement around the convolution GEMMs (im2col, col2im, two layout changes).
  * The convolution arithmetic itself is CLBlast's GEMM (see ocl_ops.c). */
 
+/* Index (0..3, row-major) of the first maximum of the 2x2 window at p, rows w apart. Shared by
+ * forward and backward so that they agree on ties; comparisons with `>` as in the reference (a NaN
+ * is taken only in the first position). */
+int uae_argmax2x2(__global const float *p, int w) {
+    float cand[4] = {p[0], p[1], p[w], p[w + 1]};
+    int best = 0;
+    for (int k = 1; k < 4; k++)
+        if (cand[k] > cand[best]) best = k;
+    return best;
+}
+
 /* One item per output (n, c, i, j) of y (N, C, H/2, W/2). */
 __kernel void uae_maxpool2(__global const float *x, int xoff, __global float *y, int yoff, int nc,
                            int h, int w) {
@@ -10,11 +21,8 @@ __kernel void uae_maxpool2(__global const float *x, int xoff, __global float *y,
     if (t >= nc * ho * wo) return;
     int j = t % wo, i = (t / wo) % ho, plane = t / (wo * ho);
     __global const float *p = x + xoff + (plane * h + 2 * i) * w + 2 * j;
-    float m = p[0];
-    float v[3] = {p[1], p[w], p[w + 1]};
-    for (int k = 0; k < 3; k++)
-        if (v[k] > m || isnan(v[k])) m = isnan(m) ? m : v[k];
-    y[yoff + t] = m;
+    int a = uae_argmax2x2(p, w);
+    y[yoff + t] = p[(a / 2) * w + a % 2];
 }
 
 /* One item per element of dx (N, C, H, W): the first maximum of its window (row-major) gets dy,
@@ -27,17 +35,8 @@ __kernel void uae_maxpool2_bwd(__global const float *x, int xoff, __global const
     int ho = h / 2, wo = w / 2, i = row / 2, j = col / 2;
     float out = 0.0f;
     if (i < ho && j < wo) {
-        __global const float *p = x + xoff + (plane * h + 2 * i) * w + 2 * j;
-        int offs[4] = {0, 1, w, w + 1};
-        int best = 0;
-        float m = p[0];
-        for (int k = 1; k < 4; k++)
-            if (p[offs[k]] > m) {
-                m = p[offs[k]];
-                best = k;
-            }
-        if (offs[best] == (row - 2 * i) * w + (col - 2 * j))
-            out = dy[dyoff + (plane * ho + i) * wo + j];
+        int a = uae_argmax2x2(x + xoff + (plane * h + 2 * i) * w + 2 * j, w);
+        if (a == (row - 2 * i) * 2 + (col - 2 * j)) out = dy[dyoff + (plane * ho + i) * wo + j];
     }
     dx[dxoff + t] = out;
 }
