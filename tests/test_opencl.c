@@ -1,6 +1,7 @@
 /* tests/test_opencl.c — the OpenCL backend's own checks: the program cache (hit, miss on other
  * options, corrupt entries rebuilt), error names, the allocation limit, GEMM with NaN in C, a few
- * ops against the reference backend, run-to-run determinism and the RNG streams.
+ * ops against the reference backend, run-to-run determinism, the RNG streams, and a kernel build
+ * failure reported with its log.
  * The table-driven comparison of every op is tests/test_ops.c. Exits 77 without an OpenCL device. */
 #include <math.h>
 #include <stdio.h>
@@ -150,6 +151,21 @@ static void test_error_names(void) {
           "message: %s", uae_last_error());
     CHECK(uae_ocl_fail(CL_MEM_OBJECT_ALLOCATION_FAILURE, "clCreateBuffer", NULL) == UAE_ERR_NOMEM,
           "allocation failure is NOMEM");
+}
+
+/* A program that does not compile is UAE_ERR_BUILD, and the message carries the build log. The
+ * extra option redefines a tunable as a syntax error. */
+static void test_build_error(int dev) {
+    setenv("UAE_OPENCL_OPTIONS", "-DUAE_REDUCE_WG=(", 1);
+    char spec[16];
+    snprintf(spec, sizeof spec, "%d", dev);
+    uae_backend *be = NULL;
+    uae_status st = uae_backend_open(spec, &be);
+    unsetenv("UAE_OPENCL_OPTIONS");
+    CHECK(st == UAE_ERR_BUILD && be == NULL, "broken build: got %s", uae_status_name(st));
+    CHECK(strstr(uae_last_error(), "clBuildProgram") && strstr(uae_last_error(), "build log"),
+          "message: %.300s", uae_last_error());
+    uae_backend_free(be);
 }
 
 static void test_max_alloc(uae_backend *be) {
@@ -347,6 +363,7 @@ int main(void) {
     bool cache_off = cache_env && strcmp(cache_env, "off") == 0;
     if (!cache_off && !getenv("UAE_TEST_SMALL")) test_cache(dev);
     setenv("UAE_CACHE_DIR", "off", 1);
+    if (!getenv("UAE_TEST_SMALL")) test_build_error(dev);
     uae_backend *ocl = open_index(dev, NULL), *ref;
     TRY(uae_backend_open("ref", &ref));
     printf("device: %s\n", uae_backend_name(ocl));
