@@ -152,8 +152,10 @@ static char *build_log(const ocl_ctx *c, cl_program prog) {
 
 static uae_status build_from_source(ocl_ctx *c, const char *options) {
     cl_int err;
-    c->program = clCreateProgramWithSource(c->context, UAE_OCL_NSOURCES, uae_ocl_sources, NULL,
-                                           &err);
+    /* The cast only drops the array's own const: OpenCL 1.2 declares `const char **` but does not
+     * write through it. */
+    c->program = clCreateProgramWithSource(c->context, UAE_OCL_NSOURCES,
+                                           (const char **)uae_ocl_sources, NULL, &err);
     if (err != CL_SUCCESS) return uae_ocl_fail(err, "clCreateProgramWithSource", NULL);
     err = clBuildProgram(c->program, 1, &c->device, options, NULL, NULL);
     if (err != CL_SUCCESS) {
