@@ -279,6 +279,14 @@ static void compare_with_ref(uae_backend *ocl, uae_backend *ref, uae_op *op_temp
 }
 
 static void test_ops(uae_backend *ocl, uae_backend *ref) {
+    /* Batched GEMM with A transposed, a padded B (ldb > n) and beta: sums of 33 products. */
+    uae_op gemm = {.kind = UAE_OP_GEMM};
+    gemm.p.gemm = (uae_gemm_params){.trans_a = true, .m = 7, .n = 9, .k = 33, .alpha = 0.5f,
+                                    .beta = 2.0f, .ldb = 11, .batch = 3};
+    case_tensors gt = {.nsrc = 2, .ndst = 1, .ndims = {3, 3, 3},
+                       .shapes = {{3, 33, 7}, {3, 33, 11}, {3, 7, 9}}};
+    compare_with_ref(ocl, ref, &gemm, &gt, "gemm", 1e-5f, true);
+
     /* Convolution with two weight sets, stride 2 and padding: forward and both gradients. */
     uae_op op = {.kind = UAE_OP_CONV2D};
     op.p.conv = (uae_conv_params){.stride_h = 2, .stride_w = 1, .pad_h = 1, .pad_w = 2, .wsets = 2};
@@ -371,6 +379,13 @@ int main(void) {
     test_gemm_nan(ocl);
     test_rng_streams(ocl, ref);
     test_ops(ocl, ref);
+    /* The builtin GEMM kernel, used where CLBlast cannot run: the same checks. */
+    setenv("UAE_OPENCL_GEMM", "builtin", 1);
+    uae_backend *ocl_builtin = open_index(dev, NULL);
+    unsetenv("UAE_OPENCL_GEMM");
+    test_gemm_nan(ocl_builtin);
+    test_ops(ocl_builtin, ref);
+    uae_backend_free(ocl_builtin);
     uae_backend_free(ref);
     uae_backend_free(ocl);
     if (failures) fprintf(stderr, "%d check(s) failed\n", failures);

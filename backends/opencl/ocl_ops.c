@@ -1,6 +1,7 @@
 /* backends/opencl/ocl_ops.c — every op of uae/ops.h on an OpenCL device: supports() and the one
  * dispatch point compute(), one small launcher per op. GEMM and the convolutions go through
- * CLBlast; everything else is a kernel of the .cl files. Nothing here waits for the device. */
+ * CLBlast (or, on devices where CLBlast cannot run, the plain kernel of ocl_gemm.cl); everything
+ * else is a kernel of the .cl files. Nothing here waits for the device. */
 #include <limits.h>
 #include <math.h>
 #include <string.h>
@@ -94,7 +95,29 @@ typedef struct gemm_call {
     size_t aoff, boff, coff, lda, ldb, ldc, sa, sb, sc, batch;
 } gemm_call;
 
+/* The plain kernel of ocl_gemm.cl: one work-item per element of C. */
+static uae_status gemm_builtin(ocl_ctx *c, const gemm_call *g) {
+    cl_int aoff = (cl_int)g->aoff, lda = (cl_int)g->lda, sa = (cl_int)g->sa, boff = (cl_int)g->boff,
+           ldb = (cl_int)g->ldb, sb = (cl_int)g->sb, coff = (cl_int)g->coff, ldc = (cl_int)g->ldc,
+           sc = (cl_int)g->sc, batch = (cl_int)g->batch, m = (cl_int)g->m, n = (cl_int)g->n,
+           k = (cl_int)g->k, ta = g->ta, tb = g->tb;
+    return LAUNCH(c, OCL_K_GEMM_BUILTIN, g->batch * g->m * g->n, ARG(g->a), ARG(aoff), ARG(lda),
+                  ARG(sa), ARG(g->b), ARG(boff), ARG(ldb), ARG(sb), ARG(g->c), ARG(coff), ARG(ldc),
+                  ARG(sc), ARG(batch), ARG(m), ARG(n), ARG(k), ARG(ta), ARG(tb), ARG(g->alpha),
+                  ARG(g->beta));
+}
+
+/* CLBlast's answers that mean "this device cannot run my kernels" (rather than a bad argument or
+ * a full memory): its work-groups are too large or its local memory too big for the device, its
+ * kernels do not compile there, or it has no parameters for it. */
+static bool clblast_unsuitable(CLBlastStatusCode st) {
+    return st == CLBlastInvalidLocalThreadsTotal || st == CLBlastInvalidLocalThreadsDim ||
+           st == CLBlastInvalidLocalMemUsage || st == CLBlastOpenCLBuildProgramFailure ||
+           st == CLBlastNotImplemented || st == CLBlastDatabaseError;
+}
+
 static uae_status gemm_run(ocl_ctx *c, const gemm_call *g) {
+    if (c->gemm_builtin) return gemm_builtin(c, g);
     CLBlastTranspose ta = g->ta ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastTranspose tb = g->tb ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastStatusCode st;
@@ -110,6 +133,12 @@ static uae_status gemm_run(ocl_ctx *c, const gemm_call *g) {
                                         g->a, g->aoff, g->lda, g->sa, g->b, g->boff, g->ldb, g->sb,
                                         g->beta, g->c, g->coff, g->ldc, g->sc, g->batch, &c->queue,
                                         NULL);
+    }
+    if (clblast_unsuitable(st)) {
+        /* From now on this device does its GEMMs with the builtin kernel (slower, but it runs
+         * wherever our other kernels run). A failed CLBlast call has written nothing. */
+        c->gemm_builtin = true;
+        return gemm_builtin(c, g);
     }
     if (st != CLBlastSuccess)
         return uae_fail(st == CLBlastTempBufferAllocFailure || st == CLBlastOpenCLOutOfResources

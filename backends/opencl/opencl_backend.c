@@ -365,6 +365,10 @@ static uae_status open_device(ocl_ctx *c) {
     if (err != CL_SUCCESS) return uae_ocl_fail(err, "clCreateContext", "%s", c->info.name);
     c->queue = clCreateCommandQueue(c->context, c->device, 0, &err);
     if (err != CL_SUCCESS) return uae_ocl_fail(err, "clCreateCommandQueue", "%s", c->info.name);
+    /* $UAE_OPENCL_GEMM=builtin: GEMM by the plain kernel of ocl_gemm.cl instead of CLBlast (for
+     * tests, and for devices where CLBlast misbehaves; see ocl_ops.c). */
+    const char *gemm = getenv("UAE_OPENCL_GEMM");
+    c->gemm_builtin = gemm && strcmp(gemm, "builtin") == 0;
     UAE_TRY(build_program(c));
     return create_kernels(c);
 }

@@ -37,7 +37,8 @@
     X(OCL_K_SOFTMAX, "uae_softmax")             \
     X(OCL_K_MINE_BOUND, "uae_mine_bound")       \
     X(OCL_K_RNG, "uae_rng")                     \
-    X(OCL_K_PERMUTATION, "uae_permutation")
+    X(OCL_K_PERMUTATION, "uae_permutation")     \
+    X(OCL_K_GEMM_BUILTIN, "uae_gemm_builtin")
 
 #define UAE_OCL_KERNEL_ENUM(id, name) id,
 typedef enum ocl_kernel_id { UAE_OCL_KERNEL_LIST(UAE_OCL_KERNEL_ENUM) OCL_K_COUNT } ocl_kernel_id;
@@ -72,6 +73,7 @@ typedef struct ocl_ctx {
     uae_device_info info;
     ocl_tuning tune;
     ocl_cache_result cache;
+    bool gemm_builtin;             /* GEMM by our own kernel: CLBlast failed here, or asked for */
     cl_mem scratch[2];             /* grow-only scratch buffers for conv2d (owned) */
     size_t scratch_bytes[2];
 } ocl_ctx;
