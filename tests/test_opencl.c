@@ -2,7 +2,8 @@
  * options, corrupt entries rebuilt), error names, the allocation limit, GEMM with NaN in C, a few
  * ops against the reference backend, run-to-run determinism, the RNG streams, and a kernel build
  * failure reported with its log.
- * The table-driven comparison of every op is tests/test_ops.c. Exits 77 without an OpenCL device. */
+ * The table-driven comparison of every op is tests/test_ops.c. Exits 77 without an OpenCL device.
+ */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,7 +118,8 @@ static void test_cache(int dev) {
         fclose(f);
     }
     be = open_index(dev, NULL);
-    CHECK(uae_ocl_backend_cache_result(be) == OCL_CACHE_REJECTED, "corrupt entry: expected rejected");
+    CHECK(uae_ocl_backend_cache_result(be) == OCL_CACHE_REJECTED,
+          "corrupt entry: expected rejected");
     uae_backend_free(be);
     be = open_index(dev, NULL);
     CHECK(uae_ocl_backend_cache_result(be) == OCL_CACHE_HIT, "after rebuild: expected a hit");
@@ -144,7 +146,8 @@ static void test_error_names(void) {
     CHECK(strcmp(uae_ocl_error_name(-1001), "CL_PLATFORM_NOT_FOUND_KHR") == 0, "-1001");
     CHECK(strcmp(uae_ocl_error_name(-9999), "CL_(unknown error)") == 0, "unknown");
     CHECK(strcmp(uae_clblast_error_name(-2041), "CLBlastDatabaseError") == 0, "CLBlast");
-    uae_status st = uae_ocl_fail(CL_INVALID_KERNEL_ARGS, "clEnqueueNDRangeKernel", "kernel %s", "k");
+    uae_status st =
+        uae_ocl_fail(CL_INVALID_KERNEL_ARGS, "clEnqueueNDRangeKernel", "kernel %s", "k");
     CHECK(st == UAE_ERR_DEVICE, "status");
     CHECK(strstr(uae_last_error(), "clEnqueueNDRangeKernel") &&
               strstr(uae_last_error(), "CL_INVALID_KERNEL_ARGS"),
@@ -232,7 +235,7 @@ typedef struct case_tensors {
 /* Runs the same op on the OpenCL backend and on ref with the same inputs; compares dst0. The
  * tolerance is relative to the size of the values: GEMM-based ops sum in another order than the
  * reference (CLBlast tiles), so up to ~k * 2^-24 relative error per output, k <= 200 here. */
-static void compare_with_ref(uae_backend *ocl, uae_backend *ref, uae_op *op_template,
+static void compare_with_ref(uae_backend *ocl, uae_backend *ref, const uae_op *op_template,
                              const case_tensors *ct, const char *what, float tol, bool twice_same) {
     uae_backend *bes[2] = {ocl, ref};
     float *out[3] = {NULL, NULL, NULL};
@@ -274,7 +277,8 @@ static void compare_with_ref(uae_backend *ocl, uae_backend *ref, uae_op *op_temp
         CHECK(bad == 0, "%s: %d of %zu values differ from the reference", what, bad, outn);
     }
     if (out[0] && out[2])
-        CHECK(memcmp(out[0], out[2], outn * sizeof(float)) == 0, "%s: two runs differ in bits", what);
+        CHECK(memcmp(out[0], out[2], outn * sizeof(float)) == 0, "%s: two runs differ in bits",
+              what);
     for (int i = 0; i < 3; i++) free(out[i]);
 }
 

@@ -26,7 +26,7 @@ typedef struct tbuf {
     cl_int off;
 } tbuf;
 
-static tbuf tb(const uae_tensor *t) {
+static tbuf tbuf_of(const uae_tensor *t) {
     tbuf b = {NULL, 0};
     if (t) {
         b.mem = (cl_mem)t->buf;
@@ -39,7 +39,8 @@ static uae_status set_args(ocl_ctx *c, ocl_kernel_id k, const karg *args, int na
     for (int i = 0; i < nargs; i++) {
         cl_int err = clSetKernelArg(c->kernels[k], (cl_uint)i, args[i].size, args[i].value);
         if (err != CL_SUCCESS)
-            return uae_ocl_fail(err, "clSetKernelArg", "kernel %s, argument %d", uae_ocl_kernel_name(k), i);
+            return uae_ocl_fail(err, "clSetKernelArg", "kernel %s, argument %d",
+                                uae_ocl_kernel_name(k), i);
     }
     return UAE_OK;
 }
@@ -75,12 +76,12 @@ static uae_status enqueue(ocl_ctx *c, ocl_kernel_id k, const karg *args, int nar
     }
 }
 
-#define LAUNCH(c, k, count, ...)                                                                  \
-    enqueue((c), (k), (const karg[]){__VA_ARGS__}, (int)(sizeof((karg[]){__VA_ARGS__}) / sizeof(karg)), \
-            (size_t)(count), false)
-#define LAUNCH_GROUPS(c, k, count, ...)                                                           \
-    enqueue((c), (k), (const karg[]){__VA_ARGS__}, (int)(sizeof((karg[]){__VA_ARGS__}) / sizeof(karg)), \
-            (size_t)(count), true)
+#define LAUNCH(c, k, count, ...)                                                                   \
+    enqueue((c), (k), (const karg[]){__VA_ARGS__},                                                 \
+            (int)(sizeof((karg[]){__VA_ARGS__}) / sizeof(karg)), (size_t)(count), false)
+#define LAUNCH_GROUPS(c, k, count, ...)                                                            \
+    enqueue((c), (k), (const karg[]){__VA_ARGS__},                                                 \
+            (int)(sizeof((karg[]){__VA_ARGS__}) / sizeof(karg)), (size_t)(count), true)
 
 /* ---- GEMM (CLBlast) ------------------------------------------------------------------------ */
 
@@ -154,11 +155,20 @@ static uae_status gemm_ocl(ocl_ctx *c, const uae_op *op) {
     /* Leading dimensions and strides as uae_op_check defines them (0 = tight). */
     size_t ac = (size_t)(p->trans_a ? p->m : p->k), ar = (size_t)(p->trans_a ? p->k : p->m);
     size_t bc = (size_t)(p->trans_b ? p->k : p->n), br = (size_t)(p->trans_b ? p->n : p->k);
-    gemm_call g = {.ta = p->trans_a, .tb = p->trans_b, .m = (size_t)p->m, .n = (size_t)p->n,
-                   .k = (size_t)p->k, .alpha = p->alpha, .beta = p->beta,
-                   .a = tb(op->src[0]).mem, .b = tb(op->src[1]).mem, .c = tb(op->dst[0]).mem,
-                   .aoff = op->src[0]->offset, .boff = op->src[1]->offset,
-                   .coff = op->dst[0]->offset, .batch = (size_t)p->batch};
+    gemm_call g = {.ta = p->trans_a,
+                   .tb = p->trans_b,
+                   .m = (size_t)p->m,
+                   .n = (size_t)p->n,
+                   .k = (size_t)p->k,
+                   .alpha = p->alpha,
+                   .beta = p->beta,
+                   .a = tbuf_of(op->src[0]).mem,
+                   .b = tbuf_of(op->src[1]).mem,
+                   .c = tbuf_of(op->dst[0]).mem,
+                   .aoff = op->src[0]->offset,
+                   .boff = op->src[1]->offset,
+                   .coff = op->dst[0]->offset,
+                   .batch = (size_t)p->batch};
     g.lda = p->lda ? (size_t)p->lda : ac;
     g.ldb = p->ldb ? (size_t)p->ldb : bc;
     g.ldc = p->ldc ? (size_t)p->ldc : g.n;
@@ -188,7 +198,8 @@ static conv_geom conv_geometry(const ocl_ctx *c, const uae_op *op, const uae_ten
     g.ng = g.n / g.g;
     g.st = (cl_int4){{cp->stride_h, cp->stride_w, cp->pad_h, cp->pad_w}};
     /* The larger of the two scratch matrices per image decides how many images fit. */
-    size_t per_image = (size_t)g.p * g.q * (size_t)(g.ch * g.r * g.s > g.k ? g.ch * g.r * g.s : g.k);
+    size_t per_image =
+        (size_t)g.p * g.q * (size_t)(g.ch * g.r * g.s > g.k ? g.ch * g.r * g.s : g.k);
     size_t fit = c->tune.scratch_floats / per_image;
     g.chunk = fit < 1 ? 1 : (fit > (size_t)g.ng ? g.ng : (int)fit);
     return g;
@@ -218,7 +229,8 @@ static uae_status pack_dy(ocl_ctx *c, const conv_geom *g, tbuf dy, int img, int 
 
 static uae_status conv2d_ocl(ocl_ctx *c, const uae_op *op) {
     conv_geom g = conv_geometry(c, op, op->src[0], op->src[1], op->dst[0]);
-    tbuf x = tb(op->src[0]), w = tb(op->src[1]), bias = tb(op->src[2]), y = tb(op->dst[0]);
+    tbuf x = tbuf_of(op->src[0]), w = tbuf_of(op->src[1]), bias = tbuf_of(op->src[2]),
+         y = tbuf_of(op->dst[0]);
     cl_mem col, tmp;
     UAE_TRY(conv_scratch(c, &g, &col, &tmp));
     size_t crs = (size_t)g.ch * g.r * g.s, pq = (size_t)g.p * g.q;
@@ -241,7 +253,7 @@ static uae_status conv2d_ocl(ocl_ctx *c, const uae_op *op) {
 
 static uae_status conv2d_bwd_data_ocl(ocl_ctx *c, const uae_op *op) {
     conv_geom g = conv_geometry(c, op, op->dst[0], op->src[1], op->src[0]);
-    tbuf dy = tb(op->src[0]), w = tb(op->src[1]), dx = tb(op->dst[0]);
+    tbuf dy = tbuf_of(op->src[0]), w = tbuf_of(op->src[1]), dx = tbuf_of(op->dst[0]);
     cl_mem col, tmp;
     UAE_TRY(conv_scratch(c, &g, &col, &tmp));
     size_t crs = (size_t)g.ch * g.r * g.s, pq = (size_t)g.p * g.q;
@@ -270,7 +282,8 @@ static uae_status reduce_launch(ocl_ctx *c, tbuf x, tbuf y, int fn, const int *s
 
 static uae_status conv2d_bwd_weight_ocl(ocl_ctx *c, const uae_op *op) {
     conv_geom g = conv_geometry(c, op, op->src[0], op->dst[0], op->src[1]);
-    tbuf x = tb(op->src[0]), dy = tb(op->src[1]), dw = tb(op->dst[0]), db = tb(op->dst[1]);
+    tbuf x = tbuf_of(op->src[0]), dy = tbuf_of(op->src[1]), dw = tbuf_of(op->dst[0]),
+         db = tbuf_of(op->dst[1]);
     cl_mem col, tmp;
     UAE_TRY(conv_scratch(c, &g, &col, &tmp));
     size_t crs = (size_t)g.ch * g.r * g.s, pq = (size_t)g.p * g.q;
@@ -300,7 +313,7 @@ static uae_status pool_ocl(ocl_ctx *c, const uae_op *op) {
     const uae_tensor *x = op->src[0];
     cl_int nc = (cl_int)(x->shape[0] * x->shape[1]), h = (cl_int)x->shape[2],
            w = (cl_int)x->shape[3];
-    tbuf s0 = tb(op->src[0]), s1 = tb(op->src[1]), d0 = tb(op->dst[0]);
+    tbuf s0 = tbuf_of(op->src[0]), s1 = tbuf_of(op->src[1]), d0 = tbuf_of(op->dst[0]);
     switch (op->kind) {
     case UAE_OP_MAXPOOL2:
         return LAUNCH(c, OCL_K_MAXPOOL2, (size_t)nc * (h / 2) * (w / 2), ARG(s0.mem), ARG(s0.off),
@@ -342,7 +355,7 @@ static uae_status binary_ocl(ocl_ctx *c, const uae_op *op) {
         bstride.s[d] = bs[d] == 1 ? 0 : stride;
         stride *= bs[d];
     }
-    tbuf a = tb(op->src[0]), b = tb(op->src[1]), y = tb(op->dst[0]);
+    tbuf a = tbuf_of(op->src[0]), b = tbuf_of(op->src[1]), y = tbuf_of(op->dst[0]);
     cl_int n = (cl_int)uae_tensor_numel(op->src[0]), fn = (cl_int)op->p.binary.fn;
     return LAUNCH(c, OCL_K_BINARY, n, ARG(a.mem), ARG(a.off), ARG(b.mem), ARG(b.off), ARG(y.mem),
                   ARG(y.off), ARG(n), ARG(fn), ARG(shape), ARG(bstride));
@@ -351,23 +364,23 @@ static uae_status binary_ocl(ocl_ctx *c, const uae_op *op) {
 static uae_status unary_ocl(ocl_ctx *c, const uae_op *op) {
     const uae_unary_params *u = &op->p.unary;
     cl_int n = (cl_int)uae_tensor_numel(op->src[0]), fn = (cl_int)u->fn;
-    tbuf x = tb(op->src[0]), y = tb(op->dst[0]);
+    tbuf x = tbuf_of(op->src[0]), y = tbuf_of(op->dst[0]);
     if (op->kind == UAE_OP_UNARY)
         return LAUNCH(c, OCL_K_UNARY, n, ARG(x.mem), ARG(x.off), ARG(y.mem), ARG(y.off), ARG(n),
                       ARG(fn), ARG(u->alpha), ARG(u->beta));
-    tbuf fy = tb(op->src[1]), dy = tb(op->src[2]);
+    tbuf fy = tbuf_of(op->src[1]), dy = tbuf_of(op->src[2]);
     return LAUNCH(c, OCL_K_UNARY_BWD, n, ARG(x.mem), ARG(x.off), ARG(fy.mem), ARG(fy.off),
                   ARG(dy.mem), ARG(dy.off), ARG(y.mem), ARG(y.off), ARG(n), ARG(fn), ARG(u->alpha));
 }
 
 static uae_status fill_ocl(ocl_ctx *c, const uae_op *op) {
-    tbuf y = tb(op->dst[0]);
+    tbuf y = tbuf_of(op->dst[0]);
     cl_int n = (cl_int)uae_tensor_numel(op->dst[0]);
     return LAUNCH(c, OCL_K_FILL, n, ARG(y.mem), ARG(y.off), ARG(n), ARG(op->p.fill.value));
 }
 
 static uae_status clamp_ocl(ocl_ctx *c, const uae_op *op) {
-    tbuf x = tb(op->src[0]), y = tb(op->dst[0]);
+    tbuf x = tbuf_of(op->src[0]), y = tbuf_of(op->dst[0]);
     cl_int n = (cl_int)uae_tensor_numel(op->src[0]);
     return LAUNCH(c, OCL_K_CLAMP, n, ARG(x.mem), ARG(x.off), ARG(y.mem), ARG(y.off), ARG(n),
                   ARG(op->p.clamp.lo), ARG(op->p.clamp.hi));
@@ -375,7 +388,8 @@ static uae_status clamp_ocl(ocl_ctx *c, const uae_op *op) {
 
 static uae_status optim_ocl(ocl_ctx *c, const uae_op *op) {
     const uae_optim_params *o = &op->p.optim;
-    tbuf g = tb(op->src[0]), p = tb(op->dst[0]), s1 = tb(op->dst[1]), s2 = tb(op->dst[2]);
+    tbuf g = tbuf_of(op->src[0]), p = tbuf_of(op->dst[0]), s1 = tbuf_of(op->dst[1]),
+         s2 = tbuf_of(op->dst[2]);
     cl_int n = (cl_int)uae_tensor_numel(op->src[0]), fn = (cl_int)o->fn, nesterov = o->nesterov;
     /* The state tensors this optimizer uses (the caller may pass more). */
     if (o->fn == UAE_OPTIM_SGD && o->momentum == 0.0f) s1.mem = NULL;
@@ -396,8 +410,8 @@ static uae_status optim_ocl(ocl_ctx *c, const uae_op *op) {
 
 static uae_status attack_ocl(ocl_ctx *c, const uae_op *op) {
     const uae_attack_params *a = &op->p.attack;
-    tbuf x = tb(op->src[0]), g = tb(op->src[1]), lr = tb(op->src[2]), d = tb(op->dst[0]),
-         xa = tb(op->dst[1]);
+    tbuf x = tbuf_of(op->src[0]), g = tbuf_of(op->src[1]), lr = tbuf_of(op->src[2]),
+         d = tbuf_of(op->dst[0]), xa = tbuf_of(op->dst[1]);
     cl_int n = (cl_int)uae_tensor_numel(op->src[0]), dim = (cl_int)op->src[0]->shape[1],
            sign = a->sign;
     cl_float4 p = {{a->lr, a->eps, a->lo, a->hi}};
@@ -409,7 +423,7 @@ static uae_status attack_ocl(ocl_ctx *c, const uae_op *op) {
 static uae_status rows_ocl(ocl_ctx *c, const uae_op *op) {
     bool gather = op->kind == UAE_OP_GATHER_ROWS;
     const uae_tensor *big = gather ? op->src[0] : op->dst[0];
-    tbuf s = tb(op->src[0]), idx = tb(op->src[1]), d = tb(op->dst[0]);
+    tbuf s = tbuf_of(op->src[0]), idx = tbuf_of(op->src[1]), d = tbuf_of(op->dst[0]);
     cl_int nb = (cl_int)big->shape[0], nbig = (cl_int)big->shape[1], dim = (cl_int)big->shape[2],
            m = (cl_int)op->src[1]->shape[1];
     return LAUNCH(c, gather ? OCL_K_GATHER_ROWS : OCL_K_SCATTER_ROWS, (size_t)nb * m * dim,
@@ -430,7 +444,8 @@ static uae_status reduce_launch(ocl_ctx *c, tbuf x, tbuf y, int fn, const int *s
         s *= shape[d];
     }
     int nk = 0, nr = 0;
-    for (int d = ndim - 1; d >= 0; d--) { /* fill from the back: the last dimension varies fastest */
+    for (int d = ndim - 1; d >= 0;
+         d--) { /* fill from the back: the last dimension varies fastest */
         if (axes >> d & 1) {
             rs[3 - nr] = shape[d];
             rst[3 - nr++] = stride[d];
@@ -452,13 +467,13 @@ static uae_status reduce_ocl(ocl_ctx *c, const uae_op *op) {
     const uae_tensor *x = op->src[0];
     int shape[UAE_MAX_DIMS];
     for (int d = 0; d < x->ndim; d++) shape[d] = (int)x->shape[d];
-    return reduce_launch(c, tb(x), tb(op->dst[0]), (int)op->p.reduce.fn, shape, x->ndim,
+    return reduce_launch(c, tbuf_of(x), tbuf_of(op->dst[0]), (int)op->p.reduce.fn, shape, x->ndim,
                          op->p.reduce.axes, 0.0f);
 }
 
 static uae_status softmax_ocl(ocl_ctx *c, const uae_op *op) {
     const uae_tensor *x = op->src[0];
-    tbuf xb = tb(x), y = tb(op->dst[0]);
+    tbuf xb = tbuf_of(x), y = tbuf_of(op->dst[0]);
     cl_int n = (cl_int)x->shape[x->ndim - 1], logsm = op->p.softmax.log;
     size_t rows = (size_t)(uae_tensor_numel(x) / n);
     return LAUNCH_GROUPS(c, OCL_K_SOFTMAX, rows, ARG(xb.mem), ARG(xb.off), ARG(y.mem), ARG(y.off),
@@ -466,8 +481,8 @@ static uae_status softmax_ocl(ocl_ctx *c, const uae_op *op) {
 }
 
 static uae_status mine_ocl(ocl_ctx *c, const uae_op *op) {
-    tbuf tj = tb(op->src[0]), tm = tb(op->src[1]), up = tb(op->src[2]), bound = tb(op->dst[0]),
-         dtj = tb(op->dst[1]), dtm = tb(op->dst[2]);
+    tbuf tj = tbuf_of(op->src[0]), tm = tbuf_of(op->src[1]), up = tbuf_of(op->src[2]),
+         bound = tbuf_of(op->dst[0]), dtj = tbuf_of(op->dst[1]), dtm = tbuf_of(op->dst[2]);
     cl_int n = (cl_int)op->src[0]->shape[1], m = (cl_int)op->src[1]->shape[1],
            kind = (cl_int)op->p.mine.kind;
     return LAUNCH_GROUPS(c, OCL_K_MINE_BOUND, (size_t)op->src[0]->shape[0], ARG(tj.mem),
@@ -480,7 +495,7 @@ static uae_status mine_ocl(ocl_ctx *c, const uae_op *op) {
 
 static uae_status rng_ocl(ocl_ctx *c, const uae_op *op) {
     const uae_rng_params *r = &op->p.rng;
-    tbuf y = tb(op->dst[0]);
+    tbuf y = tbuf_of(op->dst[0]);
     cl_ulong seed = r->seed, stream = r->stream, counter = r->counter;
     if (op->kind == UAE_OP_RNG) {
         cl_int n = (cl_int)uae_tensor_numel(op->dst[0]), dist = (cl_int)r->dist;

@@ -32,14 +32,16 @@ __kernel void uae_reduce(__global const float *x, int xoff, __global float *y, i
     __global const float *base = x + xoff + uae_offset4(o, kshape, kstride);
     int comb = (fn == UAE_R_SUM || fn == UAE_R_MEAN) ? UAE_COMB_SUM : UAE_COMB_MAX;
     float acc = comb == UAE_COMB_SUM ? 0.0f : -INFINITY;
-    for (int r = lid; r < m; r += size) acc = uae_combine(acc, base[uae_offset4(r, rshape, rstride)], comb);
+    for (int r = lid; r < m; r += size)
+        acc = uae_combine(acc, base[uae_offset4(r, rshape, rstride)], comb);
     float res = uae_wg_reduce(buf, acc, comb);
     if (fn == UAE_R_LSE || fn == UAE_R_LME) {
         float mx = res;
         float s = 0.0f;
         /* exp(x - max); an all -inf input (mx = -inf) would give NaN, so it is handled apart. */
         if (isfinite(mx))
-            for (int r = lid; r < m; r += size) s += exp(base[uae_offset4(r, rshape, rstride)] - mx);
+            for (int r = lid; r < m; r += size)
+                s += exp(base[uae_offset4(r, rshape, rstride)] - mx);
         s = uae_wg_reduce(buf, s, UAE_COMB_SUM);
         res = isfinite(mx) ? mx + log(s) : mx;
         if (fn == UAE_R_LME) res = res - log((float)m);
@@ -91,7 +93,8 @@ __kernel void uae_mine_bound(__global const float *tj, int tjoff, __global const
         if (dtj)
             for (int i = lid; i < n; i += size) dtj[dtjoff + b * n + i] = u / (float)n;
         if (dtm)
-            for (int i = lid; i < m; i += size) dtm[dtmoff + b * m + i] = -u * (exp(pm[i] - mx) / se);
+            for (int i = lid; i < m; i += size)
+                dtm[dtmoff + b * m + i] = -u * (exp(pm[i] - mx) / se);
     } else { /* Jensen-Shannon */
         float sj = 0.0f, sm = 0.0f;
         for (int i = lid; i < n; i += size) sj += -uae_softplus(-pj[i]);
@@ -100,8 +103,10 @@ __kernel void uae_mine_bound(__global const float *tj, int tjoff, __global const
         sm = uae_wg_reduce(buf, sm, UAE_COMB_SUM);
         if (lid == 0) bound[boff + b] = sj / (float)n - sm / (float)m;
         if (dtj)
-            for (int i = lid; i < n; i += size) dtj[dtjoff + b * n + i] = u * (uae_sigmoid(-pj[i]) / (float)n);
+            for (int i = lid; i < n; i += size)
+                dtj[dtjoff + b * n + i] = u * (uae_sigmoid(-pj[i]) / (float)n);
         if (dtm)
-            for (int i = lid; i < m; i += size) dtm[dtmoff + b * m + i] = -u * (uae_sigmoid(pm[i]) / (float)m);
+            for (int i = lid; i < m; i += size)
+                dtm[dtmoff + b * m + i] = -u * (uae_sigmoid(pm[i]) / (float)m);
     }
 }

@@ -160,11 +160,11 @@ static uae_status build_from_source(ocl_ctx *c, const char *options) {
     err = clBuildProgram(c->program, 1, &c->device, options, NULL, NULL);
     if (err != CL_SUCCESS) {
         char *log = build_log(c, c->program);
-        uae_status st = uae_fail(UAE_ERR_BUILD,
-                                 "opencl: clBuildProgram failed with %s (%d) on %s, options \"%s\"; "
-                                 "build log:\n%s",
-                                 uae_ocl_error_name(err), (int)err, c->info.name, options,
-                                 log ? log : "(no log)");
+        uae_status st = uae_fail(
+            UAE_ERR_BUILD,
+            "opencl: clBuildProgram failed with %s (%d) on %s, options \"%s\"; "
+            "build log:\n%s",
+            uae_ocl_error_name(err), (int)err, c->info.name, options, log ? log : "(no log)");
         free(log);
         return st;
     }
@@ -275,7 +275,8 @@ static void ocl_buf_free(void *ctx, void *buf) {
 static uae_status ocl_write(void *ctx, void *buf, size_t off, size_t bytes, const void *src) {
     ocl_ctx *c = ctx;
     if (bytes == 0) return UAE_OK;
-    cl_int err = clEnqueueWriteBuffer(c->queue, (cl_mem)buf, CL_TRUE, off, bytes, src, 0, NULL, NULL);
+    cl_int err =
+        clEnqueueWriteBuffer(c->queue, (cl_mem)buf, CL_TRUE, off, bytes, src, 0, NULL, NULL);
     if (err != CL_SUCCESS) return uae_ocl_fail(err, "clEnqueueWriteBuffer", "%zu bytes", bytes);
     return UAE_OK;
 }
@@ -283,12 +284,14 @@ static uae_status ocl_write(void *ctx, void *buf, size_t off, size_t bytes, cons
 static uae_status ocl_read(void *ctx, void *buf, size_t off, size_t bytes, void *dst) {
     ocl_ctx *c = ctx;
     if (bytes == 0) return UAE_OK;
-    cl_int err = clEnqueueReadBuffer(c->queue, (cl_mem)buf, CL_TRUE, off, bytes, dst, 0, NULL, NULL);
+    cl_int err =
+        clEnqueueReadBuffer(c->queue, (cl_mem)buf, CL_TRUE, off, bytes, dst, 0, NULL, NULL);
     if (err != CL_SUCCESS) return uae_ocl_fail(err, "clEnqueueReadBuffer", "%zu bytes", bytes);
     return UAE_OK;
 }
 
-static uae_status ocl_copy(void *ctx, void *dst, size_t doff, void *src, size_t soff, size_t bytes) {
+static uae_status ocl_copy(void *ctx, void *dst, size_t doff, void *src, size_t soff,
+                           size_t bytes) {
     ocl_ctx *c = ctx;
     if (bytes == 0 || (dst == src && doff == soff)) return UAE_OK;
     if (dst == src && doff < soff + bytes && soff < doff + bytes) {

@@ -19,7 +19,7 @@
 typedef struct cache_header {
     char magic[8];
     uint32_t format;
-    uint32_t reserved;
+    uint32_t reserved; /* 0: keeps the 64-bit fields 8-byte aligned */
     uint64_t key;
     uint64_t size;     /* bytes of binary after the header */
     uint64_t checksum; /* FNV-1a 64 of those bytes */

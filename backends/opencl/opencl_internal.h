@@ -49,7 +49,8 @@ typedef enum ocl_cache_result {
     OCL_CACHE_OFF,      /* UAE_CACHE_DIR=off, or no usable cache folder */
     OCL_CACHE_MISS,     /* built from source, then stored */
     OCL_CACHE_HIT,      /* loaded from a valid cache entry */
-    OCL_CACHE_REJECTED, /* an entry existed but was corrupt or did not match: rebuilt and replaced */
+    OCL_CACHE_REJECTED, /* an entry existed but was corrupt or did not match: rebuilt and replaced
+                         */
     OCL_CACHE_RESULT_COUNT
 } ocl_cache_result;
 
