@@ -54,10 +54,18 @@ static int all_devices(cl_platform_id *plats, cl_device_id *devs, int cap) {
     return n;
 }
 
+/* A platform string, truncated to cap (read whole first: a short buffer is an error in OpenCL). */
 static void platform_str(cl_platform_id p, cl_platform_info what, char *out, size_t cap) {
+    size_t len = 0;
     out[0] = '\0';
-    if (clGetPlatformInfo(p, what, cap, out, NULL) != CL_SUCCESS) out[0] = '\0';
-    out[cap - 1] = '\0';
+    if (clGetPlatformInfo(p, what, 0, NULL, &len) != CL_SUCCESS || len == 0) return;
+    char *tmp = malloc(len + 1);
+    if (!tmp) return;
+    if (clGetPlatformInfo(p, what, len, tmp, NULL) == CL_SUCCESS) {
+        tmp[len] = '\0';
+        snprintf(out, cap, "%s", tmp);
+    }
+    free(tmp);
 }
 
 static void device_str(cl_device_id d, cl_device_info what, char *out, size_t cap) {
@@ -77,9 +85,7 @@ static void device_str(cl_device_id d, cl_device_info what, char *out, size_t ca
 static void fill_info(cl_platform_id p, cl_device_id d, uae_device_info *info) {
     memset(info, 0, sizeof *info);
     snprintf(info->backend, sizeof info->backend, "opencl");
-    char pname[sizeof info->platform + 64];
-    platform_str(p, CL_PLATFORM_NAME, pname, sizeof pname);
-    snprintf(info->platform, sizeof info->platform, "%s", pname);
+    platform_str(p, CL_PLATFORM_NAME, info->platform, sizeof info->platform);
     device_str(d, CL_DEVICE_NAME, info->name, sizeof info->name);
     device_str(d, CL_DEVICE_VENDOR, info->vendor, sizeof info->vendor);
     device_str(d, CL_DRIVER_VERSION, info->driver_version, sizeof info->driver_version);
