@@ -159,6 +159,7 @@ static void test_error_names(void) {
 /* A program that does not compile is UAE_ERR_BUILD, and the message carries the build log. The
  * extra option redefines a tunable as a syntax error. */
 static void test_build_error(int dev) {
+    fprintf(stderr, "(a deliberate kernel compile error follows; the driver may print its log)\n");
     setenv("UAE_OPENCL_OPTIONS", "-DUAE_REDUCE_WG=(", 1);
     char spec[16];
     snprintf(spec, sizeof spec, "%d", dev);
