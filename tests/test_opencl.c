@@ -341,7 +341,7 @@ static uint64_t rng_hash(uae_backend *be, uae_op_kind kind, uae_rng_params p, in
 }
 
 /* The RNG is the same arithmetic on every backend (core/philox.h): the same bits, not close. */
-static void test_rng_streams(uae_backend *ocl, uae_backend *ref) {
+static void test_rng_streams(uae_backend *ocl, uae_backend *ref, uae_backend *cpu) {
     const struct {
         uae_op_kind kind;
         uae_rng_params p;
@@ -360,8 +360,10 @@ static void test_rng_streams(uae_backend *ocl, uae_backend *ref) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint64_t h_ocl = rng_hash(ocl, cases[i].kind, cases[i].p, cases[i].rows, cases[i].n);
         uint64_t h_ref = rng_hash(ref, cases[i].kind, cases[i].p, cases[i].rows, cases[i].n);
-        CHECK(h_ocl == h_ref, "%s: OpenCL hash %016llx, reference %016llx", cases[i].what,
-              (unsigned long long)h_ocl, (unsigned long long)h_ref);
+        uint64_t h_cpu = rng_hash(cpu, cases[i].kind, cases[i].p, cases[i].rows, cases[i].n);
+        CHECK(h_ocl == h_ref && h_cpu == h_ref,
+              "%s: hash OpenCL %016llx, cpu %016llx, reference %016llx", cases[i].what,
+              (unsigned long long)h_ocl, (unsigned long long)h_cpu, (unsigned long long)h_ref);
     }
 }
 
@@ -382,7 +384,10 @@ int main(void) {
     printf("device: %s\n", uae_backend_name(ocl));
     test_max_alloc(ocl);
     test_gemm_nan(ocl);
-    test_rng_streams(ocl, ref);
+    uae_backend *cpu;
+    TRY(uae_backend_open("cpu", &cpu));
+    test_rng_streams(ocl, ref, cpu);
+    uae_backend_free(cpu);
     test_ops(ocl, ref);
     /* The builtin GEMM kernel, used where CLBlast cannot run: the same checks. */
     setenv("UAE_OPENCL_GEMM", "builtin", 1);
