@@ -398,5 +398,8 @@ uae_status uae_opencl_backend_create(int which, uae_backend **out) {
         ocl_free(c);
         return st;
     }
+    /* Position among the OpenCL devices: uae_backend_wrap names the handle "opencl:<which> ..."
+     * with it; the registry then sets the flat index in the handle's device info. */
+    c->info.index = which;
     return uae_backend_wrap(&ocl_iface, c, out);
 }
