@@ -3,7 +3,7 @@
  * tests/golden/make_golden.py (run by hand; CI has no torch) stored inputs, weights, outputs, the
  * loss, every gradient (parameters and input) and the losses of three optimizer steps. Here the
  * same weights are loaded into the uaekit model by parameter name, on the "ref" and "cpu"
- * backends, and everything is compared; then three uae_model_train_step calls (RMSprop for
+ * backends and every OpenCL device, and everything is compared; then three uae_model_train_step calls (RMSprop for
  * dense-ae, Adadelta for conv-ae, the hyper-parameters of the script) must give the same losses.
  * The classifier's fixture has no weights (both sides compute them from one formula) and keeps 16
  * sampled elements, the sum and the sum of squares of each gradient (see make_golden.py). */
@@ -295,8 +295,15 @@ done:
 }
 
 int main(void) {
-    static const char *const backends[] = {"ref", "cpu"};
-    for (int i = 0; i < 2; i++) {
+    /* ref, cpu, and every OpenCL device (by its index in the device list) */
+    char backends[16][16] = {"ref", "cpu"};
+    int nb = 2, count = 0;
+    uae_device_info info[16];
+    if (uae_device_list(info, 16, &count) == UAE_OK)
+        for (int d = 0; d < count && d < 16 && nb < 16; d++)
+            if (strcmp(info[d].backend, "opencl") == 0)
+                snprintf(backends[nb++], sizeof backends[0], "%d", info[d].index);
+    for (int i = 0; i < nb; i++) {
         uae_model_config cfg;
         if (uae_model_defaults("dense-ae", 1, 12, 12, 0, &cfg) != UAE_OK) return 1;
         cfg.hidden = 16; /* the fixture's size (see make_golden.py) */
