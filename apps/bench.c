@@ -245,10 +245,12 @@ static const cli_command bench_command = {
         "Options:\n"
         "  --all             every device, the scalar reference \"ref\" included (slow)\n"
         "  --op NAME         only the cases of one op: gemm, gemm-batched, conv, conv-bwd-data,\n"
-        "                    conv-bwd-weight, mine_bound, attack_step, optim\n"
+        "                    conv-bwd-weight, mine_bound, attack_step, optim, or end to end:\n"
+        "                    train-conv-ae (an epoch of 1000 synthetic images, images/s)\n"
         "  --size N[,N...]   only the square GEMMs of these sizes (implies --op gemm)\n"
-        "  --batch N         the batch of the conv, dense-layer GEMM, mine_bound and\n"
-        "                    attack_step cases (default 100 for conv and GEMM, 64 for the others)\n"
+        "  --batch N         the batch of the conv, dense-layer GEMM, mine_bound, attack_step\n"
+        "                    and train-conv-ae cases (default 100 for conv, GEMM and training,\n"
+        "                    64 for mine_bound and attack_step)\n"
         "  --reps N          timed samples per case and device (default 10)\n"
         "  --warmup N        untimed runs first (default 2)\n"
         "  --max-seconds S   stop sampling a case after S seconds (default 10; one sample at least)\n"
@@ -303,7 +305,7 @@ static int parse_options(const cli_command *cmd, cli_globals *g, int argc, char 
             if (o->op < 0)
                 return cli_usage_error(cmd, "--op: unknown op '%s' (expected gemm, gemm-batched, "
                                        "conv, conv-bwd-data, conv-bwd-weight, mine_bound, "
-                                       "attack_step or optim)", p.arg);
+                                       "attack_step, optim or train-conv-ae)", p.arg);
             break;
         case OPT_SIZE:
             rc = parse_sizes(cmd, p.arg, o);

@@ -26,6 +26,7 @@ typedef enum bench_op {
     BENCH_OP_MINE_BOUND,
     BENCH_OP_ATTACK_STEP,
     BENCH_OP_OPTIM,
+    BENCH_OP_TRAIN_CONV_AE,     /* end to end: a conv-ae training epoch (uae/model.h) */
     BENCH_OP_COUNT
 } bench_op;
 
@@ -49,6 +50,7 @@ typedef struct bench_case {
         struct { int64_t b, n; } mine;       /* B estimators of n joint and n marginal samples */
         struct { int64_t b, d; } attack;     /* B samples of D features */
         struct { uae_optim_fn fn; int64_t n; } optim;
+        struct { int64_t images, batch; } train;     /* an epoch of images in batches */
     } u;
     double flop;           /* floating-point operations per run; 0 where not meaningful */
     double bytes;          /* least bytes read + written per run; 0 where not meaningful */
@@ -88,6 +90,13 @@ size_t bench_instance_arena_peak(const bench_instance *in);
 
 /* NULL is a no-op. */
 void bench_instance_free(bench_instance *in);
+
+/* The end-to-end cases (bench_e2e.c): a model, its data and its scratch memory on a backend. */
+typedef struct bench_e2e bench_e2e;
+uae_status bench_e2e_create(const bench_case *c, uae_backend *be, uint64_t seed, bench_e2e **out);
+uae_status bench_e2e_run(bench_e2e *e);
+size_t bench_e2e_arena_peak(const bench_e2e *e);
+void bench_e2e_free(bench_e2e *e); /* NULL is a no-op */
 
 /* ---- Host: threads and the CBLAS reference (bench_host.c) ------------------------------------ */
 

@@ -9,7 +9,7 @@
 
 const char *const bench_op_names[BENCH_OP_COUNT] = {
     "gemm", "gemm-batched", "conv", "conv-bwd-data", "conv-bwd-weight",
-    "mine_bound", "attack_step", "optim",
+    "mine_bound", "attack_step", "optim", "train-conv-ae",
 };
 _Static_assert(sizeof bench_op_names / sizeof bench_op_names[0] == BENCH_OP_COUNT, "one name each");
 
@@ -187,6 +187,19 @@ int bench_cases_build(const bench_selection *sel, bench_case **out) {
             c->bytes = 4.0 * 7.0 * (double)np;
         }
     }
+    if (all || sel->op == BENCH_OP_TRAIN_CONV_AE) {
+        /* An epoch of 1000 images (quick: 8) in batches of the preset's 100 (or --batch). */
+        bench_case *c = &cs[n++];
+        c->op = BENCH_OP_TRAIN_CONV_AE;
+        c->u.train.images = quick ? 8 : 1000;
+        c->u.train.batch = sel->batch > 0 ? sel->batch : quick ? 4 : 100;
+        if (c->u.train.batch > c->u.train.images) c->u.train.images = c->u.train.batch;
+        snprintf(c->name, sizeof c->name, "train-conv-ae B=%lld", (long long)c->u.train.batch);
+        snprintf(c->shape, sizeof c->shape, "epoch of %lld 28x28 images",
+                 (long long)(c->u.train.images / c->u.train.batch * c->u.train.batch));
+        c->items = (double)(c->u.train.images / c->u.train.batch * c->u.train.batch);
+        snprintf(c->item_unit, sizeof c->item_unit, "images");
+    }
     UAE_ASSERT(n <= MAX_CASES);
     *out = cs;
     return n;
@@ -197,6 +210,7 @@ int bench_cases_build(const bench_selection *sel, bench_case **out) {
 enum { MAX_TENSORS = 7 };
 
 struct bench_instance {
+    bench_e2e *e2e;              /* the end-to-end cases; NULL for single ops */
     uae_arena *arena;
     uae_tensor t[MAX_TENSORS];
     uae_op op;
@@ -307,6 +321,16 @@ uae_status bench_instance_create(const bench_case *c, uae_backend *be, uint64_t 
     *out = NULL;
     bench_instance *in = calloc(1, sizeof *in);
     if (!in) return uae_fail(UAE_ERR_NOMEM, "bench: out of host memory");
+    if (c->op == BENCH_OP_TRAIN_CONV_AE) {
+        uae_status st = bench_e2e_create(c, be, seed, &in->e2e);
+        if (st == UAE_OK) st = uae_backend_sync(be);
+        if (st != UAE_OK) {
+            bench_instance_free(in);
+            return st;
+        }
+        *out = in;
+        return UAE_OK;
+    }
     /* 4 Mi floats per chunk: the small cases share one chunk; a larger tensor gets its own. */
     uae_status st = uae_arena_create(be, (size_t)1 << 22, &in->arena);
     uint64_t s = seed;
@@ -320,7 +344,8 @@ uae_status bench_instance_create(const bench_case *c, uae_backend *be, uint64_t 
         case BENCH_OP_MINE_BOUND: st = setup_mine(c, in, &s); break;
         case BENCH_OP_ATTACK_STEP: st = setup_attack(c, in, &s); break;
         case BENCH_OP_OPTIM: st = setup_optim(c, in, &s); break;
-        case BENCH_OP_COUNT: UAE_ASSERT(!"a case of no op"); break;
+        case BENCH_OP_TRAIN_CONV_AE:
+        case BENCH_OP_COUNT: UAE_ASSERT(!"not a single-op case"); break;
         }
     }
     if (st == UAE_OK) st = uae_backend_sync(be);
@@ -332,14 +357,17 @@ uae_status bench_instance_create(const bench_case *c, uae_backend *be, uint64_t 
     return UAE_OK;
 }
 
-uae_status bench_instance_run(bench_instance *in) { return uae_op_run(&in->op); }
+uae_status bench_instance_run(bench_instance *in) {
+    return in->e2e ? bench_e2e_run(in->e2e) : uae_op_run(&in->op);
+}
 
 size_t bench_instance_arena_peak(const bench_instance *in) {
-    return uae_arena_peak(in->arena) * sizeof(float);
+    return in->e2e ? bench_e2e_arena_peak(in->e2e) : uae_arena_peak(in->arena) * sizeof(float);
 }
 
 void bench_instance_free(bench_instance *in) {
     if (!in) return;
+    bench_e2e_free(in->e2e);
     uae_arena_free(in->arena);
     free(in);
 }
