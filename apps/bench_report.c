@@ -437,8 +437,13 @@ uae_status bench_write_svg(const bench_report *r, const char *path) {
         fprintf(f, "<text x=\"28\" y=\"%d\" font-size=\"11\">", y + 10);
         xml_text(f, series[s].label);
         if (series[s].device >= 0) {
+            const bench_device *d = &r->devices[series[s].device];
             fputs(": ", f);
-            xml_text(f, r->devices[series[s].device].name);
+            xml_text(f, d->name);
+            if (d->info.driver_version[0]) {
+                fputs(", driver ", f);
+                xml_text(f, d->info.driver_version);
+            }
         }
         fputs("</text>\n", f);
         y += 18;
