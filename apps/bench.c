@@ -533,6 +533,14 @@ static int report(const bench_opts *o, const bench_report *r) {
 }
 
 static int run_bench(const cli_command *cmd, cli_globals *g, int argc, char **argv) {
+    /* The command line as given, before getopt_long permutes argv. */
+    char command[512];
+    size_t len = 0;
+    command[0] = '\0';
+    for (int i = 0; i < argc && len < sizeof command; i++)
+        len += (size_t)snprintf(command + len, sizeof command - len, "%s%s", i ? " " : "",
+                                i ? argv[i] : "uae-bench");
+
     bench_opts o = {.op = -1, .reps = 10, .warmup = 2, .max_seconds = 10};
     int rc = parse_options(cmd, g, argc, argv, &o);
     if (rc != CLI_EXIT_OK || o.stop) return rc;
@@ -552,10 +560,7 @@ static int run_bench(const cli_command *cmd, cli_globals *g, int argc, char **ar
     format_utc(rep.date, sizeof rep.date);
     thread_env(rep.env, sizeof rep.env);
     rep.load_start = load_average();
-    size_t len = 0;
-    for (int i = 0; i < argc && len < sizeof rep.command; i++)
-        len += (size_t)snprintf(rep.command + len, sizeof rep.command - len, "%s%s",
-                                i ? " " : "", i ? argv[i] : "uae-bench");
+    snprintf(rep.command, sizeof rep.command, "%s", command);
 
     /* --scaling: 1 thread, then --threads or all (at least 2). */
     int thread_counts[2] = {rep.host_threads, 0}, nthreads = 1;
