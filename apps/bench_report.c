@@ -27,7 +27,10 @@ double bench_items_per_s(const bench_case *c, const bench_stats *s) {
 
 const char *bench_format_rate(const bench_case *c, const bench_stats *s, char *buf, size_t cap) {
     if (c->flop > 0) snprintf(buf, cap, "%.1f GFLOP/s", bench_gflops(c, s));
-    else if (c->items > 0) snprintf(buf, cap, "%.3g %s/s", bench_items_per_s(c, s), c->item_unit);
+    else if (c->items > 0) {
+        double v = bench_items_per_s(c, s);
+        snprintf(buf, cap, v >= 100 ? "%.0f %s/s" : "%.3g %s/s", v, c->item_unit);
+    }
     else if (c->bytes > 0) snprintf(buf, cap, "%.2f GB/s", bench_gbps(c, s));
     else snprintf(buf, cap, "-");
     return buf;
