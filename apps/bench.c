@@ -560,6 +560,11 @@ static int run_bench(const cli_command *cmd, cli_globals *g, int argc, char **ar
     format_utc(rep.date, sizeof rep.date);
     thread_env(rep.env, sizeof rep.env);
     rep.load_start = load_average();
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus > 0 && rep.load_start > (double)cpus)
+        uae_logf(&g->log, UAE_LOG_WARN, "load average %.2f on %ld CPUs: other processes compete "
+                 "for the cores, so the times will be noisy (recorded in the output)",
+                 rep.load_start, cpus);
     snprintf(rep.command, sizeof rep.command, "%s", command);
 
     /* --scaling: 1 thread, then --threads or all (at least 2). */
