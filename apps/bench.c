@@ -170,8 +170,8 @@ static uae_status open_timed(const char *spec, bench_device *d, uae_backend **ou
     return UAE_OK;
 }
 
-/* The device specs to measure: --compare's two, --device's one, --all's every device, or by
- * default cpu and every OpenCL device. --scaling measures the CPU backend only. */
+/* The device specs to measure: --compare's two, --device's (or $UAE_DEVICE's) one, --all's every
+ * device, or by default cpu and every OpenCL device. --scaling measures the CPU backend only. */
 static int device_specs(const bench_opts *o, const cli_globals *g, char specs[][64], int cap) {
     int n = 0;
     if (o->scaling) {
@@ -183,8 +183,10 @@ static int device_specs(const bench_opts *o, const cli_globals *g, char specs[][
         snprintf(specs[n++], 64, "%s", o->compare_b);
         return n;
     }
-    if (g->device && !o->all) {
-        snprintf(specs[n++], 64, "%s", g->device);
+    /* --device, else $UAE_DEVICE (as every uae command), else the default list below. */
+    const char *one = g->device ? g->device : getenv("UAE_DEVICE");
+    if (one && *one && !o->all) {
+        snprintf(specs[n++], 64, "%s", one);
         return n;
     }
     enum { CAP = 64 };
@@ -207,7 +209,8 @@ static int device_specs(const bench_opts *o, const cli_globals *g, char specs[][
 
 enum {
     OPT_OP = CLI_OPT_FIRST_COMMAND, OPT_SIZE, OPT_REPS, OPT_WARMUP, OPT_MAX_SECONDS, OPT_ALL,
-    OPT_JSON, OPT_CSV, OPT_SVG, OPT_COMPARE, OPT_THREADS, OPT_SCALING, OPT_QUICK, OPT_NO_CBLAS, OPT_BATCH,
+    OPT_JSON, OPT_CSV, OPT_SVG, OPT_COMPARE, OPT_THREADS, OPT_SCALING, OPT_QUICK, OPT_NO_CBLAS,
+    OPT_BATCH,
 };
 
 static const struct option bench_options[] = {
@@ -241,7 +244,8 @@ static const cli_command bench_command = {
         "and prints the median time over repeated runs after warm-up, the spread, GFLOP/s or\n"
         "GB/s, the host CPU time per wall second, the start-up time of each device and the peak\n"
         "memory. GEMM cases also show a CBLAS (OpenBLAS) SGEMM as a reference when the bench\n"
-        "was built with one. Devices: cpu and every OpenCL device by default.\n\n"
+        "was built with one. Devices: --device SPEC, else $UAE_DEVICE, else cpu and every OpenCL\n"
+        "device.\n\n"
         "Options:\n"
         "  --all             every device, the scalar reference \"ref\" included (slow)\n"
         "  --op NAME         only the cases of one op: gemm, gemm-batched, conv, conv-bwd-data,\n"
