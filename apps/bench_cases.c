@@ -139,6 +139,15 @@ int bench_cases_build(const bench_selection *sel, bench_case **out) {
             add_gemm(&cs[n++], "4x16x64x81", false, false, 4, 16, 64, 81);
         else
             add_gemm(&cs[n++], "64x16x512x729", false, false, 64, 16, 512, 729);
+        /* The per-sample MINE networks of the attack (uae/mine.h, conv samples of conv-ae): each
+         * of S estimators has a dense layer from 16 x 27 x 27 = 11664 conv outputs to 512, applied
+         * to its n = 16 samples: forward x W^T, and the two backward products dx = dy W and
+         * dW = dy^T x, whose inner dimension is only 16. S = 8 here (the attack uses one per
+         * image: 64 at B = 64, 191 MB of weights per 8). */
+        int64_t s = quick ? 2 : 8, in = quick ? 100 : 11664, out = quick ? 32 : 512;
+        add_gemm(&cs[n++], "mine fwd", false, true, s, 16, in, out);
+        add_gemm(&cs[n++], "mine dx", false, false, s, 16, out, in);
+        add_gemm(&cs[n++], "mine dW", true, false, s, out, 16, in);
     }
     static const bench_op conv_ops[] = {BENCH_OP_CONV, BENCH_OP_CONV_BWD_DATA,
                                         BENCH_OP_CONV_BWD_WEIGHT};
