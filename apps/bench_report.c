@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "apps/bench.h"
+#include "apps/cli.h"
 #include "uae/io.h"
 
 const char *const bench_status_names[BENCH_STATUS_COUNT] = {"ok", "n/a", "failed"};
@@ -46,19 +47,6 @@ const char *bench_format_time(double t, char *buf, size_t cap) {
 
 static const char *or_dash(const char *s) { return s && *s ? s : "-"; }
 
-/* "1.23 MiB"-style sizes for the table. */
-static const char *format_bytes(uint64_t b, char *buf, size_t cap) {
-    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)b;
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        u++;
-    }
-    snprintf(buf, cap, u ? "%.1f %s" : "%.0f %s", v, units[u]);
-    return buf;
-}
-
 /* ---- Terminal table --------------------------------------------------------------------------- */
 
 static void print_header(const bench_report *r, FILE *f) {
@@ -69,7 +57,7 @@ static void print_header(const bench_report *r, FILE *f) {
     fprintf(f, "machine: %s; load average %.2f before, %.2f after; environment: %s\n",
             r->host_cpu, r->load_start, r->load_end, *r->env ? r->env : "(no thread settings)");
     fprintf(f, "median of up to %d samples after %d warm-up runs (at most %g s per case); "
-               "CPU threads %d by default\n",
+               "CPU backend threads: %d\n",
             r->reps, r->warmup, r->max_seconds, r->host_threads);
     fprintf(f, "devices:\n");
     for (int d = 0; d < r->ndevices; d++) {
@@ -123,7 +111,7 @@ void bench_print_table(const bench_report *r, FILE *f) {
         fprintf(f, "CBLAS GF: the CBLAS SGEMM of the same shape, same threads; xCBLAS: its time / "
                    "this time (above 1: faster than the CBLAS)\n");
     fprintf(f, "peak memory: process %s (ru_maxrss), largest case arena %s\n",
-            format_bytes(rss, a, sizeof a), format_bytes(arena_peak, b, sizeof b));
+            cli_format_bytes(rss, a, sizeof a), cli_format_bytes(arena_peak, b, sizeof b));
     if (fallbacks)
         fprintf(f, "note: %llu op runs fell back to the host (the device lacks the op): see "
                    "\"fallbacks\" in --json\n", (unsigned long long)fallbacks);
