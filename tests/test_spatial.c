@@ -31,7 +31,7 @@ static int failures, cases;
         }                                                                                         \
     } while (0)
 
-/* ---- Test data --------------------------------------------------------------------------------- */
+/* ---- Test data ------------------------------------------------------------------------------- */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -78,7 +78,7 @@ static int64_t numel(const uae_tensor *t) {
     return n;
 }
 
-/* ---- One case: an op, its inputs and the initial contents of its outputs ------------------------- */
+/* ---- One case: an op, its inputs and the initial contents of its outputs --------------------- */
 
 typedef struct tcase {
     char name[160];
@@ -214,7 +214,7 @@ static void check_case(tcase *tc) {
     case_free(tc);
 }
 
-/* ---- GEMM ------------------------------------------------------------------------------------------ */
+/* ---- GEMM ------------------------------------------------------------------------------------ */
 
 /* pad: extra floats per row of A, B and C (leading dimension = row length + pad); gap: extra
  * floats between batches (stride = rows * ld + gap; 0 and pad 0 give tight). */
@@ -269,7 +269,7 @@ static void test_gemm(void) {
     gemm_case(false, true, 16, 64, 100, 1.0f, 0.0f, 0, 8, 0);
 }
 
-/* ---- Convolutions ------------------------------------------------------------------------------- */
+/* ---- Convolutions ---------------------------------------------------------------------------- */
 
 typedef struct conv_shape {
     int64_t n, c, h, w, k, r, s;
@@ -368,7 +368,7 @@ static void test_conv(void) {
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) conv_cases(&shapes[i]);
 }
 
-/* ---- Pooling and upsampling ------------------------------------------------------------------------ */
+/* ---- Pooling and upsampling ------------------------------------------------------------------ */
 
 /* These copy or compare values, or add four of them in the reference's order: the OpenMP versions
  * must give the same bits. */

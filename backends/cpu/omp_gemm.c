@@ -101,7 +101,7 @@ typedef void (*pack_b_fn)(const uae_sgemm_args *g, int64_t p0, int64_t kc, int64
 /* pack_b_sliver for a transposed B with AVX: the sliver is the transpose of an NR x kc block of B,
  * done as 8x8 transposes in registers so that both reads and writes are whole vectors. (The
  * scalar loop writes one float per 64-byte row of the sliver, which makes packing as slow as the
- * product itself when m is small.) Partial slivers and the last kc % 8 steps use the scalar loop. */
+ * product itself when m is small.) Partial slivers and the last kc % 8 steps use scalar loops. */
 __attribute__((target("avx2"))) static void
 pack_b_sliver_avx2(const uae_sgemm_args *g, int64_t p0, int64_t kc, int64_t j0, int nr,
                    float *restrict dst) {
@@ -142,7 +142,7 @@ pack_b_sliver_avx2(const uae_sgemm_args *g, int64_t p0, int64_t kc, int64_t j0, 
 }
 #endif
 
-/* ---- Micro-kernels ----------------------------------------------------------------------------- */
+/* ---- Micro-kernels --------------------------------------------------------------------------- */
 
 /* C[0:mr, 0:nr] = alpha * (A sliver @ B sliver) + beta * C over kc steps; with beta == 0, C is not
  * read. Both kernels finish with the same scalar-equivalent update t = alpha*ab; t = t + beta*c
@@ -255,7 +255,7 @@ static gemm_kernels pick_kernels(void) {
     return (gemm_kernels){ukernel_c, pack_b_sliver};
 }
 
-/* ---- The blocked loops ------------------------------------------------------------------------ */
+/* ---- The blocked loops ----------------------------------------------------------------------- */
 
 size_t uae_sgemm_scratch_floats(int64_t m, int64_t n, int64_t k) {
     int64_t kc = min64(k, KC);
@@ -316,9 +316,9 @@ static void gemm_blocked(const uae_sgemm_args *g, const gemm_kernels *kern, floa
                     int64_t ir_end = min64((ic + 1) * per, nir);
                     for (int64_t ir = ic * per; ir < ir_end; ir++) {
                         int64_t i0 = is + ir * MR;
+                        int mr = (int)min64(MR, g->m - i0);
                         kern->ukernel(kc, pa + ir * kc * MR, pb + jr * kc * NR,
-                                      g->c + i0 * g->ldc + j0, g->ldc, (int)min64(MR, g->m - i0), nr,
-                                      g->alpha, beta);
+                                      g->c + i0 * g->ldc + j0, g->ldc, mr, nr, g->alpha, beta);
                     }
                 }
             }
@@ -351,7 +351,7 @@ uae_status uae_sgemm_parallel(const uae_sgemm_args *g, int threads) {
     int64_t b_floats = kc * round_up(min64(g->n, NC), NR);
     size_t bytes = (size_t)(a_floats + b_floats) * sizeof(float);
     float *pa = aligned_alloc(64, round_up((int64_t)bytes, 64));
-    if (!pa) return uae_fail(UAE_ERR_NOMEM, "gemm_omp: cannot allocate %zu bytes of scratch", bytes);
+    if (!pa) return uae_fail(UAE_ERR_NOMEM, "gemm_omp: cannot allocate %zu bytes", bytes);
     float *pb = pa + a_floats;
     gemm_kernels kern = pick_kernels();
 #ifdef _OPENMP
@@ -368,7 +368,7 @@ uae_status uae_sgemm_parallel(const uae_sgemm_args *g, int threads) {
     return UAE_OK;
 }
 
-/* ---- The op --------------------------------------------------------------------------------- */
+/* ---- The op ---------------------------------------------------------------------------------- */
 
 /* Batches run one per thread when there are at least as many as threads (many small products:
  * per-sample networks); otherwise one after another, each product using all threads. */
@@ -400,7 +400,7 @@ uae_status uae_gemm_omp(const uae_op *op) {
     size_t per_thread = (size_t)round_up((int64_t)uae_sgemm_scratch_floats(p->m, p->n, p->k), 16);
     size_t bytes = per_thread * (size_t)threads * sizeof(float);
     float *scratch = aligned_alloc(64, bytes);
-    if (!scratch) return uae_fail(UAE_ERR_NOMEM, "gemm_omp: cannot allocate %zu bytes of scratch", bytes);
+    if (!scratch) return uae_fail(UAE_ERR_NOMEM, "gemm_omp: cannot allocate %zu bytes", bytes);
     UAE_OMP(omp parallel for schedule(static) num_threads(threads))
     for (int64_t b = 0; b < p->batch; b++) {
         int tid = 0;
