@@ -15,7 +15,11 @@
  *
  * Threads share the packed B and A blocks and split the (ic, jr) work items of each block between
  * them: every element of C is computed by exactly one thread, by the same sequence of micro-kernel
- * calls whatever the number of threads, so results are bit-identical for any thread count. */
+ * calls whatever the number of threads, so results are bit-identical for any thread count.
+ *
+ * Scratch (the packed panels) is allocated per call, never kept in globals: one allocation per
+ * op, a few microseconds next to a product worth threading; a batch or a convolution allocates
+ * once per thread and reuses it for all of its products. */
 #include "backends/cpu/omp_gemm.h"
 
 #include <stdlib.h>

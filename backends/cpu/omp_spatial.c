@@ -1,6 +1,7 @@
 /* backends/cpu/omp_spatial.c — the OpenMP versions of the image ops: 2-D convolution and its two
  * gradients (im2col + the packed GEMM of omp_gemm.c, or direct), 2x2 max pooling and 2x
- * upsampling. GEMM itself is in omp_gemm.c; the scalar references these are tested against are in ref_spatial.c.
+ * upsampling. GEMM itself is in omp_gemm.c; the scalar references these are tested against are
+ * in ref_spatial.c.
  *
  * Work is split into tasks with fixed boundaries (an image, or a fixed part of a weight set's
  * images) whose results are combined in a fixed order, so every result is bit-identical for any
