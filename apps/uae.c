@@ -1,11 +1,107 @@
-/* apps/uae.c — the uae command-line tool (skeleton; filled by the CLI work). */
+/* apps/uae.c — the `uae` command-line tool: global options, the table of commands, `uae --help`,
+ * `uae --version` and `uae help <command>`. Each command lives in apps/cli_<name>.c; this file
+ * only finds it and runs it. Exit codes: see enum cli_exit in apps/cli.h. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-#include "uae/backend.h"
+#include "apps/cli.h"
+#include "uae_config.h"
 
-int main(void) {
-    int n = 0;
-    uae_device_list(NULL, 0, &n);
-    printf("%d devices\n", n);
-    return 0;
+static int run_help(const cli_command *cmd, cli_globals *g, int argc, char **argv);
+
+static const cli_command cli_cmd_help = {
+    .name = "help",
+    .summary = "show the help of a command",
+    .usage = "help [COMMAND]",
+    .help = "Prints the help of COMMAND, or without COMMAND the list of commands.\n",
+    .run = run_help,
+};
+
+/* The commands in the order `uae --help` lists them. A new command is one file and one line here. */
+static const cli_command *const commands[] = {
+    &cli_cmd_devices, &cli_cmd_selftest, &cli_cmd_demo,   &cli_cmd_train, &cli_cmd_eval,
+    &cli_cmd_reconstruct, &cli_cmd_attack, &cli_cmd_augment, &cli_cmd_help,
+};
+enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
+
+static const cli_command *find_command(const char *name) {
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i]->name, name) == 0) return commands[i];
+    return NULL;
+}
+
+static void print_main_help(FILE *f) {
+    fprintf(f,
+            "uae %s - unsupervised adversarial examples as data augmentation (uaekit)\n\n"
+            "Usage: uae [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGUMENTS]\n"
+            "       uae help COMMAND     the help of one command (or: uae COMMAND --help)\n"
+            "       uae --version        the version and the backends compiled in\n\n"
+            "Commands:\n",
+            UAE_VERSION);
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
+    fputc('\n', f);
+    cli_print_global_options(f);
+    fputs("      --version   show the version and exit (before a command only)\n\n"
+          "Environment:\n"
+          "  UAE_DEVICE      the device used when --device is not given\n\n"
+          "Exit status:\n"
+          "  0  success\n"
+          "  1  runtime failure (a file, the device, a failed check)\n"
+          "  2  usage error (unknown option, bad value, unknown or ambiguous device)\n"
+          "  3  not available in this version or build\n\n"
+          "Documentation: docs/user-guide.md\n",
+          f);
+}
+
+static void print_version(void) {
+    /* Whether the build has each backend, from the generated uae_config.h. */
+    printf("uae (uaekit) %s\n", UAE_VERSION);
+    printf("OpenCL backend: %s\n", UAE_HAVE_OPENCL ? "compiled in" : "not compiled in");
+    printf("OpenMP threads: %s\n", UAE_HAVE_OPENMP ? "compiled in" : "not compiled in");
+}
+
+static int run_help(const cli_command *cmd, cli_globals *g, int argc, char **argv) {
+    cli_parser p;
+    cli_parser_init(&p, cmd, g, argc, argv, NULL);
+    for (int c; (c = cli_next(&p)) != -1;)
+        if (c == CLI_STOP) return p.exit_code;
+    if (cli_check_positional(&p, 1) != CLI_EXIT_OK) return CLI_EXIT_USAGE;
+    if (p.nrest == 0) {
+        print_main_help(stdout);
+        return CLI_EXIT_OK;
+    }
+    const cli_command *which = find_command(p.rest[0]);
+    if (!which) return cli_usage_error(cmd, "unknown command '%s'", p.rest[0]);
+    cli_print_command_help(which, stdout);
+    return CLI_EXIT_OK;
+}
+
+int main(int argc, char **argv) {
+    cli_globals g = {.seed = 1};
+    static const struct option main_opts[] = {{"version", no_argument, NULL, CLI_OPT_VERSION}, {0}};
+
+    /* Global options before the command name; the parse stops at the first positional argument. */
+    cli_parser p;
+    cli_parser_init(&p, NULL, &g, argc, argv, main_opts);
+    for (int c; (c = cli_next(&p)) != -1;) {
+        if (c == CLI_STOP) return p.exit_code;
+        if (c == CLI_OPT_HELP) {
+            print_main_help(stdout);
+            return CLI_EXIT_OK;
+        }
+        if (c == CLI_OPT_VERSION) {
+            print_version();
+            return CLI_EXIT_OK;
+        }
+    }
+    if (p.nrest == 0) {
+        print_main_help(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const cli_command *cmd = find_command(p.rest[0]);
+    if (!cmd) return cli_usage_error(NULL, "unknown command '%s'", p.rest[0]);
+    /* The command parses its own argv (from its name on), global options included. */
+    return cmd->run(cmd, &g, p.nrest, p.rest);
 }

@@ -49,7 +49,11 @@ uae_status uae_device_list(uae_device_info *infos, int cap, int *count) {
 }
 
 static uae_status open_index(int index, uae_backend **out) {
-    if (index < N_HOST) return uae_cpu_backend_create(index == 1, out);
+    if (index < N_HOST) {
+        uae_status st = uae_cpu_backend_create(index == 1, out);
+        if (st == UAE_OK) (*out)->dev.index = index;
+        return st;
+    }
 #if UAE_HAVE_OPENCL
     uae_status st = uae_opencl_backend_create(index - N_HOST, out);
     if (st == UAE_OK) (*out)->dev.index = index;

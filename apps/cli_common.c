@@ -1,0 +1,226 @@
+/* apps/cli_common.c — the option parser, value parsers, device opening and help printing that all
+ * `uae` commands share (see apps/cli.h). Messages go to stderr, prefixed "uae <command>:".
+ * No command logic lives here. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apps/cli.h"
+
+static const struct option global_opts[] = {
+    {"help", no_argument, NULL, CLI_OPT_HELP},
+    {"quiet", no_argument, NULL, CLI_OPT_QUIET},
+    {"verbose", no_argument, NULL, CLI_OPT_VERBOSE},
+    {"device", required_argument, NULL, CLI_OPT_DEVICE},
+    {"seed", required_argument, NULL, CLI_OPT_SEED},
+};
+enum { N_GLOBAL_OPTS = sizeof global_opts / sizeof global_opts[0] };
+
+void cli_print_global_options(FILE *f) {
+    fputs("Global options (accepted before or after the command name):\n"
+          "  --device SPEC   where to compute: cpu (default), ref, opencl, gpu, an index from\n"
+          "                  `uae devices`, or a unique part of a device's name, vendor or\n"
+          "                  platform; the default comes from $UAE_DEVICE if it is set\n"
+          "  --seed N        seed of the random number generators, 0 .. 2^64-1 (default 1)\n"
+          "  -q, --quiet     no progress bars; only warnings and errors\n"
+          "  -v, --verbose   also print debug messages\n"
+          "  -h, --help      show the help of the command and exit\n",
+          f);
+}
+
+void cli_print_command_help(const cli_command *cmd, FILE *f) {
+    fprintf(f, "Usage: uae %s\n\n%s\n", cmd->usage, cmd->help);
+    cli_print_global_options(f);
+}
+
+static const char *cmd_name(const cli_command *cmd) { return cmd ? cmd->name : NULL; }
+
+/* "uae devices: " or "uae: " */
+static void print_prefix(const cli_command *cmd) {
+    if (cmd_name(cmd))
+        fprintf(stderr, "uae %s: ", cmd->name);
+    else
+        fputs("uae: ", stderr);
+}
+
+int cli_usage_error(const cli_command *cmd, const char *fmt, ...) {
+    print_prefix(cmd);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (cmd)
+        fprintf(stderr, "\nTry 'uae %s --help'.\n", cmd->name);
+    else
+        fputs("\nTry 'uae --help'.\n", stderr);
+    return CLI_EXIT_USAGE;
+}
+
+void cli_parser_init(cli_parser *p, const cli_command *cmd, cli_globals *g, int argc, char **argv,
+                     const struct option *cmd_opts) {
+    memset(p, 0, sizeof *p);
+    p->cmd = cmd;
+    p->g = g;
+    p->argc = argc;
+    p->argv = argv;
+    p->in_order = cmd == NULL;
+    int n = 0;
+    for (int i = 0; i < N_GLOBAL_OPTS; i++) p->opts[n++] = global_opts[i];
+    for (int i = 0; cmd_opts && cmd_opts[i].name; i++) {
+        UAE_ASSERT(n < CLI_MAX_OPTIONS - 1);
+        p->opts[n++] = cmd_opts[i];
+    }
+    /* p->opts[n] stays zero: the terminator getopt_long needs. */
+    /* 0 (not 1) makes glibc's getopt start afresh: the first command's parse left state behind. */
+    optind = 0;
+    opterr = 0;
+}
+
+/* Checks the global options once all are parsed and sets up the log. */
+static int finish_globals(cli_parser *p) {
+    cli_globals *g = p->g;
+    if (g->quiet && g->verbose) return cli_usage_error(p->cmd, "--quiet and --verbose exclude each other");
+    uae_log_init(&g->log, g->quiet ? UAE_LOG_WARN : g->verbose ? UAE_LOG_DEBUG : UAE_LOG_INFO);
+    return CLI_EXIT_OK;
+}
+
+static int stop(cli_parser *p, int code) {
+    p->exit_code = code;
+    return CLI_STOP;
+}
+
+int cli_next(cli_parser *p) {
+    /* "+" stops at the first positional argument (the command name, before a command);
+     * ":" makes getopt report a missing argument as ':' rather than '?'. */
+    const char *shortopts = p->in_order ? "+:hqv" : ":hqv";
+    for (;;) {
+        int c = getopt_long(p->argc, p->argv, shortopts, p->opts, NULL);
+        p->arg = optarg;
+        const char *opt_text = optind > 0 && optind <= p->argc ? p->argv[optind - 1] : "?";
+        switch (c) {
+        case -1:
+            p->rest = p->argv + optind;
+            p->nrest = p->argc - optind;
+            if (p->cmd && finish_globals(p) != CLI_EXIT_OK) return stop(p, CLI_EXIT_USAGE);
+            return -1;
+        case '?':
+            /* A known long option given a value it does not take ("--json=1"): getopt reports
+             * it like an unknown one, with optopt set to the option's id. */
+            if (strncmp(opt_text, "--", 2) == 0 && strchr(opt_text, '=') && optopt)
+                return stop(p, cli_usage_error(p->cmd, "option '%.*s' takes no value",
+                                               (int)strcspn(opt_text, "="), opt_text));
+            if (strncmp(opt_text, "--", 2) != 0 && optopt > 0 && optopt < 0x100)
+                return stop(p, cli_usage_error(p->cmd, "unknown option '-%c'", optopt));
+            return stop(p, cli_usage_error(p->cmd, "unknown option '%s'", opt_text));
+        case ':':
+            return stop(p, cli_usage_error(p->cmd, "option '%s' needs a value", opt_text));
+        case CLI_OPT_HELP:
+            if (!p->cmd) return c; /* the main help lists the commands: apps/uae.c prints it */
+            cli_print_command_help(p->cmd, stdout);
+            return stop(p, CLI_EXIT_OK);
+        case CLI_OPT_QUIET:
+            p->g->quiet = true;
+            break;
+        case CLI_OPT_VERBOSE:
+            p->g->verbose = true;
+            break;
+        case CLI_OPT_DEVICE:
+            if (!*optarg) return stop(p, cli_usage_error(p->cmd, "--device: empty device name"));
+            p->g->device = optarg;
+            break;
+        case CLI_OPT_SEED:
+            if (cli_parse_u64(p->cmd, "--seed", optarg, &p->g->seed) != CLI_EXIT_OK)
+                return stop(p, CLI_EXIT_USAGE);
+            p->g->seed_given = true;
+            break;
+        default:
+            return c;
+        }
+    }
+}
+
+int cli_check_positional(const cli_parser *p, int max) {
+    if (p->nrest > max)
+        return cli_usage_error(p->cmd, "unexpected argument '%s'", p->rest[max]);
+    return CLI_EXIT_OK;
+}
+
+/* ---- Value parsers ---------------------------------------------------------------------------- */
+
+static int bad_value(const cli_command *cmd, const char *what, const char *s, const char *why) {
+    return cli_usage_error(cmd, "%s: '%s' %s", what, s, why);
+}
+
+int cli_parse_int(const cli_command *cmd, const char *what, const char *s, long long lo,
+                  long long hi, long long *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end != '\0') return bad_value(cmd, what, s, "is not an integer");
+    if (errno == ERANGE || v < lo || v > hi)
+        return cli_usage_error(cmd, "%s: %s is out of range (expected %lld .. %lld)", what, s, lo, hi);
+    *out = v;
+    return CLI_EXIT_OK;
+}
+
+int cli_parse_u64(const cli_command *cmd, const char *what, const char *s, uint64_t *out) {
+    /* strtoull accepts "-1" (as 2^64-1) and leading spaces: refuse anything but digits. */
+    if (*s < '0' || *s > '9') return bad_value(cmd, what, s, "is not a non-negative integer");
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end != '\0') return bad_value(cmd, what, s, "is not a non-negative integer");
+    if (errno == ERANGE) return bad_value(cmd, what, s, "is too large (at most 2^64-1)");
+    *out = (uint64_t)v;
+    return CLI_EXIT_OK;
+}
+
+int cli_parse_float(const cli_command *cmd, const char *what, const char *s, double lo, double hi,
+                    double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || !isfinite(v)) return bad_value(cmd, what, s, "is not a number");
+    if (v < lo || v > hi)
+        return cli_usage_error(cmd, "%s: %s is out of range (expected %g .. %g)", what, s, lo, hi);
+    *out = v;
+    return CLI_EXIT_OK;
+}
+
+/* ---- Devices ---------------------------------------------------------------------------------- */
+
+int cli_open_device(const cli_command *cmd, const cli_globals *g, uae_backend **out) {
+    uae_status st = uae_backend_open(g->device, out);
+    if (st == UAE_OK) {
+        uae_logf(&g->log, UAE_LOG_DEBUG, "using device %s", uae_backend_name(*out));
+        return CLI_EXIT_OK;
+    }
+    print_prefix(cmd);
+    fprintf(stderr, "%s\n", uae_last_error());
+    const char *env = getenv("UAE_DEVICE");
+    if (!g->device && env && *env)
+        fprintf(stderr, "(the device was chosen by the environment: UAE_DEVICE=%s)\n", env);
+    if (st == UAE_ERR_INVALID) return CLI_EXIT_USAGE;
+    if (st == UAE_ERR_UNSUPPORTED) return CLI_EXIT_UNAVAILABLE;
+    return CLI_EXIT_FAILURE;
+}
+
+const char *cli_format_bytes(uint64_t bytes, char *buf, size_t cap) {
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    enum { N_UNITS = sizeof units / sizeof units[0] };
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1024.0 && u < N_UNITS - 1) {
+        v /= 1024.0;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, cap, "%llu B", (unsigned long long)bytes);
+    else if (v < 9.95) /* one decimal while it says something: "7.6 GiB", but "32 KiB" */
+        snprintf(buf, cap, "%.1f %s", v, units[u]);
+    else
+        snprintf(buf, cap, "%.0f %s", v, units[u]);
+    return buf;
+}

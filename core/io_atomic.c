@@ -1,0 +1,152 @@
+/* core/io_atomic.c — atomic file replacement (temp file + fsync + rename), CRC-32, and the shape
+ * helpers of io_internal.h (see uae/io.h). POSIX only; this is the one place in uaekit that knows
+ * how a file is made durable. It knows no file format. */
+#include "uae/io.h"
+
+#include "io_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* The formats in this module are little-endian and the code copies floats with memcpy. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "uaekit's file formats assume a little-endian host"
+#endif
+
+struct uae_atomic_file {
+    char *path;      /* the target (owned copy) */
+    char *tmp_path;  /* "<path>.tmp.XXXXXX" (owned) */
+    FILE *fp;        /* open on tmp_path */
+};
+
+static void atomic_free(uae_atomic_file *f) {
+    free(f->path);
+    free(f->tmp_path);
+    free(f);
+}
+
+uae_status uae_atomic_file_open(const char *path, uae_atomic_file **out) {
+    UAE_ASSERT(path && out);
+    *out = NULL;
+    uae_atomic_file *f = calloc(1, sizeof *f);
+    size_t len = strlen(path);
+    if (f) f->path = malloc(len + 1);
+    if (f) f->tmp_path = malloc(len + sizeof ".tmp.XXXXXX");
+    if (!f || !f->path || !f->tmp_path) {
+        if (f) atomic_free(f);
+        return uae_fail(UAE_ERR_NOMEM, "%s: out of memory opening a temporary file", path);
+    }
+    memcpy(f->path, path, len + 1);
+    memcpy(f->tmp_path, path, len);
+    memcpy(f->tmp_path + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
+
+    // mkstemp creates the file with mode 0600; give it the old file's mode, or the usual 0644.
+    int fd = mkstemp(f->tmp_path);
+    if (fd < 0) {
+        uae_status st = uae_fail(UAE_ERR_IO, "%s: cannot create a temporary file in its folder: %s",
+                                 path, strerror(errno));
+        atomic_free(f);
+        return st;
+    }
+    struct stat old;
+    mode_t mode = stat(path, &old) == 0 ? (old.st_mode & 07777) : 0644;
+    if (fchmod(fd, mode) != 0 || !(f->fp = fdopen(fd, "wb"))) {
+        uae_status st = uae_fail(UAE_ERR_IO, "%s: cannot set up temporary file %s: %s", path,
+                                 f->tmp_path, strerror(errno));
+        close(fd);
+        unlink(f->tmp_path);
+        atomic_free(f);
+        return st;
+    }
+    *out = f;
+    return UAE_OK;
+}
+
+FILE *uae_atomic_file_stream(uae_atomic_file *f) {
+    UAE_ASSERT(f);
+    return f->fp;
+}
+
+/* fsync of the folder makes the rename itself durable. Some file systems refuse to fsync a folder
+ * (EINVAL); the rename has happened by then, so that is not reported as a failure. */
+static void sync_folder(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char dir[PATH_MAX];
+    if (!slash) {
+        strcpy(dir, ".");
+    } else {
+        size_t n = slash == path ? 1 : (size_t)(slash - path);
+        if (n >= sizeof dir) return;
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return;
+    (void)fsync(fd);
+    close(fd);
+}
+
+uae_status uae_atomic_file_commit(uae_atomic_file *f) {
+    UAE_ASSERT(f);
+    uae_status st = UAE_OK;
+    // ferror catches a write that failed earlier, even if the caller did not check fwrite.
+    if (fflush(f->fp) != 0 || ferror(f->fp))
+        st = uae_fail(UAE_ERR_IO, "%s: write failed: %s", f->path, strerror(errno));
+    else if (fsync(fileno(f->fp)) != 0)
+        st = uae_fail(UAE_ERR_IO, "%s: fsync failed: %s", f->path, strerror(errno));
+    if (fclose(f->fp) != 0 && st == UAE_OK)
+        st = uae_fail(UAE_ERR_IO, "%s: close failed: %s", f->path, strerror(errno));
+    if (st == UAE_OK && rename(f->tmp_path, f->path) != 0)
+        st = uae_fail(UAE_ERR_IO, "%s: cannot rename %s over it: %s", f->path, f->tmp_path,
+                      strerror(errno));
+    if (st == UAE_OK)
+        sync_folder(f->path);
+    else
+        unlink(f->tmp_path);
+    atomic_free(f);
+    return st;
+}
+
+void uae_atomic_file_abort(uae_atomic_file *f) {
+    if (!f) return;
+    fclose(f->fp);
+    unlink(f->tmp_path);
+    atomic_free(f);
+}
+
+uint32_t uae_crc32(uint32_t crc, const void *data, size_t n) {
+    // zlib takes a uInt length, so feed it in chunks that fit one.
+    const unsigned char *p = data;
+    while (n > 0) {
+        uInt chunk = n > (size_t)UINT_MAX ? UINT_MAX : (uInt)n;
+        crc = (uint32_t)crc32(crc, p, chunk);
+        p += chunk;
+        n -= chunk;
+    }
+    return crc;
+}
+
+bool uae_io_numel(int ndim, const int64_t *shape, int64_t *numel) {
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] < 0) return false;
+        // Checked before multiplying, so that the product itself never overflows.
+        if (shape[d] > 0 && n > UAE_IO_MAX_NUMEL / shape[d]) return false;
+        n *= shape[d];
+    }
+    *numel = n;
+    return true;
+}
+
+const char *uae_io_shape_str(int ndim, const int64_t *shape, char *buf, size_t cap) {
+    size_t len = (size_t)snprintf(buf, cap, "(");
+    for (int d = 0; d < ndim && len < cap; d++)
+        len += (size_t)snprintf(buf + len, cap - len, d ? ", %lld" : "%lld", (long long)shape[d]);
+    if (len < cap) snprintf(buf + len, cap - len, ndim == 1 ? ",)" : ")");
+    return buf;
+}

@@ -1,0 +1,104 @@
+/* uae/model.h — the paper's models as named presets, written once against the op interface.
+ *
+ * A model is a preset (its architecture and training defaults, from the official code), a
+ * parameter store (uae/nn.h) and the functions that compute its outputs and its per-sample loss on
+ * an autodiff tape. Training, the attacks and the augmentation pipeline use only this interface.
+ *
+ *     uae_model_config cfg;
+ *     uae_model_defaults("conv-ae", 1, 28, 28, 10, &cfg);   // channels, height, width, classes
+ *     cfg.epochs = 5;                                       // any default may be overridden
+ *     uae_model *m;
+ *     uae_model_create(be, &cfg, seed, &m);
+ *     ... per batch:  uae_model_train_step(m, tape, &batch);
+ *     uae_model_free(m);
+ *
+ * Presets: dense-ae, sparse-ae, conv-ae, aae, concrete-ae, simclr-small, classifier, and mine /
+ * mine-dense (the statistics networks of the attack; see uae/mine.h).
+ */
+#ifndef UAE_MODEL_H
+#define UAE_MODEL_H
+
+#include "uae/nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum uae_model_kind {
+    UAE_MODEL_AUTOENCODER,  /* output is a reconstruction of the input; loss compares them */
+    UAE_MODEL_CLASSIFIER,   /* output is logits (B, classes); loss needs labels */
+    UAE_MODEL_CONTRASTIVE,  /* output is an embedding; loss is NT-Xent over augmented views */
+    UAE_MODEL_KIND_COUNT
+} uae_model_kind;
+
+typedef struct uae_model_config {
+    char preset[32];
+    uae_model_kind kind;
+    int channels, height, width;  /* input shape; vector data: 1 x 1 x d */
+    int classes;                  /* labels (classifier, linear probes); 0 if none */
+    int hidden;                   /* dense-ae / sparse-ae code size (128) */
+    int latent;                   /* aae latent size (2) */
+    int select_k;                 /* concrete-ae: features selected (50) */
+    float temp_start, temp_end;   /* concrete-ae temperature schedule (10 -> 0.01) */
+    float l1, kl_weight, kl_rho;  /* sparse-ae regularisers (1e-7, 3, 0.1) */
+    float dropout;                /* classifier 0.5, concrete-ae decoder 0.1 */
+    float tau;                    /* simclr NT-Xent temperature (0.5) */
+    uae_optimizer opt;            /* optimizer and its hyper-parameters */
+    int epochs, batch;            /* training defaults of the preset */
+} uae_model_config;
+
+/* Fills cfg with the preset's official defaults for inputs of the given shape. UAE_ERR_INVALID
+ * with the list of presets for an unknown name. */
+uae_status uae_model_defaults(const char *preset, int channels, int height, int width, int classes,
+                              uae_model_config *cfg);
+
+/* The preset names, NULL-terminated (for --help). */
+const char *const *uae_model_presets(void);
+
+typedef struct uae_model uae_model;
+
+/* Builds the model on be with parameters initialised from seed. The caller owns *out. */
+uae_status uae_model_create(uae_backend *be, const uae_model_config *cfg, uint64_t seed,
+                            uae_model **out);
+void uae_model_free(uae_model *m); /* NULL is a no-op */
+
+const uae_model_config *uae_model_config_of(const uae_model *m);
+uae_params *uae_model_params(uae_model *m);
+
+/* What one step sees. x is (B, C, H, W) (or (B, d) for vector models) in [0, 1]; target is what an
+ * autoencoder reconstructs (NULL: x itself); onehot (B, classes) for classifiers; step numbers the
+ * optimizer step (dropout masks, augmentations and the concrete temperature derive from it);
+ * training switches dropout on. */
+typedef struct uae_batch {
+    const uae_tensor *x;
+    const uae_tensor *target;
+    const uae_tensor *onehot;
+    uint64_t seed;
+    uint64_t step;
+    bool training;
+} uae_batch;
+
+/* Puts the parameters on the tape (trainable leaves or constants); pv receives one variable per
+ * parameter and must have room for uae_params_count(uae_model_params(m)) entries. */
+uae_status uae_model_bind(uae_model *m, uae_tape *t, bool trainable, uae_var **pv);
+
+/* The model's output for x: the reconstruction (autoencoders), logits (classifier) or the
+ * projection-head embedding (contrastive). */
+uae_var *uae_model_forward(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x, const uae_batch *b);
+
+/* The per-sample training loss (B) of x against b (reconstruction error plus the preset's
+ * regularisers, cross-entropy, or NT-Xent of two augmented views). */
+uae_var *uae_model_loss(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x, const uae_batch *b);
+
+/* The first layer's output for x (B, K, H', W'), the "samples" of per-sample MINE in conv mode;
+ * NULL (and no error) when the model does not start with a convolution. */
+uae_var *uae_model_first_layer(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x);
+
+/* One optimizer step on a batch; *loss receives the batch mean loss. The tape is reset and its
+ * arena rewound to where it was on entry. (The AAE's three-network update is handled inside.) */
+uae_status uae_model_train_step(uae_model *m, uae_tape *t, const uae_batch *b, float *loss);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UAE_MODEL_H */
