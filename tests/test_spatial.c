@@ -41,14 +41,18 @@ static float rnd(void) {
     return (float)((rng_state >> 40) & 0xffffff) / (float)(1 << 23) - 1.0f;
 }
 
-static float *alloc_floats(int64_t n) {
-    float *p = malloc((size_t)(n + GUARD) * sizeof(float));
+/* n floats and room for GUARD more (outputs), or exactly n (inputs: so that AddressSanitizer
+ * catches reads past their end). */
+static float *alloc_floats_guarded(int64_t n, bool guarded) {
+    float *p = malloc((size_t)(n + (guarded ? GUARD : 0)) * sizeof(float));
     if (!p) {
         fprintf(stderr, "test_spatial: out of memory\n");
         exit(1);
     }
     return p;
 }
+
+static float *alloc_floats(int64_t n) { return alloc_floats_guarded(n, false); }
 
 static float *random_floats(int64_t n) {
     float *p = alloc_floats(n);
@@ -110,7 +114,7 @@ static void run(const tcase *tc, uae_cpu_op_fn fn, float *out[UAE_OP_MAX_DST]) {
         op.dst[i] = NULL;
         if (!tc->dst[i].ndim) continue;
         int64_t n = numel(&tc->dst[i]);
-        out[i] = alloc_floats(n);
+        out[i] = alloc_floats_guarded(n, true);
         memcpy(out[i], tc->dst[i].buf, (size_t)n * sizeof(float));
         for (int j = 0; j < GUARD; j++) memcpy(&out[i][n + j], &SENTINEL, sizeof(float));
         dst[i] = tc->dst[i];
