@@ -75,14 +75,15 @@ static void im2col(const conv_geom *d, const float *restrict x, float *restrict 
                 for (int64_t p = 0; p < d->p; p++) {
                     float *dst = row + p * d->q;
                     int64_t ih = p * d->stride_h - d->pad_h + r;
+                    /* Rows are short (Q = 7 .. 28 in the models): plain loops, not libc calls. */
                     if (ih < 0 || ih >= d->h) {
-                        memset(dst, 0, (size_t)d->q * sizeof(float));
+                        for (int64_t q = 0; q < d->q; q++) dst[q] = 0.0f;
                         continue;
                     }
                     const float *src = x + (c * d->h + ih) * d->w + (s - d->pad_w);
                     for (int64_t q = 0; q < q_lo; q++) dst[q] = 0.0f;
                     if (d->stride_w == 1)
-                        memcpy(dst + q_lo, src + q_lo, (size_t)(q_hi - q_lo) * sizeof(float));
+                        for (int64_t q = q_lo; q < q_hi; q++) dst[q] = src[q];
                     else
                         for (int64_t q = q_lo; q < q_hi; q++) dst[q] = src[q * d->stride_w];
                     for (int64_t q = q_hi; q < d->q; q++) dst[q] = 0.0f;
