@@ -139,7 +139,9 @@ static uae_status run_tasks(const char *what, int64_t ntasks, size_t col_floats,
         size_t bytes = per_thread * (size_t)threads * sizeof(float);
         float *buf = aligned_alloc(64, bytes);
         if (!buf) return uae_fail(UAE_ERR_NOMEM, "%s: cannot allocate %zu bytes", what, bytes);
-        UAE_OMP(omp parallel for schedule(static) num_threads(threads))
+        /* Dynamic: which thread runs a task does not change its result, and a thread that the
+         * system deschedules then holds up only its current task. */
+        UAE_OMP(omp parallel for schedule(dynamic) num_threads(threads))
         for (int64_t t = 0; t < ntasks; t++) {
             int tid = 0;
 #ifdef _OPENMP
