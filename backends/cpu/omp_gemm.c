@@ -44,9 +44,11 @@
  * NC of NR. */
 enum { MR = 6, NR = 16, KC = 256, MC = 144, NC = 4080 };
 
-/* Below this many multiply-adds a product runs on one thread: starting a parallel region costs a
- * few microseconds, about what one core needs for 2^17 multiply-adds. */
-#define PARALLEL_MIN_FMAS (1 << 17)
+/* Each thread gets at least this many multiply-adds (10-20 microseconds of work), else fewer
+ * threads are used: a parallel region costs a few microseconds on idle cores, and much more when
+ * the cores are busy with other work, since it waits for its slowest thread. OpenBLAS uses the
+ * same threshold. */
+#define PARALLEL_MIN_FMAS (1 << 18)
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
