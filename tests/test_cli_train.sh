@@ -169,6 +169,17 @@ contains "dense-ae (epoch 4" "eval names the model and epoch"
 contains "mse:" "eval prints the MSE of an autoencoder"
 expect 0 "eval --json" -- "$UAE" eval --model "$tmp/a.safetensors" --n-test 500 --json
 contains '"mse":' "eval --json has the MSE"
+if command -v python3 >/dev/null; then
+    # The same 200 test examples (the subset is seeded by --seed, kept in the checkpoint) and the
+    # same batches: eval must print exactly the loss of the last epoch's log line.
+    "$UAE" eval --model "$tmp/a.safetensors" --n-test 200 --json >"$tmp/eval.json" 2>&1
+    expect 0 "eval agrees with the training log's last test loss" -- python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1]))
+last = [j for j in map(json.loads, open(sys.argv[2])) if j["event"] == "epoch"][-1]
+assert e["n"] == 200 and e["loss"] == last["test_loss"] and e["mse"] == last["test_mse"], (e, last)
+' "$tmp/eval.json" "$tmp/a.jsonl"
+fi
 expect 0 "reconstruct" -- "$UAE" reconstruct --model "$tmp/a.safetensors" --n 20 \
     --out "$tmp/grid.png"
 [ "$(head -c 4 "$tmp/grid.png" | od -An -c | tr -d ' ')" = "211PNG" ] ||
