@@ -35,6 +35,7 @@ enum {
     OPT_N,
     OPT_SCALE,
     OPT_JSON,
+    OPT_CHECKPOINT_EVERY,
 };
 
 /* ---- Shared by the three commands --------------------------------------------------------------- */
@@ -122,7 +123,7 @@ static void format_eval(const char *what, const uae_eval_stats *e, char *buf, si
 
 typedef struct train_args {
     const char *model, *data, *out, *log, *optimizer;
-    long long epochs, batch, n_train, n_test, n_val, hidden, latent, select_k;
+    long long epochs, batch, n_train, n_test, n_val, hidden, latent, select_k, checkpoint_every;
     double lr, dropout, tau;
     bool resume;
     bool stop;  /* parsing ended the command (--help, a usage error): return its exit code */
@@ -142,6 +143,7 @@ static int parse_train(const cli_command *cmd, cli_globals *g, int argc, char **
         {"val", required_argument, NULL, OPT_VAL},
         {"out", required_argument, NULL, OPT_OUT},
         {"resume", no_argument, NULL, OPT_RESUME},
+        {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
         {"log", required_argument, NULL, OPT_LOG},
         {"hidden", required_argument, NULL, OPT_HIDDEN},
         {"latent", required_argument, NULL, OPT_LATENT},
@@ -173,6 +175,9 @@ static int parse_train(const cli_command *cmd, cli_globals *g, int argc, char **
         case OPT_HIDDEN: rc = cli_parse_int(cmd, "--hidden", v, 1, 1 << 20, &a->hidden); break;
         case OPT_LATENT: rc = cli_parse_int(cmd, "--latent", v, 1, 1 << 20, &a->latent); break;
         case OPT_SELECT_K: rc = cli_parse_int(cmd, "--select-k", v, 1, 1 << 20, &a->select_k); break;
+        case OPT_CHECKPOINT_EVERY:
+            rc = cli_parse_int(cmd, "--checkpoint-every", v, 1, INT64_MAX, &a->checkpoint_every);
+            break;
         case OPT_LR: rc = cli_parse_float(cmd, "--lr", v, 1e-12, 1e6, &a->lr); break;
         case OPT_DROPOUT: rc = cli_parse_float(cmd, "--dropout", v, 0.0, 0.99, &a->dropout); break;
         case OPT_TAU: rc = cli_parse_float(cmd, "--tau", v, 1e-6, 1e6, &a->tau); break;
@@ -310,16 +315,17 @@ static int train_with(const cli_command *cmd, cli_globals *g, const train_args *
     o.val = d->val.n ? &d->val : NULL;
     o.test = d->test.n ? &d->test : NULL;
     o.checkpoint = a->out;
+    o.checkpoint_every = a->checkpoint_every;
     o.run_json = run;
     o.log_path = a->log;
     o.log = &g->log;
     uae_model *m = NULL;
+    uae_checkpoint_info info; /* where a resumed run continues (o.resume) */
     if (uae_model_create(be, &cfg, g->seed, &m) != UAE_OK) rc = runtime_error(cmd);
     if (rc == CLI_EXIT_OK && a->resume && !file_exists(a->out))
         uae_logf(&g->log, UAE_LOG_INFO, "--resume: no checkpoint %s yet, starting afresh", a->out);
     else if (rc == CLI_EXIT_OK && a->resume) {
         uae_model_config ccfg;
-        uae_checkpoint_info info;
         if (uae_checkpoint_read_config(a->out, &ccfg, &info) != UAE_OK) rc = runtime_error(cmd);
         if (rc == CLI_EXIT_OK) rc = check_resume(cmd, a->out, &cfg, run, g->seed, &ccfg, &info);
         if (rc == CLI_EXIT_OK && uae_checkpoint_load(a->out, m, &info) != UAE_OK)
@@ -327,8 +333,7 @@ static int train_with(const cli_command *cmd, cli_globals *g, const train_args *
         if (rc == CLI_EXIT_OK && info.epoch > cfg.epochs)
             rc = cli_usage_error(cmd, "--resume: %s has %lld epochs already, more than --epochs %d",
                                  a->out, (long long)info.epoch, cfg.epochs);
-        o.start_epoch = (int)info.epoch;
-        o.start_step = info.step;
+        o.resume = &info;
         o.log_append = true;
         if (rc == CLI_EXIT_OK && info.epoch == cfg.epochs) {
             uae_logf(&g->log, UAE_LOG_INFO, "%s has all %d epochs already: nothing to do (--epochs "
@@ -337,7 +342,11 @@ static int train_with(const cli_command *cmd, cli_globals *g, const train_args *
             free(run);
             return CLI_EXIT_OK;
         }
-        if (rc == CLI_EXIT_OK)
+        if (rc == CLI_EXIT_OK && info.epoch_step)
+            uae_logf(&g->log, UAE_LOG_INFO, "resuming %s in epoch %lld after its step %lld "
+                     "(step %lld of the run)", a->out, (long long)info.epoch + 1,
+                     (long long)info.epoch_step, (long long)info.step);
+        else if (rc == CLI_EXIT_OK)
             uae_logf(&g->log, UAE_LOG_INFO, "resuming %s after epoch %lld (step %lld)", a->out,
                      (long long)info.epoch, (long long)info.step);
     }
@@ -415,7 +424,9 @@ const cli_command cli_cmd_train = {
         "  --n-test N         evaluate on a seeded subset of N test examples\n"
         "  --val N            hold out N training examples, evaluated after every epoch\n"
         "  --log FILE         JSON-lines log: one line per epoch and a final one\n"
-        "  --resume           continue the run saved in --out (same options; --epochs may grow)\n",
+        "  --resume           continue the run saved in --out (same options; --epochs may grow)\n"
+        "  --checkpoint-every N  also write the checkpoint every N steps within an epoch (long\n"
+        "                     epochs: --resume then continues from that step)\n",
     .run = run_train,
 };
 

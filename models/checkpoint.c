@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,9 +319,12 @@ uae_status uae_checkpoint_save(const char *path, uae_model *m, const uae_checkpo
         ts[i].data = host + L.offset[i];
     }
     if (st == UAE_OK) {
-        char epoch[24], step[24], seed[24], ostep[24];
+        char epoch[24], step[24], seed[24], ostep[24], estep[24], eloss[32];
         snprintf(epoch, sizeof epoch, "%" PRId64, info->epoch);
         snprintf(step, sizeof step, "%" PRId64, info->step);
+        snprintf(estep, sizeof estep, "%" PRId64, info->epoch_step);
+        /* 17 significant digits give back every double exactly. */
+        snprintf(eloss, sizeof eloss, "%.17g", info->epoch_loss);
         snprintf(seed, sizeof seed, "%" PRIu64, info->seed);
         snprintf(ostep, sizeof ostep, "%" PRId64, m->opt.p.step);
         uae_st_meta meta[] = {
@@ -330,6 +334,8 @@ uae_status uae_checkpoint_save(const char *path, uae_model *m, const uae_checkpo
             {"uae.config", config},
             {"uae.epoch", epoch},
             {"uae.step", step},
+            {"uae.epoch_step", estep},
+            {"uae.epoch_loss", eloss},
             {"uae.seed", seed},
             {"uae.optimizer", uae_optimizer_name(m->opt.p.fn)},
             {"uae.optimizer.step", ostep},
@@ -401,6 +407,13 @@ static uae_status read_meta(const uae_safetensors *st, const char *path, uae_mod
     UAE_TRY(meta_i64(st, path, "uae.epoch", &in.epoch));
     UAE_TRY(meta_i64(st, path, "uae.step", &in.step));
     UAE_TRY(meta_u64(st, path, "uae.seed", &in.seed));
+    UAE_TRY(meta_i64(st, path, "uae.epoch_step", &in.epoch_step));
+    const char *eloss = uae_safetensors_meta(st, "uae.epoch_loss");
+    char *end = NULL;
+    in.epoch_loss = eloss ? strtod(eloss, &end) : 0.0;
+    if (!eloss || end == eloss || *end != '\0' || !isfinite(in.epoch_loss))
+        return uae_fail(UAE_ERR_FORMAT, "%s: metadata uae.epoch_loss = '%s' is not a finite number",
+                        path, eloss ? eloss : "(missing)");
     const char *run = uae_safetensors_meta(st, "uae.run");
     if (run && strlen(run) >= sizeof in.run)
         return uae_fail(UAE_ERR_FORMAT, "%s: uae.run is longer than %d bytes", path,

@@ -323,8 +323,9 @@ static json_t *start_line(uae_model *m, const uae_dataset *train, const uae_trai
     json_t *run = o->run_json ? json_loads(o->run_json, 0, NULL) : NULL;
     json_t *line = json_pack("{s:s, s:s, s:o*, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:o*}", "event",
                              "start", "model", cfg->preset, "config", config, "epochs", o->epochs,
-                             "start_epoch", o->start_epoch, "start_step",
-                             (json_int_t)o->start_step, "batch", (json_int_t)o->batch,
+                             "start_epoch", o->resume ? (int)o->resume->epoch : 0,
+                             "start_step", (json_int_t)(o->resume ? o->resume->step : 0),
+                             "batch", (json_int_t)o->batch,
                              "n_train", (json_int_t)train->n, "n_val",
                              (json_int_t)(o->val ? o->val->n : 0), "n_test",
                              (json_int_t)(o->test ? o->test->n : 0), "run", run);
@@ -347,11 +348,18 @@ static json_t *epoch_line(const char *event, const uae_train_stats *s, double to
 /* ---- The loop ---------------------------------------------------------------------------------- */
 
 static uae_status check_options(const uae_train_options *o, const uae_dataset *train) {
-    if (o->epochs < 1 || o->batch < 1 || o->start_epoch < 0 || o->start_epoch > o->epochs ||
-        o->start_step < 0 || o->eval_batch < 0)
-        return uae_fail(UAE_ERR_INVALID, "training: %d epochs (from %d) in batches of %lld "
-                        "(evaluation %lld)", o->epochs, o->start_epoch, (long long)o->batch,
-                        (long long)o->eval_batch);
+    if (o->epochs < 1 || o->batch < 1 || o->eval_batch < 0 || o->checkpoint_every < 0)
+        return uae_fail(UAE_ERR_INVALID, "training: %d epochs in batches of %lld (evaluation "
+                        "%lld, checkpoint every %lld steps)", o->epochs, (long long)o->batch,
+                        (long long)o->eval_batch, (long long)o->checkpoint_every);
+    const uae_checkpoint_info *r = o->resume;
+    if (r && (r->epoch < 0 || r->epoch > o->epochs || r->step < 0 || r->epoch_step < 0 ||
+              r->epoch_step * o->batch >= train->n + (r->epoch_step ? 0 : 1) ||
+              (r->epoch == o->epochs && r->epoch_step > 0)))
+        return uae_fail(UAE_ERR_INVALID, "training: cannot resume %d epochs of %lld examples in "
+                        "batches of %lld after epoch %lld and %lld steps of the next",
+                        o->epochs, (long long)train->n, (long long)o->batch, (long long)r->epoch,
+                        (long long)r->epoch_step);
     if (o->run_json && strlen(o->run_json) >= UAE_CHECKPOINT_RUN_MAX)
         return uae_fail(UAE_ERR_INVALID, "training: the run settings are longer than %d bytes",
                         UAE_CHECKPOINT_RUN_MAX - 1);
@@ -359,13 +367,17 @@ static uae_status check_options(const uae_train_options *o, const uae_dataset *t
     return UAE_OK;
 }
 
-/* One epoch of training steps in the order of (seed, epoch). */
+/* One epoch of training steps in the order of (seed, epoch), from step `skip` of the epoch with
+ * the losses of the steps before it summed in *sum (resuming within an epoch; else 0 and 0).
+ * info, if not NULL, is the checkpoint to write every o->checkpoint_every steps. */
 static uae_status train_epoch(runner *r, const uae_dataset *train, const uae_train_options *o,
-                              int epoch, int64_t *perm, int64_t *step, uae_train_stats *s) {
+                              int epoch, int64_t skip, double sum, int64_t *perm, int64_t *step,
+                              uae_checkpoint_info *info, uae_train_stats *s) {
     uae_data_shuffle(train->n, o->seed, (uint64_t)epoch, perm);
     if (o->on_batch) o->on_batch(o->user, epoch + 1, 0, train->n, NAN);
-    double t0 = now_seconds(), sum = 0.0;
-    for (int64_t first = 0; first < train->n; first += o->batch) {
+    double t0 = now_seconds();
+    int64_t begin = skip * o->batch;
+    for (int64_t first = begin; first < train->n; first += o->batch) {
         int64_t count = train->n - first < o->batch ? train->n - first : o->batch;
         memcpy(r->idx, perm + first, (size_t)count * sizeof *r->idx);
         uae_tensor xv, ov;
@@ -379,39 +391,55 @@ static uae_status train_epoch(runner *r, const uae_dataset *train, const uae_tra
                             "(try a smaller --lr)", (double)loss, epoch + 1, (long long)*step);
         ++*step;
         sum += (double)loss * (double)count;
+        int64_t done_steps = (first + count + o->batch - 1) / o->batch;
+        if (info && o->checkpoint_every > 0 && first + count < train->n &&
+            done_steps % o->checkpoint_every == 0) {
+            *info = (uae_checkpoint_info){.epoch = epoch, .step = *step, .epoch_step = done_steps,
+                                          .epoch_loss = sum, .seed = o->seed};
+            if (o->run_json) snprintf(info->run, sizeof info->run, "%s", o->run_json);
+            UAE_TRY(uae_checkpoint_save(o->checkpoint, r->m, info));
+        }
         if (o->on_batch) o->on_batch(o->user, epoch + 1, first + count, train->n, loss);
     }
     s->seconds = now_seconds() - t0;
     s->train_loss = sum / (double)train->n;
-    s->images_per_s = s->seconds > 0 ? (double)train->n / s->seconds : NAN;
+    s->images_per_s = s->seconds > 0 ? (double)(train->n - begin) / s->seconds : NAN;
     return UAE_OK;
 }
 
 static uae_status run_epochs(runner *r, uae_model *m, const uae_dataset *train,
                              const uae_train_options *o, uae_jsonl *log, int64_t *perm,
                              uae_train_stats *last) {
-    int64_t step = o->start_step;
+    const uae_checkpoint_info *from = o->resume;
+    int64_t step = from ? from->step : 0;
     double t_run = now_seconds();
-    uae_checkpoint_info info = {.seed = o->seed};
-    if (o->run_json) snprintf(info.run, sizeof info.run, "%s", o->run_json);
-    for (int epoch = o->start_epoch; epoch < o->epochs; epoch++) {
+    /* Large (the run settings): on the heap rather than the stack. */
+    uae_checkpoint_info *info = o->checkpoint ? malloc(sizeof *info) : NULL;
+    if (o->checkpoint && !info) return uae_fail(UAE_ERR_NOMEM, "training: out of host memory");
+    uae_status st = UAE_OK;
+    for (int epoch = from ? (int)from->epoch : 0; epoch < o->epochs && st == UAE_OK; epoch++) {
         uae_train_stats s = {.epoch = epoch + 1, .epochs = o->epochs, .val = no_stats,
                              .test = no_stats};
-        UAE_TRY(train_epoch(r, train, o, epoch, perm, &step, &s));
+        bool resumed = from && epoch == from->epoch;
+        st = train_epoch(r, train, o, epoch, resumed ? from->epoch_step : 0,
+                         resumed ? from->epoch_loss : 0.0, perm, &step, info, &s);
         s.step = step;
-        if (o->val) UAE_TRY(evaluate_with(r, o->val, o->seed, &s.val));
-        if (o->test) UAE_TRY(evaluate_with(r, o->test, o->seed, &s.test));
-        if (o->checkpoint) {
-            info.epoch = epoch + 1;
-            info.step = step;
-            UAE_TRY(uae_checkpoint_save(o->checkpoint, m, &info));
+        if (st == UAE_OK && o->val) st = evaluate_with(r, o->val, o->seed, &s.val);
+        if (st == UAE_OK && o->test) st = evaluate_with(r, o->test, o->seed, &s.test);
+        if (st == UAE_OK && info) {
+            *info = (uae_checkpoint_info){.epoch = epoch + 1, .step = step, .seed = o->seed};
+            if (o->run_json) snprintf(info->run, sizeof info->run, "%s", o->run_json);
+            st = uae_checkpoint_save(o->checkpoint, m, info);
         }
-        UAE_TRY(log_line(log, epoch_line("epoch", &s, -1.0)));
+        if (st == UAE_OK) st = log_line(log, epoch_line("epoch", &s, -1.0));
+        if (st != UAE_OK) break;
         uae_logf(o->log, UAE_LOG_DEBUG, "epoch %d: %lld steps, %.1f s", epoch + 1,
                  (long long)step, s.seconds);
         if (o->on_epoch) o->on_epoch(o->user, &s);
         *last = s;
     }
+    free(info);
+    if (st != UAE_OK) return st;
     return log_line(log, epoch_line("final", last, now_seconds() - t_run));
 }
 
@@ -419,7 +447,8 @@ uae_status uae_train_run(uae_model *m, const uae_dataset *train, const uae_train
                          uae_train_stats *last) {
     uae_train_stats dummy;
     if (!last) last = &dummy;
-    *last = (uae_train_stats){.epoch = o->start_epoch, .epochs = o->epochs, .step = o->start_step,
+    *last = (uae_train_stats){.epoch = o->resume ? (int)o->resume->epoch : 0,
+                              .epochs = o->epochs, .step = o->resume ? o->resume->step : 0,
                               .train_loss = NAN, .seconds = NAN, .images_per_s = NAN,
                               .val = no_stats, .test = no_stats};
     UAE_TRY(check_options(o, train));

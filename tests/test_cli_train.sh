@@ -120,6 +120,24 @@ else
 fi
 [ "$(grep -c '"event":"final"' "$tmp/b.jsonl")" -eq 1 ] || fail "the resumed log has one final line"
 
+# The same with a checkpoint every 5 steps (40 per epoch): killed within an epoch, most likely.
+rm -f "$tmp/c.safetensors"
+"$UAE" -q "${run[@]}" --out "$tmp/c.safetensors" --checkpoint-every 5 &
+pid=$!
+for _ in $(seq 1 3000); do
+    [ -e "$tmp/c.safetensors" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.01
+done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+estep=$(head -c 4096 "$tmp/c.safetensors" | grep -ao '"uae.epoch_step":"[0-9]*"' | grep -o '[0-9][0-9]*')
+echo "note: killed with a checkpoint ${estep:-?} steps into an epoch"
+expect 0 "train --resume within an epoch" -- "$UAE" "${run[@]}" --out "$tmp/c.safetensors" \
+    --resume --checkpoint-every 5
+cmp -s "$tmp/a.safetensors" "$tmp/c.safetensors" ||
+    fail "the run resumed within an epoch differs from the uninterrupted run"
+
 expect 0 "train --resume of a finished run does nothing" -- "$UAE" "${run[@]}" \
     --out "$tmp/b.safetensors" --resume
 cmp -s "$tmp/a.safetensors" "$tmp/b.safetensors" || fail "resuming a finished run changed it"

@@ -4,7 +4,8 @@
  * and step count, run info); load errors that name the problem and leave the model unchanged; a
  * run resumed from a checkpoint ends with the same bits as an uninterrupted one, for every preset
  * with state of its own kind (RMSprop, Adam, Adadelta, SGD with momentum and dropout, the AAE's
- * extra optimizers, the concrete AE's temperature), also on an OpenCL device if there is one;
+ * extra optimizers, the concrete AE's temperature), also from a checkpoint written within an
+ * epoch, and on an OpenCL device if there is one;
  * the loss of a short run falls; the JSON-lines log has one line per epoch. The CLI around it is tests/test_cli_train.sh. */
 #include <jansson.h>
 #include <math.h>
@@ -222,11 +223,16 @@ static void rewrite_without(const char *src, const char *dst, const char *drop) 
         ts[k++] = t;
     }
     static const char *const keys[] = {"uae.format", "uae.version", "uae.model", "uae.config",
-                                       "uae.epoch", "uae.step", "uae.seed", "uae.optimizer",
+                                       "uae.epoch", "uae.step", "uae.epoch_step",
+                                       "uae.epoch_loss", "uae.seed", "uae.optimizer",
                                        "uae.optimizer.step", "uae.run"};
-    uae_st_meta meta[10];
-    for (int i = 0; i < 10; i++) meta[i] = (uae_st_meta){keys[i], uae_safetensors_meta(st, keys[i])};
-    CHECK_OK(uae_safetensors_write(dst, ts, k, meta, 10));
+    enum { N_KEYS = sizeof keys / sizeof keys[0] };
+    uae_st_meta meta[N_KEYS];
+    for (int i = 0; i < N_KEYS; i++) {
+        meta[i] = (uae_st_meta){keys[i], uae_safetensors_meta(st, keys[i])};
+        CHECK(meta[i].value != NULL, "%s has metadata %s", src, keys[i]);
+    }
+    CHECK_OK(uae_safetensors_write(dst, ts, k, meta, N_KEYS));
     for (size_t i = 0; i < k; i++) free(bufs[i]);
     free(bufs);
     free(ts);
@@ -367,8 +373,7 @@ static void check_resume(uae_backend *be, const uae_dataset *ds, const uae_datas
     uae_checkpoint_info info;
     CHECK_OK(uae_checkpoint_load(o.checkpoint, second, &info));
     o.epochs = epochs;
-    o.start_epoch = (int)info.epoch;
-    o.start_step = info.step;
+    o.resume = &info;
     CHECK(info.epoch == split, "%s: the checkpoint is at epoch %lld", preset, (long long)info.epoch);
     CHECK_OK(uae_train_run(second, ds, &o, &s2));
     CHECK(same_state(whole, second, preset), "%s: resumed after epoch %d of %d: not the same bits",
@@ -383,6 +388,80 @@ static void check_resume(uae_backend *be, const uae_dataset *ds, const uae_datas
 done:
     uae_model_free(whole);
     uae_model_free(first);
+    uae_model_free(second);
+}
+
+/* Copies a file (a checkpoint, to keep one that the run overwrites later). */
+static void copy_file(const char *from, const char *to) {
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    CHECK(in && out, "copy %s to %s", from, to);
+    char buf[1 << 16];
+    size_t n;
+    while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        CHECK(fwrite(buf, 1, n, out) == n, "write %s", to);
+    if (in) fclose(in);
+    if (out) fclose(out);
+}
+
+/* Keeps the checkpoint written after step `at` of the run (as a killed run would leave it). */
+typedef struct keeper {
+    int64_t steps, at;
+    const char *from, *to;
+} keeper;
+
+static void keep_checkpoint(void *user, int epoch, int64_t done, int64_t n, float loss) {
+    (void)epoch, (void)n, (void)loss;
+    keeper *k = user;
+    if (done == 0) return; /* an epoch starts */
+    if (++k->steps == k->at) copy_file(k->from, k->to);
+}
+
+/* Like check_resume, but from a checkpoint written within an epoch, after step `at` of the run
+ * (checkpoint_every = 1). */
+static void check_resume_within(uae_backend *be, const uae_dataset *ds, const uae_dataset *test,
+                                const char *preset, int epochs, int64_t at) {
+    int failures_before = failures;
+    uae_model_config cfg = small_config(preset);
+    uae_model *whole = NULL, *second = NULL;
+    CHECK_OK(uae_model_create(be, &cfg, 5, &whole));
+    CHECK_OK(uae_model_create(be, &cfg, 6, &second));
+    if (!whole || !second) goto done;
+    char run_path[128], kept_path[128];
+    snprintf(run_path, sizeof run_path, "%s", tmp_path("every.safetensors"));
+    snprintf(kept_path, sizeof kept_path, "%s", tmp_path("kept.safetensors"));
+    uae_train_options o = quiet_options(&cfg, epochs);
+    o.test = test;
+    o.checkpoint = run_path;
+    o.checkpoint_every = 1;
+    keeper k = {0, at, run_path, kept_path};
+    o.on_batch = keep_checkpoint;
+    o.user = &k;
+    uae_train_stats sw, s2;
+    CHECK_OK(uae_train_run(whole, ds, &o, &sw));
+
+    uae_checkpoint_info info;
+    CHECK_OK(uae_checkpoint_load(kept_path, second, &info));
+    int64_t per_epoch = (ds->n + cfg.batch - 1) / cfg.batch;
+    CHECK(info.step == at && info.epoch == at / per_epoch && info.epoch_step == at % per_epoch &&
+              info.epoch_step > 0,
+          "%s: the checkpoint after step %lld says epoch %lld, step %lld, %lld steps into the "
+          "next epoch", preset, (long long)at, (long long)info.epoch, (long long)info.step,
+          (long long)info.epoch_step);
+    o.checkpoint = tmp_path("rest.safetensors");
+    o.checkpoint_every = 0;
+    o.on_batch = NULL;
+    o.resume = &info;
+    CHECK_OK(uae_train_run(second, ds, &o, &s2));
+    CHECK(same_state(whole, second, preset), "%s: resumed within an epoch after step %lld: not "
+          "the same bits", preset, (long long)at);
+    CHECK(memcmp(&sw.train_loss, &s2.train_loss, sizeof sw.train_loss) == 0,
+          "%s: the last epoch's mean train loss %.17g vs %.17g", preset, sw.train_loss,
+          s2.train_loss);
+    if (failures == failures_before)
+        printf("ok   resume %-12s %d epochs, within an epoch after step %lld: identical bits\n",
+               preset, epochs, (long long)at);
+done:
+    uae_model_free(whole);
     uae_model_free(second);
 }
 
@@ -516,6 +595,10 @@ int main(void) {
     check_resume(be, &train, &test, "aae", 2, 1);
     check_resume(be, &train, &test, "concrete-ae", 3, 1);
     check_resume(be, &train, &test, "simclr-small", 2, 1);
+    /* Within an epoch (48 examples in batches of 16: 3 steps per epoch). */
+    check_resume_within(be, &train, &test, "dense-ae", 2, 2);
+    check_resume_within(be, &train, &test, "classifier", 2, 4);
+    check_resume_within(be, &train, &test, "aae", 2, 1);
     uae_backend_free(be);
     /* Resuming is bit-identical on an OpenCL device too (if there is one; PoCL in CI). */
     if (uae_backend_open("opencl", &be) == UAE_OK) {
@@ -531,7 +614,8 @@ int main(void) {
     static const char *const names[] = {
         "rt.safetensors", "good.safetensors", "missing.safetensors", "nostate.safetensors",
         "same.safetensors", "corrupt.safetensors", "short.safetensors", "foreign.safetensors",
-        "whole.safetensors", "part.safetensors", "train.jsonl"};
+        "whole.safetensors", "part.safetensors", "train.jsonl", "every.safetensors",
+        "kept.safetensors", "rest.safetensors"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) unlink(tmp_path(names[i]));
     rmdir(dir);
     if (failures) {

@@ -19,7 +19,8 @@
  *   - string metadata: uae.format, uae.version, uae.model (the preset), uae.config (the whole
  *     uae_model_config as JSON), uae.epoch, uae.step, uae.seed, uae.optimizer,
  *     uae.optimizer.step, uae.optimizer.steps (JSON of the other optimizers' step counts, if any),
- *     uae.run (the trainer's settings as JSON), and the io layer's uae.checksum.
+ *     uae.epoch_step and uae.epoch_loss (a checkpoint written within an epoch), uae.run (the
+ *     trainer's settings as JSON), and the io layer's uae.checksum.
  */
 #ifndef UAE_CHECKPOINT_H
 #define UAE_CHECKPOINT_H
@@ -37,11 +38,15 @@ extern "C" {
 #define UAE_CHECKPOINT_RUN_MAX 4096
 
 /* Where the training run stood when the checkpoint was written. Everything random in training is a
- * function of (seed, epoch) (the data order) or (seed, step) (dropout masks, noise), so these three
+ * function of (seed, epoch) (the data order) or (seed, step) (dropout masks, noise), so these
  * numbers are the run's whole random state. */
 typedef struct uae_checkpoint_info {
     int64_t epoch;                     /* epochs completed */
     int64_t step;                      /* training steps (batches) completed */
+    int64_t epoch_step;                /* steps done in epoch `epoch + 1` (a checkpoint written
+                                          within an epoch), else 0 */
+    double epoch_loss;                 /* the sum of batch loss x batch size over those steps (so
+                                          that the epoch's mean loss comes out the same) */
     uint64_t seed;                     /* the run's seed */
     char run[UAE_CHECKPOINT_RUN_MAX];  /* the trainer's settings, a JSON object; "" = none */
 } uae_checkpoint_info;

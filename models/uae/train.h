@@ -14,12 +14,13 @@
  * Determinism: the order of the examples in epoch e is a function of (seed, e) only
  * (uae_data_shuffle), and the model's own randomness (dropout, noise, augmentations) a function of
  * (seed, step), where step counts the training steps from the start of the run. A run resumed from
- * an epoch's checkpoint (start_epoch, start_step from uae_checkpoint_load) therefore ends with the
- * same bits as one that was never interrupted, on the same backend.
+ * a checkpoint (options.resume, from uae_checkpoint_load; at the end of an epoch or within one)
+ * therefore ends with the same bits as one that was never interrupted, on the same backend.
  */
 #ifndef UAE_TRAIN_H
 #define UAE_TRAIN_H
 
+#include "uae/checkpoint.h"
 #include "uae/data.h"
 #include "uae/log.h"
 #include "uae/model.h"
@@ -58,12 +59,12 @@ typedef struct uae_train_options {
     int epochs;                     /* the run ends when this many epochs are completed */
     int64_t batch;                  /* examples per step (the last step of an epoch may have fewer) */
     uint64_t seed;                  /* data order and the model's per-step randomness */
-    int start_epoch;                /* epochs already done (resuming), default 0 */
-    int64_t start_step;             /* steps already done (resuming), default 0 */
+    const uae_checkpoint_info *resume; /* where to continue (from uae_checkpoint_load), or NULL */
     const uae_dataset *val;         /* held-out set evaluated after every epoch, or NULL */
     const uae_dataset *test;        /* test set evaluated after every epoch, or NULL */
     int64_t eval_batch;             /* batch size of the evaluations; 0: 500 */
     const char *checkpoint;         /* written (atomically) after every epoch, or NULL */
+    int64_t checkpoint_every;       /* also every this many steps within an epoch; 0: never */
     const char *run_json;           /* the caller's settings, saved in the checkpoint (uae.run) */
     const char *log_path;           /* JSON-lines log, or NULL */
     bool log_append;                /* append to log_path (resuming) instead of truncating it */
@@ -76,10 +77,11 @@ typedef struct uae_train_options {
 /* Everything zero or NULL, but epochs 1, batch 100, seed 1. */
 uae_train_options uae_train_options_default(void);
 
-/* Trains m on train for epochs start_epoch+1 .. epochs. The data must have the model's input shape
- * (and labels for a classifier). *last (may be NULL) receives the last epoch's statistics. A loss
- * that becomes NaN or infinite stops the run with UAE_ERR_NUMERIC (the last checkpoint is that of
- * the epoch before). The log's lines:
+/* Trains m on train until epoch `epochs` is complete, from the start or from o->resume (whose
+ * checkpoint the caller has loaded into m). The data must have the model's input shape (and labels
+ * for a classifier). *last (may be NULL) receives the last epoch's statistics. A loss that becomes
+ * NaN or infinite stops the run with UAE_ERR_NUMERIC (the checkpoint on disk is the last good one).
+ * The log's lines:
  *   {"event":"start", "model":..., "config":{...}, "epochs":..., "start_epoch":..., "n_train":...}
  *   {"event":"epoch", "epoch":1, "step":600, "train_loss":..., "seconds":..., "images_per_s":...,
  *    "test_loss":..., "test_mse":..., "test_accuracy":..., "val_loss":... (those that apply)}
