@@ -490,7 +490,7 @@ static int run_eval(const cli_command *cmd, cli_globals *g, int argc, char **arg
         {0},
     };
     const char *model = NULL, *data = NULL;
-    long long n_test = 0, batch = 500;
+    long long n_test = 0, batch = 0; /* 0: the batch size of the training */
     bool json = false;
     cli_parser p;
     cli_parser_init(&p, cmd, g, argc, argv, opts);
@@ -510,6 +510,7 @@ static int run_eval(const cli_command *cmd, cli_globals *g, int argc, char **arg
     int rc = load_checkpoint_and_data(cmd, g, model, data, n_test, &l);
     if (rc != CLI_EXIT_OK) return rc;
     uae_eval_stats e;
+    if (batch == 0) batch = uae_model_config_of(l.m)->batch;
     if (uae_train_evaluate(l.m, &l.d.test, batch, l.info.seed, &e) != UAE_OK) {
         rc = runtime_error(cmd);
         loaded_free(&l);
@@ -550,7 +551,7 @@ const cli_command cli_cmd_eval = {
             "  --model FILE   the checkpoint (required)\n"
             "  --data PATH    the data set (default: the one it was trained on)\n"
             "  --n-test N     a seeded subset of N test examples (default: all)\n"
-            "  --batch N      examples per evaluation step (default 500)\n"
+            "  --batch N      examples per evaluation step (default: the training's)\n"
             "  --json         print one JSON object instead of text\n",
     .run = run_eval,
 };

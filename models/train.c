@@ -209,11 +209,13 @@ static uae_status eval_batch(runner *r, const uae_tensor *xv, const uae_tensor *
     return st;
 }
 
-static uae_status evaluate_with(runner *r, const uae_dataset *ds, uint64_t seed,
+/* Evaluates ds in batches of `batch` (at most r->cap) examples. */
+static uae_status evaluate_with(runner *r, const uae_dataset *ds, int64_t batch, uint64_t seed,
                                 uae_eval_stats *out) {
     eval_sums s = {0};
-    for (int64_t first = 0; first < ds->n; first += r->cap) {
-        int64_t count = ds->n - first < r->cap ? ds->n - first : r->cap;
+    if (batch > r->cap) batch = r->cap;
+    for (int64_t first = 0; first < ds->n; first += batch) {
+        int64_t count = ds->n - first < batch ? ds->n - first : batch;
         for (int64_t i = 0; i < count; i++) r->idx[i] = first + i;
         uae_tensor xv, ov;
         UAE_TRY(runner_load(r, ds, count, &xv, &ov));
@@ -228,8 +230,6 @@ static uae_status evaluate_with(runner *r, const uae_dataset *ds, uint64_t seed,
 
 static const uae_eval_stats no_stats = {0, NAN, NAN, NAN};
 
-enum { DEFAULT_EVAL_BATCH = 500 };
-
 uae_status uae_train_evaluate(uae_model *m, const uae_dataset *ds, int64_t batch, uint64_t seed,
                               uae_eval_stats *out) {
     *out = no_stats;
@@ -237,7 +237,7 @@ uae_status uae_train_evaluate(uae_model *m, const uae_dataset *ds, int64_t batch
     runner r;
     UAE_TRY(runner_init(&r, m, ds->n < batch ? ds->n : batch));
     uae_status st = check_data(&r, ds, "evaluation");
-    if (st == UAE_OK) st = evaluate_with(&r, ds, seed, out);
+    if (st == UAE_OK) st = evaluate_with(&r, ds, batch, seed, out);
     runner_free(&r);
     return st;
 }
@@ -424,8 +424,9 @@ static uae_status run_epochs(runner *r, uae_model *m, const uae_dataset *train,
         st = train_epoch(r, train, o, epoch, resumed ? from->epoch_step : 0,
                          resumed ? from->epoch_loss : 0.0, perm, &step, info, &s);
         s.step = step;
-        if (st == UAE_OK && o->val) st = evaluate_with(r, o->val, o->seed, &s.val);
-        if (st == UAE_OK && o->test) st = evaluate_with(r, o->test, o->seed, &s.test);
+        int64_t eb = o->eval_batch ? o->eval_batch : o->batch;
+        if (st == UAE_OK && o->val) st = evaluate_with(r, o->val, eb, o->seed, &s.val);
+        if (st == UAE_OK && o->test) st = evaluate_with(r, o->test, eb, o->seed, &s.test);
         if (st == UAE_OK && info) {
             *info = (uae_checkpoint_info){.epoch = epoch + 1, .step = step, .seed = o->seed};
             if (o->run_json) snprintf(info->run, sizeof info->run, "%s", o->run_json);
@@ -452,7 +453,7 @@ uae_status uae_train_run(uae_model *m, const uae_dataset *train, const uae_train
                               .train_loss = NAN, .seconds = NAN, .images_per_s = NAN,
                               .val = no_stats, .test = no_stats};
     UAE_TRY(check_options(o, train));
-    int64_t eval_n = o->eval_batch ? o->eval_batch : DEFAULT_EVAL_BATCH;
+    int64_t eval_n = o->eval_batch ? o->eval_batch : o->batch;
     runner r;
     UAE_TRY(runner_init(&r, m, o->batch > eval_n ? o->batch : eval_n));
     uae_status st = check_data(&r, train, "training");

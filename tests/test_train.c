@@ -536,7 +536,7 @@ static void test_loss_falls_and_log(uae_backend *be, const uae_dataset *ds,
 
     /* uae_train_evaluate agrees with the loop's last evaluation (same batches, same sums). */
     uae_eval_stats e;
-    CHECK_OK(uae_train_evaluate(m, test, 500, o.seed, &e));
+    CHECK_OK(uae_train_evaluate(m, test, cfg.batch, o.seed, &e));
     CHECK(e.n == test->n && e.loss == last.test.loss && e.mse == last.test.mse,
           "evaluate: loss %.9g mse %.9g, the loop said %.9g %.9g", e.loss, e.mse, last.test.loss,
           last.test.mse);

@@ -62,7 +62,8 @@ typedef struct uae_train_options {
     const uae_checkpoint_info *resume; /* where to continue (from uae_checkpoint_load), or NULL */
     const uae_dataset *val;         /* held-out set evaluated after every epoch, or NULL */
     const uae_dataset *test;        /* test set evaluated after every epoch, or NULL */
-    int64_t eval_batch;             /* batch size of the evaluations; 0: 500 */
+    int64_t eval_batch;             /* batch size of the evaluations; 0: batch (the losses of
+                                       sparse-ae and simclr-small depend on it) */
     const char *checkpoint;         /* written (atomically) after every epoch, or NULL */
     int64_t checkpoint_every;       /* also every this many steps within an epoch; 0: never */
     const char *run_json;           /* the caller's settings, saved in the checkpoint (uae.run) */
@@ -89,8 +90,9 @@ uae_train_options uae_train_options_default(void);
 uae_status uae_train_run(uae_model *m, const uae_dataset *train, const uae_train_options *o,
                          uae_train_stats *last);
 
-/* Evaluates m on ds in batches (training = false: no dropout); seed and step feed models whose
- * loss is random (SimCLR's augmented views). */
+/* Evaluates m on ds in batches of `batch` (training = false: no dropout); seed feeds models whose
+ * loss is random (SimCLR's augmented view). Use the training batch size for a loss comparable with
+ * the training loss: the sparse AE's KL term and SimCLR's negatives are batch quantities. */
 uae_status uae_train_evaluate(uae_model *m, const uae_dataset *ds, int64_t batch, uint64_t seed,
                               uae_eval_stats *out);
 
