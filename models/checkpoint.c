@@ -407,13 +407,15 @@ static uae_status read_meta(const uae_safetensors *st, const char *path, uae_mod
     UAE_TRY(meta_i64(st, path, "uae.epoch", &in.epoch));
     UAE_TRY(meta_i64(st, path, "uae.step", &in.step));
     UAE_TRY(meta_u64(st, path, "uae.seed", &in.seed));
-    UAE_TRY(meta_i64(st, path, "uae.epoch_step", &in.epoch_step));
+    /* Only a checkpoint written within an epoch needs these two; absent means 0. */
+    if (uae_safetensors_meta(st, "uae.epoch_step"))
+        UAE_TRY(meta_i64(st, path, "uae.epoch_step", &in.epoch_step));
     const char *eloss = uae_safetensors_meta(st, "uae.epoch_loss");
     char *end = NULL;
     in.epoch_loss = eloss ? strtod(eloss, &end) : 0.0;
-    if (!eloss || end == eloss || *end != '\0' || !isfinite(in.epoch_loss))
+    if (eloss && (end == eloss || *end != '\0' || !isfinite(in.epoch_loss)))
         return uae_fail(UAE_ERR_FORMAT, "%s: metadata uae.epoch_loss = '%s' is not a finite number",
-                        path, eloss ? eloss : "(missing)");
+                        path, eloss);
     const char *run = uae_safetensors_meta(st, "uae.run");
     if (run && strlen(run) >= sizeof in.run)
         return uae_fail(UAE_ERR_FORMAT, "%s: uae.run is longer than %d bytes", path,
