@@ -1,6 +1,7 @@
 /* models/train.c — the training loop and the evaluation of a model (see uae/train.h), written only
  * against uae/model.h: the same loop trains every preset. Not here: how a model computes its loss
- * (models/model_*.c), what a checkpoint holds (models/checkpoint.c), drawing progress (the caller). */
+ * (models/model_*.c), what a checkpoint holds (models/checkpoint.c), drawing progress (the
+ * caller). */
 #include "uae/train.h"
 
 #include <jansson.h>
@@ -29,7 +30,8 @@ static double now_seconds(void) {
 
 /* ---- A batch runner: the device tensors one batch needs, and a tape ----------------------------
  * The arena holds the batch inputs at its start; everything a step or an evaluation allocates
- * after them is rewound at the end of that step, so an epoch allocates nothing new on the device. */
+ * after them is rewound at the end of that step, so an epoch allocates nothing new on the
+ * device. */
 
 typedef struct runner {
     uae_model *m;
@@ -233,7 +235,8 @@ static const uae_eval_stats no_stats = {0, NAN, NAN, NAN};
 uae_status uae_train_evaluate(uae_model *m, const uae_dataset *ds, int64_t batch, uint64_t seed,
                               uae_eval_stats *out) {
     *out = no_stats;
-    if (batch < 1) return uae_fail(UAE_ERR_INVALID, "evaluation: batch size %lld", (long long)batch);
+    if (batch < 1)
+        return uae_fail(UAE_ERR_INVALID, "evaluation: batch size %lld", (long long)batch);
     runner r;
     UAE_TRY(runner_init(&r, m, ds->n < batch ? ds->n : batch));
     uae_status st = check_data(&r, ds, "evaluation");
@@ -345,7 +348,7 @@ static json_t *epoch_line(const char *event, const uae_train_stats *s, double to
     return o;
 }
 
-/* ---- The loop ---------------------------------------------------------------------------------- */
+/* ---- The loop -------------------------------------------------------------------------------- */
 
 static uae_status check_options(const uae_train_options *o, const uae_dataset *train) {
     if (o->epochs < 1 || o->batch < 1 || o->eval_batch < 0 || o->checkpoint_every < 0)
