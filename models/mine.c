@@ -45,6 +45,7 @@ uae_status uae_mine_estimator_parse(const char *name, uae_mine_estimator *out) {
 void uae_mine_config_default(uae_mine_net net, uae_mine_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
     cfg->net = net;
+    cfg->head = UAE_MINE_HEAD_SUM;
     cfg->estimator = UAE_MINE_EST_DV;
     cfg->conv_filters = 16;
     cfg->conv_kernel = 2;
@@ -64,7 +65,7 @@ uae_status uae_mine_create(uae_backend *be, const uae_mine_config *cfg, int64_t 
     if (S < 1 || n < 1 || C < 1 || H < 1 || W < 1 || cfg->hidden < 1 || cfg->out < 1)
         return uae_fail(UAE_ERR_INVALID, "mine: sizes S=%lld n=%lld C=%d H=%d W=%d hidden=%d out=%d "
                         "must all be >= 1", (long long)S, (long long)n, C, H, W, cfg->hidden, cfg->out);
-    if ((unsigned)cfg->net >= UAE_MINE_NET_COUNT || (unsigned)cfg->estimator >= UAE_MINE_EST_COUNT)
+    if ((unsigned)cfg->net >= UAE_MINE_NET_COUNT || (unsigned)cfg->head >= UAE_MINE_HEAD_COUNT || (unsigned)cfg->estimator >= UAE_MINE_EST_COUNT)
         return uae_fail(UAE_ERR_INVALID, "mine: unknown network or estimator");
     bool conv = cfg->net == UAE_MINE_NET_CONV;
     int k = cfg->conv_kernel, F = cfg->conv_filters;
@@ -181,10 +182,16 @@ static uae_var *branch(uae_mine *m, uae_tape *t, uae_var **pv, int base, uae_var
     return uae_nn_dense_sets(t, h, pv[m->slot[base + 4]], pv[m->slot[base + 5]], UAE_ACT_NONE);
 }
 
-/* T = w . relu(sum), per row: sum (S, rows, out) -> (S, rows). */
-static uae_var *head(uae_mine *m, uae_tape *t, uae_var **pv, uae_var *sum) {
-    uae_var *h = uae_ad_unary(t, UAE_UNARY_RELU, 0, 0, sum);
-    h = uae_nn_dense_sets(t, h, pv[m->slot[OUTW]], NULL, UAE_ACT_NONE);
+/* T per row from the branch outputs fx, fy (S, rows, out) -> (S, rows):
+ * SUM: w . relu(fx + fy);  DOT: fx . fy. */
+static uae_var *head(uae_mine *m, uae_tape *t, uae_var **pv, uae_var *fx, uae_var *fy) {
+    uae_var *h;
+    if (m->cfg.head == UAE_MINE_HEAD_DOT) {
+        h = uae_ad_reduce(t, UAE_REDUCE_SUM, 0x4, uae_ad_mul(t, fx, fy));
+    } else {
+        h = uae_ad_unary(t, UAE_UNARY_RELU, 0, 0, uae_ad_add(t, fx, fy));
+        h = uae_nn_dense_sets(t, h, pv[m->slot[OUTW]], NULL, UAE_ACT_NONE);
+    }
     if (!h) return NULL;
     return uae_ad_reshape(t, h, 2, (int64_t[]){m->S, uae_ad_value(h)->shape[1]});
 }
@@ -204,28 +211,48 @@ static uae_var *draw_permutation(uae_mine *m, uae_tape *t) {
     return perm;
 }
 
+/* Writes the identity into eye (1, n, n). */
+static uae_status set_eye(const uae_tensor *eye, int64_t n) {
+    float *h = calloc((size_t)(n * n), sizeof *h);
+    if (!h) return uae_fail(UAE_ERR_NOMEM, "mine infonce: out of host memory");
+    for (int64_t i = 0; i < n; i++) h[i * n + i] = 1.0f;
+    uae_status st = uae_tensor_write(eye, h);
+    free(h);
+    return st;
+}
+
+static uae_var *infonce_from_scores(uae_tape *t, uae_var *sc, uae_var *eye, int64_t S, int64_t n);
+
 /* InfoNCE from the branch outputs: scores s_ij = T(x_i, y_j) for every pair (i, j);
  *     I = mean_i [ s_ii - log mean_j exp s_ij ] = mean_i log_softmax_j(s_i.)_i + log n,
  * a lower bound on I(X; Y) that cannot exceed log n. */
 static uae_var *infonce(uae_mine *m, uae_tape *t, uae_var **pv, uae_var *fx, uae_var *fy) {
     const int64_t S = m->S, n = m->n, o = m->cfg.out;
+    if (m->cfg.head == UAE_MINE_HEAD_DOT) { /* scores = fx fy^T, no pair tensor needed */
+        uae_var *sc = uae_ad_matmul(t, fx, fy, false, true);
+        uae_var *eye = uae_ad_new_const(t, 3, (int64_t[]){1, n, n});
+        if (!sc || !eye) return NULL;
+        uae_status st = set_eye(uae_ad_value(eye), n);
+        if (st != UAE_OK) return uae_tape_fail(t, st);
+        return infonce_from_scores(t, sc, eye, S, n);
+    }
     uae_var *full = uae_ad_new_const(t, 4, (int64_t[]){S, n, n, o});
     uae_var *eye = uae_ad_new_const(t, 3, (int64_t[]){1, n, n});
     if (!full || !eye) return NULL;
     uae_status st = uae_fill(uae_ad_value(full), 0.0f);
-    float *h = st == UAE_OK ? calloc((size_t)(n * n), sizeof *h) : NULL;
-    if (st == UAE_OK && !h) st = uae_fail(UAE_ERR_NOMEM, "mine infonce: out of host memory");
-    if (st == UAE_OK) {
-        for (int64_t i = 0; i < n; i++) h[i * n + i] = 1.0f;
-        st = uae_tensor_write(uae_ad_value(eye), h);
-    }
-    free(h);
+    if (st == UAE_OK) st = set_eye(uae_ad_value(eye), n);
     if (st != UAE_OK) return uae_tape_fail(t, st);
     /* pairs[s, i, j, :] = fx[s, i, :] + fy[s, j, :], broadcast onto a zero tensor of full shape */
     uae_var *pairs = uae_ad_add(t, full, uae_ad_reshape(t, fx, 4, (int64_t[]){S, n, 1, o}));
     pairs = uae_ad_add(t, pairs, uae_ad_reshape(t, fy, 4, (int64_t[]){S, 1, n, o}));
-    uae_var *sc = head(m, t, pv, uae_ad_reshape(t, pairs, 3, (int64_t[]){S, n * n, o}));
-    sc = uae_ad_reshape(t, sc, 3, (int64_t[]){S, n, n});
+    /* relu(pairs) then the output layer: the SUM head on every pair */
+    uae_var *h = uae_ad_unary(t, UAE_UNARY_RELU, 0, 0, uae_ad_reshape(t, pairs, 3, (int64_t[]){S, n * n, o}));
+    h = uae_nn_dense_sets(t, h, pv[m->slot[OUTW]], NULL, UAE_ACT_NONE);
+    return infonce_from_scores(t, uae_ad_reshape(t, h, 3, (int64_t[]){S, n, n}), eye, S, n);
+}
+
+/* I = mean_i log_softmax_j(sc_i.)_i + log n from scores (S, n, n) and an identity eye (1, n, n). */
+static uae_var *infonce_from_scores(uae_tape *t, uae_var *sc, uae_var *eye, int64_t S, int64_t n) {
     uae_var *diag = uae_ad_mul(t, uae_ad_softmax(t, sc, true), eye);
     uae_var *sum = uae_ad_reduce(t, UAE_REDUCE_SUM, 0x6, diag); /* (S, 1, 1) */
     uae_var *I = uae_ad_affine(t, sum, 1.0f / (float)n, logf((float)n));
@@ -250,8 +277,8 @@ static scores forward(uae_mine *m, uae_tape *t, uae_var **pv, uae_var *xs, uae_v
      * outputs: gather their rows instead of running the branch a second time. */
     uae_var *perm = draw_permutation(m, t);
     if (!perm) return r;
-    r.tj = head(m, t, pv, uae_ad_add(t, fx, fy));
-    r.tm = head(m, t, pv, uae_ad_add(t, fx, uae_ad_gather_rows(t, fy, uae_ad_value(perm))));
+    r.tj = head(m, t, pv, fx, fy);
+    r.tm = head(m, t, pv, fx, uae_ad_gather_rows(t, fy, uae_ad_value(perm)));
     if (r.tj && r.tm)
         r.bound = uae_ad_mine_bound(t, m->cfg.estimator == UAE_MINE_EST_JS ? UAE_MINE_JS : UAE_MINE_DV,
                                     r.tj, r.tm);

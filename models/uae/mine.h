@@ -18,6 +18,7 @@
  * The network (the official code's, "mine" / "mine-dense"): two branches, one for x-samples and
  * one for y-samples, each [Conv(16, 2x2, valid) -> Flatten ->] Dense(hidden) -> Dense(out), with no
  * activation inside a branch; the branch outputs are summed, ReLU, Dense(1, no bias) -> T.
+ * (Optionally T = fx . fy, the separable critic, which learns high MI much faster.)
  * Conv nets take samples (S*n, C, H, W) (estimator s owns rows [s*n, (s+1)*n)); dense nets take
  * (S, n, C*H*W).
  */
@@ -43,8 +44,15 @@ typedef enum uae_mine_estimator {
     UAE_MINE_EST_COUNT
 } uae_mine_estimator;
 
+typedef enum uae_mine_head {
+    UAE_MINE_HEAD_SUM,   /* T = w . relu(fx + fy): the official network */
+    UAE_MINE_HEAD_DOT,   /* T = fx . fy: a "separable" critic (Poole et al. 2019) */
+    UAE_MINE_HEAD_COUNT
+} uae_mine_head;
+
 typedef struct uae_mine_config {
     uae_mine_net net;
+    uae_mine_head head;     /* SUM (official) */
     uae_mine_estimator estimator;
     int conv_filters;       /* 16 */
     int conv_kernel;        /* 2 (valid padding, stride 1) */
