@@ -14,13 +14,18 @@ uae_status uae_backend_wrap(const uae_backend_iface *iface, void *ctx, uae_backe
     be->iface = iface;
     be->ctx = ctx;
     iface->info(ctx, &be->dev);
-    if (strcmp(iface->kind, "opencl") == 0)
-        snprintf(be->name, sizeof be->name, "opencl:%d %s", be->dev.index, be->dev.name);
-    else
-        snprintf(be->name, sizeof be->name, "%s (%d thread%s)", iface->kind, be->dev.compute_units,
-                 be->dev.compute_units == 1 ? "" : "s");
+    uae_backend_set_index(be, be->dev.index);
     *out = be;
     return UAE_OK;
+}
+
+void uae_backend_set_index(uae_backend *be, int index) {
+    be->dev.index = index;
+    if (strcmp(be->iface->kind, "opencl") == 0)
+        snprintf(be->name, sizeof be->name, "opencl:%d %s", index, be->dev.name);
+    else
+        snprintf(be->name, sizeof be->name, "%s (%d thread%s)", be->iface->kind,
+                 be->dev.compute_units, be->dev.compute_units == 1 ? "" : "s");
 }
 
 void uae_backend_free(uae_backend *be) {

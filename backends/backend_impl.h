@@ -56,6 +56,9 @@ struct uae_backend {
 /* Creates a backend handle around iface and ctx (ownership of ctx passes to it). */
 uae_status uae_backend_wrap(const uae_backend_iface *iface, void *ctx, uae_backend **out);
 
+/* Sets the device's index in the registry's flat list, and the name that shows it. */
+void uae_backend_set_index(uae_backend *be, int index);
+
 /* The entry points of the host backends (backends/cpu/). They run ops on host pointers; the
  * reference and the OpenMP implementation have the same signature. */
 uae_status uae_cpu_backend_create(bool reference, uae_backend **out);

@@ -51,12 +51,12 @@ uae_status uae_device_list(uae_device_info *infos, int cap, int *count) {
 static uae_status open_index(int index, uae_backend **out) {
     if (index < N_HOST) {
         uae_status st = uae_cpu_backend_create(index == 1, out);
-        if (st == UAE_OK) (*out)->dev.index = index;
+        if (st == UAE_OK) uae_backend_set_index(*out, index);
         return st;
     }
 #if UAE_HAVE_OPENCL
     uae_status st = uae_opencl_backend_create(index - N_HOST, out);
-    if (st == UAE_OK) (*out)->dev.index = index;
+    if (st == UAE_OK) uae_backend_set_index(*out, index);
     return st;
 #else
     return uae_fail(UAE_ERR_UNSUPPORTED, "device %d: this build has no OpenCL backend", index);

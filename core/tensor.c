@@ -156,7 +156,13 @@ static size_t round_up(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS 
 uae_status uae_arena_tensor(uae_arena *a, int ndim, const int64_t *shape, uae_tensor *out) {
     UAE_TRY(check_shape(ndim, shape));
     size_t n = 1;
-    for (int d = 0; d < ndim; d++) n *= (size_t)shape[d];
+    for (int d = 0; d < ndim; d++) {
+        /* each dimension is below 2^40 (check_shape): refuse products that would overflow */
+        if (n > ((size_t)1 << 50) / (size_t)shape[d])
+            return uae_fail(UAE_ERR_NOMEM, "arena on %s: a tensor of more than 2^50 floats "
+                            "requested", uae_backend_name(a->be));
+        n *= (size_t)shape[d];
+    }
     n = round_up(n);
     /* Find a chunk from the current one on with room left past pos; later chunks are reused
      * after a reset, so a steady-state loop allocates nothing. */

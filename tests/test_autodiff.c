@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "uae/autodiff.h"
+#include "uae/nn.h"
 
 #define MAX_LEAVES 3
 
@@ -30,6 +31,7 @@ typedef struct gcase {
     build_fn build;
     float eps;
     bool aux_perm;     /* build gets a permutation index tensor (2, n) in aux */
+    bool aux_onehot;   /* build gets a (3, 4) one-hot tensor in aux */
 } gcase;
 
 /* ---- the expressions ---- */
@@ -106,6 +108,21 @@ static uae_var *b_convnet(uae_tape *t, uae_var **x, const uae_tensor *a) {
     return uae_ad_unary(t, UAE_UNARY_SIGMOID, 0, 0, h);
 }
 
+/* The losses of uae/nn.h, composed of the ops above: checked the same way. x[1] is the target. */
+static uae_var *b_mse(uae_tape *t, uae_var **x, const uae_tensor *a) { (void)a; return uae_loss_mse(t, x[0], x[1]); }
+static uae_var *b_bce(uae_tape *t, uae_var **x, const uae_tensor *a) { (void)a; return uae_loss_bce(t, x[0], x[1]); }
+static uae_var *b_ce(uae_tape *t, uae_var **x, const uae_tensor *a) { (void)a; return uae_loss_softmax_ce(t, x[0], x[1]); }
+static uae_var *b_kl(uae_tape *t, uae_var **x, const uae_tensor *a) { (void)a; return uae_loss_kl_sparsity(t, x[0], 0.1f); }
+static uae_var *b_l1(uae_tape *t, uae_var **x, const uae_tensor *a) { (void)a; return uae_loss_l1(t, x[0]); }
+static uae_var *b_ntxent(uae_tape *t, uae_var **x, const uae_tensor *a) { (void)a; return uae_loss_nt_xent(t, x[0], 0.5f); }
+static uae_var *b_cw(uae_tape *t, uae_var **x, const uae_tensor *a) {
+    /* labels 1, 0, 3 as a one-hot constant; kappa large enough that the margin is active */
+    uae_tensor *oh = (uae_tensor *)a;
+    return uae_loss_cw_margin(t, x[0], oh, false, 5.0f);
+}
+static uae_var *b_dense(uae_tape *t, uae_var **x, const uae_tensor *a) { (void)a; return uae_nn_dense(t, x[0], x[1], x[2], UAE_ACT_TANH); }
+static uae_var *b_dropout(uae_tape *t, uae_var **x, const uae_tensor *a) { (void)a; return uae_nn_dropout(t, x[0], 0.3f, true, 7, 1, 0); }
+
 #define S1(a) 1, {a}
 #define S2(a, b) 2, {a, b}
 #define S3(a, b, c) 3, {a, b, c}
@@ -113,46 +130,56 @@ static uae_var *b_convnet(uae_tape *t, uae_var **x, const uae_tensor *a) {
 #define LEAF(shape, lo, hi) {shape, lo, hi, false, false}
 
 static const gcase cases[] = {
-    {"matmul nn", 2, {LEAF(S2(3, 5), -1, 1), LEAF(S2(5, 4), -1, 1)}, b_mm_nn, 1e-2f, false},
-    {"matmul nt", 2, {LEAF(S2(3, 5), -1, 1), LEAF(S2(4, 5), -1, 1)}, b_mm_nt, 1e-2f, false},
-    {"matmul tn", 2, {LEAF(S2(5, 3), -1, 1), LEAF(S2(5, 4), -1, 1)}, b_mm_tn, 1e-2f, false},
-    {"matmul tt", 2, {LEAF(S2(5, 3), -1, 1), LEAF(S2(4, 5), -1, 1)}, b_mm_tt, 1e-2f, false},
-    {"matmul batched", 2, {LEAF(S3(2, 3, 5), -1, 1), LEAF(S3(2, 5, 4), -1, 1)}, b_mm_nn, 1e-2f, false},
-    {"matmul shared b", 2, {LEAF(S3(2, 3, 5), -1, 1), LEAF(S2(5, 4), -1, 1)}, b_mm_nn, 1e-2f, false},
-    {"add broadcast", 2, {LEAF(S2(3, 4), -1, 1), LEAF(S2(1, 4), -1, 1)}, b_add, 1e-2f, false},
-    {"sub broadcast", 2, {LEAF(S4(2, 3, 4, 5), -1, 1), LEAF(S4(1, 3, 1, 1), -1, 1)}, b_sub, 1e-2f, false},
-    {"mul broadcast", 2, {LEAF(S3(2, 3, 4), -1, 1), LEAF(S3(2, 1, 4), -1, 1)}, b_mul, 1e-2f, false},
-    {"div", 2, {LEAF(S2(3, 4), -1, 1), LEAF(S2(3, 4), 0.5f, 2)}, b_div, 1e-3f, false},
-    {"relu", 1, {{S2(4, 7), -2, 2, false, true}}, b_relu, 1e-2f, false},
-    {"leaky", 1, {{S2(4, 7), -2, 2, false, true}}, b_leaky, 1e-2f, false},
-    {"sigmoid", 1, {LEAF(S2(4, 7), -4, 4)}, b_sigmoid, 1e-2f, false},
-    {"tanh", 1, {LEAF(S2(4, 7), -2, 2)}, b_tanh, 1e-2f, false},
-    {"softplus", 1, {LEAF(S2(4, 7), -4, 4)}, b_softplus, 1e-2f, false},
-    {"exp", 1, {LEAF(S2(4, 7), -2, 1)}, b_exp, 1e-3f, false},
-    {"log", 1, {LEAF(S2(4, 7), 0.5f, 3)}, b_log, 1e-3f, false},
-    {"square", 1, {LEAF(S2(4, 7), -2, 2)}, b_square, 1e-2f, false},
-    {"sqrt", 1, {LEAF(S2(4, 7), 0.5f, 3)}, b_sqrt, 1e-3f, false},
-    {"abs", 1, {{S2(4, 7), -2, 2, false, true}}, b_abs, 1e-2f, false},
-    {"affine", 1, {LEAF(S2(4, 7), -2, 2)}, b_affine, 1e-2f, false},
-    {"recip", 1, {LEAF(S2(4, 7), 0.5f, 2)}, b_recip, 1e-3f, false},
-    {"conv2d same+bias", 3, {LEAF(S4(2, 3, 7, 6), -1, 1), LEAF(S4(4, 3, 3, 3), -1, 1), LEAF(S2(1, 4), -1, 1)}, b_conv_same, 1e-2f, false},
-    {"conv2d stride 2", 2, {LEAF(S4(2, 2, 7, 6), -1, 1), LEAF(S4(3, 2, 3, 2), -1, 1)}, b_conv_s2, 1e-2f, false},
-    {"conv2d wsets 2", 3, {LEAF(S4(4, 2, 5, 5), -1, 1), LEAF(S4(6, 2, 2, 2), -1, 1), LEAF(S2(1, 6), -1, 1)}, b_conv_sets, 1e-2f, false},
-    {"maxpool2", 1, {{S4(2, 3, 6, 5), -2, 2, true, false}}, b_maxpool, 1e-3f, false},
-    {"upsample2", 1, {LEAF(S4(2, 3, 3, 4), -1, 1)}, b_upsample, 1e-2f, false},
-    {"reduce sum", 1, {LEAF(S3(3, 5, 2), -1, 1)}, b_sum, 1e-2f, false},
-    {"reduce mean", 1, {LEAF(S3(3, 5, 2), -1, 1)}, b_mean, 1e-2f, false},
-    {"reduce lse", 1, {LEAF(S3(3, 5, 2), -2, 2)}, b_lse, 1e-2f, false},
-    {"reduce lme", 1, {LEAF(S2(6, 3), -2, 2)}, b_lme, 1e-2f, false},
-    {"reduce max", 1, {{S3(3, 5, 2), -2, 2, true, false}}, b_max, 1e-3f, false},
-    {"clamp", 1, {{S2(5, 7), -1, 1, true, false}}, b_clamp, 1e-3f, false},
-    {"softmax", 1, {LEAF(S2(3, 6), -2, 2)}, b_softmax, 1e-2f, false},
-    {"log-softmax", 1, {LEAF(S2(3, 6), -2, 2)}, b_logsoftmax, 1e-2f, false},
-    {"gather rows", 1, {LEAF(S3(2, 5, 3), -1, 1)}, b_gather, 1e-2f, true},
-    {"mine DV", 2, {LEAF(S2(3, 7), -2, 2), LEAF(S2(3, 9), -2, 2)}, b_mine_dv, 1e-2f, false},
-    {"mine JS", 2, {LEAF(S2(3, 7), -2, 2), LEAF(S2(3, 9), -2, 2)}, b_mine_js, 1e-2f, false},
-    {"mlp composite", 3, {LEAF(S3(2, 3, 4), -1, 1), LEAF(S2(5, 4), -1, 1), LEAF(S1(5), -1, 1)}, b_mlp, 1e-2f, false},
-    {"convnet composite", 3, {LEAF(S4(2, 1, 6, 6), 0, 1), {S4(3, 1, 3, 3), -1, 1, false, false}, LEAF(S4(1, 3, 3, 3), -1, 1)}, b_convnet, 1e-3f, false},
+    {"matmul nn", 2, {LEAF(S2(3, 5), -1, 1), LEAF(S2(5, 4), -1, 1)}, b_mm_nn, 1e-2f, false, false},
+    {"matmul nt", 2, {LEAF(S2(3, 5), -1, 1), LEAF(S2(4, 5), -1, 1)}, b_mm_nt, 1e-2f, false, false},
+    {"matmul tn", 2, {LEAF(S2(5, 3), -1, 1), LEAF(S2(5, 4), -1, 1)}, b_mm_tn, 1e-2f, false, false},
+    {"matmul tt", 2, {LEAF(S2(5, 3), -1, 1), LEAF(S2(4, 5), -1, 1)}, b_mm_tt, 1e-2f, false, false},
+    {"matmul batched", 2, {LEAF(S3(2, 3, 5), -1, 1), LEAF(S3(2, 5, 4), -1, 1)}, b_mm_nn, 1e-2f, false, false},
+    {"matmul shared b", 2, {LEAF(S3(2, 3, 5), -1, 1), LEAF(S2(5, 4), -1, 1)}, b_mm_nn, 1e-2f, false, false},
+    {"add broadcast", 2, {LEAF(S2(3, 4), -1, 1), LEAF(S2(1, 4), -1, 1)}, b_add, 1e-2f, false, false},
+    {"sub broadcast", 2, {LEAF(S4(2, 3, 4, 5), -1, 1), LEAF(S4(1, 3, 1, 1), -1, 1)}, b_sub, 1e-2f, false, false},
+    {"mul broadcast", 2, {LEAF(S3(2, 3, 4), -1, 1), LEAF(S3(2, 1, 4), -1, 1)}, b_mul, 1e-2f, false, false},
+    {"div", 2, {LEAF(S2(3, 4), -1, 1), LEAF(S2(3, 4), 0.5f, 2)}, b_div, 1e-3f, false, false},
+    {"relu", 1, {{S2(4, 7), -2, 2, false, true}}, b_relu, 1e-2f, false, false},
+    {"leaky", 1, {{S2(4, 7), -2, 2, false, true}}, b_leaky, 1e-2f, false, false},
+    {"sigmoid", 1, {LEAF(S2(4, 7), -4, 4)}, b_sigmoid, 1e-2f, false, false},
+    {"tanh", 1, {LEAF(S2(4, 7), -2, 2)}, b_tanh, 1e-2f, false, false},
+    {"softplus", 1, {LEAF(S2(4, 7), -4, 4)}, b_softplus, 1e-2f, false, false},
+    {"exp", 1, {LEAF(S2(4, 7), -2, 1)}, b_exp, 1e-3f, false, false},
+    {"log", 1, {LEAF(S2(4, 7), 0.5f, 3)}, b_log, 1e-3f, false, false},
+    {"square", 1, {LEAF(S2(4, 7), -2, 2)}, b_square, 1e-2f, false, false},
+    {"sqrt", 1, {LEAF(S2(4, 7), 0.5f, 3)}, b_sqrt, 1e-3f, false, false},
+    {"abs", 1, {{S2(4, 7), -2, 2, false, true}}, b_abs, 1e-2f, false, false},
+    {"affine", 1, {LEAF(S2(4, 7), -2, 2)}, b_affine, 1e-2f, false, false},
+    {"recip", 1, {LEAF(S2(4, 7), 0.5f, 2)}, b_recip, 1e-3f, false, false},
+    {"conv2d same+bias", 3, {LEAF(S4(2, 3, 7, 6), -1, 1), LEAF(S4(4, 3, 3, 3), -1, 1), LEAF(S2(1, 4), -1, 1)}, b_conv_same, 1e-2f, false, false},
+    {"conv2d stride 2", 2, {LEAF(S4(2, 2, 7, 6), -1, 1), LEAF(S4(3, 2, 3, 2), -1, 1)}, b_conv_s2, 1e-2f, false, false},
+    {"conv2d wsets 2", 3, {LEAF(S4(4, 2, 5, 5), -1, 1), LEAF(S4(6, 2, 2, 2), -1, 1), LEAF(S2(1, 6), -1, 1)}, b_conv_sets, 1e-2f, false, false},
+    {"maxpool2", 1, {{S4(2, 3, 6, 5), -2, 2, true, false}}, b_maxpool, 1e-3f, false, false},
+    {"upsample2", 1, {LEAF(S4(2, 3, 3, 4), -1, 1)}, b_upsample, 1e-2f, false, false},
+    {"reduce sum", 1, {LEAF(S3(3, 5, 2), -1, 1)}, b_sum, 1e-2f, false, false},
+    {"reduce mean", 1, {LEAF(S3(3, 5, 2), -1, 1)}, b_mean, 1e-2f, false, false},
+    {"reduce lse", 1, {LEAF(S3(3, 5, 2), -2, 2)}, b_lse, 1e-2f, false, false},
+    {"reduce lme", 1, {LEAF(S2(6, 3), -2, 2)}, b_lme, 1e-2f, false, false},
+    {"reduce max", 1, {{S3(3, 5, 2), -2, 2, true, false}}, b_max, 1e-3f, false, false},
+    {"clamp", 1, {{S2(5, 7), -1, 1, true, false}}, b_clamp, 1e-3f, false, false},
+    {"softmax", 1, {LEAF(S2(3, 6), -2, 2)}, b_softmax, 1e-2f, false, false},
+    {"log-softmax", 1, {LEAF(S2(3, 6), -2, 2)}, b_logsoftmax, 1e-2f, false, false},
+    {"gather rows", 1, {LEAF(S3(2, 5, 3), -1, 1)}, b_gather, 1e-2f, true, false},
+    {"mine DV", 2, {LEAF(S2(3, 7), -2, 2), LEAF(S2(3, 9), -2, 2)}, b_mine_dv, 1e-2f, false, false},
+    {"mine JS", 2, {LEAF(S2(3, 7), -2, 2), LEAF(S2(3, 9), -2, 2)}, b_mine_js, 1e-2f, false, false},
+    {"mlp composite", 3, {LEAF(S3(2, 3, 4), -1, 1), LEAF(S2(5, 4), -1, 1), LEAF(S1(5), -1, 1)}, b_mlp, 1e-2f, false, false},
+    {"convnet composite", 3, {LEAF(S4(2, 1, 6, 6), 0, 1), {S4(3, 1, 3, 3), -1, 1, false, false}, LEAF(S4(1, 3, 3, 3), -1, 1)}, b_convnet, 1e-3f, false, false},
+    {"loss mse", 2, {LEAF(S2(3, 6), 0, 1), LEAF(S2(3, 6), 0, 1)}, b_mse, 1e-2f, false, false},
+    {"loss bce", 2, {LEAF(S2(3, 6), 0.05f, 0.95f), LEAF(S2(3, 6), 0, 1)}, b_bce, 1e-3f, false, false},
+    {"loss softmax ce", 2, {LEAF(S2(3, 5), -2, 2), LEAF(S2(3, 5), 0, 1)}, b_ce, 1e-2f, false, false},
+    {"loss kl sparsity", 1, {LEAF(S2(6, 4), 0.05f, 0.95f)}, b_kl, 1e-3f, false, false},
+    {"loss l1", 1, {{S2(3, 6), -2, 2, false, true}}, b_l1, 1e-2f, false, false},
+    {"loss nt-xent", 1, {LEAF(S2(6, 4), -1, 1)}, b_ntxent, 1e-2f, false, false},
+    {"loss cw margin", 1, {{S2(3, 4), -2, 2, true, false}}, b_cw, 1e-3f, false, true},
+
+    {"dense tanh", 3, {LEAF(S3(2, 3, 5), -1, 1), LEAF(S2(4, 5), -1, 1), LEAF(S1(4), -1, 1)}, b_dense, 1e-2f, false, false},
+    {"dropout", 1, {LEAF(S2(4, 9), -1, 1)}, b_dropout, 1e-2f, false, false},
 };
 
 /* ---- the harness ---- */
@@ -229,7 +256,8 @@ static uae_status run_case(harness *h, const gcase *c, uae_tensor *leaves, uae_t
     return UAE_OK;
 }
 
-static int check_case(harness *h, const gcase *c) {
+static int check_case(harness *h, const gcase *c, unsigned index) {
+    rng_state = 12345u + 7919u * index; /* the same inputs on every backend, whatever ran before */
     uae_tensor leaves[MAX_LEAVES], grads[MAX_LEAVES], aux = {0};
     float *host[MAX_LEAVES] = {0}, *ghost[MAX_LEAVES] = {0}, *r_host = NULL;
     size_t mark = uae_arena_mark(h->params);
@@ -251,6 +279,11 @@ static int check_case(harness *h, const gcase *c) {
         st = uae_arena_tensor2(h->params, 2, 5, &aux);
         if (st == UAE_OK) st = uae_tensor_write(&aux, idx);
     }
+    if (st == UAE_OK && c->aux_onehot) {
+        float oh[12] = {0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1};
+        st = uae_arena_tensor2(h->params, 3, 4, &aux);
+        if (st == UAE_OK) st = uae_tensor_write(&aux, oh);
+    }
     double l0;
     if (st == UAE_OK) st = run_case(h, c, leaves, grads, &aux, true, &r_host, &l0);
     for (int i = 0; i < c->nleaves && st == UAE_OK; i++) st = uae_tensor_read(&grads[i], ghost[i]);
@@ -260,6 +293,7 @@ static int check_case(harness *h, const gcase *c) {
         goto done;
     }
     double worst = 0;
+    int skipped = 0, checked = 0;
     for (int i = 0; i < c->nleaves; i++) {
         int64_t n = numel_of(&c->leaf[i]);
         int64_t step = n > 24 ? n / 24 : 1;
@@ -278,11 +312,20 @@ static int check_case(harness *h, const gcase *c) {
             /* The perturbed inputs are rounded to float: use the actual step taken. */
             double step_up = (double)(saved + c->eps) - saved, step_dn = saved - (double)(saved - c->eps);
             double fd = (lp - lm) / (step_up + step_dn);
+            /* A kink (a max-pool switching its maximum, a ReLU crossing 0) inside [v - eps, v + eps]
+             * makes the two one-sided differences disagree; such points are skipped, as a
+             * finite difference says nothing there. */
+            double right = (lp - l0) / step_up, left = (l0 - lm) / step_dn;
+            if (fabs(right - left) > 1e-2 + 1e-1 * fmax(fabs(right), fabs(left))) {
+                skipped++;
+                continue;
+            }
             double an = ghost[i][e];
             /* Tolerance: central differences in float32 carry a truncation error O(eps^2) and a
              * rounding error ~1e-7 * |y| / eps (~1e-4 at eps = 1e-3); 2e-3 absolute plus 2% relative
              * is far below the size of any real mistake in a gradient rule (a wrong sign or a
              * missing factor is an O(1) relative error). */
+            checked++;
             double err = fabs(fd - an), tol = 2e-3 + 2e-2 * fmax(fabs(fd), fabs(an));
             if (err / tol > worst) worst = err / tol;
             if (err > tol) {
@@ -293,8 +336,10 @@ static int check_case(harness *h, const gcase *c) {
             }
         }
     }
-    printf("%s %-20s %-24s worst err/tol %.3f\n", failures ? "FAIL" : "ok  ", c->name,
-           uae_backend_name(h->be), worst);
+    /* Skipping must stay the exception, or the check would check nothing. */
+    if (skipped * 4 > checked) failures++;
+    printf("%s %-20s %-24s worst err/tol %.3f (%d points, %d at kinks skipped)\n",
+           failures ? "FAIL" : "ok  ", c->name, uae_backend_name(h->be), worst, checked, skipped);
 done:
     for (int i = 0; i < c->nleaves; i++) { free(host[i]); free(ghost[i]); }
     free(r_host);
@@ -359,7 +404,7 @@ int main(void) {
         size_t ncases = sizeof cases / sizeof cases[0];
         for (size_t i = 0; i < ncases; i++) {
             if (small && *small == '1' && i % 3 != 0) continue;
-            failures += check_case(&h, &cases[i]);
+            failures += check_case(&h, &cases[i], (unsigned)i);
             ran++;
         }
         failures += check_semantics(&h);

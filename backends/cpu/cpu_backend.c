@@ -150,3 +150,10 @@ int uae_cpu_threads(void) {
     return 1;
 #endif
 }
+
+void uae_cpu_set_threads(int n) {
+    UAE_ASSERT(n >= 1);
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
+}

@@ -45,4 +45,9 @@ UAE_CPU_OP_LIST(UAE_CPU_DECLARE)
 /* Number of OpenMP threads the CPU backend uses (omp_get_max_threads), 1 without OpenMP. */
 int uae_cpu_threads(void);
 
+/* Sets the number of OpenMP threads of later CPU-backend ops started from the calling thread
+ * (omp_set_num_threads; n >= 1). For tests that check that results do not depend on it; a no-op
+ * without OpenMP. */
+void uae_cpu_set_threads(int n);
+
 #endif

@@ -12,7 +12,10 @@
  *  - a destination may alias a source only where the op's comment says "in place is allowed";
  *  - a NULL tensor slot is written as NULL in src[]/dst[];
  *  - results are deterministic: the same inputs give the same bits on every run, whatever the
- *    number of threads (fixed partitions, fixed order of every sum).
+ *    number of threads (fixed partitions, fixed order of every sum);
+ *  - NaN: max, min, clamp, relu and the MAX reduction propagate NaN (as PyTorch does, unlike
+ *    fmaxf); a comparison that selects a branch treats NaN as false (step(NaN) = 0, the gradients
+ *    of relu/leaky/abs at NaN select 0 / alpha*dy / 0); sign(NaN) = NaN, sign(+-0) = +0.
  *
  * The semantics below are those of the scalar reference backend ("ref"), which is the oracle.
  */

@@ -40,6 +40,8 @@ typedef struct uae_model_config {
     int latent;                   /* aae latent size (2) */
     int select_k;                 /* concrete-ae: features selected (50) */
     float temp_start, temp_end;   /* concrete-ae temperature schedule (10 -> 0.01) */
+    int64_t total_steps;          /* concrete-ae: steps the temperature is annealed over
+                                     (0: epochs * ceil(60000 / batch), an MNIST-sized run) */
     float l1, kl_weight, kl_rho;  /* sparse-ae regularisers (1e-7, 3, 0.1) */
     float dropout;                /* classifier 0.5, concrete-ae decoder 0.1 */
     float tau;                    /* simclr NT-Xent temperature (0.5) */
@@ -63,6 +65,10 @@ uae_status uae_model_create(uae_backend *be, const uae_model_config *cfg, uint64
 void uae_model_free(uae_model *m); /* NULL is a no-op */
 
 const uae_model_config *uae_model_config_of(const uae_model *m);
+
+/* Every parameter of the model, in one store (not owned). For the AAE that is the encoder
+ * ("enc*"), the decoder ("dec*") and the discriminator ("disc*"), in this order; each of the
+ * three updates of its train step works on its own range of the store. */
 uae_params *uae_model_params(uae_model *m);
 
 /* What one step sees. x is (B, C, H, W) (or (B, d) for vector models) in [0, 1]; target is what an
@@ -87,14 +93,26 @@ uae_status uae_model_bind(uae_model *m, uae_tape *t, bool trainable, uae_var **p
 uae_var *uae_model_forward(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x, const uae_batch *b);
 
 /* The per-sample training loss (B) of x against b (reconstruction error plus the preset's
- * regularisers, cross-entropy, or NT-Xent of two augmented views). */
+ * regularisers, cross-entropy, or NT-Xent of two augmented views). With b->training false (the
+ * attack, evaluation) dropout is off, the concrete selection is hard, and the SimCLR pair is x
+ * itself with an augmented view of b->target (of x if NULL): d loss / d x flows through x. */
 uae_var *uae_model_loss(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x, const uae_batch *b);
 
 /* The first layer's output for x (B, K, H', W'), the "samples" of per-sample MINE in conv mode;
  * NULL (and no error) when the model does not start with a convolution. */
 uae_var *uae_model_first_layer(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x);
 
-/* One optimizer step on a batch; *loss receives the batch mean loss. The tape is reset and its
+/* The representation of the contrastive model (simclr-small: the encoder's (B, 128) output before
+ * the projection head), for linear probes on a frozen encoder; NULL (and no error) for models
+ * without one. */
+uae_var *uae_model_embed(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x);
+
+/* concrete-ae: the input feature chosen by each of the k = select_k selector rows (the argmax of
+ * its logits), into idx[0 .. k-1]. UAE_ERR_INVALID for other presets or another k. */
+uae_status uae_model_selected_features(const uae_model *m, int *idx, int k);
+
+/* One optimizer step on a batch; *loss receives the batch mean loss (the AAE's: of its
+ * reconstruction update). The tape is reset and its
  * arena rewound to where it was on entry. (The AAE's three-network update is handled inside.) */
 uae_status uae_model_train_step(uae_model *m, uae_tape *t, const uae_batch *b, float *loss);
 

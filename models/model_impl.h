@@ -1,0 +1,89 @@
+/* models/model_impl.h — what a preset family is made of (private to models/): the small table of
+ * functions each model file fills in, the uae_model struct, and the layer helpers they share.
+ * Not a public header: callers see only uae/model.h. */
+#ifndef UAE_MODEL_IMPL_H
+#define UAE_MODEL_IMPL_H
+
+#include "uae/model.h"
+
+#define UAE_MODEL_MAX_PARAMS 64 /* parameter tensors of one model (the AAE has 18) */
+#define UAE_MODEL_MAX_LAYERS 16
+
+/* One preset: its name and kind, its defaults, and how to declare, run and train it. Optional
+ * slots may be NULL; the comment says what happens then. */
+typedef struct uae_model_family {
+    const char *name;
+    uae_model_kind kind;
+    /* Fills the preset's defaults into cfg (the shape, classes and preset name are set already). */
+    void (*defaults)(uae_model_config *cfg);
+    /* Checks the input shape and declares the parameters (uae_model_add_dense / _conv). */
+    uae_status (*declare)(uae_model *m);
+    /* Optional: state beyond the parameter store, after the parameters are initialised. */
+    uae_status (*setup)(uae_model *m);
+    void (*cleanup)(uae_model *m); /* optional: frees what setup made */
+    uae_var *(*forward)(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x, const uae_batch *b);
+    uae_var *(*loss)(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x, const uae_batch *b);
+    /* Optional (NULL: the model has no first convolution / no representation). */
+    uae_var *(*first_layer)(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x);
+    uae_var *(*embed)(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x);
+    /* Optional (NULL: the generic step — mean loss, backward, one optimizer step). */
+    uae_status (*train_step)(uae_model *m, uae_tape *t, const uae_batch *b, float *loss);
+} uae_model_family;
+
+struct uae_model {
+    uae_model_config cfg;
+    const uae_model_family *fam;
+    uae_backend *be;
+    uae_params *P;
+    uae_optimizer opt;                 /* the optimizer of cfg, with its step count */
+    int layer[UAE_MODEL_MAX_LAYERS];   /* layer k's weight index in P (its bias is the next one) */
+    int nlayers;
+    void *priv;                        /* family state made by setup (owned, freed by cleanup) */
+};
+
+/* The families, one per model file. */
+extern const uae_model_family uae_family_dense_ae, uae_family_sparse_ae, uae_family_conv_ae,
+    uae_family_aae, uae_family_concrete_ae, uae_family_simclr_small, uae_family_classifier;
+
+/* Declares "<name>.weight" (out, in) Glorot-uniform and "<name>.bias" (out) zeros; returns the
+ * layer number (0, 1, ... in declaration order), or -1 (the error is kept by the store). */
+int uae_model_add_dense(uae_model *m, const char *name, int64_t out, int64_t in);
+
+/* Declares "<name>.weight" (out, in, k, k) Glorot-uniform and "<name>.bias" (out) zeros. */
+int uae_model_add_conv(uae_model *m, const char *name, int64_t out, int64_t in, int k);
+
+/* act(x W^T + b) / act(conv(x, W) + b) with layer k's parameters. */
+uae_var *uae_model_dense(uae_model *m, uae_tape *t, uae_var **pv, int k, uae_var *x, uae_act act);
+uae_var *uae_model_conv(uae_model *m, uae_tape *t, uae_var **pv, int k, uae_var *x, bool same,
+                        uae_act act);
+
+/* x viewed as (B, features), and as (B, C, H, W) of the configured input shape. */
+uae_var *uae_model_flatten(uae_tape *t, uae_var *x);
+uae_var *uae_model_as_images(uae_model *m, uae_tape *t, uae_var *x);
+
+/* What an autoencoder reconstructs, flattened to (B, features): b->target, or x itself. */
+uae_var *uae_model_target(uae_tape *t, uae_var *x, const uae_batch *b);
+
+/* The (B) per-sample loss reduced to its batch mean, a (1) variable. */
+uae_var *uae_model_batch_mean(uae_tape *t, uae_var *per_sample);
+
+/* A (n) constant filled with value (targets of the AAE's discriminator, ...). */
+uae_var *uae_model_const_fill(uae_tape *t, int ndim, const int64_t *shape, float value);
+
+/* Puts parameters [lo, hi) on the tape as trainable leaves and all others as constants (a
+ * network whose neighbour must stay frozen, as in the AAE). */
+uae_status uae_model_bind_range(uae_model *m, uae_tape *t, int lo, int hi, uae_var **pv);
+
+/* Reads a (1) loss variable to the host. */
+uae_status uae_model_read_scalar(uae_var *v, float *out);
+
+/* RNG streams of the models (dropout masks, noise, augmentations), one per purpose and layer;
+ * parameters use streams 0 .. count-1 (their index), so these start high. */
+enum {
+    UAE_STREAM_DROPOUT = 1000, /* + layer number */
+    UAE_STREAM_PRIOR = 1100,   /* AAE: samples of the N(0, I) prior */
+    UAE_STREAM_GUMBEL = 1200,  /* concrete-ae: Gumbel noise of the selector */
+    UAE_STREAM_AUGMENT = 1300, /* simclr: augmentation parameters */
+};
+
+#endif /* UAE_MODEL_IMPL_H */

@@ -1,0 +1,757 @@
+/* tests/test_ops.c — the table-driven cross-backend test of every op (after ggml's
+ * test-backend-ops). Each row of `cases` is one op with its parameters, shapes, input range and
+ * tolerance; every backend that uae_device_list reports (except "ref" itself) runs every row on the
+ * same random inputs as the scalar reference backend, and the results are compared. Around every
+ * tensor lie guard floats that must come back untouched.
+ *
+ *   test_ops                 compare every backend with "ref"
+ *   test_ops --determinism   run every row on "cpu" with 1, 2 and 3 threads; the bits must agree
+ *
+ * Environment: UAE_TEST_SMALL=1 runs only the small rows (for slow devices and simulators);
+ * UAE_TEST_ALLOW_UNSUPPORTED=1 lets an op that answers UAE_ERR_UNSUPPORTED pass (while a backend is
+ * being written). Exit status 0 when every row passed, 1 otherwise.
+ *
+ * Adding an op's test is adding a row. Tolerances (field tol) are the normalised mean squared
+ * error sum((a - b)^2) / sum(b^2) over the finite elements; 0 means bit-identical. NaN and Inf
+ * must appear in the same places in either case. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/cpu/cpu_ops.h" /* uae_cpu_set_threads, for --determinism */
+#include "uae/ops.h"
+
+/* Default tolerance. Transcendental functions differ between libms (and OpenCL's exp/log are
+ * allowed 3 ulp, division 2.5 ulp), and sums may be taken in another order: a few ulp on every
+ * element is an NMSE near 1e-13, a reordered float sum of 10^4 terms about 1e-10. One wrong element
+ * among the 10^4 to 10^5 of a row gives an NMSE of 1e-5 or more, so 1e-7 separates the two. */
+#define TOL 1e-7
+
+/* Floats of guard after every tensor, and the bit pattern they hold (a NaN no op produces). */
+#define GUARD 16
+#define GUARD_BITS 0x7fa1b2c3u
+
+typedef struct tshape {
+    int ndim;            /* 0: no tensor in this slot */
+    int64_t d[4];
+} tshape;
+
+#define S1(a) {1, {a}}
+#define S2(a, b) {2, {a, b}}
+#define S3(a, b, c) {3, {a, b, c}}
+#define S4(a, b, c, d) {4, {a, b, c, d}}
+
+/* How a slot is filled before the op. Every slot (destinations too: accumulating ops and
+ * optimizer states read them) gets identical data on both backends. */
+typedef enum fill_kind {
+    FILL_RANGE = 0,  /* uniform in [lo, hi) */
+    FILL_POS,        /* uniform in [0.01, 1): optimizer second moments, learning rates */
+    FILL_GATHER_IDX, /* integers in [0, n), n = src0's dimension 1 */
+    FILL_SCATTER_IDX,/* distinct integers per row in [0, n), n = dst0's dimension 1 */
+    FILL_NAN,        /* all NaN: a destination that must not be read (gemm with beta = 0) */
+    FILL_SPECIAL,    /* uniform in [lo, hi) salted with NaN, +Inf, -Inf, +0, -0 */
+} fill_kind;
+
+enum { NSLOT = UAE_OP_MAX_SRC + UAE_OP_MAX_DST }; /* slots 0-3 sources, 4-6 destinations */
+
+typedef struct op_case {
+    const char *name;
+    uae_op_kind kind;
+    uae_op_params p;
+    tshape src[UAE_OP_MAX_SRC], dst[UAE_OP_MAX_DST]; /* gemm/conv: derived, see derive_shapes */
+    float lo, hi;                 /* input range */
+    unsigned char fill[NSLOT];    /* fill_kind per slot */
+    int alias;                    /* 0: none; k: dst0 is the tensor of source slot k-1 */
+    double tol;                   /* NMSE bound; 0: bit-identical */
+    int big;                      /* skipped with UAE_TEST_SMALL=1 */
+} op_case;
+
+#define GEMM(tA, tB, M, N, K, al, be, b) \
+    .kind = UAE_OP_GEMM, .p.gemm = {.trans_a = tA, .trans_b = tB, .m = M, .n = N, .k = K, \
+                                    .alpha = al, .beta = be, .batch = b}
+#define CONV(sh, sw, ph, pw, g, be) \
+    .p.conv = {.stride_h = sh, .stride_w = sw, .pad_h = ph, .pad_w = pw, .wsets = g, .beta = be}
+#define BIN(f) .kind = UAE_OP_BINARY, .p.binary.fn = f
+#define UN(f, a, b) .kind = UAE_OP_UNARY, .p.unary = {f, a, b}
+#define UNB(f, a) .kind = UAE_OP_UNARY_BWD, .p.unary = {f, a, 0.0f}
+#define RED(f, ax) .kind = UAE_OP_REDUCE, .p.reduce = {f, ax}
+#define SP(x0) .fill = {[0] = x0}
+#define X2 S2(17, 129)           /* the usual elementwise shape */
+#define X2S S2(3, 17)            /* a small one */
+
+static const op_case cases[] = {
+    /* ---- gemm: every transpose, odd sizes, alpha/beta, leading dimensions, strided batches.
+     * Sums of k <= 129 products reordered: NMSE ~1e-13; the default holds. */
+    {"gemm_nn_1x1x1", GEMM(0, 0, 1, 1, 1, 1.0f, 0.0f, 1), .lo = -1, .hi = 1, .tol = TOL},
+    {"gemm_nn_17x3x129_beta0_nan_c", GEMM(0, 0, 17, 3, 129, 1.0f, 0.0f, 1), .lo = -1, .hi = 1,
+     .fill = {[4] = FILL_NAN}, .tol = TOL},
+    {"gemm_tn_3x17x17", GEMM(1, 0, 3, 17, 17, 0.5f, 1.0f, 1), .lo = -1, .hi = 1, .tol = TOL},
+    {"gemm_nt_17x17x3", GEMM(0, 1, 17, 17, 3, 1.0f, -1.0f, 1), .lo = -1, .hi = 1, .tol = TOL},
+    {"gemm_tt_3x129x17", GEMM(1, 1, 3, 129, 17, -2.0f, 0.5f, 1), .lo = -1, .hi = 1, .tol = TOL},
+    {"gemm_nn_batch3_17x3x17", GEMM(0, 0, 17, 3, 17, 1.0f, 0.0f, 3), .lo = -1, .hi = 1, .tol = TOL},
+    {"gemm_tn_ld_stride_batch3", .kind = UAE_OP_GEMM,
+     .p.gemm = {.trans_a = 1, .m = 5, .n = 3, .k = 17, .alpha = 1.0f, .beta = 1.0f, .lda = 7,
+                .ldb = 4, .ldc = 6, .batch = 3, .stride_a = 17 * 7 + 3, .stride_b = 17 * 4 + 1,
+                .stride_c = 5 * 6 + 2},
+     .lo = -1, .hi = 1, .tol = TOL},
+    {"gemm_nt_ld_batch2", .kind = UAE_OP_GEMM,
+     .p.gemm = {.trans_b = 1, .m = 17, .n = 3, .k = 129, .alpha = 1.0f, .beta = 0.0f, .lda = 130,
+                .ldb = 131, .ldc = 5, .batch = 2},
+     .lo = -1, .hi = 1, .tol = TOL},
+    {"gemm_nn_129x129x129", GEMM(0, 0, 129, 129, 129, 1.0f, 0.0f, 1), .lo = -1, .hi = 1,
+     .tol = TOL, .big = 1},
+    {"gemm_tt_129x65x257", GEMM(1, 1, 129, 65, 257, 1.0f, 1.0f, 1), .lo = -1, .hi = 1,
+     .tol = TOL, .big = 1},
+
+    /* ---- conv2d and its gradients (shapes of y / dy derived). Sums of C*R*S (forward, data) or
+     * N*P*Q (weights) terms in another order: the default holds. */
+    {"conv2d_1x1x1x1", .kind = UAE_OP_CONV2D, CONV(1, 1, 0, 0, 1, 0),
+     .src = {S4(1, 1, 1, 1), S4(1, 1, 1, 1)}, .lo = -1, .hi = 1, .tol = TOL},
+    {"conv2d_3x3_pad1_bias", .kind = UAE_OP_CONV2D, CONV(1, 1, 1, 1, 1, 0),
+     .src = {S4(2, 3, 17, 17), S4(4, 3, 3, 3), S1(4)}, .lo = -1, .hi = 1, .tol = TOL},
+    {"conv2d_stride2x3_pad1x0", .kind = UAE_OP_CONV2D, CONV(2, 3, 1, 0, 1, 0),
+     .src = {S4(3, 2, 17, 13), S4(5, 2, 3, 2)}, .lo = -1, .hi = 1, .tol = TOL},
+    {"conv2d_wsets2_bias", .kind = UAE_OP_CONV2D, CONV(1, 1, 1, 1, 2, 0),
+     .src = {S4(4, 3, 9, 7), S4(6, 3, 3, 3), S1(6)}, .lo = -1, .hi = 1, .tol = TOL},
+    {"conv2d_5x5_big", .kind = UAE_OP_CONV2D, CONV(1, 1, 2, 2, 1, 0),
+     .src = {S4(4, 8, 33, 33), S4(16, 8, 5, 5), S1(16)}, .lo = -1, .hi = 1, .tol = TOL, .big = 1},
+    {"conv2d_bwd_data_1x1", .kind = UAE_OP_CONV2D_BWD_DATA, CONV(1, 1, 0, 0, 1, 0),
+     .src = {{0}, S4(1, 1, 1, 1)}, .dst = {S4(1, 1, 1, 1)}, .lo = -1, .hi = 1, .tol = TOL},
+    {"conv2d_bwd_data_3x3_pad1", .kind = UAE_OP_CONV2D_BWD_DATA, CONV(1, 1, 1, 1, 1, 0),
+     .src = {{0}, S4(4, 3, 3, 3)}, .dst = {S4(2, 3, 17, 17)}, .lo = -1, .hi = 1, .tol = TOL},
+    {"conv2d_bwd_data_stride2x3_beta1", .kind = UAE_OP_CONV2D_BWD_DATA, CONV(2, 3, 1, 0, 1, 1),
+     .src = {{0}, S4(5, 2, 3, 2)}, .dst = {S4(3, 2, 17, 13)}, .lo = -1, .hi = 1, .tol = TOL},
+    {"conv2d_bwd_data_wsets2", .kind = UAE_OP_CONV2D_BWD_DATA, CONV(1, 1, 1, 1, 2, 0),
+     .src = {{0}, S4(6, 3, 3, 3)}, .dst = {S4(4, 3, 9, 7)}, .lo = -1, .hi = 1, .tol = TOL},
+    {"conv2d_bwd_data_big", .kind = UAE_OP_CONV2D_BWD_DATA, CONV(1, 1, 2, 2, 1, 0),
+     .src = {{0}, S4(16, 8, 5, 5)}, .dst = {S4(4, 8, 33, 33)}, .lo = -1, .hi = 1, .tol = TOL,
+     .big = 1},
+    {"conv2d_bwd_weight_1x1", .kind = UAE_OP_CONV2D_BWD_WEIGHT, CONV(1, 1, 0, 0, 1, 0),
+     .src = {S4(1, 1, 1, 1)}, .dst = {S4(1, 1, 1, 1), S1(1)}, .lo = -1, .hi = 1, .tol = TOL},
+    {"conv2d_bwd_weight_3x3_pad1", .kind = UAE_OP_CONV2D_BWD_WEIGHT, CONV(1, 1, 1, 1, 1, 0),
+     .src = {S4(2, 3, 17, 17)}, .dst = {S4(4, 3, 3, 3), S1(4)}, .lo = -1, .hi = 1, .tol = TOL},
+    {"conv2d_bwd_weight_stride2x3_beta1", .kind = UAE_OP_CONV2D_BWD_WEIGHT,
+     CONV(2, 3, 1, 0, 1, 1), .src = {S4(3, 2, 17, 13)}, .dst = {S4(5, 2, 3, 2), S1(5)}, .lo = -1,
+     .hi = 1, .tol = TOL},
+    {"conv2d_bwd_weight_wsets2_nobias", .kind = UAE_OP_CONV2D_BWD_WEIGHT, CONV(1, 1, 1, 1, 2, 0),
+     .src = {S4(4, 3, 9, 7)}, .dst = {S4(6, 3, 3, 3)}, .lo = -1, .hi = 1, .tol = TOL},
+    {"conv2d_bwd_weight_big", .kind = UAE_OP_CONV2D_BWD_WEIGHT, CONV(1, 1, 2, 2, 1, 0),
+     .src = {S4(4, 8, 33, 33)}, .dst = {S4(16, 8, 5, 5), S1(16)}, .lo = -1, .hi = 1, .tol = TOL,
+     .big = 1},
+
+    /* ---- pooling and upsampling: selections and sums of 4 in a fixed order, bit-identical. */
+    {"maxpool2_1x1x2x2", .kind = UAE_OP_MAXPOOL2, .src = {S4(1, 1, 2, 2)}, .dst = {S4(1, 1, 1, 1)},
+     .lo = -1, .hi = 1},
+    {"maxpool2_odd_17x13", .kind = UAE_OP_MAXPOOL2, .src = {S4(2, 3, 17, 13)},
+     .dst = {S4(2, 3, 8, 6)}, .lo = -1, .hi = 1},
+    {"maxpool2_3x129", .kind = UAE_OP_MAXPOOL2, .src = {S4(1, 1, 3, 129)},
+     .dst = {S4(1, 1, 1, 64)}, .lo = -1, .hi = 1},
+    {"maxpool2_bwd_odd_17x13", .kind = UAE_OP_MAXPOOL2_BWD,
+     .src = {S4(2, 3, 17, 13), S4(2, 3, 8, 6)}, .dst = {S4(2, 3, 17, 13)}, .lo = -1, .hi = 1},
+    {"maxpool2_bwd_1x1x2x2", .kind = UAE_OP_MAXPOOL2_BWD, .src = {S4(1, 1, 2, 2), S4(1, 1, 1, 1)},
+     .dst = {S4(1, 1, 2, 2)}, .lo = -1, .hi = 1},
+    {"upsample2_1x1x1x1", .kind = UAE_OP_UPSAMPLE2, .src = {S4(1, 1, 1, 1)},
+     .dst = {S4(1, 1, 2, 2)}, .lo = -1, .hi = 1},
+    {"upsample2_2x3x5x17", .kind = UAE_OP_UPSAMPLE2, .src = {S4(2, 3, 5, 17)},
+     .dst = {S4(2, 3, 10, 34)}, .lo = -1, .hi = 1},
+    {"upsample2_bwd_2x3x5x17", .kind = UAE_OP_UPSAMPLE2_BWD, .src = {S4(2, 3, 10, 34)},
+     .dst = {S4(2, 3, 5, 17)}, .lo = -1, .hi = 1},
+    {"upsample2_bwd_1x1x1x1", .kind = UAE_OP_UPSAMPLE2_BWD, .src = {S4(1, 1, 2, 2)},
+     .dst = {S4(1, 1, 1, 1)}, .lo = -1, .hi = 1},
+
+    /* ---- binary: +, -, *, max, min are exact IEEE operations: bit-identical. Division: TOL
+     * (OpenCL allows 2.5 ulp). Rows with NaN/Inf/+-0 check their propagation. */
+    {"binary_add_same_special", BIN(UAE_BINARY_ADD), .src = {X2, X2}, .dst = {X2}, .lo = -2,
+     .hi = 2, .fill = {FILL_SPECIAL, FILL_SPECIAL}},
+    {"binary_sub_rows", BIN(UAE_BINARY_SUB), .src = {S2(17, 3), S2(1, 3)}, .dst = {S2(17, 3)},
+     .lo = -2, .hi = 2},
+    {"binary_mul_3d_bcast_mid", BIN(UAE_BINARY_MUL), .src = {S3(3, 17, 5), S3(1, 17, 1)},
+     .dst = {S3(3, 17, 5)}, .lo = -2, .hi = 2, SP(FILL_SPECIAL)},
+    {"binary_add_channel_bias", BIN(UAE_BINARY_ADD), .src = {S4(2, 3, 5, 7), S4(1, 3, 1, 1)},
+     .dst = {S4(2, 3, 5, 7)}, .lo = -2, .hi = 2},
+    {"binary_mul_4d_alternate", BIN(UAE_BINARY_MUL), .src = {S4(2, 3, 5, 7), S4(2, 1, 5, 1)},
+     .dst = {S4(2, 3, 5, 7)}, .lo = -2, .hi = 2},
+    {"binary_add_scalar_129", BIN(UAE_BINARY_ADD), .src = {S1(129), S1(1)}, .dst = {S1(129)},
+     .lo = -2, .hi = 2},
+    {"binary_add_1", BIN(UAE_BINARY_ADD), .src = {S1(1), S1(1)}, .dst = {S1(1)}, .lo = -2, .hi = 2},
+    {"binary_sub_inplace", BIN(UAE_BINARY_SUB), .src = {X2, S2(17, 1)}, .dst = {X2}, .lo = -2,
+     .hi = 2, .alias = 1},
+    {"binary_max_special", BIN(UAE_BINARY_MAX), .src = {X2, X2}, .dst = {X2}, .lo = -2, .hi = 2,
+     .fill = {FILL_SPECIAL, FILL_SPECIAL}},
+    {"binary_min_special_bcast", BIN(UAE_BINARY_MIN), .src = {X2, S2(1, 129)}, .dst = {X2},
+     .lo = -2, .hi = 2, .fill = {FILL_SPECIAL, FILL_SPECIAL}},
+    {"binary_div_special", BIN(UAE_BINARY_DIV), .src = {X2, X2}, .dst = {X2}, .lo = -2, .hi = 2,
+     .fill = {FILL_SPECIAL, FILL_SPECIAL}, .tol = TOL},
+    {"binary_div_bcast", BIN(UAE_BINARY_DIV), .src = {S3(3, 17, 5), S3(3, 1, 5)},
+     .dst = {S3(3, 17, 5)}, .lo = 0.5f, .hi = 2, .tol = TOL},
+    {"binary_add_big", BIN(UAE_BINARY_ADD), .src = {S4(7, 17, 33, 129), S4(1, 17, 1, 129)},
+     .dst = {S4(7, 17, 33, 129)}, .lo = -2, .hi = 2, .big = 1},
+
+    /* ---- unary: relu, leaky, abs, affine, step, square are exact (bit-identical); the others
+     * call exp/log/tanh/sqrt or divide: TOL. Every row salts its input with NaN/Inf/+-0. */
+    {"unary_relu", UN(UAE_UNARY_RELU, 0, 0), .src = {X2}, .dst = {X2}, .lo = -3, .hi = 3,
+     SP(FILL_SPECIAL)},
+    {"unary_leaky_inplace", UN(UAE_UNARY_LEAKY, 0.1f, 0), .src = {X2}, .dst = {X2}, .lo = -3,
+     .hi = 3, SP(FILL_SPECIAL), .alias = 1},
+    {"unary_sigmoid", UN(UAE_UNARY_SIGMOID, 0, 0), .src = {X2}, .dst = {X2}, .lo = -30, .hi = 30,
+     SP(FILL_SPECIAL), .tol = TOL},
+    {"unary_tanh", UN(UAE_UNARY_TANH, 0, 0), .src = {X2}, .dst = {X2}, .lo = -5, .hi = 5,
+     SP(FILL_SPECIAL), .tol = TOL},
+    {"unary_softplus", UN(UAE_UNARY_SOFTPLUS, 0, 0), .src = {X2}, .dst = {X2}, .lo = -30,
+     .hi = 30, SP(FILL_SPECIAL), .tol = TOL},
+    {"unary_exp", UN(UAE_UNARY_EXP, 0, 0), .src = {X2}, .dst = {X2}, .lo = -10, .hi = 10,
+     SP(FILL_SPECIAL), .tol = TOL},
+    {"unary_log", UN(UAE_UNARY_LOG, 0, 0), .src = {X2}, .dst = {X2}, .lo = -0.5f, .hi = 4,
+     SP(FILL_SPECIAL), .tol = TOL},
+    {"unary_square", UN(UAE_UNARY_SQUARE, 0, 0), .src = {X2}, .dst = {X2}, .lo = -3, .hi = 3,
+     SP(FILL_SPECIAL)},
+    {"unary_sqrt", UN(UAE_UNARY_SQRT, 0, 0), .src = {X2}, .dst = {X2}, .lo = -0.5f, .hi = 4,
+     SP(FILL_SPECIAL), .tol = TOL},
+    {"unary_abs", UN(UAE_UNARY_ABS, 0, 0), .src = {X2}, .dst = {X2}, .lo = -3, .hi = 3,
+     SP(FILL_SPECIAL)},
+    {"unary_affine", UN(UAE_UNARY_AFFINE, 2.5f, -1.0f), .src = {X2}, .dst = {X2}, .lo = -3,
+     .hi = 3, SP(FILL_SPECIAL)},
+    {"unary_step", UN(UAE_UNARY_STEP, 0.25f, 0), .src = {X2}, .dst = {X2}, .lo = -3, .hi = 3,
+     SP(FILL_SPECIAL)},
+    {"unary_recip", UN(UAE_UNARY_RECIP, 0, 0), .src = {X2}, .dst = {X2}, .lo = -3, .hi = 3,
+     SP(FILL_SPECIAL), .tol = TOL},
+    {"unary_relu_1", UN(UAE_UNARY_RELU, 0, 0), .src = {S1(1)}, .dst = {S1(1)}, .lo = -3, .hi = 3},
+    {"unary_tanh_big", UN(UAE_UNARY_TANH, 0, 0), .src = {S2(1000, 129)}, .dst = {S2(1000, 129)},
+     .lo = -5, .hi = 5, .tol = TOL, .big = 1},
+
+    /* ---- unary_bwd: sources x, y, dy. Derivatives made of +, -, * only are bit-identical
+     * (relu, leaky, sigmoid, tanh, exp, square, abs, affine, step, recip); softplus (exp), log and
+     * sqrt (division): TOL. x and dy are salted with NaN/Inf. */
+    {"unary_bwd_relu", UNB(UAE_UNARY_RELU, 0), .src = {X2, X2, X2}, .dst = {X2}, .lo = -3,
+     .hi = 3, .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}},
+    {"unary_bwd_leaky_inplace", UNB(UAE_UNARY_LEAKY, 0.1f), .src = {X2, X2, X2}, .dst = {X2},
+     .lo = -3, .hi = 3, .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}, .alias = 3},
+    {"unary_bwd_sigmoid", UNB(UAE_UNARY_SIGMOID, 0), .src = {X2, X2, X2}, .dst = {X2}, .lo = -3,
+     .hi = 3, .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}},
+    {"unary_bwd_tanh", UNB(UAE_UNARY_TANH, 0), .src = {X2, X2, X2}, .dst = {X2}, .lo = -3,
+     .hi = 3, .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}},
+    {"unary_bwd_softplus", UNB(UAE_UNARY_SOFTPLUS, 0), .src = {X2, X2, X2}, .dst = {X2},
+     .lo = -30, .hi = 30, .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}, .tol = TOL},
+    {"unary_bwd_exp", UNB(UAE_UNARY_EXP, 0), .src = {X2, X2, X2}, .dst = {X2}, .lo = -3, .hi = 3,
+     .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}},
+    {"unary_bwd_log", UNB(UAE_UNARY_LOG, 0), .src = {X2, X2, X2}, .dst = {X2}, .lo = 0.1f,
+     .hi = 4, .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}, .tol = TOL},
+    {"unary_bwd_square", UNB(UAE_UNARY_SQUARE, 0), .src = {X2, X2, X2}, .dst = {X2}, .lo = -3,
+     .hi = 3, .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}},
+    {"unary_bwd_sqrt", UNB(UAE_UNARY_SQRT, 0), .src = {X2, X2, X2}, .dst = {X2}, .lo = 0.1f,
+     .hi = 4, .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}, .tol = TOL},
+    {"unary_bwd_abs", UNB(UAE_UNARY_ABS, 0), .src = {X2, X2, X2}, .dst = {X2}, .lo = -3, .hi = 3,
+     .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}},
+    {"unary_bwd_affine", UNB(UAE_UNARY_AFFINE, -1.5f), .src = {X2, X2, X2}, .dst = {X2}, .lo = -3,
+     .hi = 3, .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}},
+    {"unary_bwd_step", UNB(UAE_UNARY_STEP, 0.25f), .src = {X2, X2, X2}, .dst = {X2}, .lo = -3,
+     .hi = 3, .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}},
+    {"unary_bwd_recip", UNB(UAE_UNARY_RECIP, 0), .src = {X2, X2, X2}, .dst = {X2}, .lo = -3,
+     .hi = 3, .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}},
+
+    /* ---- reduce: every function, every pattern of axes (inner, outer, alternating, all, a
+     * size-1 axis), more than one chunk of 1024. Sums in another order: TOL. The maximum is a
+     * selection: bit-identical. */
+    {"reduce_sum_rows", RED(UAE_REDUCE_SUM, 2), .src = {X2}, .dst = {S2(17, 1)}, .lo = -1,
+     .hi = 1, .tol = TOL},
+    {"reduce_sum_cols", RED(UAE_REDUCE_SUM, 1), .src = {X2}, .dst = {S2(1, 129)}, .lo = -1,
+     .hi = 1, .tol = TOL},
+    {"reduce_mean_alt_1010", RED(UAE_REDUCE_MEAN, 0xA), .src = {S4(3, 17, 5, 7)},
+     .dst = {S4(3, 1, 5, 1)}, .lo = -1, .hi = 1, .tol = TOL},
+    {"reduce_sum_alt_0101", RED(UAE_REDUCE_SUM, 0x5), .src = {S4(3, 17, 5, 7)},
+     .dst = {S4(1, 17, 1, 7)}, .lo = -1, .hi = 1, .tol = TOL},
+    {"reduce_sum_all", RED(UAE_REDUCE_SUM, 0xF), .src = {S4(3, 17, 5, 7)},
+     .dst = {S4(1, 1, 1, 1)}, .lo = -1, .hi = 1, .tol = TOL},
+    {"reduce_sum_chunks_2x2500", RED(UAE_REDUCE_SUM, 2), .src = {S2(2, 2500)},
+     .dst = {S2(2, 1)}, .lo = -1, .hi = 1, .tol = TOL},
+    {"reduce_mean_size1_axis", RED(UAE_REDUCE_MEAN, 2), .src = {S3(3, 1, 17)},
+     .dst = {S3(3, 1, 17)}, .lo = -1, .hi = 1, .tol = TOL},
+    {"reduce_sum_1", RED(UAE_REDUCE_SUM, 1), .src = {S1(1)}, .dst = {S1(1)}, .lo = -1, .hi = 1,
+     .tol = TOL},
+    {"reduce_max_rows_special", RED(UAE_REDUCE_MAX, 2), .src = {X2}, .dst = {S2(17, 1)}, .lo = -1,
+     .hi = 1, SP(FILL_SPECIAL)},
+    {"reduce_max_cols", RED(UAE_REDUCE_MAX, 1), .src = {X2}, .dst = {S2(1, 129)}, .lo = -1,
+     .hi = 1},
+    {"reduce_max_chunks_2x2500", RED(UAE_REDUCE_MAX, 2), .src = {S2(2, 2500)},
+     .dst = {S2(2, 1)}, .lo = -1, .hi = 1},
+    {"reduce_lse_rows", RED(UAE_REDUCE_LSE, 2), .src = {X2}, .dst = {S2(17, 1)}, .lo = -30,
+     .hi = 30, .tol = TOL},
+    {"reduce_lse_rows_special", RED(UAE_REDUCE_LSE, 2), .src = {S2(17, 3)}, .dst = {S2(17, 1)},
+     .lo = -3, .hi = 3, SP(FILL_SPECIAL), .tol = TOL},
+    {"reduce_lme_alt_1010", RED(UAE_REDUCE_LME, 0xA), .src = {S4(3, 17, 5, 7)},
+     .dst = {S4(3, 1, 5, 1)}, .lo = -30, .hi = 30, .tol = TOL},
+    {"reduce_lme_chunks_2x2500", RED(UAE_REDUCE_LME, 2), .src = {S2(2, 2500)},
+     .dst = {S2(2, 1)}, .lo = -30, .hi = 30, .tol = TOL},
+    {"reduce_sum_cols_big", RED(UAE_REDUCE_SUM, 1), .src = {S2(3001, 129)},
+     .dst = {S2(1, 129)}, .lo = -1, .hi = 1, .tol = TOL, .big = 1},
+
+    /* ---- softmax along the last dimension (exp, log): TOL. */
+    {"softmax_17x129", .kind = UAE_OP_SOFTMAX, .src = {X2}, .dst = {X2}, .lo = -10, .hi = 10,
+     .tol = TOL},
+    {"log_softmax_17x129", .kind = UAE_OP_SOFTMAX, .p.softmax.log = 1, .src = {X2}, .dst = {X2},
+     .lo = -10, .hi = 10, .tol = TOL},
+    {"softmax_3x1", .kind = UAE_OP_SOFTMAX, .src = {S2(3, 1)}, .dst = {S2(3, 1)}, .lo = -10,
+     .hi = 10, .tol = TOL},
+    {"log_softmax_special", .kind = UAE_OP_SOFTMAX, .p.softmax.log = 1, .src = {S3(3, 17, 10)},
+     .dst = {S3(3, 17, 10)}, .lo = -10, .hi = 10, SP(FILL_SPECIAL), .tol = TOL},
+
+    /* ---- fill and clamp: bit-identical. */
+    {"fill_17x129", .kind = UAE_OP_FILL, .p.fill.value = 3.5f, .dst = {X2}},
+    {"fill_1_nan", .kind = UAE_OP_FILL, .p.fill.value = NAN, .dst = {S1(1)}},
+    {"clamp_special", .kind = UAE_OP_CLAMP, .p.clamp = {-0.5f, 0.5f}, .src = {X2}, .dst = {X2},
+     .lo = -1, .hi = 1, SP(FILL_SPECIAL)},
+    {"clamp_inplace_1", .kind = UAE_OP_CLAMP, .p.clamp = {0.0f, 1.0f}, .src = {S1(1)},
+     .dst = {S1(1)}, .lo = -1, .hi = 2, .alias = 1},
+
+    /* ---- optimizers (destinations: parameters, states). Arithmetic and sqrt/division, the
+     * same formula on every backend: TOL covers OpenCL's 3-ulp sqrt and division. */
+    {"optim_sgd", .kind = UAE_OP_OPTIM, .p.optim = {.fn = UAE_OPTIM_SGD, .lr = 0.1f},
+     .src = {X2}, .dst = {X2}, .lo = -1, .hi = 1, .tol = TOL},
+    {"optim_sgd_momentum_wd", .kind = UAE_OP_OPTIM,
+     .p.optim = {.fn = UAE_OPTIM_SGD, .lr = 0.1f, .momentum = 0.9f, .weight_decay = 1e-2f},
+     .src = {X2}, .dst = {X2, X2}, .lo = -1, .hi = 1, .tol = TOL},
+    {"optim_sgd_nesterov", .kind = UAE_OP_OPTIM,
+     .p.optim = {.fn = UAE_OPTIM_SGD, .lr = 0.1f, .momentum = 0.9f, .nesterov = 1,
+                 .weight_decay = 1e-2f},
+     .src = {S1(3)}, .dst = {S1(3), S1(3)}, .lo = -1, .hi = 1, .tol = TOL},
+    {"optim_adam_step1", .kind = UAE_OP_OPTIM,
+     .p.optim = {.fn = UAE_OPTIM_ADAM, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
+                 .step = 1},
+     .src = {X2}, .dst = {X2, X2, X2}, .lo = -1, .hi = 1, .fill = {[6] = FILL_POS}, .tol = TOL},
+    {"optim_adam_step1000", .kind = UAE_OP_OPTIM,
+     .p.optim = {.fn = UAE_OPTIM_ADAM, .lr = 1e-3f, .beta1 = 0.5f, .beta2 = 0.999f, .eps = 1e-8f,
+                 .step = 1000},
+     .src = {S1(17)}, .dst = {S1(17), S1(17), S1(17)}, .lo = -1, .hi = 1,
+     .fill = {[6] = FILL_POS}, .tol = TOL},
+    {"optim_rmsprop", .kind = UAE_OP_OPTIM,
+     .p.optim = {.fn = UAE_OPTIM_RMSPROP, .lr = 1e-2f, .rho = 0.99f, .eps = 1e-8f},
+     .src = {X2}, .dst = {X2, X2}, .lo = -1, .hi = 1, .fill = {[5] = FILL_POS}, .tol = TOL},
+    {"optim_adadelta", .kind = UAE_OP_OPTIM,
+     .p.optim = {.fn = UAE_OPTIM_ADADELTA, .lr = 1.0f, .rho = 0.9f, .eps = 1e-6f},
+     .src = {X2}, .dst = {X2, X2, X2}, .lo = -1, .hi = 1,
+     .fill = {[5] = FILL_POS, [6] = FILL_POS}, .tol = TOL},
+
+    /* ---- random numbers: one counter-based stream on every backend, bit-identical. Counters
+     * not a multiple of 4 check the element-to-word mapping. */
+    {"rng_uniform_17x129", .kind = UAE_OP_RNG,
+     .p.rng = {UAE_RNG_UNIFORM, 42, 3, 5, -1.0f, 2.0f}, .dst = {X2}},
+    {"rng_uniform_1", .kind = UAE_OP_RNG, .p.rng = {UAE_RNG_UNIFORM, 1, 0, 0, 0.0f, 1.0f},
+     .dst = {S1(1)}},
+    {"rng_normal_3x17", .kind = UAE_OP_RNG, .p.rng = {UAE_RNG_NORMAL, 7, 1, 3, 0.5f, 2.0f},
+     .dst = {X2S}},
+    {"rng_normal_big", .kind = UAE_OP_RNG,
+     .p.rng = {UAE_RNG_NORMAL, 0x123456789abcdefull, 9, 1ull << 33, 0.0f, 1.0f},
+     .dst = {S2(1000, 129)}, .big = 1},
+    {"permutation_3x17", .kind = UAE_OP_PERMUTATION, .p.rng = {.seed = 5, .stream = 2},
+     .dst = {X2S}},
+    {"permutation_1x1", .kind = UAE_OP_PERMUTATION, .p.rng = {.seed = 5}, .dst = {S2(1, 1)}},
+    {"permutation_2x129_counter", .kind = UAE_OP_PERMUTATION,
+     .p.rng = {.seed = 11, .stream = 4, .counter = 7}, .dst = {S2(2, 129)}},
+
+    /* ---- row gather and scatter: copies, bit-identical. */
+    {"gather_rows_2x17x5", .kind = UAE_OP_GATHER_ROWS, .src = {S3(2, 17, 5), S2(2, 3)},
+     .dst = {S3(2, 3, 5)}, .lo = -1, .hi = 1, .fill = {[1] = FILL_GATHER_IDX}},
+    {"gather_rows_1x129x1", .kind = UAE_OP_GATHER_ROWS, .src = {S3(1, 129, 1), S2(1, 129)},
+     .dst = {S3(1, 129, 1)}, .lo = -1, .hi = 1, .fill = {[1] = FILL_GATHER_IDX}},
+    {"scatter_rows_2x3x5", .kind = UAE_OP_SCATTER_ROWS, .src = {S3(2, 3, 5), S2(2, 3)},
+     .dst = {S3(2, 17, 5)}, .lo = -1, .hi = 1, .fill = {[1] = FILL_SCATTER_IDX}},
+    {"scatter_rows_perm_1x129x17", .kind = UAE_OP_SCATTER_ROWS, .src = {S3(1, 129, 17), S2(1, 129)},
+     .dst = {S3(1, 129, 17)}, .lo = -1, .hi = 1, .fill = {[1] = FILL_SCATTER_IDX}},
+    {"scatter_rows_wide_3x2x300", .kind = UAE_OP_SCATTER_ROWS, .src = {S3(3, 2, 300), S2(3, 2)},
+     .dst = {S3(3, 5, 300)}, .lo = -1, .hi = 1, .fill = {[1] = FILL_SCATTER_IDX}},
+
+    /* ---- MINE bounds (exp, log, softplus; sums): TOL. */
+    {"mine_dv_3x17_3x129", .kind = UAE_OP_MINE_BOUND, .p.mine.kind = UAE_MINE_DV,
+     .src = {S2(3, 17), S2(3, 129)}, .dst = {S1(3), S2(3, 17), S2(3, 129)}, .lo = -5, .hi = 5,
+     .tol = TOL},
+    {"mine_dv_upstream_nograd_joint", .kind = UAE_OP_MINE_BOUND, .p.mine.kind = UAE_MINE_DV,
+     .src = {S2(3, 17), S2(3, 17), S1(3)}, .dst = {S1(3), {0}, S2(3, 17)}, .lo = -40, .hi = 40,
+     .tol = TOL},
+    {"mine_dv_1x1", .kind = UAE_OP_MINE_BOUND, .p.mine.kind = UAE_MINE_DV,
+     .src = {S2(1, 1), S2(1, 1)}, .dst = {S1(1), S2(1, 1), S2(1, 1)}, .lo = -5, .hi = 5,
+     .tol = TOL},
+    {"mine_js_upstream", .kind = UAE_OP_MINE_BOUND, .p.mine.kind = UAE_MINE_JS,
+     .src = {S2(3, 17), S2(3, 129), S1(3)}, .dst = {S1(3), S2(3, 17), S2(3, 129)}, .lo = -30,
+     .hi = 30, .tol = TOL},
+    {"mine_js_bound_only", .kind = UAE_OP_MINE_BOUND, .p.mine.kind = UAE_MINE_JS,
+     .src = {S2(1, 3), S2(1, 1)}, .dst = {S1(1)}, .lo = -5, .hi = 5, .tol = TOL},
+
+    /* ---- attack step: subtraction and clamps, bit-identical. x in [0, 1), delta and g in
+     * [-0.2, 0.2) by the rows' ranges (the clamp to [lo - x, hi - x] is then active). */
+    {"attack_sign_3x17", .kind = UAE_OP_ATTACK_STEP,
+     .p.attack = {.lr = 0.05f, .eps = 0.1f, .lo = 0.0f, .hi = 1.0f, .sign = 1},
+     .src = {X2S, X2S}, .dst = {X2S}, .lo = -0.2f, .hi = 0.9f},
+    {"attack_lr_xadv_2x129", .kind = UAE_OP_ATTACK_STEP,
+     .p.attack = {.lr = 1.0f, .eps = 0.1f, .lo = 0.0f, .hi = 1.0f},
+     .src = {S2(2, 129), S2(2, 129), S1(2)}, .dst = {S2(2, 129), S2(2, 129)}, .lo = -0.2f,
+     .hi = 0.9f, .fill = {[2] = FILL_POS}},
+    {"attack_sign_special", .kind = UAE_OP_ATTACK_STEP,
+     .p.attack = {.lr = 0.05f, .eps = 0.1f, .lo = -1.0f, .hi = 1.0f, .sign = 1},
+     .src = {X2, X2}, .dst = {X2, X2}, .lo = -0.5f, .hi = 0.5f, .fill = {[1] = FILL_SPECIAL}},
+};
+
+/* ---- Shapes derived from parameters ------------------------------------------------------- */
+
+/* Fills in the shapes a row leaves to its parameters: gemm operands (flat, just large enough for
+ * the leading dimensions and batch strides) and the y / dy of a convolution. */
+static void derive_shapes(op_case *c) {
+    if (c->kind == UAE_OP_GEMM) {
+        const uae_gemm_params *g = &c->p.gemm;
+        int64_t ar = g->trans_a ? g->k : g->m, ac = g->trans_a ? g->m : g->k;
+        int64_t br = g->trans_b ? g->n : g->k, bc = g->trans_b ? g->k : g->n;
+        int64_t lda = g->lda ? g->lda : ac, ldb = g->ldb ? g->ldb : bc, ldc = g->ldc ? g->ldc : g->n;
+        int64_t sa = g->stride_a ? g->stride_a : ar * lda, sb = g->stride_b ? g->stride_b : br * ldb,
+                sc = g->stride_c ? g->stride_c : g->m * ldc;
+        c->src[0] = (tshape)S1((g->batch - 1) * sa + ar * lda);
+        c->src[1] = (tshape)S1((g->batch - 1) * sb + br * ldb);
+        c->dst[0] = (tshape)S1((g->batch - 1) * sc + g->m * ldc);
+        return;
+    }
+    if (c->kind != UAE_OP_CONV2D && c->kind != UAE_OP_CONV2D_BWD_DATA &&
+        c->kind != UAE_OP_CONV2D_BWD_WEIGHT)
+        return;
+    const uae_conv_params *p = &c->p.conv;
+    const tshape *x = c->kind == UAE_OP_CONV2D_BWD_DATA ? &c->dst[0] : &c->src[0];
+    const tshape *w = c->kind == UAE_OP_CONV2D_BWD_WEIGHT ? &c->dst[0] : &c->src[1];
+    int64_t ph = (x->d[2] + 2 * p->pad_h - w->d[2]) / p->stride_h + 1;
+    int64_t pw = (x->d[3] + 2 * p->pad_w - w->d[3]) / p->stride_w + 1;
+    tshape y = S4(x->d[0], w->d[0] / p->wsets, ph, pw);
+    if (c->kind == UAE_OP_CONV2D) c->dst[0] = y;
+    else if (c->kind == UAE_OP_CONV2D_BWD_DATA) c->src[0] = y;
+    else c->src[1] = y;
+}
+
+static int64_t shape_numel(const tshape *s) {
+    int64_t n = s->ndim ? 1 : 0;
+    for (int d = 0; d < s->ndim; d++) n *= s->d[d];
+    return n;
+}
+
+/* ---- Inputs ----------------------------------------------------------------------------------- */
+
+/* splitmix64: the test's own generator, independent of the library's RNG under test. */
+static uint64_t next_u64(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static float next_unit(uint64_t *s) { return (float)(next_u64(s) >> 40) * 0x1p-24f; }
+
+/* Fills the host copy of slot k of case c (n floats). */
+static void fill_slot(const op_case *c, int k, const tshape *shapes, float *h, int64_t n,
+                      uint64_t seed) {
+    uint64_t s = seed;
+    fill_kind kind = (fill_kind)c->fill[k];
+    static const float special[5] = {NAN, INFINITY, -INFINITY, 0.0f, -0.0f};
+    for (int64_t i = 0; i < n; i++) {
+        float u = next_unit(&s);
+        switch (kind) {
+        case FILL_POS: h[i] = 0.01f + 0.99f * u; break;
+        case FILL_NAN: h[i] = NAN; break;
+        case FILL_SPECIAL:
+            h[i] = i % 5 == 2 ? special[(i / 5) % 5] : c->lo + (c->hi - c->lo) * u;
+            break;
+        default: h[i] = c->lo + (c->hi - c->lo) * u; break;
+        }
+    }
+    if (kind == FILL_GATHER_IDX) {
+        int64_t rows = shapes[0].d[1];
+        for (int64_t i = 0; i < n; i++) h[i] = (float)(next_u64(&s) % (uint64_t)rows);
+    }
+    if (kind == FILL_SCATTER_IDX) {
+        /* Per row of idx: the first m entries of a random permutation of dst's n rows. */
+        int64_t rows = shapes[UAE_OP_MAX_SRC].d[1], m = shapes[k].d[1];
+        int64_t *perm = malloc((size_t)rows * sizeof *perm);
+        UAE_ASSERT(perm);
+        for (int64_t b = 0; b < shapes[k].d[0]; b++) {
+            for (int64_t i = 0; i < rows; i++) perm[i] = i;
+            for (int64_t i = rows - 1; i > 0; i--) {
+                int64_t j = (int64_t)(next_u64(&s) % (uint64_t)(i + 1)), t = perm[i];
+                perm[i] = perm[j];
+                perm[j] = t;
+            }
+            for (int64_t i = 0; i < m; i++) h[b * m + i] = (float)perm[i];
+        }
+        free(perm);
+    }
+}
+
+/* ---- Running one case on one backend ---------------------------------------------------------- */
+
+typedef struct run_result {
+    uae_status st;
+    char msg[256];
+    float *out[UAE_OP_MAX_DST]; /* numel floats per destination (owned) */
+    int guard_bad;              /* slots whose guard floats were overwritten */
+} run_result;
+
+static void run_result_free(run_result *r) {
+    for (int i = 0; i < UAE_OP_MAX_DST; i++) free(r->out[i]);
+    memset(r, 0, sizeof *r);
+}
+
+/* Allocates every tensor of c on be with GUARD floats after it, writes the inputs, runs the op and
+ * reads the destinations back, checking the guards of all tensors. */
+static void run_case(uae_backend *be, const op_case *c, const tshape *shapes, float *const *init,
+                     run_result *r) {
+    memset(r, 0, sizeof *r);
+    uae_arena *arena = NULL;
+    uae_tensor t[NSLOT], full[NSLOT];
+    const uae_tensor *tp[NSLOT] = {0};
+    float *tmp = NULL;
+    r->st = uae_arena_create(be, 0, &arena);
+    for (int k = 0; k < NSLOT && r->st == UAE_OK; k++) {
+        int64_t n = shape_numel(&shapes[k]);
+        if (!n) continue;
+        if (k == UAE_OP_MAX_SRC && c->alias) {
+            tp[k] = tp[c->alias - 1];
+            continue;
+        }
+        r->st = uae_arena_tensor1(arena, n + GUARD, &full[k]);
+        if (r->st != UAE_OK) break;
+        t[k] = full[k];
+        t[k].ndim = shapes[k].ndim;
+        for (int d = 0; d < UAE_MAX_DIMS; d++) t[k].shape[d] = d < shapes[k].ndim ? shapes[k].d[d] : 1;
+        tp[k] = &t[k];
+        tmp = realloc(tmp, (size_t)(n + GUARD) * sizeof(float));
+        UAE_ASSERT(tmp);
+        memcpy(tmp, init[k], (size_t)n * sizeof(float));
+        for (int g = 0; g < GUARD; g++) memcpy(&tmp[n + g], &(uint32_t){GUARD_BITS}, 4);
+        r->st = uae_tensor_write(&full[k], tmp);
+    }
+    if (r->st == UAE_OK) {
+        uae_op op = {.kind = c->kind, .p = c->p};
+        for (int k = 0; k < UAE_OP_MAX_SRC; k++) op.src[k] = tp[k];
+        for (int k = 0; k < UAE_OP_MAX_DST; k++) op.dst[k] = tp[UAE_OP_MAX_SRC + k];
+        r->st = uae_op_run(&op);
+        if (r->st == UAE_OK) r->st = uae_backend_sync(be);
+    }
+    for (int k = 0; k < NSLOT && r->st == UAE_OK; k++) {
+        int64_t n = shape_numel(&shapes[k]);
+        if (!n || (k == UAE_OP_MAX_SRC && c->alias)) continue;
+        tmp = realloc(tmp, (size_t)(n + GUARD) * sizeof(float));
+        UAE_ASSERT(tmp);
+        r->st = uae_tensor_read(&full[k], tmp);
+        for (int g = 0; g < GUARD; g++) {
+            uint32_t bits;
+            memcpy(&bits, &tmp[n + g], 4);
+            if (bits != GUARD_BITS) r->guard_bad |= 1 << k;
+        }
+    }
+    /* Destinations (an aliased dst0 is its source's tensor). */
+    for (int k = 0; k < UAE_OP_MAX_DST && r->st == UAE_OK; k++) {
+        int64_t n = shape_numel(&shapes[UAE_OP_MAX_SRC + k]);
+        if (!n) continue;
+        r->out[k] = malloc((size_t)n * sizeof(float));
+        UAE_ASSERT(r->out[k]);
+        r->st = uae_tensor_read(tp[UAE_OP_MAX_SRC + k], r->out[k]);
+    }
+    if (r->st != UAE_OK) snprintf(r->msg, sizeof r->msg, "%s", uae_last_error());
+    free(tmp);
+    uae_arena_free(arena);
+}
+
+/* ---- Comparison ------------------------------------------------------------------------------- */
+
+typedef struct cmp_result {
+    double nmse;        /* over the finite elements */
+    int64_t mismatch;   /* elements that differ in bits (bit-identical rows) or in NaN/Inf-ness */
+} cmp_result;
+
+static void compare(const float *a, const float *ref, int64_t n, double tol, cmp_result *c) {
+    double err = 0.0, norm = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        bool an = isnan(a[i]), rn = isnan(ref[i]);
+        if (an || rn) {
+            if (an != rn) c->mismatch++;
+            continue;
+        }
+        if (isinf(a[i]) || isinf(ref[i])) {
+            if (a[i] != ref[i]) c->mismatch++;
+            continue;
+        }
+        if (tol == 0.0 && memcmp(&a[i], &ref[i], sizeof(float)) != 0) c->mismatch++;
+        double d = (double)a[i] - (double)ref[i];
+        err += d * d;
+        norm += (double)ref[i] * ref[i];
+    }
+    double nmse = err == 0.0 ? 0.0 : err / (norm > 0.0 ? norm : 1e-300);
+    if (nmse > c->nmse) c->nmse = nmse;
+}
+
+static bool env_flag(const char *name) {
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+/* Shapes and host inputs of row i (init[k] has numel floats; owned by the caller). */
+static void prepare(int i, op_case *c, tshape *shapes, float **init) {
+    *c = cases[i];
+    derive_shapes(c);
+    for (int k = 0; k < NSLOT; k++)
+        shapes[k] = k < UAE_OP_MAX_SRC ? c->src[k] : c->dst[k - UAE_OP_MAX_SRC];
+    for (int k = 0; k < NSLOT; k++) {
+        int64_t n = shape_numel(&shapes[k]);
+        init[k] = n ? malloc((size_t)n * sizeof(float)) : NULL;
+        if (n) {
+            UAE_ASSERT(init[k]);
+            fill_slot(c, k, shapes, init[k], n, 1000003ull * (uint64_t)i + (uint64_t)k);
+        }
+    }
+}
+
+static const int ncases = (int)(sizeof cases / sizeof cases[0]);
+
+/* Every row against "ref" on backend `be`; returns the number of failed rows. */
+static int test_backend(uae_backend *be, uae_backend *ref, bool small, bool allow_unsupported,
+                        int *skipped) {
+    int failed = 0;
+    for (int i = 0; i < ncases; i++) {
+        if (small && cases[i].big) continue;
+        op_case c;
+        tshape shapes[NSLOT];
+        float *init[NSLOT];
+        prepare(i, &c, shapes, init);
+        run_result rt, rr;
+        run_case(ref, &c, shapes, init, &rr);
+        run_case(be, &c, shapes, init, &rt);
+        const char *verdict = "ok";
+        char detail[320] = "";
+        cmp_result cmp = {0};
+        if (rr.st != UAE_OK || rt.st != UAE_OK) {
+            uae_status st = rt.st != UAE_OK ? rt.st : rr.st;
+            bool unsup = st == UAE_ERR_UNSUPPORTED;
+            verdict = unsup && allow_unsupported ? "UNSUPPORTED (allowed)" : "FAILED";
+            if (unsup && allow_unsupported) (*skipped)++;
+            else failed++;
+            snprintf(detail, sizeof detail, " [%s%s: %s]", rt.st != UAE_OK ? "" : "ref ",
+                     uae_status_name(st), rt.st != UAE_OK ? rt.msg : rr.msg);
+        } else {
+            for (int k = 0; k < UAE_OP_MAX_DST; k++)
+                if (rt.out[k])
+                    compare(rt.out[k], rr.out[k], shape_numel(&shapes[UAE_OP_MAX_SRC + k]), c.tol,
+                            &cmp);
+            bool bad = cmp.mismatch > 0 || cmp.nmse > c.tol || rt.guard_bad || rr.guard_bad;
+            if (bad) {
+                verdict = "FAILED";
+                failed++;
+            }
+            if (rt.guard_bad || rr.guard_bad)
+                snprintf(detail, sizeof detail, " [guard floats overwritten: slots 0x%x, ref 0x%x]",
+                         rt.guard_bad, rr.guard_bad);
+        }
+        char tol[16];
+        if (c.tol == 0.0) snprintf(tol, sizeof tol, "bits");
+        else snprintf(tol, sizeof tol, "%.0e", c.tol);
+        printf("%-6s %-36s nmse %.2e (tol %s) mismatches %lld  %s%s\n", uae_backend_kind(be),
+               c.name, cmp.nmse, tol, (long long)cmp.mismatch, verdict, detail);
+        run_result_free(&rt);
+        run_result_free(&rr);
+        for (int k = 0; k < NSLOT; k++) free(init[k]);
+    }
+    return failed;
+}
+
+/* FNV-1a over the bits of a float array. */
+static uint64_t hash_floats(uint64_t h, const float *x, int64_t n) {
+    const unsigned char *p = (const unsigned char *)x;
+    for (int64_t i = 0; i < n * (int64_t)sizeof(float); i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* Every row on "cpu" with 1, 2 and 3 threads: the destinations must have the same bits. */
+static int test_determinism(bool small, bool allow_unsupported) {
+    uae_backend *cpu;
+    if (uae_backend_open("cpu", &cpu) != UAE_OK) {
+        fprintf(stderr, "test_ops: %s\n", uae_last_error());
+        return 1;
+    }
+    int failed = 0, skipped = 0;
+    for (int i = 0; i < ncases; i++) {
+        if (small && cases[i].big) continue;
+        op_case c;
+        tshape shapes[NSLOT];
+        float *init[NSLOT];
+        prepare(i, &c, shapes, init);
+        uint64_t hash[3] = {0};
+        const char *verdict = "ok";
+        uae_status st = UAE_OK;
+        for (int th = 1; th <= 3 && st == UAE_OK; th++) {
+            uae_cpu_set_threads(th);
+            run_result r;
+            run_case(cpu, &c, shapes, init, &r);
+            st = r.st;
+            hash[th - 1] = 0xcbf29ce484222325ull;
+            for (int k = 0; k < UAE_OP_MAX_DST && st == UAE_OK; k++)
+                if (r.out[k])
+                    hash[th - 1] = hash_floats(hash[th - 1], r.out[k],
+                                               shape_numel(&shapes[UAE_OP_MAX_SRC + k]));
+            run_result_free(&r);
+        }
+        if (st == UAE_ERR_UNSUPPORTED && allow_unsupported) {
+            verdict = "UNSUPPORTED (allowed)";
+            skipped++;
+        } else if (st != UAE_OK || hash[0] != hash[1] || hash[0] != hash[2]) {
+            verdict = "FAILED";
+            failed++;
+        }
+        printf("determinism    %-36s %016llx %016llx %016llx  %s", c.name,
+               (unsigned long long)hash[0], (unsigned long long)hash[1],
+               (unsigned long long)hash[2], verdict);
+        if (st != UAE_OK) printf(" [%s: %s]", uae_status_name(st), uae_last_error());
+        printf("\n");
+        for (int k = 0; k < NSLOT; k++) free(init[k]);
+    }
+    printf("determinism: %d rows failed, %d unsupported (allowed)\n", failed, skipped);
+    uae_backend_free(cpu);
+    return failed ? 1 : 0;
+}
+
+int main(int argc, char **argv) {
+    bool small = env_flag("UAE_TEST_SMALL");
+    bool allow = env_flag("UAE_TEST_ALLOW_UNSUPPORTED");
+    if (argc > 1 && strcmp(argv[1], "--determinism") == 0) return test_determinism(small, allow);
+
+    /* Every op kind has at least one row (and one small row, for slow devices). */
+    for (int k = 0; k < UAE_OP_COUNT; k++) {
+        int rows = 0;
+        for (int i = 0; i < ncases; i++) rows += cases[i].kind == (uae_op_kind)k && !cases[i].big;
+        if (rows == 0) {
+            printf("test_ops: no small row tests op %s  FAILED\n", uae_op_name((uae_op_kind)k));
+            return 1;
+        }
+    }
+
+    uae_backend *ref;
+    if (uae_backend_open("ref", &ref) != UAE_OK) {
+        fprintf(stderr, "test_ops: %s\n", uae_last_error());
+        return 1;
+    }
+    enum { CAP = 64 };
+    uae_device_info infos[CAP];
+    int n = 0, failed = 0, skipped = 0, tested = 0;
+    uae_device_list(infos, CAP, &n);
+    for (int i = 0; i < n && i < CAP; i++) {
+        if (strcmp(infos[i].backend, "ref") == 0) continue;
+        char spec[16];
+        snprintf(spec, sizeof spec, "%d", i);
+        uae_backend *be;
+        if (uae_backend_open(spec, &be) != UAE_OK) {
+            printf("device %d (%s): cannot open: %s  FAILED\n", i, infos[i].name, uae_last_error());
+            failed++;
+            continue;
+        }
+        printf("== %s\n", uae_backend_name(be));
+        failed += test_backend(be, ref, small, allow, &skipped);
+        tested++;
+        uae_backend_free(be);
+    }
+    uae_backend_free(ref);
+    printf("test_ops: %d backend(s), %d rows each%s: %d failed, %d unsupported (allowed)\n", tested,
+           ncases, small ? " (small only)" : "", failed, skipped);
+    return failed ? 1 : 0;
+}
