@@ -5,8 +5,9 @@
  * Two estimators are trained at once (S = 2, one network each: the per-sample batching the attack
  * uses), estimator 0 on data with I = 2 nats and estimator 1 with I = 4 nats, N fresh pairs per
  * step from the counter RNG. The DV estimate averaged over the last steps must be within 10% of
- * the truth at 2 nats and 15% at 4 nats (see the comment at the check). Also: the bound of an estimator does not depend on its batch (S = 1 vs S = 2 give
- * the same initial bound), and the JS and InfoNCE estimators run and stay in their ranges.
+ * the truth at 2 nats and 15% at 4 nats (see the comment at the check). Also: the bound of an
+ * estimator does not depend on its batch (S = 1 vs S = 2 give the same initial bound), and the
+ * official head trains with the EMA gradient, InfoNCE and JS, each staying in its range.
  * UAE_TEST_SMALL=1 runs fewer steps and only checks that the estimates are positive and rising. */
 #include <math.h>
 #include <stdio.h>
