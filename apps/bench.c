@@ -26,7 +26,7 @@ typedef struct bench_opts {
     int op;                    /* bench_op or -1 */
     int64_t sizes[BENCH_MAX_SIZES];
     int nsizes;
-    long long batch;
+    long long batch, iterations;
     long long reps, warmup, threads;
     double max_seconds;
     bool all, json, csv, quick, scaling, no_cblas;
@@ -210,7 +210,7 @@ static int device_specs(const bench_opts *o, const cli_globals *g, char specs[][
 enum {
     OPT_OP = CLI_OPT_FIRST_COMMAND, OPT_SIZE, OPT_REPS, OPT_WARMUP, OPT_MAX_SECONDS, OPT_ALL,
     OPT_JSON, OPT_CSV, OPT_SVG, OPT_COMPARE, OPT_THREADS, OPT_SCALING, OPT_QUICK, OPT_NO_CBLAS,
-    OPT_BATCH,
+    OPT_BATCH, OPT_ITERATIONS,
 };
 
 static const struct option bench_options[] = {
@@ -229,6 +229,7 @@ static const struct option bench_options[] = {
     {"quick", no_argument, NULL, OPT_QUICK},
     {"no-cblas", no_argument, NULL, OPT_NO_CBLAS},
     {"batch", required_argument, NULL, OPT_BATCH},
+    {"iterations", required_argument, NULL, OPT_ITERATIONS},
     {0},
 };
 
@@ -250,11 +251,15 @@ static const cli_command bench_command = {
         "  --all             every device, the scalar reference \"ref\" included (slow)\n"
         "  --op NAME         only the cases of one op: gemm, gemm-batched, conv, conv-bwd-data,\n"
         "                    conv-bwd-weight, mine_bound, attack_step, optim, or end to end:\n"
-        "                    train-conv-ae (an epoch of 1000 synthetic images, images/s)\n"
+        "                    train-conv-ae (an epoch of 1000 synthetic images, images/s),\n"
+        "                    uae-gen (UAEs/s at B = 1, 16, 64 against conv-ae; only when asked\n"
+        "                    for: minutes per run on a CPU)\n"
         "  --size N[,N...]   only the square GEMMs of these sizes (implies --op gemm)\n"
-        "  --batch N         the batch of the conv, dense-layer GEMM, mine_bound, attack_step\n"
-        "                    and train-conv-ae cases (default 100 for conv, GEMM and training,\n"
-        "                    64 for mine_bound and attack_step)\n"
+        "  --batch N         the batch of the conv, dense-layer GEMM, mine_bound, attack_step,\n"
+        "                    train-conv-ae and uae-gen cases (default 100 for conv, GEMM and\n"
+        "                    training, 64 for mine_bound and attack_step, 1/16/64 for uae-gen)\n"
+        "  --iterations N    attack iterations of a uae-gen run (default 1; the official attack\n"
+        "                    runs 40, each costing about the same)\n"
         "  --reps N          timed samples per case and device (default 10)\n"
         "  --warmup N        untimed runs first (default 2)\n"
         "  --max-seconds S   stop sampling a case after S seconds (default 10; one sample at least)\n"
@@ -309,7 +314,7 @@ static int parse_options(const cli_command *cmd, cli_globals *g, int argc, char 
             if (o->op < 0)
                 return cli_usage_error(cmd, "--op: unknown op '%s' (expected gemm, gemm-batched, "
                                        "conv, conv-bwd-data, conv-bwd-weight, mine_bound, "
-                                       "attack_step, optim or train-conv-ae)", p.arg);
+                                       "attack_step, optim, train-conv-ae or uae-gen)", p.arg);
             break;
         case OPT_SIZE:
             rc = parse_sizes(cmd, p.arg, o);
@@ -335,6 +340,9 @@ static int parse_options(const cli_command *cmd, cli_globals *g, int argc, char 
         case OPT_QUICK: o->quick = true; break;
         case OPT_NO_CBLAS: o->no_cblas = true; break;
         case OPT_BATCH: rc = cli_parse_int(cmd, "--batch", p.arg, 1, 65536, &o->batch); break;
+        case OPT_ITERATIONS:
+            rc = cli_parse_int(cmd, "--iterations", p.arg, 1, 100000, &o->iterations);
+            break;
         case OPT_COMPARE: o->compare_a = p.arg; break;
         default: return cli_usage_error(cmd, "internal: unhandled option %d", c);
         }
@@ -446,7 +454,8 @@ static void format_utc(char *buf, size_t cap) {
 /* The cases to measure; --scaling without --op or --size: the GEMM and convolution cases.
  * Returns their number, or -1 when out of memory. */
 static int build_cases(const bench_opts *o, bench_case **out) {
-    bench_selection sel = {.op = o->op, .nsizes = o->nsizes, .batch = o->batch, .quick = o->quick};
+    bench_selection sel = {.op = o->op, .nsizes = o->nsizes, .batch = o->batch,
+                           .iterations = (int)o->iterations, .quick = o->quick};
     memcpy(sel.sizes, o->sizes, sizeof sel.sizes);
     if (!o->scaling || o->op >= 0 || o->nsizes > 0) return bench_cases_build(&sel, out);
     static const bench_op scaled[] = {BENCH_OP_GEMM, BENCH_OP_CONV, BENCH_OP_CONV_BWD_DATA,

@@ -27,6 +27,7 @@ typedef enum bench_op {
     BENCH_OP_ATTACK_STEP,
     BENCH_OP_OPTIM,
     BENCH_OP_TRAIN_CONV_AE,     /* end to end: a conv-ae training epoch (uae/model.h) */
+    BENCH_OP_UAE_GEN,           /* end to end: UAE generation (uae/attack.h) */
     BENCH_OP_COUNT
 } bench_op;
 
@@ -51,6 +52,7 @@ typedef struct bench_case {
         struct { int64_t b, d; } attack;     /* B samples of D features */
         struct { uae_optim_fn fn; int64_t n; } optim;
         struct { int64_t images, batch; } train;     /* an epoch of images in batches */
+        struct { int64_t b; int iterations, mine_steps; } gen; /* one attack of B images */
     } u;
     double flop;           /* floating-point operations per run; 0 where not meaningful */
     double bytes;          /* least bytes read + written per run; 0 where not meaningful */
@@ -67,6 +69,7 @@ typedef struct bench_selection {
     int nsizes;
     int64_t batch;         /* > 0: the batch of the conv, dense-layer GEMM, mine_bound and
                               attack_step cases (default 100, 100, 64, 64) */
+    int iterations;        /* > 0: attack iterations of the uae-gen cases (default 1) */
     bool quick;            /* tiny shapes, for tests */
 } bench_selection;
 

@@ -1,11 +1,13 @@
-/* apps/bench_e2e.c — the end-to-end cases of uae-bench: a `conv-ae` training epoch, through the
- * model interface only (uae/model.h). The images are synthetic (uniform noise in [0, 1]): the work
- * of a training step does not depend on the pixel values, and the bench needs no dataset.
- * Timing only; the loss is not looked at. */
+/* apps/bench_e2e.c — the end-to-end cases of uae-bench: a `conv-ae` training epoch and UAE
+ * generation against a `conv-ae`, through the model and attack interfaces only (uae/model.h,
+ * uae/attack.h). The images are synthetic (uniform noise in [0, 1]): the work of a training step
+ * or an attack iteration does not depend on the pixel values, and the bench needs no dataset.
+ * Timing only; neither the loss nor what the attack finds is looked at. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "apps/bench.h"
+#include "uae/attack.h"
 #include "uae/autodiff.h"
 #include "uae/model.h"
 
@@ -16,6 +18,9 @@ struct bench_e2e {
     uae_tape *tape;
     uae_tensor x;               /* training: (images, 1, 28, 28) on the device */
     uint64_t step;              /* training: optimizer steps so far (dropout masks etc. use it) */
+    float *hx, *hadv;           /* generation: (B, 1, 28, 28) on the host, as uae_attack_run takes */
+    uae_attack_result *res;     /* generation: B results */
+    uae_attack_config ac;
     uint64_t seed;
 };
 
@@ -25,6 +30,9 @@ void bench_e2e_free(bench_e2e *e) {
     uae_arena_free(e->scratch);
     uae_arena_free(e->data);
     uae_model_free(e->model);
+    free(e->hx);
+    free(e->hadv);
+    free(e->res);
     free(e);
 }
 
@@ -38,9 +46,20 @@ static uae_status random_images(uint64_t *seed, int64_t n, float **out) {
 static uae_status create(const bench_case *c, uae_backend *be, uint64_t seed, bench_e2e *e) {
     uae_model_config cfg;
     UAE_TRY(uae_model_defaults("conv-ae", 1, 28, 28, 10, &cfg));
-    cfg.batch = (int)c->u.train.batch;
+    if (c->op == BENCH_OP_TRAIN_CONV_AE) cfg.batch = (int)c->u.train.batch;
     UAE_TRY(uae_model_create(be, &cfg, seed, &e->model));
     uint64_t s = seed;
+    if (c->op == BENCH_OP_UAE_GEN) {
+        UAE_TRY(uae_attack_defaults(UAE_MODEL_AUTOENCODER, &e->ac));
+        e->ac.iterations = c->u.gen.iterations;
+        e->ac.mine_steps = c->u.gen.mine_steps;
+        e->ac.seed = seed;
+        UAE_TRY(random_images(&s, c->u.gen.b, &e->hx));
+        e->hadv = malloc((size_t)c->u.gen.b * 784 * sizeof *e->hadv);
+        e->res = calloc((size_t)c->u.gen.b, sizeof *e->res);
+        if (!e->hadv || !e->res) return uae_fail(UAE_ERR_NOMEM, "bench: out of host memory");
+        return UAE_OK;
+    }
     float *host;
     UAE_TRY(random_images(&s, c->u.train.images, &host));
     uae_status st = uae_arena_create(be, (size_t)c->u.train.images * 784, &e->data);
@@ -68,9 +87,11 @@ uae_status bench_e2e_create(const bench_case *c, uae_backend *be, uint64_t seed,
     return UAE_OK;
 }
 
-/* One run: an epoch over the images (whole batches only). */
+/* One run: an epoch over the images (whole batches only), or one uae_attack_run of B images. */
 uae_status bench_e2e_run(bench_e2e *e) {
     const bench_case *c = e->c;
+    if (c->op == BENCH_OP_UAE_GEN)
+        return uae_attack_run(e->model, &e->ac, e->hx, NULL, 0, c->u.gen.b, e->hadv, e->res);
     int64_t batch = c->u.train.batch;
     for (int64_t first = 0; first + batch <= c->u.train.images; first += batch) {
         uae_tensor xb;

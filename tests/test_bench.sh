@@ -65,7 +65,7 @@ assert d["startup_cold_s"] >= 0 and d["startup_warm_s"] >= 0, d
 assert "driver_version" in d
 ops = {x["op"] for x in r["results"]}
 assert {"gemm", "gemm-batched", "conv", "conv-bwd-data", "conv-bwd-weight", "mine_bound",
-        "attack_step", "optim", "train-conv-ae"} <= ops, ops
+        "attack_step", "optim", "train-conv-ae", "uae-gen"} <= ops, ops
 for x in r["results"]:
     for k in ("case", "shape", "device", "threads", "status", "gflops", "gbps", "maxrss_bytes",
               "arena_peak_bytes", "fallbacks"):
@@ -76,7 +76,7 @@ for x in r["results"]:
         assert 0 < t["min_s"] <= t["q1_s"] <= t["median_s"] <= t["q3_s"] <= t["max_s"], x
 gemm = [x for x in r["results"] if x["op"] == "gemm"]
 assert gemm and all(x["status"] == "ok" and x["gflops"] > 0 for x in gemm), gemm
-e2e = [x for x in r["results"] if x["op"] == "train-conv-ae"]
+e2e = [x for x in r["results"] if x["op"] in ("train-conv-ae", "uae-gen")]
 assert all(x["status"] == "ok" and x["items_per_s"] > 0 and x["item_unit"] in ("images", "UAEs")
            for x in e2e), e2e
 mem = [x for x in r["results"] if x["op"] == "optim"]
@@ -116,6 +116,7 @@ fi
 expect 0 "the table" -- "$BENCH" --quick --device cpu --op attack_step
 contains "uaekit " "the table names the version"
 contains "attack_step" "the table lists the case"
+expect 2 "--iterations 0 is a usage error" -- "$BENCH" --iterations 0
 expect 0 "train-conv-ae as CSV" -- "$BENCH" --quick --device cpu --op train-conv-ae --csv
 grep -q ',images,\|images' "$out" || { echo "FAIL: the training case names its unit"; failures=$((failures + 1)); }
 expect 0 "--scaling" -- "$BENCH" --quick --scaling --op gemm-batched
