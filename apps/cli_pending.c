@@ -16,30 +16,6 @@ static int run_not_available(const cli_command *cmd, cli_globals *g, int argc, c
 
 #define NOT_YET "Not available in this version yet: exits with status 3.\n"
 
-const cli_command cli_cmd_train = {
-    .name = "train",
-    .summary = "train a model (not available yet)",
-    .usage = "train [OPTIONS]",
-    .help = "Will train the models of uaekit (classifier, autoencoder, MINE estimator).\n" NOT_YET,
-    .run = run_not_available,
-};
-
-const cli_command cli_cmd_eval = {
-    .name = "eval",
-    .summary = "evaluate a trained model (not available yet)",
-    .usage = "eval [OPTIONS]",
-    .help = "Will evaluate a trained model on a test set.\n" NOT_YET,
-    .run = run_not_available,
-};
-
-const cli_command cli_cmd_reconstruct = {
-    .name = "reconstruct",
-    .summary = "reconstruct images with an autoencoder (not available yet)",
-    .usage = "reconstruct [OPTIONS]",
-    .help = "Will reconstruct images with a trained autoencoder.\n" NOT_YET,
-    .run = run_not_available,
-};
-
 const cli_command cli_cmd_attack = {
     .name = "attack",
     .summary = "make unsupervised adversarial examples (not available yet)",

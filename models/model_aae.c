@@ -198,8 +198,18 @@ static uae_status aae_train_step(uae_model *m, uae_tape *t, const uae_batch *b, 
     return step_range(m, &s->gen_opt, enc, dec, s->gen_state);
 }
 
+/* For checkpoints: the discriminator's optimizer (its state is in the store) and the generator's
+ * (with its own moments). */
+static int aae_extra_state(uae_model *m, uae_model_extra *out, int cap) {
+    aae_state *s = m->priv;
+    if (cap < 2) return 0;
+    out[0] = (uae_model_extra){"disc", &s->disc_opt, NULL};
+    out[1] = (uae_model_extra){"gen", &s->gen_opt, s->gen_state};
+    return 2;
+}
+
 const uae_model_family uae_family_aae = {
     .name = "aae", .kind = UAE_MODEL_AUTOENCODER, .defaults = aae_defaults,
     .declare = aae_declare, .setup = aae_setup, .cleanup = aae_cleanup, .forward = aae_forward,
-    .loss = aae_loss, .train_step = aae_train_step,
+    .loss = aae_loss, .train_step = aae_train_step, .extra_state = aae_extra_state,
 };

@@ -9,6 +9,15 @@
 #define UAE_MODEL_MAX_PARAMS 64 /* parameter tensors of one model (the AAE has 18) */
 #define UAE_MODEL_MAX_LAYERS 16
 
+/* Training state a model keeps outside its parameter store and m->opt (uae/checkpoint.h saves and
+ * restores it): another optimizer, whose step count is saved, and optionally its own two state
+ * tensors (NULL: it works on the store's state). */
+typedef struct uae_model_extra {
+    const char *name;          /* unique within the model: "disc", "gen" */
+    uae_optimizer *opt;        /* not owned */
+    const uae_tensor *state;   /* state[0], state[1], or NULL; not owned */
+} uae_model_extra;
+
 /* One preset: its name and kind, its defaults, and how to declare, run and train it. Optional
  * slots may be NULL; the comment says what happens then. */
 typedef struct uae_model_family {
@@ -28,6 +37,9 @@ typedef struct uae_model_family {
     uae_var *(*embed)(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x);
     /* Optional (NULL: the generic step — mean loss, backward, one optimizer step). */
     uae_status (*train_step)(uae_model *m, uae_tape *t, const uae_batch *b, float *loss);
+    /* Optional (NULL: none): fills out[0 .. cap) with the model's extra training state and returns
+     * how many entries it filled. */
+    int (*extra_state)(uae_model *m, uae_model_extra *out, int cap);
 } uae_model_family;
 
 struct uae_model {

@@ -1,0 +1,145 @@
+/* models/attack.c — the attack's configuration, names and its rules as pure functions (the dual
+ * update, the initial perturbation's scale, the selection of the returned iterate). The loop that
+ * runs an attack on a model is models/attack_run.c; docs/method.md derives the formulas. */
+#include "uae/attack.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *const method_names[] = {"minmax", "penalty", "pgd"};
+_Static_assert(sizeof method_names / sizeof method_names[0] == UAE_ATTACK_METHOD_COUNT,
+               "one name per method");
+static const char *const samples_names[] = {"conv", "random"};
+_Static_assert(sizeof samples_names / sizeof samples_names[0] == UAE_ATTACK_SAMPLES_COUNT,
+               "one name per sample mode");
+
+const char *uae_attack_method_name(uae_attack_method m) {
+    return (unsigned)m < UAE_ATTACK_METHOD_COUNT ? method_names[m] : "(unknown)";
+}
+
+uae_status uae_attack_method_parse(const char *name, uae_attack_method *out) {
+    for (int i = 0; i < UAE_ATTACK_METHOD_COUNT; i++)
+        if (strcmp(name, method_names[i]) == 0) {
+            *out = (uae_attack_method)i;
+            return UAE_OK;
+        }
+    return uae_fail(UAE_ERR_INVALID, "attack method '%s': expected minmax, penalty or pgd", name);
+}
+
+const char *uae_attack_samples_name(uae_attack_samples s) {
+    return (unsigned)s < UAE_ATTACK_SAMPLES_COUNT ? samples_names[s] : "(unknown)";
+}
+
+uae_status uae_attack_samples_parse(const char *name, uae_attack_samples *out) {
+    for (int i = 0; i < UAE_ATTACK_SAMPLES_COUNT; i++)
+        if (strcmp(name, samples_names[i]) == 0) {
+            *out = (uae_attack_samples)i;
+            return UAE_OK;
+        }
+    return uae_fail(UAE_ERR_INVALID, "MINE samples '%s': expected conv or random", name);
+}
+
+uae_status uae_attack_defaults(uae_model_kind kind, uae_attack_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    /* Shared by the official unsupervised_attack.py, contrast_attack.py and supervised_attack.py */
+    cfg->method = UAE_ATTACK_MINMAX;
+    cfg->lr = 0.01f;
+    cfg->eps = 1.0f;
+    cfg->lo = 0.0f;
+    cfg->hi = 1.0f;
+    cfg->c0 = 1e-3f;
+    cfg->dual_rate = 0.1f;
+    cfg->dual_power = 0.25f;
+    cfg->mine_steps = 20;
+    cfg->mine_warmup = 0;
+    cfg->samples = UAE_ATTACK_SAMPLES_CONV;
+    cfg->proj_count = 500;
+    cfg->proj_dim = 128;
+    uae_mine_config_default(UAE_MINE_NET_CONV, &cfg->mine);
+    cfg->search_steps = 9;
+    cfg->pgd_eps = 0.1f;
+    cfg->pgd_step = 0.01f;
+    cfg->seed = 0;
+    switch (kind) {
+    case UAE_MODEL_AUTOENCODER:
+        cfg->loss = UAE_ATTACK_LOSS_SSE;
+        cfg->iterations = 40;
+        return UAE_OK;
+    case UAE_MODEL_CONTRASTIVE:
+        cfg->loss = UAE_ATTACK_LOSS_MODEL;
+        cfg->iterations = 20;
+        cfg->dual_power = 0.5f;
+        return UAE_OK;
+    case UAE_MODEL_CLASSIFIER:
+        cfg->supervised = true;
+        cfg->loss = UAE_ATTACK_LOSS_CW;
+        cfg->iterations = 1000;
+        cfg->mine_steps = 1;
+        return UAE_OK;
+    case UAE_MODEL_KIND_COUNT: break;
+    }
+    return uae_fail(UAE_ERR_INVALID, "attack defaults: unknown model kind %d", (int)kind);
+}
+
+/* The dual update. The attack solves  min_delta I(delta)  subject to  g(delta) <= 0,  with
+ * g = max(0, l(x') - l(x)) the constraint violation, through the Lagrangian
+ *     L(delta, c) = I(delta) + c g(delta),   c >= 0.
+ * The primal player descends L in delta; the dual player ascends in c, on a regularised dual
+ *     max_{c >= 0}  c g - (beta_t / 2) c^2,   beta_t = (t+1)^-p,
+ * whose regulariser keeps c from growing without bound on a noisy g and fades as t grows. One
+ * projected gradient-ascent step of size alpha = rate:
+ *     c <- max(0, c + alpha (g - beta_t c)) = max(0, (1 - alpha (t+1)^-p) c + alpha g).
+ * With g >= 0 and alpha (t+1)^-p <= 1 the max is never active; it is kept for other inputs. */
+float uae_attack_dual_update(float c, float violation, int t, float rate, float power) {
+    float decay = rate * powf((float)(t + 1), -power);
+    float next = (1.0f - decay) * c + rate * violation;
+    return next > 0.0f ? next : 0.0f;
+}
+
+float uae_attack_delta0_limit(int C, int H, int W) {
+    /* TF's fans for a 4-D (1, H, W, C) variable, read as a conv kernel (kh = 1, kw = H, in = W,
+     * out = C): receptive field 1*H, fan_in = W*H, fan_out = C*H. For 28x28x1: 0.0860. */
+    return (float)sqrt(6.0 / ((double)H * W + (double)C * H));
+}
+
+void uae_attack_track_init(uae_attack_track *tr, bool supervised) {
+    memset(tr, 0, sizeof *tr);
+    tr->supervised = supervised;
+    tr->best_iter = -1;
+    tr->fallback_iter = -1;
+    tr->best_mi = NAN;
+    tr->best_loss = NAN;
+    tr->fallback_violation = INFINITY;
+    tr->fallback_mi = NAN;
+    tr->fallback_loss = NAN;
+}
+
+unsigned uae_attack_track_offer(uae_attack_track *tr, int t, float violation, float mi, float loss) {
+    unsigned bits = 0;
+    /* Success as in the official code: the violation is exactly 0 (l(x') <= l(x) gives
+     * max(0, .) = 0 exactly), and for the unsupervised attack I > 0 (an estimate <= 0 means
+     * MINE has not learnt anything yet, not that x' is independent of x). NaN never succeeds. */
+    bool ok = violation == 0.0f && (tr->supervised ? !isnan(mi) : mi > 0.0f);
+    if (ok) {
+        bool better = tr->best_iter < 0 || (tr->supervised ? mi > tr->best_mi : mi < tr->best_mi);
+        tr->success = true;
+        if (better) {
+            tr->best_iter = t;
+            tr->best_mi = mi;
+            tr->best_loss = loss;
+            bits |= UAE_TRACK_BEST;
+        }
+    }
+    if (violation < tr->fallback_violation) {
+        tr->fallback_iter = t;
+        tr->fallback_violation = violation;
+        tr->fallback_mi = mi;
+        tr->fallback_loss = loss;
+        bits |= UAE_TRACK_FALLBACK;
+    }
+    return bits;
+}
+
+int uae_attack_track_selected(const uae_attack_track *tr) {
+    return tr->success ? tr->best_iter : tr->fallback_iter;
+}

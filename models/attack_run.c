@@ -1,0 +1,520 @@
+/* models/attack_run.c — runs an attack on a batch: the MinMax loop of Hsu et al. (primal step on
+ * delta, MINE steps, dual update of c), the penalty method with a binary search over c, and PGD.
+ * Written against uae/model.h, uae/mine.h and the op interface: nothing here knows the device.
+ * The rules it applies (dual update, selection) are the pure functions of models/attack.c. */
+#include "uae/attack.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mine_streams.h"
+
+typedef struct run {
+    uae_model *model;
+    const uae_attack_config *cfg;
+    uae_backend *be;
+    int64_t B, D;                /* samples, floats per sample */
+    int C, H, W;
+    uint64_t first;              /* global index of sample 0 */
+    uae_arena *ar;               /* tensors that live for the whole attack */
+    uae_arena *scratch;          /* the tape's; rewound after every pass */
+    uae_tape *t;
+    uae_var **pv;                /* the model's parameters on the tape (constants) */
+    uae_tensor x, delta, g;      /* (B, D) */
+    uae_tensor ximg;             /* x viewed as (B, C, H, W) */
+    uae_tensor onehot;           /* (B, classes), CW loss only */
+    uae_tensor lclean, cvec;     /* (B): l(x), c */
+    bool conv_samples;           /* MINE samples from the first conv layer (else projections) */
+    int64_t n;                   /* MINE samples per image */
+    int sc, sh, sw;              /* shape of one MINE sample */
+    uae_tensor xs_clean, ys_cur; /* conv samples of x (fixed) and of the current x' */
+    uae_mine *mine;              /* NULL for PGD */
+    uint64_t proj_draws;         /* projection matrices drawn so far */
+    /* host */
+    float *c, *viol, *mi, *loss, *lclean_h; /* (B) */
+    float *xadv, *keep_best, *keep_fall;    /* (B, D) */
+    bool *step_ok;                          /* (B): success within the current search step */
+    uae_attack_track *tr;                   /* (B) */
+    int64_t done, total;
+} run;
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Starts a pass: forget the tape, rewind the scratch arena to mark, put the model on the tape. */
+static uae_status begin_pass(run *r, size_t mark, bool recording) {
+    uae_tape_reset(r->t);
+    uae_arena_reset(r->scratch, mark);
+    uae_tape_set_recording(r->t, recording);
+    return uae_model_bind(r->model, r->t, false, r->pv);
+}
+
+static uae_var *as_image(run *r, uae_var *flat) {
+    return uae_ad_reshape(r->t, flat, 4, (int64_t[]){r->B, r->C, r->H, r->W});
+}
+
+/* l per sample (B): SSE of x against AE(img), the model's loss, or the CW margin max(f, -kappa). */
+static uae_var *loss_of(run *r, uae_var *img) {
+    uae_tape *t = r->t;
+    uae_batch b = {.x = &r->ximg, .target = &r->ximg, .onehot = r->onehot.ndim ? &r->onehot : NULL,
+                   .seed = r->cfg->seed, .step = 0, .training = false};
+    switch (r->cfg->loss) {
+    case UAE_ATTACK_LOSS_SSE: {
+        /* the official l: reduce_sum(square(timg - model.predict(newimg)), pixels) */
+        uae_var *out = uae_model_forward(r->model, t, r->pv, img, &b);
+        if (!out) return NULL;
+        uae_var *x = as_image(r, uae_ad_const(t, &r->x));
+        uae_var *d = uae_ad_unary(t, UAE_UNARY_SQUARE, 0, 0, uae_ad_sub(t, out, x));
+        d = uae_ad_reshape(t, d, 2, (int64_t[]){r->B, r->D});
+        return uae_ad_reshape(t, uae_ad_reduce(t, UAE_REDUCE_SUM, 0x2, d), 1, (int64_t[]){r->B});
+    }
+    case UAE_ATTACK_LOSS_MODEL: return uae_model_loss(r->model, t, r->pv, img, &b);
+    case UAE_ATTACK_LOSS_CW:
+        return uae_loss_cw_margin(t, uae_model_forward(r->model, t, r->pv, img, &b), &r->onehot,
+                                  r->cfg->targeted, r->cfg->kappa);
+    case UAE_ATTACK_LOSS_COUNT: break;
+    }
+    return uae_tape_fail(t, uae_fail(UAE_ERR_INVALID, "attack: unknown loss %d", (int)r->cfg->loss));
+}
+
+/* The constraint violation (B), >= 0: unsupervised max(0, l(x') - l(x)); CW: max(0, f + kappa)
+ * (= the margin max(f, -kappa) shifted by kappa; the official loss1). */
+static uae_var *violation_of(run *r, uae_var *loss) {
+    if (r->cfg->loss == UAE_ATTACK_LOSS_CW) return uae_ad_affine(r->t, loss, 1.0f, r->cfg->kappa);
+    uae_var *gap = uae_ad_sub(r->t, loss, uae_ad_const(r->t, &r->lclean));
+    return uae_ad_unary(r->t, UAE_UNARY_RELU, 0, 0, gap);
+}
+
+/* Standardises each row of v (B, M, p) over its p entries: (v - mean) / std (tf.nn.moments'
+ * population variance, as the official `standardized`; 1e-12 guards a constant row). */
+static uae_var *standardise(uae_tape *t, uae_var *v) {
+    uae_var *d = uae_ad_sub(t, v, uae_ad_reduce(t, UAE_REDUCE_MEAN, 0x4, v));
+    uae_var *var = uae_ad_reduce(t, UAE_REDUCE_MEAN, 0x4, uae_ad_unary(t, UAE_UNARY_SQUARE, 0, 0, d));
+    uae_var *inv = uae_ad_unary(t, UAE_UNARY_RECIP, 0, 0,
+                                uae_ad_unary(t, UAE_UNARY_SQRT, 0, 0, uae_ad_affine(t, var, 1.0f, 1e-12f)));
+    return uae_ad_mul(t, d, inv);
+}
+
+/* The MINE samples of clean images and of x' = ximg's images, as tape variables. Conv mode: the
+ * first layer's channel maps, (B*K, 1, H', W') (x's are fixed, computed once). Random mode: one
+ * fresh N(0, 1) projection matrix P (D, M*p), shared by x and x' and by every sample of the batch
+ * (its numbers depend only on the seed and the draw number, not on the batch), each image giving
+ * M standardised p-vectors: (B, M, p). */
+static uae_status samples_pair(run *r, uae_var *yimg, uae_var **xs, uae_var **ys) {
+    uae_tape *t = r->t;
+    if (r->conv_samples) {
+        *xs = uae_ad_const(t, &r->xs_clean);
+        uae_var *f = uae_model_first_layer(r->model, t, r->pv, yimg);
+        *ys = uae_ad_reshape(t, f, 4, (int64_t[]){r->B * r->n, 1, r->sh, r->sw});
+        return uae_tape_status(t);
+    }
+    const int64_t M = r->cfg->proj_count, p = r->cfg->proj_dim;
+    uae_var *P = uae_ad_new_const(t, 2, (int64_t[]){r->D, M * p});
+    if (!P) return uae_tape_status(t);
+    uint64_t per_draw = (uint64_t)(r->D * M * p);
+    UAE_TRY(uae_rng_fill(UAE_RNG_NORMAL, r->cfg->seed, uae_stream_sub(UAE_STREAM_PROJ, 0, 0),
+                         r->proj_draws++ * per_draw, 0.0f, 1.0f, uae_ad_value(P)));
+    uae_var *xf = uae_ad_const(t, &r->x);
+    uae_var *yf = uae_ad_reshape(t, yimg, 2, (int64_t[]){r->B, r->D});
+    *xs = standardise(t, uae_ad_reshape(t, uae_ad_matmul(t, xf, P, false, false), 3,
+                                        (int64_t[]){r->B, M, p}));
+    *ys = standardise(t, uae_ad_reshape(t, uae_ad_matmul(t, yf, P, false, false), 3,
+                                        (int64_t[]){r->B, M, p}));
+    return uae_tape_status(t);
+}
+
+/* x' = x + delta as a constant image on the tape (no gradient). */
+static uae_var *current_image(run *r) {
+    return as_image(r, uae_ad_add(r->t, uae_ad_const(r->t, &r->x), uae_ad_const(r->t, &r->delta)));
+}
+
+/* Conv mode: recompute the x'-samples of the current delta into ys_cur. */
+static uae_status refresh_ys(run *r) {
+    if (!r->conv_samples) return UAE_OK;
+    size_t mark = uae_arena_mark(r->scratch);
+    UAE_TRY(begin_pass(r, mark, false));
+    uae_var *f = uae_model_first_layer(r->model, r->t, r->pv, current_image(r));
+    uae_status st = uae_tape_status(r->t);
+    if (st == UAE_OK) st = uae_tensor_copy(&r->ys_cur, uae_ad_value(f));
+    uae_tape_reset(r->t);
+    uae_arena_reset(r->scratch, mark);
+    return st;
+}
+
+/* k MINE Adam steps on the samples of (x, current x'). */
+static uae_status mine_steps(run *r, int k) {
+    for (int i = 0; i < k; i++) {
+        if (r->conv_samples) {
+            UAE_TRY(uae_mine_train_step(r->mine, r->t, &r->xs_clean, &r->ys_cur, NULL));
+            continue;
+        }
+        size_t mark = uae_arena_mark(r->scratch);
+        uae_status st = begin_pass(r, mark, false);
+        uae_var *xs = NULL, *ys = NULL;
+        if (st == UAE_OK) st = samples_pair(r, current_image(r), &xs, &ys);
+        uae_tape_set_recording(r->t, true);
+        if (st == UAE_OK) st = uae_mine_train_step(r->mine, r->t, uae_ad_value(xs), uae_ad_value(ys), NULL);
+        uae_tape_reset(r->t);
+        uae_arena_reset(r->scratch, mark);
+        UAE_TRY(st);
+    }
+    return UAE_OK;
+}
+
+/* The objective's pass at the current delta: fills viol, mi, loss and xadv (host) and writes
+ * d objective / d delta into r->g. Objective, summed over samples:
+ *     MinMax / penalty:  c * violation + I   (supervised: c * violation - I)
+ *     PGD:               -l(x')               (supervised: the CW margin) */
+static uae_status objective_pass(run *r) {
+    size_t mark = uae_arena_mark(r->scratch);
+    UAE_TRY(begin_pass(r, mark, true));
+    uae_tape *t = r->t;
+    bool pgd = r->cfg->method == UAE_ATTACK_PGD;
+    uae_status st = uae_tensor_write(&r->cvec, r->c);
+    uae_var *dl = uae_ad_leaf(t, &r->delta, &r->g);
+    uae_var *xflat = uae_ad_add(t, uae_ad_const(t, &r->x), dl);
+    uae_var *img = as_image(r, xflat);
+    uae_var *loss = loss_of(r, img);
+    uae_var *viol = violation_of(r, loss);
+    uae_var *I = NULL, *obj = NULL;
+    if (pgd) {
+        obj = r->cfg->supervised ? loss : uae_ad_affine(t, loss, -1.0f, 0.0f);
+    } else {
+        uae_var *xs = NULL, *ys = NULL;
+        if (st == UAE_OK) st = samples_pair(r, img, &xs, &ys);
+        if (st == UAE_OK) I = uae_mine_bound(r->mine, t, xs, ys, false);
+        uae_var *pen = uae_ad_mul(t, uae_ad_const(t, &r->cvec), viol);
+        obj = r->cfg->supervised ? uae_ad_sub(t, pen, I) : uae_ad_add(t, pen, I);
+    }
+    if (st == UAE_OK) st = uae_ad_backward(t, obj);
+    if (st == UAE_OK) st = uae_tensor_read(uae_ad_value(viol), r->viol);
+    if (st == UAE_OK) st = uae_tensor_read(uae_ad_value(loss), r->loss);
+    if (st == UAE_OK) st = uae_tensor_read(uae_ad_value(xflat), r->xadv);
+    if (st == UAE_OK && I) st = uae_tensor_read(uae_ad_value(I), r->mi);
+    if (st == UAE_OK && !I)
+        for (int64_t b = 0; b < r->B; b++) r->mi[b] = NAN;
+    uae_tape_reset(t);
+    uae_arena_reset(r->scratch, mark);
+    return st;
+}
+
+/* delta <- clamp(delta - lr * s(g), -eps, eps), then x + delta kept in [lo, hi] (the op). */
+static uae_status step_delta(run *r, float lr, float eps, bool sign) {
+    uae_op op = {.kind = UAE_OP_ATTACK_STEP, .src = {&r->x, &r->g}, .dst = {&r->delta}};
+    op.p.attack = (uae_attack_params){.lr = lr, .eps = eps, .lo = r->cfg->lo, .hi = r->cfg->hi,
+                                      .sign = sign};
+    return uae_op_run(&op);
+}
+
+/* delta_0 ~ U(-l, l) per sample from its own stream, then projected (a step with g = 0). */
+static uae_status init_delta(run *r, float l, float eps) {
+    for (int64_t b = 0; b < r->B; b++) {
+        uae_tensor row;
+        UAE_TRY(uae_tensor_slice(&r->delta, b, 1, &row));
+        UAE_TRY(uae_rng_fill(UAE_RNG_UNIFORM, r->cfg->seed,
+                             uae_stream_sub(UAE_STREAM_DELTA, r->first + (uint64_t)b, 0), 0, -l, l,
+                             &row));
+    }
+    UAE_TRY(uae_fill(&r->g, 0.0f));
+    return step_delta(r, 0.0f, eps, false);
+}
+
+/* Offers the iterate just evaluated (number it) to every sample's track. */
+static void offer(run *r, int it) {
+    bool pgd = r->cfg->method == UAE_ATTACK_PGD;
+    for (int64_t b = 0; b < r->B; b++) {
+        /* PGD keeps the iterate with the largest loss (smallest margin): offer -l as the
+         * "violation" (supervised: the margin's violation) to the smallest-violation slot. */
+        float v = pgd && !r->cfg->supervised ? -r->loss[b] : r->viol[b];
+        unsigned bits = uae_attack_track_offer(&r->tr[b], it, v, r->mi[b], r->loss[b]);
+        const float *src = r->xadv + b * r->D;
+        if (bits & UAE_TRACK_BEST) memcpy(r->keep_best + b * r->D, src, (size_t)r->D * sizeof(float));
+        if (bits & UAE_TRACK_FALLBACK)
+            memcpy(r->keep_fall + b * r->D, src, (size_t)r->D * sizeof(float));
+        if (!pgd && r->viol[b] == 0.0f && (r->cfg->supervised ? !isnan(r->mi[b]) : r->mi[b] > 0.0f))
+            r->step_ok[b] = true;
+    }
+}
+
+static void progress(run *r) {
+    r->done++;
+    if (r->cfg->progress) r->cfg->progress(r->cfg->progress_user, r->done, r->total);
+}
+
+/* One run of the MinMax loop (dual = true) or of the penalty method at fixed c (dual = false),
+ * from a fresh delta and fresh MINE networks; iterates are numbered from it0. */
+static uae_status minmax_run(run *r, int it0, bool dual) {
+    const uae_attack_config *cfg = r->cfg;
+    UAE_TRY(init_delta(r, uae_attack_delta0_limit(r->C, r->H, r->W), cfg->eps));
+    UAE_TRY(uae_mine_reset(r->mine, cfg->seed, r->first));
+    UAE_TRY(refresh_ys(r));
+    UAE_TRY(mine_steps(r, cfg->mine_warmup));
+    for (int it = 0; it < cfg->iterations; it++) {
+        UAE_TRY(objective_pass(r));
+        offer(r, it0 + it);
+        /* primal: one plain gradient step on delta (GradientDescentOptimizer(0.01) officially) */
+        UAE_TRY(step_delta(r, cfg->lr, cfg->eps, false));
+        if (dual)
+            for (int64_t b = 0; b < r->B; b++)
+                r->c[b] = uae_attack_dual_update(r->c[b], r->viol[b], it, cfg->dual_rate,
+                                                 cfg->dual_power);
+        /* MINE catches up with the new x' */
+        if (cfg->mine_steps > 0) {
+            UAE_TRY(refresh_ys(r));
+            UAE_TRY(mine_steps(r, cfg->mine_steps));
+        }
+        progress(r);
+    }
+    return UAE_OK;
+}
+
+/* PGD: random start in the eps-ball, sign steps on the objective; iterates 0 .. iterations
+ * are evaluated (the last one after the last step). */
+static uae_status pgd_run(run *r) {
+    const uae_attack_config *cfg = r->cfg;
+    UAE_TRY(init_delta(r, cfg->pgd_eps, cfg->pgd_eps));
+    for (int it = 0; it <= cfg->iterations; it++) {
+        UAE_TRY(objective_pass(r));
+        offer(r, it);
+        if (it == cfg->iterations) break;
+        UAE_TRY(step_delta(r, cfg->pgd_step, cfg->pgd_eps, true));
+        progress(r);
+    }
+    return UAE_OK;
+}
+
+/* The penalty method: search_steps runs at fixed c; after each, a sample that succeeded lowers
+ * its upper bound on c, one that failed raises its lower bound (x10 while no upper bound is
+ * known), as in Carlini and Wagner's L2 attack. The tracks keep the best iterate of all runs. */
+static uae_status penalty_run(run *r) {
+    const uae_attack_config *cfg = r->cfg;
+    double *lo = malloc((size_t)r->B * sizeof *lo), *hi = malloc((size_t)r->B * sizeof *hi);
+    if (!lo || !hi) {
+        free(lo);
+        free(hi);
+        return uae_fail(UAE_ERR_NOMEM, "attack: out of host memory");
+    }
+    for (int64_t b = 0; b < r->B; b++) {
+        lo[b] = 0.0;
+        hi[b] = 1e10;
+    }
+    uae_status st = UAE_OK;
+    for (int s = 0; s < cfg->search_steps && st == UAE_OK; s++) {
+        for (int64_t b = 0; b < r->B; b++) r->step_ok[b] = false;
+        st = minmax_run(r, s * cfg->iterations, false);
+        for (int64_t b = 0; b < r->B && st == UAE_OK; b++) {
+            double c = r->c[b];
+            if (r->step_ok[b]) {
+                hi[b] = c < hi[b] ? c : hi[b];
+                c = 0.5 * (lo[b] + hi[b]);
+            } else {
+                lo[b] = c > lo[b] ? c : lo[b];
+                c = hi[b] < 1e9 ? 0.5 * (lo[b] + hi[b]) : 10.0 * c;
+            }
+            r->c[b] = (float)c;
+        }
+    }
+    free(lo);
+    free(hi);
+    return st;
+}
+
+/* Sets up the MINE samples: conv mode if asked for and the model starts with a convolution (the
+ * clean samples are computed once here), else random projections. Creates the MINE networks. */
+static uae_status setup_mine(run *r) {
+    const uae_attack_config *cfg = r->cfg;
+    uae_mine_config mc = cfg->mine;
+    r->conv_samples = false;
+    if (cfg->samples == UAE_ATTACK_SAMPLES_CONV) {
+        size_t mark = uae_arena_mark(r->scratch);
+        UAE_TRY(begin_pass(r, mark, false));
+        uae_var *f = uae_model_first_layer(r->model, r->t, r->pv, as_image(r, uae_ad_const(r->t, &r->x)));
+        UAE_TRY(uae_tape_status(r->t));
+        if (f) {
+            const uae_tensor *F = uae_ad_value(f);
+            r->conv_samples = true;
+            r->n = F->shape[1];
+            r->sc = 1;
+            r->sh = (int)F->shape[2];
+            r->sw = (int)F->shape[3];
+            UAE_TRY(uae_arena_tensor4(r->ar, r->B * r->n, 1, r->sh, r->sw, &r->xs_clean));
+            UAE_TRY(uae_arena_tensor4(r->ar, r->B * r->n, 1, r->sh, r->sw, &r->ys_cur));
+            UAE_TRY(uae_tensor_copy(&r->xs_clean, F));
+        }
+        uae_tape_reset(r->t);
+        uae_arena_reset(r->scratch, mark);
+    }
+    if (r->conv_samples) {
+        mc.net = UAE_MINE_NET_CONV;
+    } else {
+        if (cfg->proj_count < 1 || cfg->proj_dim < 2)
+            return uae_fail(UAE_ERR_INVALID, "attack: %d projections to %d dimensions; need >= 1 "
+                            "and >= 2", cfg->proj_count, cfg->proj_dim);
+        mc.net = UAE_MINE_NET_DENSE;
+        r->n = cfg->proj_count;
+        r->sc = 1;
+        r->sh = 1;
+        r->sw = cfg->proj_dim;
+    }
+    return uae_mine_create(r->be, &mc, r->B, r->n, r->sc, r->sh, r->sw, &r->mine);
+}
+
+static uae_status check_config(const uae_attack_config *cfg, const uae_model_config *mc,
+                               const int32_t *labels, int64_t B) {
+    if (B < 1) return uae_fail(UAE_ERR_INVALID, "attack: batch of %lld samples", (long long)B);
+    if ((unsigned)cfg->method >= UAE_ATTACK_METHOD_COUNT || (unsigned)cfg->loss >= UAE_ATTACK_LOSS_COUNT ||
+        (unsigned)cfg->samples >= UAE_ATTACK_SAMPLES_COUNT)
+        return uae_fail(UAE_ERR_INVALID, "attack: unknown method, loss or sample mode");
+    if (cfg->iterations < 1 || cfg->mine_steps < 0 || cfg->mine_warmup < 0 || !(cfg->eps > 0.0f) ||
+        !(cfg->hi > cfg->lo) || !(cfg->lr >= 0.0f) || cfg->c0 < 0.0f)
+        return uae_fail(UAE_ERR_INVALID, "attack: iterations %d (>= 1), mine steps %d and warm-up %d "
+                        "(>= 0), eps %g (> 0), box [%g, %g], lr %g, c0 %g (>= 0)", cfg->iterations,
+                        cfg->mine_steps, cfg->mine_warmup, cfg->eps, cfg->lo, cfg->hi, cfg->lr, cfg->c0);
+    if (cfg->method == UAE_ATTACK_PENALTY && cfg->search_steps < 1)
+        return uae_fail(UAE_ERR_INVALID, "attack: penalty method with %d search steps", cfg->search_steps);
+    if (cfg->method == UAE_ATTACK_PGD && !(cfg->pgd_eps > 0.0f && cfg->pgd_step > 0.0f))
+        return uae_fail(UAE_ERR_INVALID, "attack: PGD eps %g and step %g must be > 0", cfg->pgd_eps,
+                        cfg->pgd_step);
+    if (cfg->loss == UAE_ATTACK_LOSS_CW) {
+        if (!labels) return uae_fail(UAE_ERR_INVALID, "attack: the CW loss needs labels");
+        if (mc->classes < 2)
+            return uae_fail(UAE_ERR_INVALID, "attack: the CW loss needs a classifier, model '%s' has "
+                            "%d classes", mc->preset, mc->classes);
+        for (int64_t b = 0; b < B; b++)
+            if (labels[b] < 0 || labels[b] >= mc->classes)
+                return uae_fail(UAE_ERR_INVALID, "attack: label %d of sample %lld outside [0, %d)",
+                                (int)labels[b], (long long)b, mc->classes);
+    }
+    return UAE_OK;
+}
+
+static void run_free(run *r) {
+    uae_mine_free(r->mine);
+    uae_tape_free(r->t);
+    uae_arena_free(r->scratch);
+    uae_arena_free(r->ar);
+    free(r->pv);
+    free(r->c);
+    free(r->viol);
+    free(r->mi);
+    free(r->loss);
+    free(r->lclean_h);
+    free(r->xadv);
+    free(r->keep_best);
+    free(r->keep_fall);
+    free(r->step_ok);
+    free(r->tr);
+}
+
+static uae_status run_setup(run *r, const float *x, const int32_t *labels) {
+    const uae_model_config *mc = uae_model_config_of(r->model);
+    size_t B = (size_t)r->B, BD = (size_t)(r->B * r->D);
+    r->pv = calloc((size_t)uae_params_count(uae_model_params(r->model)) + 1, sizeof *r->pv);
+    r->c = malloc(B * sizeof *r->c);
+    r->viol = malloc(B * sizeof *r->viol);
+    r->mi = malloc(B * sizeof *r->mi);
+    r->loss = malloc(B * sizeof *r->loss);
+    r->lclean_h = malloc(B * sizeof *r->lclean_h);
+    r->xadv = malloc(BD * sizeof *r->xadv);
+    r->keep_best = calloc(BD, sizeof *r->keep_best);
+    r->keep_fall = calloc(BD, sizeof *r->keep_fall);
+    r->step_ok = calloc(B, sizeof *r->step_ok);
+    r->tr = malloc(B * sizeof *r->tr);
+    if (!r->pv || !r->c || !r->viol || !r->mi || !r->loss || !r->lclean_h || !r->xadv ||
+        !r->keep_best || !r->keep_fall || !r->step_ok || !r->tr)
+        return uae_fail(UAE_ERR_NOMEM, "attack: out of host memory for %lld samples", (long long)B);
+    UAE_TRY(uae_arena_create(r->be, 5 * BD + 4 * B + 1024, &r->ar));
+    UAE_TRY(uae_arena_create(r->be, (size_t)1 << 22, &r->scratch));
+    UAE_TRY(uae_tape_create(r->scratch, &r->t));
+    UAE_TRY(uae_arena_tensor2(r->ar, r->B, r->D, &r->x));
+    UAE_TRY(uae_arena_tensor2(r->ar, r->B, r->D, &r->delta));
+    UAE_TRY(uae_arena_tensor2(r->ar, r->B, r->D, &r->g));
+    UAE_TRY(uae_arena_tensor1(r->ar, r->B, &r->lclean));
+    UAE_TRY(uae_arena_tensor1(r->ar, r->B, &r->cvec));
+    UAE_TRY(uae_tensor_write(&r->x, x));
+    UAE_TRY(uae_tensor_reshape(&r->x, 4, (int64_t[]){r->B, r->C, r->H, r->W}, &r->ximg));
+    if (r->cfg->loss == UAE_ATTACK_LOSS_CW) {
+        float *oh = calloc(B * (size_t)mc->classes, sizeof *oh);
+        if (!oh) return uae_fail(UAE_ERR_NOMEM, "attack: out of host memory");
+        for (int64_t b = 0; b < r->B; b++) oh[b * mc->classes + labels[b]] = 1.0f;
+        uae_status st = uae_arena_tensor2(r->ar, r->B, mc->classes, &r->onehot);
+        if (st == UAE_OK) st = uae_tensor_write(&r->onehot, oh);
+        free(oh);
+        UAE_TRY(st);
+    }
+    /* l(x), once */
+    size_t mark = uae_arena_mark(r->scratch);
+    UAE_TRY(begin_pass(r, mark, false));
+    uae_var *l = loss_of(r, as_image(r, uae_ad_const(r->t, &r->x)));
+    UAE_TRY(uae_tape_status(r->t));
+    UAE_TRY(uae_tensor_copy(&r->lclean, uae_ad_value(l)));
+    UAE_TRY(uae_tensor_read(&r->lclean, r->lclean_h));
+    uae_tape_reset(r->t);
+    uae_arena_reset(r->scratch, mark);
+    for (int64_t b = 0; b < r->B; b++) {
+        r->c[b] = r->cfg->c0;
+        uae_attack_track_init(&r->tr[b], r->cfg->supervised);
+    }
+    if (r->cfg->method != UAE_ATTACK_PGD) UAE_TRY(setup_mine(r));
+    return UAE_OK;
+}
+
+uae_status uae_attack_run(uae_model *model, const uae_attack_config *cfg, const float *x,
+                          const int32_t *labels, uint64_t first_global_index, int64_t B,
+                          float *x_adv, uae_attack_result *results) {
+    const uae_model_config *mc = uae_model_config_of(model);
+    UAE_TRY(check_config(cfg, mc, labels, B));
+    double t0 = now_seconds();
+    run r;
+    memset(&r, 0, sizeof r);
+    r.model = model;
+    r.cfg = cfg;
+    r.be = uae_params_backend(uae_model_params(model));
+    r.B = B;
+    r.C = mc->channels;
+    r.H = mc->height;
+    r.W = mc->width;
+    r.D = (int64_t)r.C * r.H * r.W;
+    r.first = first_global_index;
+    r.total = (int64_t)cfg->iterations * (cfg->method == UAE_ATTACK_PENALTY ? cfg->search_steps : 1);
+    uae_status st = run_setup(&r, x, labels);
+    if (st == UAE_OK) {
+        switch (cfg->method) {
+        case UAE_ATTACK_MINMAX: st = minmax_run(&r, 0, true); break;
+        case UAE_ATTACK_PENALTY: st = penalty_run(&r); break;
+        case UAE_ATTACK_PGD: st = pgd_run(&r); break;
+        case UAE_ATTACK_METHOD_COUNT: break;
+        }
+    }
+    if (st == UAE_OK) {
+        double per = (now_seconds() - t0) / (double)B;
+        int iters = (int)r.total + (cfg->method == UAE_ATTACK_PGD ? 1 : 0);
+        for (int64_t b = 0; b < B; b++) {
+            const uae_attack_track *tr = &r.tr[b];
+            uae_attack_result *res = &results[b];
+            bool best = tr->success && cfg->method != UAE_ATTACK_PGD;
+            memcpy(x_adv + b * r.D, (best ? r.keep_best : r.keep_fall) + b * r.D,
+                   (size_t)r.D * sizeof(float));
+            res->selected_iter = best ? tr->best_iter : tr->fallback_iter;
+            res->mi = best ? tr->best_mi : tr->fallback_mi;
+            res->loss_adv = best ? tr->best_loss : tr->fallback_loss;
+            res->loss_clean = r.lclean_h[b];
+            if (cfg->method == UAE_ATTACK_PGD)
+                /* PGD succeeds when it hurt the model: the loss went up (unsupervised), or the
+                 * margin reached -kappa (supervised). */
+                res->success = cfg->supervised ? tr->fallback_violation == 0.0f
+                                               : res->loss_adv > res->loss_clean;
+            else
+                res->success = tr->success;
+            res->iterations = iters;
+            res->seconds = per;
+        }
+    }
+    run_free(&r);
+    return st;
+}

@@ -1,0 +1,365 @@
+/* models/mine.c — S per-sample MINE estimators evaluated and trained at once (see uae/mine.h).
+ * Written against uae/nn.h and the op interface only; how an image becomes a batch of MINE samples
+ * is the attack's business (models/attack.c), not this file's. */
+#include "uae/mine.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mine_streams.h"
+
+/* Parameter slots. Conv slots are -1 for the dense net. */
+enum { XCW, XCB, X1W, X1B, X2W, X2B, YCW, YCB, Y1W, Y1B, Y2W, Y2B, OUTW, SLOT_COUNT };
+
+struct uae_mine {
+    uae_mine_config cfg;
+    int64_t S, n;
+    int C, H, W;
+    int64_t flat_in;        /* input width of the first dense layer */
+    uae_params *P;
+    int slot[SLOT_COUNT];   /* parameter index of each slot, -1 if absent */
+    uae_optimizer opt;
+    uint64_t seed, first;
+    uint64_t draws;         /* permutations drawn since the last reset */
+    float *ema;             /* (S) moving average of mean exp(T_marg); < 0: not started */
+};
+
+static const char *const estimator_names[] = {"dv", "js", "infonce"};
+_Static_assert(sizeof estimator_names / sizeof estimator_names[0] == UAE_MINE_EST_COUNT,
+               "one name per estimator");
+
+const char *uae_mine_estimator_name(uae_mine_estimator e) {
+    return (unsigned)e < UAE_MINE_EST_COUNT ? estimator_names[e] : "(unknown)";
+}
+
+uae_status uae_mine_estimator_parse(const char *name, uae_mine_estimator *out) {
+    for (int i = 0; i < UAE_MINE_EST_COUNT; i++)
+        if (strcmp(name, estimator_names[i]) == 0) {
+            *out = (uae_mine_estimator)i;
+            return UAE_OK;
+        }
+    return uae_fail(UAE_ERR_INVALID, "MINE estimator '%s': expected dv, js or infonce", name);
+}
+
+void uae_mine_config_default(uae_mine_net net, uae_mine_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->net = net;
+    cfg->head = UAE_MINE_HEAD_SUM;
+    cfg->estimator = UAE_MINE_EST_DV;
+    cfg->conv_filters = 16;
+    cfg->conv_kernel = 2;
+    cfg->hidden = 512;
+    cfg->out = 10;
+    cfg->branch_act = UAE_ACT_NONE;
+    cfg->ema = false;
+    cfg->ema_rate = 0.01f;
+    cfg->opt = uae_optimizer_default(UAE_OPTIM_ADAM);
+    cfg->opt.p.lr = 1.5e-5f; /* tf.train.AdamOptimizer(0.000015) in the official attack */
+    cfg->opt.p.eps = 1e-8f;  /* TF 1's AdamOptimizer default (Keras' is 1e-7) */
+}
+
+uae_status uae_mine_create(uae_backend *be, const uae_mine_config *cfg, int64_t S, int64_t n, int C,
+                           int H, int W, uae_mine **out) {
+    *out = NULL;
+    if (S < 1 || n < 1 || C < 1 || H < 1 || W < 1 || cfg->hidden < 1 || cfg->out < 1)
+        return uae_fail(UAE_ERR_INVALID, "mine: sizes S=%lld n=%lld C=%d H=%d W=%d hidden=%d out=%d "
+                        "must all be >= 1", (long long)S, (long long)n, C, H, W, cfg->hidden, cfg->out);
+    if ((unsigned)cfg->net >= UAE_MINE_NET_COUNT || (unsigned)cfg->head >= UAE_MINE_HEAD_COUNT || (unsigned)cfg->estimator >= UAE_MINE_EST_COUNT)
+        return uae_fail(UAE_ERR_INVALID, "mine: unknown network or estimator");
+    bool conv = cfg->net == UAE_MINE_NET_CONV;
+    int k = cfg->conv_kernel, F = cfg->conv_filters;
+    if (conv && (k < 1 || F < 1 || H < k || W < k))
+        return uae_fail(UAE_ERR_INVALID, "mine: conv net needs samples of at least %dx%d, got %dx%d",
+                        k, k, H, W);
+    uae_mine *m = calloc(1, sizeof *m);
+    if (!m) return uae_fail(UAE_ERR_NOMEM, "mine: out of host memory");
+    m->ema = malloc((size_t)S * sizeof *m->ema);
+    if (!m->ema) {
+        free(m);
+        return uae_fail(UAE_ERR_NOMEM, "mine: out of host memory");
+    }
+    m->cfg = *cfg;
+    m->S = S;
+    m->n = n;
+    m->C = C;
+    m->H = H;
+    m->W = W;
+    m->flat_in = conv ? (int64_t)F * (H - k + 1) * (W - k + 1) : (int64_t)C * H * W;
+    uae_status st = uae_params_create(be, &m->P);
+    if (st != UAE_OK) {
+        uae_mine_free(m);
+        return st;
+    }
+    for (int i = 0; i < SLOT_COUNT; i++) m->slot[i] = -1;
+    /* The initialisers named here are replaced by per-estimator ones in uae_mine_reset. */
+    const int64_t hid = cfg->hidden, o = cfg->out;
+    for (int b = 0; b < 2; b++) {
+        const char *pre = b == 0 ? "x" : "y";
+        int base = b == 0 ? XCW : YCW;
+        char name[32];
+        if (conv) {
+            snprintf(name, sizeof name, "%s.conv.weight", pre);
+            m->slot[base + 0] = uae_params_add(m->P, name, 4, (int64_t[]){S * F, C, k, k},
+                                               UAE_INIT_ZEROS);
+            snprintf(name, sizeof name, "%s.conv.bias", pre);
+            m->slot[base + 1] = uae_params_add(m->P, name, 1, (int64_t[]){S * F}, UAE_INIT_ZEROS);
+        }
+        snprintf(name, sizeof name, "%s.fc1.weight", pre);
+        m->slot[base + 2] = uae_params_add(m->P, name, 3, (int64_t[]){S, hid, m->flat_in},
+                                           UAE_INIT_ZEROS);
+        snprintf(name, sizeof name, "%s.fc1.bias", pre);
+        m->slot[base + 3] = uae_params_add(m->P, name, 2, (int64_t[]){S, hid}, UAE_INIT_ZEROS);
+        snprintf(name, sizeof name, "%s.fc2.weight", pre);
+        m->slot[base + 4] = uae_params_add(m->P, name, 3, (int64_t[]){S, o, hid}, UAE_INIT_ZEROS);
+        snprintf(name, sizeof name, "%s.fc2.bias", pre);
+        m->slot[base + 5] = uae_params_add(m->P, name, 2, (int64_t[]){S, o}, UAE_INIT_ZEROS);
+    }
+    m->slot[OUTW] = uae_params_add(m->P, "out.weight", 3, (int64_t[]){S, 1, o}, UAE_INIT_ZEROS);
+    st = uae_params_finalize(m->P, 0);
+    if (st != UAE_OK) {
+        uae_mine_free(m);
+        return uae_fail_context(st, "mine");
+    }
+    m->opt.p = cfg->opt.p;
+    *out = m;
+    return UAE_OK;
+}
+
+void uae_mine_free(uae_mine *m) {
+    if (!m) return;
+    uae_params_free(m->P);
+    free(m->ema);
+    free(m);
+}
+
+uae_params *uae_mine_store(uae_mine *m) { return m->P; }
+const uae_mine_config *uae_mine_config_of(const uae_mine *m) { return &m->cfg; }
+int64_t uae_mine_estimators(const uae_mine *m) { return m->S; }
+int64_t uae_mine_samples(const uae_mine *m) { return m->n; }
+
+uae_status uae_mine_reset(uae_mine *m, uint64_t seed, uint64_t first_index) {
+    /* Zeroes every value and both Adam states (the values are drawn below). */
+    UAE_TRY(uae_params_reinit(m->P, 0));
+    const int64_t F = m->cfg.conv_filters, k = m->cfg.conv_kernel;
+    for (int slot = 0; slot < SLOT_COUNT; slot++) {
+        int i = m->slot[slot];
+        if (i < 0 || slot == XCB || slot == YCB || slot == X1B || slot == Y1B || slot == X2B ||
+            slot == Y2B)
+            continue; /* absent, or a bias: zero, as Keras/TF initialise them */
+        const uae_tensor *v = uae_params_value(m->P, i);
+        bool conv = v->ndim == 4;
+        /* Glorot-uniform per estimator, TF's fans: conv (kh*kw*in, kh*kw*out); dense (in, out). */
+        double fan_in = conv ? (double)(v->shape[1] * k * k) : (double)v->shape[2];
+        double fan_out = conv ? (double)(F * k * k) : (double)v->shape[1];
+        float lim = (float)sqrt(6.0 / (fan_in + fan_out));
+        for (int64_t s = 0; s < m->S; s++) {
+            uae_tensor sl;
+            UAE_TRY(uae_tensor_slice(v, conv ? s * F : s, conv ? F : 1, &sl));
+            uint64_t stream = uae_stream_sub(UAE_STREAM_MINE_WEIGHTS, first_index + (uint64_t)s,
+                                             (unsigned)slot);
+            UAE_TRY(uae_rng_fill(UAE_RNG_UNIFORM, seed, stream, 0, -lim, lim, &sl));
+        }
+    }
+    m->opt.p = m->cfg.opt.p;
+    m->opt.p.step = 0;
+    m->seed = seed;
+    m->first = first_index;
+    m->draws = 0;
+    for (int64_t s = 0; s < m->S; s++) m->ema[s] = -1.0f;
+    return UAE_OK;
+}
+
+/* One branch: [conv -> flatten ->] dense(hidden, act) -> dense(out): (S, n, out). */
+static uae_var *branch(uae_mine *m, uae_tape *t, uae_var **pv, int base, uae_var *x) {
+    uae_var *h = x;
+    if (m->cfg.net == UAE_MINE_NET_CONV) {
+        uae_conv_params cp = {.stride_h = 1, .stride_w = 1, .wsets = (int)m->S};
+        h = uae_ad_conv2d(t, x, pv[m->slot[base + 0]], pv[m->slot[base + 1]], &cp);
+    }
+    h = uae_ad_reshape(t, h, 3, (int64_t[]){m->S, m->n, m->flat_in});
+    h = uae_nn_dense_sets(t, h, pv[m->slot[base + 2]], pv[m->slot[base + 3]], m->cfg.branch_act);
+    return uae_nn_dense_sets(t, h, pv[m->slot[base + 4]], pv[m->slot[base + 5]], UAE_ACT_NONE);
+}
+
+/* T per row from the branch outputs fx, fy (S, rows, out) -> (S, rows):
+ * SUM: w . relu(fx + fy);  DOT: fx . fy. */
+static uae_var *head(uae_mine *m, uae_tape *t, uae_var **pv, uae_var *fx, uae_var *fy) {
+    uae_var *h;
+    if (m->cfg.head == UAE_MINE_HEAD_DOT) {
+        h = uae_ad_reduce(t, UAE_REDUCE_SUM, 0x4, uae_ad_mul(t, fx, fy));
+    } else {
+        h = uae_ad_unary(t, UAE_UNARY_RELU, 0, 0, uae_ad_add(t, fx, fy));
+        h = uae_nn_dense_sets(t, h, pv[m->slot[OUTW]], NULL, UAE_ACT_NONE);
+    }
+    if (!h) return NULL;
+    return uae_ad_reshape(t, h, 2, (int64_t[]){m->S, uae_ad_value(h)->shape[1]});
+}
+
+/* Fresh marginal permutations (S, n): row s from the stream of estimator first + s. */
+static uae_var *draw_permutation(uae_mine *m, uae_tape *t) {
+    uae_var *perm = uae_ad_new_const(t, 2, (int64_t[]){m->S, m->n});
+    if (!perm) return NULL;
+    uae_op op = {.kind = UAE_OP_PERMUTATION, .dst = {uae_ad_value(perm)}};
+    op.p.rng.seed = m->seed;
+    op.p.rng.stream = uae_stream_row(UAE_STREAM_MINE_PERM, m->first);
+    /* a permutation of n uses n - 1 words; n per draw keeps the draws disjoint */
+    op.p.rng.counter = m->draws * (uint64_t)m->n;
+    m->draws++;
+    uae_status st = uae_op_run(&op);
+    if (st != UAE_OK) return uae_tape_fail(t, st);
+    return perm;
+}
+
+/* Writes the identity into eye (1, n, n). */
+static uae_status set_eye(const uae_tensor *eye, int64_t n) {
+    float *h = calloc((size_t)(n * n), sizeof *h);
+    if (!h) return uae_fail(UAE_ERR_NOMEM, "mine infonce: out of host memory");
+    for (int64_t i = 0; i < n; i++) h[i * n + i] = 1.0f;
+    uae_status st = uae_tensor_write(eye, h);
+    free(h);
+    return st;
+}
+
+static uae_var *infonce_from_scores(uae_tape *t, uae_var *sc, uae_var *eye, int64_t S, int64_t n);
+
+/* InfoNCE from the branch outputs: scores s_ij = T(x_i, y_j) for every pair (i, j);
+ *     I = mean_i [ s_ii - log mean_j exp s_ij ] = mean_i log_softmax_j(s_i.)_i + log n,
+ * a lower bound on I(X; Y) that cannot exceed log n. */
+static uae_var *infonce(uae_mine *m, uae_tape *t, uae_var **pv, uae_var *fx, uae_var *fy) {
+    const int64_t S = m->S, n = m->n, o = m->cfg.out;
+    if (m->cfg.head == UAE_MINE_HEAD_DOT) { /* scores = fx fy^T, no pair tensor needed */
+        uae_var *sc = uae_ad_matmul(t, fx, fy, false, true);
+        uae_var *eye = uae_ad_new_const(t, 3, (int64_t[]){1, n, n});
+        if (!sc || !eye) return NULL;
+        uae_status st = set_eye(uae_ad_value(eye), n);
+        if (st != UAE_OK) return uae_tape_fail(t, st);
+        return infonce_from_scores(t, sc, eye, S, n);
+    }
+    uae_var *full = uae_ad_new_const(t, 4, (int64_t[]){S, n, n, o});
+    uae_var *eye = uae_ad_new_const(t, 3, (int64_t[]){1, n, n});
+    if (!full || !eye) return NULL;
+    uae_status st = uae_fill(uae_ad_value(full), 0.0f);
+    if (st == UAE_OK) st = set_eye(uae_ad_value(eye), n);
+    if (st != UAE_OK) return uae_tape_fail(t, st);
+    /* pairs[s, i, j, :] = fx[s, i, :] + fy[s, j, :], broadcast onto a zero tensor of full shape */
+    uae_var *pairs = uae_ad_add(t, full, uae_ad_reshape(t, fx, 4, (int64_t[]){S, n, 1, o}));
+    pairs = uae_ad_add(t, pairs, uae_ad_reshape(t, fy, 4, (int64_t[]){S, 1, n, o}));
+    /* relu(pairs) then the output layer: the SUM head on every pair */
+    uae_var *h = uae_ad_unary(t, UAE_UNARY_RELU, 0, 0, uae_ad_reshape(t, pairs, 3, (int64_t[]){S, n * n, o}));
+    h = uae_nn_dense_sets(t, h, pv[m->slot[OUTW]], NULL, UAE_ACT_NONE);
+    return infonce_from_scores(t, uae_ad_reshape(t, h, 3, (int64_t[]){S, n, n}), eye, S, n);
+}
+
+/* I = mean_i log_softmax_j(sc_i.)_i + log n from scores (S, n, n) and an identity eye (1, n, n). */
+static uae_var *infonce_from_scores(uae_tape *t, uae_var *sc, uae_var *eye, int64_t S, int64_t n) {
+    uae_var *diag = uae_ad_mul(t, uae_ad_softmax(t, sc, true), eye);
+    uae_var *sum = uae_ad_reduce(t, UAE_REDUCE_SUM, 0x6, diag); /* (S, 1, 1) */
+    uae_var *I = uae_ad_affine(t, sum, 1.0f / (float)n, logf((float)n));
+    return uae_ad_reshape(t, I, 1, (int64_t[]){S});
+}
+
+/* T on the joint pairs (S, n) and on the marginal pairs (S, n), or (InfoNCE) the bound itself. */
+typedef struct scores {
+    uae_var *tj, *tm, *bound;
+} scores;
+
+static scores forward(uae_mine *m, uae_tape *t, uae_var **pv, uae_var *xs, uae_var *ys) {
+    scores r = {NULL, NULL, NULL};
+    uae_var *fx = branch(m, t, pv, XCW, xs);
+    uae_var *fy = branch(m, t, pv, YCW, ys);
+    if (!fx || !fy) return r;
+    if (m->cfg.estimator == UAE_MINE_EST_INFONCE) {
+        r.bound = infonce(m, t, pv, fx, fy);
+        return r;
+    }
+    /* The branches act row by row, so the marginal pairs (x_k, y_perm(k)) reuse the y-branch
+     * outputs: gather their rows instead of running the branch a second time. */
+    uae_var *perm = draw_permutation(m, t);
+    if (!perm) return r;
+    r.tj = head(m, t, pv, fx, fy);
+    r.tm = head(m, t, pv, fx, uae_ad_gather_rows(t, fy, uae_ad_value(perm)));
+    if (r.tj && r.tm)
+        r.bound = uae_ad_mine_bound(t, m->cfg.estimator == UAE_MINE_EST_JS ? UAE_MINE_JS : UAE_MINE_DV,
+                                    r.tj, r.tm);
+    return r;
+}
+
+static uae_status check_samples(const uae_mine *m, const uae_tensor *v, const char *what) {
+    bool conv = m->cfg.net == UAE_MINE_NET_CONV;
+    bool ok = conv ? (v->ndim == 4 && v->shape[0] == m->S * m->n && v->shape[1] == m->C &&
+                      v->shape[2] == m->H && v->shape[3] == m->W)
+                   : (uae_tensor_numel(v) == m->S * m->n * m->C * m->H * m->W && v->ndim == 3 &&
+                      v->shape[0] == m->S && v->shape[1] == m->n);
+    if (ok) return UAE_OK;
+    char buf[64];
+    return uae_fail(UAE_ERR_SHAPE, "mine: %s samples are %s, expected (%lld, %d, %d, %d) for the "
+                    "conv net or (%lld, %lld, %d) for the dense net", what,
+                    uae_tensor_shape_str(v, buf, sizeof buf), (long long)(m->S * m->n), m->C, m->H,
+                    m->W, (long long)m->S, (long long)m->n, m->C * m->H * m->W);
+}
+
+uae_var *uae_mine_bound(uae_mine *m, uae_tape *t, uae_var *xs, uae_var *ys, bool trainable) {
+    if (!xs || !ys || uae_tape_status(t) != UAE_OK) return NULL;
+    uae_status st = check_samples(m, uae_ad_value(xs), "x");
+    if (st == UAE_OK) st = check_samples(m, uae_ad_value(ys), "y");
+    uae_var *pv[SLOT_COUNT];
+    if (st == UAE_OK) st = uae_params_leaves(m->P, t, trainable, pv);
+    if (st != UAE_OK) return uae_tape_fail(t, st);
+    return forward(m, t, pv, xs, ys).bound;
+}
+
+/* The EMA-corrected DV gradient (Belghazi et al. 2018, section 3.2). The gradient of
+ *     log mean_j exp T_j   is   sum_j exp(T_j) grad T_j / sum_j exp(T_j),
+ * a ratio whose denominator, estimated from one mini-batch, makes the gradient biased. MINE
+ * replaces the denominator's batch mean by a moving average a of mean_j exp(T_j) over steps:
+ *     surrogate = mean_i T_joint_i - mean_j exp(T_marg_j) / a,   a held constant,
+ * whose gradient is the corrected one. a is updated before it is used (so the first step has
+ * a = the first batch's mean, never zero). Returns the surrogate (S); *mean_exp_out is scratch. */
+static uae_var *ema_surrogate(uae_mine *m, uae_tape *t, scores sc) {
+    uae_var *mexp = uae_ad_reduce(t, UAE_REDUCE_MEAN, 0x2, uae_ad_unary(t, UAE_UNARY_EXP, 0, 0, sc.tm));
+    uae_var *inv = uae_ad_new_const(t, 2, (int64_t[]){m->S, 1});
+    if (!mexp || !inv) return NULL;
+    float *h = malloc((size_t)m->S * sizeof *h);
+    if (!h) return uae_tape_fail(t, uae_fail(UAE_ERR_NOMEM, "mine ema: out of host memory"));
+    uae_status st = uae_tensor_read(uae_ad_value(mexp), h);
+    if (st == UAE_OK) {
+        for (int64_t s = 0; s < m->S; s++) {
+            float r = m->cfg.ema_rate;
+            m->ema[s] = m->ema[s] < 0.0f ? h[s] : (1.0f - r) * m->ema[s] + r * h[s];
+            h[s] = 1.0f / m->ema[s];
+        }
+        st = uae_tensor_write(uae_ad_value(inv), h);
+    }
+    free(h);
+    if (st != UAE_OK) return uae_tape_fail(t, st);
+    uae_var *jmean = uae_ad_reduce(t, UAE_REDUCE_MEAN, 0x2, sc.tj);           /* (S, 1) */
+    uae_var *sur = uae_ad_sub(t, jmean, uae_ad_mul(t, mexp, inv));
+    return uae_ad_reshape(t, sur, 1, (int64_t[]){m->S});
+}
+
+uae_status uae_mine_train_step(uae_mine *m, uae_tape *t, const uae_tensor *xs,
+                               const uae_tensor *ys, float *bounds) {
+    UAE_TRY(check_samples(m, xs, "x"));
+    UAE_TRY(check_samples(m, ys, "y"));
+    uae_arena *ar = uae_tape_arena(t);
+    size_t mark = uae_arena_mark(ar);
+    uae_tape_reset(t);
+    uae_var *pv[SLOT_COUNT];
+    uae_status st = uae_params_leaves(m->P, t, true, pv);
+    if (st == UAE_OK) {
+        scores sc = forward(m, t, pv, uae_ad_const(t, xs), uae_ad_const(t, ys));
+        uae_var *objective = sc.bound;
+        if (sc.bound && m->cfg.ema && m->cfg.estimator == UAE_MINE_EST_DV)
+            objective = ema_surrogate(m, t, sc);
+        /* Adam minimises: descend on minus the sum of the S bounds (each estimator's weights
+         * only see their own bound, so the sum trains them independently). */
+        uae_var *loss = uae_ad_affine(t, objective, -1.0f, 0.0f);
+        st = uae_ad_backward(t, loss);
+        if (st == UAE_OK && bounds) st = uae_tensor_read(uae_ad_value(sc.bound), bounds);
+    }
+    if (st == UAE_OK) st = uae_optimizer_step(&m->opt, m->P);
+    uae_tape_reset(t);
+    uae_arena_reset(ar, mark);
+    return st;
+}

@@ -1,0 +1,473 @@
+/* models/train.c — the training loop and the evaluation of a model (see uae/train.h), written only
+ * against uae/model.h: the same loop trains every preset. Not here: how a model computes its loss
+ * (models/model_*.c), what a checkpoint holds (models/checkpoint.c), drawing progress (the caller). */
+#include "uae/train.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "uae/checkpoint.h"
+#include "uae/io.h"
+
+uae_train_options uae_train_options_default(void) {
+    uae_train_options o;
+    memset(&o, 0, sizeof o);
+    o.epochs = 1;
+    o.batch = 100;
+    o.seed = 1;
+    return o;
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- A batch runner: the device tensors one batch needs, and a tape ----------------------------
+ * The arena holds the batch inputs at its start; everything a step or an evaluation allocates
+ * after them is rewound at the end of that step, so an epoch allocates nothing new on the device. */
+
+typedef struct runner {
+    uae_model *m;
+    const uae_model_config *cfg;
+    int64_t d;          /* features per example */
+    int64_t cap;        /* examples per batch at most */
+    bool images;        /* x is (B, C, H, W); else (B, d) */
+    bool need_onehot;   /* classifiers: the loss needs one-hot labels */
+    uae_arena *arena;
+    uae_tape *tape;
+    size_t mark;        /* the arena after the batch inputs */
+    uae_tensor x;       /* (cap, C, H, W) or (cap, d) */
+    uae_tensor onehot;  /* (cap, classes), if need_onehot */
+    uae_var **pv;       /* (parameter count) */
+    float *hx;          /* (cap, d) host copy of the batch */
+    int32_t *hy;        /* (cap) labels, or NULL */
+    float *hoh;         /* (cap, classes) one-hot, or NULL */
+    float *hout;        /* host scratch for outputs */
+    int64_t hout_cap;   /* floats */
+    int64_t *idx;       /* (cap) indices of a batch in its data set */
+} runner;
+
+static void runner_free(runner *r) {
+    uae_tape_free(r->tape);
+    uae_arena_free(r->arena);
+    free(r->pv);
+    free(r->hx);
+    free(r->hy);
+    free(r->hoh);
+    free(r->hout);
+    free(r->idx);
+    memset(r, 0, sizeof *r);
+}
+
+/* Arena chunks of 4 Mi floats (16 MiB): a conv-ae step of 100 images fits in one or two; a single
+ * larger tensor gets a chunk of its own. */
+enum { ARENA_CHUNK_FLOATS = 1 << 22 };
+
+static uae_status runner_init(runner *r, uae_model *m, int64_t cap) {
+    memset(r, 0, sizeof *r);
+    r->m = m;
+    r->cfg = uae_model_config_of(m);
+    r->d = (int64_t)r->cfg->channels * r->cfg->height * r->cfg->width;
+    r->cap = cap;
+    r->images = !(r->cfg->channels == 1 && r->cfg->height == 1);
+    r->need_onehot = r->cfg->kind == UAE_MODEL_CLASSIFIER;
+    if (r->need_onehot && r->cfg->classes < 1)
+        return uae_fail(UAE_ERR_INVALID, "model '%s': a classifier with %d classes",
+                        r->cfg->preset, r->cfg->classes);
+    uae_backend *be = uae_params_backend(uae_model_params(m));
+    int np = uae_params_count(uae_model_params(m));
+    r->pv = calloc((size_t)np, sizeof *r->pv);
+    r->hx = malloc((size_t)(cap * r->d) * sizeof *r->hx);
+    r->hy = malloc((size_t)cap * sizeof *r->hy);
+    r->idx = malloc((size_t)cap * sizeof *r->idx);
+    if (r->need_onehot) r->hoh = malloc((size_t)(cap * r->cfg->classes) * sizeof *r->hoh);
+    if (!r->pv || !r->hx || !r->hy || !r->idx || (r->need_onehot && !r->hoh)) {
+        runner_free(r);
+        return uae_fail(UAE_ERR_NOMEM, "training: out of host memory for batches of %lld",
+                        (long long)cap);
+    }
+    uae_status st = uae_arena_create(be, ARENA_CHUNK_FLOATS, &r->arena);
+    if (st == UAE_OK) st = uae_tape_create(r->arena, &r->tape);
+    if (st == UAE_OK && r->images)
+        st = uae_arena_tensor4(r->arena, cap, r->cfg->channels, r->cfg->height, r->cfg->width,
+                               &r->x);
+    else if (st == UAE_OK)
+        st = uae_arena_tensor2(r->arena, cap, r->d, &r->x);
+    if (st == UAE_OK && r->need_onehot)
+        st = uae_arena_tensor2(r->arena, cap, r->cfg->classes, &r->onehot);
+    if (st != UAE_OK) {
+        runner_free(r);
+        return st;
+    }
+    r->mark = uae_arena_mark(r->arena);
+    return UAE_OK;
+}
+
+/* Checks that ds fits the model: its shape, and labels in range where the loss needs them. */
+static uae_status check_data(const runner *r, const uae_dataset *ds, const char *what) {
+    const uae_model_config *c = r->cfg;
+    if (ds->d != r->d || (r->images && (ds->c != c->channels || ds->h != c->height ||
+                                        ds->w != c->width)))
+        return uae_fail(UAE_ERR_SHAPE, "%s set: examples of %d x %d x %d, model '%s' expects "
+                        "%d x %d x %d", what, ds->c, ds->h, ds->w, c->preset, c->channels,
+                        c->height, c->width);
+    if (ds->n < 1) return uae_fail(UAE_ERR_INVALID, "%s set: no examples", what);
+    if (r->need_onehot) {
+        if (!ds->y)
+            return uae_fail(UAE_ERR_INVALID, "%s set: model '%s' needs labels and the data has "
+                            "none", what, c->preset);
+        for (int64_t i = 0; i < ds->n; i++)
+            if (ds->y[i] < 0 || ds->y[i] >= c->classes)
+                return uae_fail(UAE_ERR_INVALID, "%s set: example %lld has label %d, model '%s' "
+                                "has %d classes", what, (long long)i, ds->y[i], c->preset,
+                                c->classes);
+    }
+    return UAE_OK;
+}
+
+/* Copies examples idx[0 .. count) of ds to the device; xv (and ov) receive views of that size. */
+static uae_status runner_load(runner *r, const uae_dataset *ds, int64_t count, uae_tensor *xv,
+                              uae_tensor *ov) {
+    UAE_TRY(uae_data_gather(ds, r->idx, count, r->hx, ds->y ? r->hy : NULL));
+    UAE_TRY(uae_tensor_slice(&r->x, 0, count, xv));
+    UAE_TRY(uae_tensor_write(xv, r->hx));
+    if (!r->need_onehot) return UAE_OK;
+    int64_t k = r->cfg->classes;
+    memset(r->hoh, 0, (size_t)(count * k) * sizeof *r->hoh);
+    for (int64_t i = 0; i < count; i++) r->hoh[i * k + r->hy[i]] = 1.0f;
+    UAE_TRY(uae_tensor_slice(&r->onehot, 0, count, ov));
+    return uae_tensor_write(ov, r->hoh);
+}
+
+/* Reads a variable's value into r->hout (grown as needed); *n receives its element count. */
+static uae_status read_out(runner *r, uae_var *v, int64_t *n) {
+    if (!v) return uae_tape_status(r->tape);
+    const uae_tensor *t = uae_ad_value(v);
+    *n = uae_tensor_numel(t);
+    if (*n > r->hout_cap) {
+        float *p = realloc(r->hout, (size_t)*n * sizeof *p);
+        if (!p) return uae_fail(UAE_ERR_NOMEM, "evaluation: out of host memory");
+        r->hout = p;
+        r->hout_cap = *n;
+    }
+    return uae_tensor_read(t, r->hout);
+}
+
+/* Sums over one batch of count examples (already loaded): per-example losses, squared
+ * reconstruction errors, correct predictions. Forward only, nothing recorded. */
+typedef struct eval_sums {
+    double loss, sq;
+    int64_t n, loss_n, correct;
+} eval_sums;
+
+static uae_status eval_batch(runner *r, const uae_tensor *xv, const uae_tensor *ov, int64_t count,
+                             uint64_t seed, eval_sums *s) {
+    uae_tape *t = r->tape;
+    uae_tape_reset(t);
+    uae_tape_set_recording(t, false);
+    uae_batch b = {.x = xv, .onehot = r->need_onehot ? ov : NULL, .seed = seed, .step = 0,
+                   .training = false};
+    uae_status st = uae_model_bind(r->m, t, false, r->pv);
+    uae_var *x = st == UAE_OK ? uae_ad_const(t, xv) : NULL;
+    int64_t n = 0;
+    if (st == UAE_OK) st = read_out(r, uae_model_loss(r->m, t, r->pv, x, &b), &n);
+    /* Summed in double in example order, so the total does not depend on the batch size. */
+    for (int64_t i = 0; i < n && st == UAE_OK; i++) s->loss += r->hout[i];
+    s->loss_n += n;
+    if (st == UAE_OK && r->cfg->kind != UAE_MODEL_CONTRASTIVE)
+        st = read_out(r, uae_model_forward(r->m, t, r->pv, x, &b), &n);
+    if (st == UAE_OK && r->cfg->kind == UAE_MODEL_AUTOENCODER) {
+        if (n != count * r->d)
+            st = uae_fail(UAE_ERR_SHAPE, "evaluation: the reconstruction has %lld values for %lld "
+                          "examples of %lld", (long long)n, (long long)count, (long long)r->d);
+        for (int64_t i = 0; i < n && st == UAE_OK; i++) {
+            double e = (double)r->hout[i] - (double)r->hx[i];
+            s->sq += e * e;
+        }
+    } else if (st == UAE_OK && r->cfg->kind == UAE_MODEL_CLASSIFIER) {
+        int64_t k = r->cfg->classes;
+        if (n != count * k)
+            st = uae_fail(UAE_ERR_SHAPE, "evaluation: %lld logits for %lld examples of %lld "
+                          "classes", (long long)n, (long long)count, (long long)k);
+        for (int64_t i = 0; i < count && st == UAE_OK; i++) {
+            int64_t best = 0; /* the first largest logit, as argmax does */
+            for (int64_t j = 1; j < k; j++)
+                if (r->hout[i * k + j] > r->hout[i * k + best]) best = j;
+            s->correct += best == r->hy[i];
+        }
+    }
+    s->n += count;
+    if (st == UAE_OK) st = uae_tape_status(t);
+    uae_tape_reset(t);
+    uae_tape_set_recording(t, true);
+    uae_arena_reset(r->arena, r->mark);
+    return st;
+}
+
+/* Evaluates ds in batches of `batch` (at most r->cap) examples. */
+static uae_status evaluate_with(runner *r, const uae_dataset *ds, int64_t batch, uint64_t seed,
+                                uae_eval_stats *out) {
+    eval_sums s = {0};
+    if (batch > r->cap) batch = r->cap;
+    for (int64_t first = 0; first < ds->n; first += batch) {
+        int64_t count = ds->n - first < batch ? ds->n - first : batch;
+        for (int64_t i = 0; i < count; i++) r->idx[i] = first + i;
+        uae_tensor xv, ov;
+        UAE_TRY(runner_load(r, ds, count, &xv, &ov));
+        UAE_TRY(eval_batch(r, &xv, &ov, count, seed, &s));
+    }
+    out->n = s.n;
+    out->loss = s.loss_n ? s.loss / (double)s.loss_n : NAN;
+    out->mse = r->cfg->kind == UAE_MODEL_AUTOENCODER ? s.sq / (double)(s.n * r->d) : NAN;
+    out->accuracy = r->cfg->kind == UAE_MODEL_CLASSIFIER ? (double)s.correct / (double)s.n : NAN;
+    return UAE_OK;
+}
+
+static const uae_eval_stats no_stats = {0, NAN, NAN, NAN};
+
+uae_status uae_train_evaluate(uae_model *m, const uae_dataset *ds, int64_t batch, uint64_t seed,
+                              uae_eval_stats *out) {
+    *out = no_stats;
+    if (batch < 1) return uae_fail(UAE_ERR_INVALID, "evaluation: batch size %lld", (long long)batch);
+    runner r;
+    UAE_TRY(runner_init(&r, m, ds->n < batch ? ds->n : batch));
+    uae_status st = check_data(&r, ds, "evaluation");
+    if (st == UAE_OK) st = evaluate_with(&r, ds, batch, seed, out);
+    runner_free(&r);
+    return st;
+}
+
+uae_status uae_train_predict(uae_model *m, const float *x, int64_t n, int64_t batch, float **y,
+                             int64_t *dim) {
+    *y = NULL;
+    *dim = 0;
+    if (n < 1 || batch < 1)
+        return uae_fail(UAE_ERR_INVALID, "predict: %lld examples in batches of %lld", (long long)n,
+                        (long long)batch);
+    runner r;
+    UAE_TRY(runner_init(&r, m, n < batch ? n : batch));
+    uae_status st = UAE_OK;
+    float *out = NULL;
+    for (int64_t first = 0; first < n && st == UAE_OK; first += r.cap) {
+        int64_t count = n - first < r.cap ? n - first : r.cap;
+        uae_tensor xv;
+        st = uae_tensor_slice(&r.x, 0, count, &xv);
+        if (st == UAE_OK) st = uae_tensor_write(&xv, x + first * r.d);
+        uae_tape_reset(r.tape);
+        uae_tape_set_recording(r.tape, false);
+        uae_batch b = {.x = &xv, .training = false};
+        if (st == UAE_OK) st = uae_model_bind(m, r.tape, false, r.pv);
+        int64_t got = 0;
+        if (st == UAE_OK)
+            st = read_out(&r, uae_model_forward(m, r.tape, r.pv, uae_ad_const(r.tape, &xv), &b),
+                          &got);
+        if (st == UAE_OK && !out) { /* the first batch tells the output size */
+            *dim = got / count;
+            out = malloc((size_t)(n * *dim) * sizeof *out);
+            if (!out) st = uae_fail(UAE_ERR_NOMEM, "predict: out of host memory");
+        }
+        if (st == UAE_OK && got != count * *dim)
+            st = uae_fail(UAE_ERR_SHAPE, "predict: %lld outputs for %lld examples",
+                          (long long)got, (long long)count);
+        if (st == UAE_OK) memcpy(out + first * *dim, r.hout, (size_t)got * sizeof *out);
+        uae_tape_reset(r.tape);
+        uae_arena_reset(r.arena, r.mark);
+    }
+    runner_free(&r);
+    if (st != UAE_OK) {
+        free(out);
+        *dim = 0;
+        return st;
+    }
+    *y = out;
+    return UAE_OK;
+}
+
+/* ---- The log ------------------------------------------------------------------------------- */
+
+/* Adds key: value to o unless value is NaN (JSON has no NaN; a metric that does not apply is
+ * left out). */
+static void put_real(json_t *o, const char *key, double value) {
+    if (isfinite(value)) json_object_set_new(o, key, json_real(value));
+}
+
+static void put_eval(json_t *o, const char *prefix, const uae_eval_stats *e) {
+    if (e->n == 0) return;
+    char key[48];
+    snprintf(key, sizeof key, "%s_loss", prefix);
+    put_real(o, key, e->loss);
+    snprintf(key, sizeof key, "%s_mse", prefix);
+    put_real(o, key, e->mse);
+    snprintf(key, sizeof key, "%s_accuracy", prefix);
+    put_real(o, key, e->accuracy);
+}
+
+/* Writes o (stolen) as one line, if there is a log. */
+static uae_status log_line(uae_jsonl *log, json_t *o) {
+    if (!o) return log ? uae_fail(UAE_ERR_NOMEM, "training log: out of memory") : UAE_OK;
+    uae_status st = log ? uae_jsonl_write(log, o) : UAE_OK;
+    json_decref(o);
+    return st;
+}
+
+static json_t *start_line(uae_model *m, const uae_dataset *train, const uae_train_options *o) {
+    const uae_model_config *cfg = uae_model_config_of(m);
+    char *cj = uae_model_config_to_json(cfg);
+    json_t *config = cj ? json_loads(cj, 0, NULL) : NULL;
+    free(cj);
+    json_t *run = o->run_json ? json_loads(o->run_json, 0, NULL) : NULL;
+    json_t *line = json_pack("{s:s, s:s, s:o*, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:o*}", "event",
+                             "start", "model", cfg->preset, "config", config, "epochs", o->epochs,
+                             "start_epoch", o->resume ? (int)o->resume->epoch : 0,
+                             "start_step", (json_int_t)(o->resume ? o->resume->step : 0),
+                             "batch", (json_int_t)o->batch,
+                             "n_train", (json_int_t)train->n, "n_val",
+                             (json_int_t)(o->val ? o->val->n : 0), "n_test",
+                             (json_int_t)(o->test ? o->test->n : 0), "run", run);
+    return line;
+}
+
+static json_t *epoch_line(const char *event, const uae_train_stats *s, double total_seconds) {
+    json_t *o = json_pack("{s:s, s:i, s:I}", "event", event, "epoch", s->epoch, "step",
+                          (json_int_t)s->step);
+    if (!o) return NULL;
+    put_real(o, "train_loss", s->train_loss);
+    put_real(o, "seconds", s->seconds);
+    put_real(o, "images_per_s", s->images_per_s);
+    if (total_seconds >= 0) put_real(o, "total_seconds", total_seconds);
+    put_eval(o, "val", &s->val);
+    put_eval(o, "test", &s->test);
+    return o;
+}
+
+/* ---- The loop ---------------------------------------------------------------------------------- */
+
+static uae_status check_options(const uae_train_options *o, const uae_dataset *train) {
+    if (o->epochs < 1 || o->batch < 1 || o->eval_batch < 0 || o->checkpoint_every < 0)
+        return uae_fail(UAE_ERR_INVALID, "training: %d epochs in batches of %lld (evaluation "
+                        "%lld, checkpoint every %lld steps)", o->epochs, (long long)o->batch,
+                        (long long)o->eval_batch, (long long)o->checkpoint_every);
+    const uae_checkpoint_info *r = o->resume;
+    if (r && (r->epoch < 0 || r->epoch > o->epochs || r->step < 0 || r->epoch_step < 0 ||
+              r->epoch_step * o->batch >= train->n + (r->epoch_step ? 0 : 1) ||
+              (r->epoch == o->epochs && r->epoch_step > 0)))
+        return uae_fail(UAE_ERR_INVALID, "training: cannot resume %d epochs of %lld examples in "
+                        "batches of %lld after epoch %lld and %lld steps of the next",
+                        o->epochs, (long long)train->n, (long long)o->batch, (long long)r->epoch,
+                        (long long)r->epoch_step);
+    if (o->run_json && strlen(o->run_json) >= UAE_CHECKPOINT_RUN_MAX)
+        return uae_fail(UAE_ERR_INVALID, "training: the run settings are longer than %d bytes",
+                        UAE_CHECKPOINT_RUN_MAX - 1);
+    if (train->n < 1) return uae_fail(UAE_ERR_INVALID, "training set: no examples");
+    return UAE_OK;
+}
+
+/* One epoch of training steps in the order of (seed, epoch), from step `skip` of the epoch with
+ * the losses of the steps before it summed in *sum (resuming within an epoch; else 0 and 0).
+ * info, if not NULL, is the checkpoint to write every o->checkpoint_every steps. */
+static uae_status train_epoch(runner *r, const uae_dataset *train, const uae_train_options *o,
+                              int epoch, int64_t skip, double sum, int64_t *perm, int64_t *step,
+                              uae_checkpoint_info *info, uae_train_stats *s) {
+    uae_data_shuffle(train->n, o->seed, (uint64_t)epoch, perm);
+    if (o->on_batch) o->on_batch(o->user, epoch + 1, 0, train->n, NAN);
+    double t0 = now_seconds();
+    int64_t begin = skip * o->batch;
+    for (int64_t first = begin; first < train->n; first += o->batch) {
+        int64_t count = train->n - first < o->batch ? train->n - first : o->batch;
+        memcpy(r->idx, perm + first, (size_t)count * sizeof *r->idx);
+        uae_tensor xv, ov;
+        UAE_TRY(runner_load(r, train, count, &xv, &ov));
+        uae_batch b = {.x = &xv, .onehot = r->need_onehot ? &ov : NULL, .seed = o->seed,
+                       .step = (uint64_t)*step, .training = true};
+        float loss = 0.0f;
+        UAE_TRY(uae_model_train_step(r->m, r->tape, &b, &loss));
+        if (!isfinite(loss))
+            return uae_fail(UAE_ERR_NUMERIC, "training: the loss is %g at epoch %d, step %lld "
+                            "(try a smaller --lr)", (double)loss, epoch + 1, (long long)*step);
+        ++*step;
+        sum += (double)loss * (double)count;
+        int64_t done_steps = (first + count + o->batch - 1) / o->batch;
+        if (info && o->checkpoint_every > 0 && first + count < train->n &&
+            done_steps % o->checkpoint_every == 0) {
+            *info = (uae_checkpoint_info){.epoch = epoch, .step = *step, .epoch_step = done_steps,
+                                          .epoch_loss = sum, .seed = o->seed};
+            if (o->run_json) snprintf(info->run, sizeof info->run, "%s", o->run_json);
+            UAE_TRY(uae_checkpoint_save(o->checkpoint, r->m, info));
+        }
+        if (o->on_batch) o->on_batch(o->user, epoch + 1, first + count, train->n, loss);
+    }
+    s->seconds = now_seconds() - t0;
+    s->train_loss = sum / (double)train->n;
+    s->images_per_s = s->seconds > 0 ? (double)(train->n - begin) / s->seconds : NAN;
+    return UAE_OK;
+}
+
+static uae_status run_epochs(runner *r, uae_model *m, const uae_dataset *train,
+                             const uae_train_options *o, uae_jsonl *log, int64_t *perm,
+                             uae_train_stats *last) {
+    const uae_checkpoint_info *from = o->resume;
+    int64_t step = from ? from->step : 0;
+    double t_run = now_seconds();
+    /* Large (the run settings): on the heap rather than the stack. */
+    uae_checkpoint_info *info = o->checkpoint ? malloc(sizeof *info) : NULL;
+    if (o->checkpoint && !info) return uae_fail(UAE_ERR_NOMEM, "training: out of host memory");
+    uae_status st = UAE_OK;
+    for (int epoch = from ? (int)from->epoch : 0; epoch < o->epochs && st == UAE_OK; epoch++) {
+        uae_train_stats s = {.epoch = epoch + 1, .epochs = o->epochs, .val = no_stats,
+                             .test = no_stats};
+        bool resumed = from && epoch == from->epoch;
+        st = train_epoch(r, train, o, epoch, resumed ? from->epoch_step : 0,
+                         resumed ? from->epoch_loss : 0.0, perm, &step, info, &s);
+        s.step = step;
+        int64_t eb = o->eval_batch ? o->eval_batch : o->batch;
+        if (st == UAE_OK && o->val) st = evaluate_with(r, o->val, eb, o->seed, &s.val);
+        if (st == UAE_OK && o->test) st = evaluate_with(r, o->test, eb, o->seed, &s.test);
+        if (st == UAE_OK && info) {
+            *info = (uae_checkpoint_info){.epoch = epoch + 1, .step = step, .seed = o->seed};
+            if (o->run_json) snprintf(info->run, sizeof info->run, "%s", o->run_json);
+            st = uae_checkpoint_save(o->checkpoint, m, info);
+        }
+        if (st == UAE_OK) st = log_line(log, epoch_line("epoch", &s, -1.0));
+        if (st != UAE_OK) break;
+        uae_logf(o->log, UAE_LOG_DEBUG, "epoch %d: %lld steps, %.1f s", epoch + 1,
+                 (long long)step, s.seconds);
+        if (o->on_epoch) o->on_epoch(o->user, &s);
+        *last = s;
+    }
+    free(info);
+    if (st != UAE_OK) return st;
+    return log_line(log, epoch_line("final", last, now_seconds() - t_run));
+}
+
+uae_status uae_train_run(uae_model *m, const uae_dataset *train, const uae_train_options *o,
+                         uae_train_stats *last) {
+    uae_train_stats dummy;
+    if (!last) last = &dummy;
+    *last = (uae_train_stats){.epoch = o->resume ? (int)o->resume->epoch : 0,
+                              .epochs = o->epochs, .step = o->resume ? o->resume->step : 0,
+                              .train_loss = NAN, .seconds = NAN, .images_per_s = NAN,
+                              .val = no_stats, .test = no_stats};
+    UAE_TRY(check_options(o, train));
+    int64_t eval_n = o->eval_batch ? o->eval_batch : o->batch;
+    runner r;
+    UAE_TRY(runner_init(&r, m, o->batch > eval_n ? o->batch : eval_n));
+    uae_status st = check_data(&r, train, "training");
+    if (st == UAE_OK && o->val) st = check_data(&r, o->val, "validation");
+    if (st == UAE_OK && o->test) st = check_data(&r, o->test, "test");
+    int64_t *perm = st == UAE_OK ? malloc((size_t)train->n * sizeof *perm) : NULL;
+    if (st == UAE_OK && !perm) st = uae_fail(UAE_ERR_NOMEM, "training: out of host memory");
+    uae_jsonl *log = NULL;
+    if (st == UAE_OK && o->log_path) st = uae_jsonl_open(o->log_path, o->log_append, &log);
+    if (st == UAE_OK) st = log_line(log, start_line(m, train, o));
+    if (st == UAE_OK) st = run_epochs(&r, m, train, o, log, perm, last);
+    uae_status cst = uae_jsonl_close(log);
+    if (st == UAE_OK) st = cst;
+    free(perm);
+    runner_free(&r);
+    return st;
+}

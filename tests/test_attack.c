@@ -1,0 +1,369 @@
+/* tests/test_attack.c — the MinMax attack: its rules against hand-computed values, the projection
+ * of delta, batched == unbatched, warm-up, the supervised variant and the baselines on tiny
+ * models; with --opencl, cpu == every OpenCL device (exit 77 when there is none).
+ * Models are untrained (random weights from a fixed seed): the attack's code is tested, not its
+ * success rate. UAE_TEST_SMALL=1 runs fewer iterations. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "uae/attack.h"
+#include "uae/rng.h"
+
+static int failures = 0;
+#define CHECK(cond, ...)                                                                          \
+    do {                                                                                          \
+        if (!(cond)) {                                                                            \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                           \
+            printf(__VA_ARGS__);                                                                  \
+            printf("\n");                                                                         \
+            failures++;                                                                           \
+        }                                                                                         \
+    } while (0)
+#define TRY(expr)                                                                                 \
+    do {                                                                                          \
+        uae_status st_ = (expr);                                                                  \
+        if (st_ != UAE_OK) {                                                                      \
+            printf("FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #expr, uae_last_error());          \
+            exit(1);                                                                              \
+        }                                                                                         \
+    } while (0)
+
+static bool near(double a, double b, double tol) { return fabs(a - b) <= tol; }
+
+/* ---- 1. the rules ---------------------------------------------------------------------------- */
+
+static void test_dual_update(void) {
+    /* By hand, rate 0.1, p 0.25, c0 = 1e-3, violations 2, 0, 0.5:
+     *  t=0: (1 - 0.1 * 1^-.25) * 1e-3 + 0.1 * 2     = 0.9e-3 + 0.2            = 0.2009
+     *  t=1: (1 - 0.1 * 2^-.25) * 0.2009 + 0          = (1 - 0.0840896) * 0.2009 = 0.18400640
+     *  t=2: (1 - 0.1 * 3^-.25) * 0.18400640 + 0.05   = (1 - 0.0759836) * 0.1840064 + 0.05
+     *                                                = 0.22002487
+     * float rounding: 1e-6 absolute. */
+    float c = 1e-3f;
+    c = uae_attack_dual_update(c, 2.0f, 0, 0.1f, 0.25f);
+    CHECK(near(c, 0.2009, 1e-6), "dual t=0: %.8f", c);
+    c = uae_attack_dual_update(c, 0.0f, 1, 0.1f, 0.25f);
+    CHECK(near(c, 0.18400640, 1e-6), "dual t=1: %.8f", c);
+    c = uae_attack_dual_update(c, 0.5f, 2, 0.1f, 0.25f);
+    CHECK(near(c, 0.22002487, 1e-6), "dual t=2: %.8f", c);
+    /* contrastive p = 0.5, t = 3: (1 - 0.1/2) * 1 + 0.1 * 1 = 1.05 */
+    CHECK(near(uae_attack_dual_update(1.0f, 1.0f, 3, 0.1f, 0.5f), 1.05, 1e-6), "dual p=0.5");
+    /* never negative (a negative "violation" is not a valid input, but the max holds) */
+    CHECK(uae_attack_dual_update(0.0f, -5.0f, 0, 0.1f, 0.25f) == 0.0f, "dual clamps at 0");
+    /* Glorot limit of a (1, 28, 28, 1) variable: sqrt(6 / (784 + 28)) = 0.085960 */
+    CHECK(near(uae_attack_delta0_limit(1, 28, 28), 0.0859602, 1e-6), "delta0 limit %.7f",
+          uae_attack_delta0_limit(1, 28, 28));
+}
+
+static void test_selection(void) {
+    /* unsupervised history (t: violation, I):
+     *   0: 0.0,  0.50   success candidate
+     *   1: 0.3,  0.10   violates
+     *   2: 0.0,  0.20   success, smaller I  -> best
+     *   3: 0.0, -0.10   I <= 0: not a success
+     *   4: 0.0,  0.20   tie with 2: the first is kept */
+    uae_attack_track tr;
+    uae_attack_track_init(&tr, false);
+    const float v[5] = {0.0f, 0.3f, 0.0f, 0.0f, 0.0f}, I[5] = {0.5f, 0.1f, 0.2f, -0.1f, 0.2f};
+    unsigned bits[5];
+    for (int t = 0; t < 5; t++) bits[t] = uae_attack_track_offer(&tr, t, v[t], I[t], 10.0f + t);
+    CHECK(tr.success && tr.best_iter == 2 && uae_attack_track_selected(&tr) == 2,
+          "selected %d", uae_attack_track_selected(&tr));
+    CHECK(bits[0] == (UAE_TRACK_BEST | UAE_TRACK_FALLBACK) && bits[1] == 0 &&
+          bits[2] == UAE_TRACK_BEST && bits[3] == 0 && bits[4] == 0, "bits %u %u %u %u %u",
+          bits[0], bits[1], bits[2], bits[3], bits[4]);
+    CHECK(tr.best_loss == 12.0f && tr.best_mi == 0.2f, "best payload");
+
+    /* no success: the smallest violation (t = 2) is the fallback */
+    uae_attack_track_init(&tr, false);
+    const float v2[4] = {0.5f, 0.2f, 0.1f, 0.1f}, I2[4] = {0.3f, 0.2f, 0.1f, 0.05f};
+    for (int t = 0; t < 4; t++) uae_attack_track_offer(&tr, t, v2[t], I2[t], 0.0f);
+    CHECK(!tr.success && uae_attack_track_selected(&tr) == 2, "fallback %d",
+          uae_attack_track_selected(&tr));
+    /* violation 0 with I <= 0 is not a success, but it is the smallest violation */
+    uae_attack_track_offer(&tr, 4, 0.0f, -0.2f, 0.0f);
+    CHECK(!tr.success && uae_attack_track_selected(&tr) == 4, "fallback to t=4");
+
+    /* supervised: the successful iterate with the LARGEST I, any sign */
+    uae_attack_track_init(&tr, true);
+    const float v3[4] = {0.0f, 0.0f, 1.0f, 0.0f}, I3[4] = {-0.5f, 0.7f, 2.0f, 0.3f};
+    for (int t = 0; t < 4; t++) uae_attack_track_offer(&tr, t, v3[t], I3[t], 0.0f);
+    CHECK(tr.success && uae_attack_track_selected(&tr) == 1, "supervised %d",
+          uae_attack_track_selected(&tr));
+}
+
+/* The projection of the attack step: delta <- clamp(delta - lr g, -eps, eps), then x + delta in
+ * [0, 1]. Exact hand values (every intermediate is a float computed once). */
+static void test_projection(uae_backend *be) {
+    const float x[6] = {0.05f, 0.95f, 0.5f, 0.5f, 0.0f, 1.0f};
+    const float d0[6] = {-0.2f, 0.2f, 0.8f, -0.8f, 0.1f, 0.1f};
+    const float g[6] = {0.0f, 0.0f, -10.0f, 10.0f, 0.0f, 0.0f};
+    /* lr 0.01, eps 0.3:
+     *  0: -0.2 -> within eps -> x + d = -0.15 < 0 -> d = -0.05
+     *  1:  0.2 -> x + d = 1.15 > 1 -> d = 0.05
+     *  2:  0.8 + 0.1 = 0.9 -> eps -> 0.3
+     *  3: -0.8 - 0.1 = -0.9 -> -eps -> -0.3
+     *  4:  0.1 (x = 0) -> stays 0.1
+     *  5:  0.1 (x = 1) -> 0.0 */
+    const float want[6] = {-0.05f, 0.05f, 0.3f, -0.3f, 0.1f, 0.0f};
+    uae_arena *ar;
+    TRY(uae_arena_create(be, 64, &ar));
+    uae_tensor tx, td, tg;
+    TRY(uae_arena_tensor2(ar, 2, 3, &tx));
+    TRY(uae_arena_tensor2(ar, 2, 3, &td));
+    TRY(uae_arena_tensor2(ar, 2, 3, &tg));
+    TRY(uae_tensor_write(&tx, x));
+    TRY(uae_tensor_write(&td, d0));
+    TRY(uae_tensor_write(&tg, g));
+    uae_op op = {.kind = UAE_OP_ATTACK_STEP, .src = {&tx, &tg}, .dst = {&td}};
+    op.p.attack = (uae_attack_params){.lr = 0.01f, .eps = 0.3f, .lo = 0.0f, .hi = 1.0f};
+    TRY(uae_op_run(&op));
+    float got[6];
+    TRY(uae_tensor_read(&td, got));
+    /* 1e-6: one subtraction (1 - x) rounds in float */
+    for (int i = 0; i < 6; i++) CHECK(near(got[i], want[i], 1e-6), "projection %d: %g, want %g", i, got[i], want[i]);
+    uae_arena_free(ar);
+}
+
+/* ---- 2. attacks on tiny models --------------------------------------------------------------- */
+
+/* B images (C, H, W) of smooth random blobs in [0, 1], from the RNG. */
+static float *images(int64_t B, int C, int H, int W, uint64_t seed) {
+    int64_t D = (int64_t)C * H * W;
+    float *x = malloc((size_t)(B * D) * sizeof *x);
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t i = 0; i < D; i++) {
+            int64_t p = i % (H * W), r = p / W, c = p % W;
+            float u = uae_rng_uniform01(seed, (uint64_t)b, (uint64_t)i);
+            float s = 0.5f + 0.35f * sinf(0.7f * (float)r + (float)b) * cosf(0.5f * (float)c);
+            float v = 0.8f * s + 0.2f * u;
+            x[b * D + i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+        }
+    return x;
+}
+
+static uae_model *tiny_model(uae_backend *be, const char *preset, int C, int H, int W, int classes) {
+    uae_model_config mc;
+    TRY(uae_model_defaults(preset, C, H, W, classes, &mc));
+    uae_model *m;
+    TRY(uae_model_create(be, &mc, 5, &m));
+    return m;
+}
+
+/* A small, fast configuration: narrow MINE, few iterations. */
+static void small_config(uae_model_kind kind, int iterations, uae_attack_config *ac) {
+    TRY(uae_attack_defaults(kind, ac));
+    ac->iterations = iterations;
+    ac->mine_steps = 3;
+    ac->mine.hidden = 32;
+    ac->mine.opt.p.lr = 1e-3f; /* visible MINE progress within a few steps */
+    ac->seed = 11;
+}
+
+/* x' within the eps-ball of x and the box, and finite results. */
+static void check_outputs(const char *what, const float *x, const float *xa, int64_t B, int64_t D,
+                          float eps, const uae_attack_result *res) {
+    for (int64_t i = 0; i < B * D; i++) {
+        /* 1e-6: x + delta is rounded once */
+        if (!(xa[i] >= 0.0f && xa[i] <= 1.0f && fabsf(xa[i] - x[i]) <= eps + 1e-6f)) {
+            CHECK(false, "%s: x'[%lld] = %g, x = %g, eps %g", what, (long long)i, xa[i], x[i], eps);
+            break;
+        }
+    }
+    for (int64_t b = 0; b < B; b++)
+        CHECK(isfinite(res[b].loss_clean) && isfinite(res[b].loss_adv) && res[b].selected_iter >= 0,
+              "%s: sample %lld: loss %g -> %g, selected %d", what, (long long)b, res[b].loss_clean,
+              res[b].loss_adv, res[b].selected_iter);
+}
+
+static double max_abs_diff(const float *a, const float *b, int64_t n) {
+    double m = 0.0;
+    for (int64_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - (double)b[i]));
+    return m;
+}
+
+static void progress_count(void *user, int64_t done, int64_t total) {
+    (void)total;
+    *(int64_t *)user = done;
+}
+
+static void test_batched(uae_backend *be, bool small) {
+    const int C = 1, H = 8, W = 8;
+    const int64_t B = 4, D = C * H * W;
+    uae_model *m = tiny_model(be, "conv-ae", C, H, W, 0);
+    uae_attack_config ac;
+    small_config(UAE_MODEL_AUTOENCODER, small ? 4 : 10, &ac);
+    /* A large c pushes l(x') below l(x) within a few steps, so that the batch holds samples that
+     * succeed and samples that do not (with c0 = 1e-3 an untrained model gives no success). */
+    ac.c0 = 1000.0f;
+    int64_t done = 0;
+    ac.progress = progress_count;
+    ac.progress_user = &done;
+    float *x = images(B, C, H, W, 3);
+    float *xa = malloc((size_t)(B * D) * sizeof *xa), *x1 = malloc((size_t)D * sizeof *x1);
+    uae_attack_result rb[4], r1;
+    TRY(uae_attack_run(m, &ac, x, NULL, 100, B, xa, rb));
+    CHECK(done == ac.iterations, "progress reported %lld of %d", (long long)done, ac.iterations);
+    check_outputs("batched", x, xa, B, D, ac.eps, rb);
+    int zero = 0;
+    for (int64_t b = 0; b < B; b++) {
+        TRY(uae_attack_run(m, &ac, x + b * D, NULL, 100 + (uint64_t)b, 1, x1, &r1));
+        /* 1e-5: the same sample in a batch of 4 or alone runs GEMMs of other shapes, whose sums
+         * may round differently; over the iterations the differences stay at float rounding */
+        double diff = max_abs_diff(xa + b * D, x1, D);
+        CHECK(diff <= 1e-5, "sample %lld: |x'_B - x'_1| = %g", (long long)b, diff);
+        CHECK(rb[b].success == r1.success && rb[b].selected_iter == r1.selected_iter,
+              "sample %lld: success %d/%d, selected %d/%d", (long long)b, rb[b].success, r1.success,
+              rb[b].selected_iter, r1.selected_iter);
+        zero += rb[b].selected_iter == 0;
+        printf("sample %lld: success %d, I %.4f, loss %.4f -> %.4f, selected %d (B=1: %d), "
+               "|dx'| %.2g\n", (long long)b, rb[b].success, rb[b].mi, rb[b].loss_clean,
+               rb[b].loss_adv, rb[b].selected_iter, r1.selected_iter, diff);
+    }
+    printf("batched: selected iterate 0 in %d of %lld samples\n", zero, (long long)B);
+
+    /* MINE warm-up runs and changes the run (MINE is better trained at iterate 0) */
+    uae_attack_config aw = ac;
+    aw.mine_warmup = 5;
+    aw.progress = NULL;
+    uae_attack_result rw[4];
+    float *xw = malloc((size_t)(B * D) * sizeof *xw);
+    TRY(uae_attack_run(m, &aw, x, NULL, 100, B, xw, rw));
+    check_outputs("warm-up", x, xw, B, D, aw.eps, rw);
+    bool differs = false;
+    for (int64_t b = 0; b < B; b++) differs |= rw[b].mi != rb[b].mi;
+    CHECK(differs, "warm-up changed nothing");
+
+    /* random-projection MINE samples on the same model */
+    uae_attack_config ar = ac;
+    ar.progress = NULL;
+    ar.samples = UAE_ATTACK_SAMPLES_RANDOM;
+    ar.proj_count = 16;
+    ar.proj_dim = 8;
+    TRY(uae_attack_run(m, &ar, x, NULL, 100, B, xw, rw));
+    check_outputs("random projections", x, xw, B, D, ar.eps, rw);
+
+    /* the penalty method (2 search steps) and PGD */
+    uae_attack_config ap = ac;
+    ap.progress = NULL;
+    ap.method = UAE_ATTACK_PENALTY;
+    ap.search_steps = 2;
+    ap.iterations = 3;
+    TRY(uae_attack_run(m, &ap, x, NULL, 100, B, xw, rw));
+    check_outputs("penalty", x, xw, B, D, ap.eps, rw);
+    CHECK(rw[0].iterations == 6, "penalty ran %d iterations", rw[0].iterations);
+    uae_attack_config ag = ac;
+    ag.progress = NULL;
+    ag.method = UAE_ATTACK_PGD;
+    TRY(uae_attack_run(m, &ag, x, NULL, 100, B, xw, rw));
+    check_outputs("pgd", x, xw, B, D, ag.pgd_eps, rw);
+    for (int64_t b = 0; b < B; b++)
+        CHECK(rw[b].loss_adv >= rw[b].loss_clean || !rw[b].success,
+              "pgd sample %lld: loss %g -> %g", (long long)b, rw[b].loss_clean, rw[b].loss_adv);
+    free(xw);
+    free(x);
+    free(xa);
+    free(x1);
+    uae_model_free(m);
+}
+
+static void test_supervised(uae_backend *be, bool small) {
+    const int C = 1, H = 16, W = 16;
+    const int64_t B = 2, D = C * H * W;
+    uae_model *m = tiny_model(be, "classifier", C, H, W, 10);
+    uae_attack_config ac;
+    small_config(UAE_MODEL_CLASSIFIER, small ? 3 : 8, &ac);
+    ac.mine_steps = 1;
+    float *x = images(B, C, H, W, 4);
+    float *xa = malloc((size_t)(B * D) * sizeof *xa);
+    int32_t labels[2] = {3, 7};
+    uae_attack_result r[2];
+    TRY(uae_attack_run(m, &ac, x, labels, 0, B, xa, r));
+    check_outputs("supervised", x, xa, B, D, ac.eps, r);
+    ac.targeted = true;
+    ac.kappa = 0.5f;
+    TRY(uae_attack_run(m, &ac, x, labels, 0, B, xa, r));
+    check_outputs("supervised targeted", x, xa, B, D, ac.eps, r);
+    for (int64_t b = 0; b < B; b++)
+        CHECK(r[b].loss_clean >= -0.5f, "CW margin below -kappa: %g", r[b].loss_clean);
+    ac.method = UAE_ATTACK_PGD;
+    TRY(uae_attack_run(m, &ac, x, labels, 0, B, xa, r));
+    check_outputs("supervised pgd", x, xa, B, D, ac.pgd_eps, r);
+    /* labels are required */
+    CHECK(uae_attack_run(m, &ac, x, NULL, 0, B, xa, r) == UAE_ERR_INVALID, "CW without labels");
+    free(x);
+    free(xa);
+    uae_model_free(m);
+}
+
+/* ---- 3. cpu == every OpenCL device ----------------------------------------------------------- */
+
+static int test_devices(bool small) {
+    uae_device_info dev[32];
+    int count = 0;
+    TRY(uae_device_list(dev, 32, &count));
+    int tested = 0;
+    const int C = 1, H = 8, W = 8;
+    const int64_t B = 2, D = C * H * W;
+    float *x = images(B, C, H, W, 6);
+    float *xc = malloc((size_t)(B * D) * sizeof *xc), *xo = malloc((size_t)(B * D) * sizeof *xo);
+    uae_backend *cpu;
+    TRY(uae_backend_open("cpu", &cpu));
+    uae_model *mc = tiny_model(cpu, "conv-ae", C, H, W, 0);
+    uae_attack_config ac;
+    small_config(UAE_MODEL_AUTOENCODER, small ? 10 : 40, &ac);
+    ac.c0 = 1000.0f; /* as in test_batched: outcomes that depend on the loss gap */
+    uae_attack_result rc[2], ro[2];
+    TRY(uae_attack_run(mc, &ac, x, NULL, 0, B, xc, rc));
+    for (int i = 0; i < count && i < 32; i++) {
+        if (strcmp(dev[i].backend, "opencl") != 0) continue;
+        char spec[16];
+        snprintf(spec, sizeof spec, "%d", dev[i].index);
+        uae_backend *be;
+        TRY(uae_backend_open(spec, &be));
+        uae_model *mo = tiny_model(be, "conv-ae", C, H, W, 0);
+        TRY(uae_params_copy(uae_model_params(mo), uae_model_params(mc), false));
+        TRY(uae_attack_run(mo, &ac, x, NULL, 0, B, xo, ro));
+        /* 1e-4 after 40 iterations: devices sum in other orders (and may contract a*b+c), so
+         * each step's gradient differs by rounding; lr 0.01 keeps delta's drift far below this */
+        double diff = max_abs_diff(xc, xo, B * D);
+        printf("%s: |x'_cpu - x'_ocl| = %.3g, success %d %d, ops run on the host: %llu\n",
+               uae_backend_name(be), diff, ro[0].success, ro[1].success,
+               (unsigned long long)uae_backend_fallback_count(be));
+        CHECK(diff <= 1e-4, "%s: |x'_cpu - x'_ocl| = %g", dev[i].name, diff);
+        for (int64_t b = 0; b < B; b++)
+            CHECK(rc[b].success == ro[b].success, "%s: sample %lld success %d vs %d", dev[i].name,
+                  (long long)b, rc[b].success, ro[b].success);
+        uae_model_free(mo);
+        uae_backend_free(be);
+        tested++;
+    }
+    uae_model_free(mc);
+    uae_backend_free(cpu);
+    free(x);
+    free(xc);
+    free(xo);
+    if (tested == 0) {
+        printf("no OpenCL device: skipped\n");
+        return 77;
+    }
+    return failures ? 1 : 0;
+}
+
+int main(int argc, char **argv) {
+    bool small = getenv("UAE_TEST_SMALL") && atoi(getenv("UAE_TEST_SMALL")) > 0;
+    if (argc > 1 && strcmp(argv[1], "--opencl") == 0) return test_devices(small);
+    test_dual_update();
+    test_selection();
+    uae_backend *be;
+    TRY(uae_backend_open("cpu", &be));
+    test_projection(be);
+    test_batched(be, small);
+    test_supervised(be, small);
+    uae_backend_free(be);
+    if (failures) printf("%d failure(s)\n", failures);
+    else printf("attack: all passed\n");
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,165 @@
+/* tests/test_mine.c — per-sample MINE against a known answer: correlated Gaussians.
+ *
+ * X, Y in R^d with independent pairs (x_i, y_i) of correlation rho have
+ *     I(X; Y) = -(d/2) log(1 - rho^2)   nats.
+ * Two estimators are trained at once (S = 2, one network each: the per-sample batching the attack
+ * uses), estimator 0 on data with I = 2 nats and estimator 1 with I = 4 nats, N fresh pairs per
+ * step from the counter RNG. The DV estimate averaged over the last steps must be within 10% of
+ * the truth. Also: the bound of an estimator does not depend on its batch (S = 1 vs S = 2 give
+ * the same initial bound), and the JS and InfoNCE estimators run and stay in their ranges.
+ * UAE_TEST_SMALL=1 runs fewer steps and only checks that the estimates are positive and rising. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "uae/mine.h"
+#include "uae/rng.h"
+
+#define D 20
+
+static int failures = 0;
+#define CHECK(cond, ...)                                                                          \
+    do {                                                                                          \
+        if (!(cond)) {                                                                            \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                           \
+            printf(__VA_ARGS__);                                                                  \
+            printf("\n");                                                                         \
+            failures++;                                                                           \
+        }                                                                                         \
+    } while (0)
+#define TRY(expr)                                                                                 \
+    do {                                                                                          \
+        uae_status st_ = (expr);                                                                  \
+        if (st_ != UAE_OK) {                                                                      \
+            printf("FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #expr, uae_last_error());          \
+            exit(1);                                                                              \
+        }                                                                                         \
+    } while (0)
+
+static double rho_for(double nats) { return sqrt(1.0 - exp(-2.0 * nats / D)); }
+
+/* N pairs for each of S estimators (estimator s has correlation rho[s]) into xs, ys (S, N, D),
+ * from the RNG at step `step` (host-side numbers: the same on every backend). */
+static void make_pairs(int64_t S, int64_t N, const double *rho, uint64_t step, float *xs, float *ys) {
+    for (int64_t s = 0; s < S; s++)
+        for (int64_t k = 0; k < N * D; k++) {
+            uint64_t idx = (step * (uint64_t)N * D + (uint64_t)k);
+            float a = uae_rng_normal01(99, 2 * (uint64_t)s, idx);
+            float b = uae_rng_normal01(99, 2 * (uint64_t)s + 1, idx);
+            xs[s * N * D + k] = a;
+            ys[s * N * D + k] = (float)(rho[s] * a + sqrt(1.0 - rho[s] * rho[s]) * b);
+        }
+}
+
+/* Trains S estimators for `steps` steps; avg[s] receives the mean bound over the last `last`. */
+static void train(uae_backend *be, const uae_mine_config *mc, int64_t S, int64_t N, const double *rho,
+                  int steps, int last, double *avg, double *first) {
+    uae_mine *m;
+    TRY(uae_mine_create(be, mc, S, N, 1, 1, D, &m));
+    TRY(uae_mine_reset(m, 7, 0));
+    uae_arena *ar;
+    TRY(uae_arena_create(be, 1 << 20, &ar));
+    uae_tape *t;
+    TRY(uae_tape_create(ar, &t));
+    uae_tensor xs, ys;
+    TRY(uae_arena_tensor(ar, 3, (int64_t[]){S, N, D}, &xs));
+    TRY(uae_arena_tensor(ar, 3, (int64_t[]){S, N, D}, &ys));
+    float *hx = malloc((size_t)(S * N * D) * sizeof *hx), *hy = malloc((size_t)(S * N * D) * sizeof *hy);
+    float bounds[4];
+    for (int64_t s = 0; s < S; s++) avg[s] = 0.0;
+    for (int step = 0; step < steps; step++) {
+        make_pairs(S, N, rho, (uint64_t)step, hx, hy);
+        TRY(uae_tensor_write(&xs, hx));
+        TRY(uae_tensor_write(&ys, hy));
+        TRY(uae_mine_train_step(m, t, &xs, &ys, bounds));
+        for (int64_t s = 0; s < S; s++) {
+            if (step == 0 && first) first[s] = bounds[s];
+            if (step >= steps - last) avg[s] += bounds[s] / last;
+        }
+    }
+    free(hx);
+    free(hy);
+    uae_tape_free(t);
+    uae_arena_free(ar);
+    uae_mine_free(m);
+}
+
+int main(void) {
+    bool small = getenv("UAE_TEST_SMALL") && atoi(getenv("UAE_TEST_SMALL")) > 0;
+    uae_backend *be;
+    TRY(uae_backend_open("cpu", &be));
+
+    /* The estimator's network for this test: the official head (linear branches, ReLU after
+     * their sum) is too narrow at out = 10 to represent the Gaussian log-density ratio (a
+     * quadratic in 40 variables), so this test widens it and adds a ReLU inside each branch.
+     * The attack's defaults are not what is tested here; the estimator code is. */
+    uae_mine_config mc;
+    uae_mine_config_default(UAE_MINE_NET_DENSE, &mc);
+    mc.hidden = 64;
+    mc.out = 64;
+    mc.branch_act = UAE_ACT_RELU;
+    mc.opt.p.lr = 2e-3f;
+    const int64_t N = 256;
+    const double truth[2] = {2.0, 4.0};
+    const double rho[2] = {rho_for(truth[0]), rho_for(truth[1])};
+    int steps = small ? 200 : 1500, last = small ? 50 : 300;
+
+    /* 1. DV estimates within 10% of the truth (full run), two estimators batched. The 10% is the
+     * issue's requirement; with N = 256 the DV bound's batch-to-batch spread at 4 nats is about
+     * 0.3 nats, so averaging the last 300 steps brings the noise well under it. */
+    double avg[2], first2[2];
+    train(be, &mc, 2, N, rho, steps, last, avg, first2);
+    for (int s = 0; s < 2; s++) {
+        printf("DV  estimator %d: truth %.2f nats, estimate %.3f (first step %.3f)\n", s, truth[s],
+               avg[s], first2[s]);
+        if (small)
+            CHECK(avg[s] > first2[s] && avg[s] > 0.2, "estimate %.3f did not rise", avg[s]);
+        else
+            CHECK(fabs(avg[s] - truth[s]) <= 0.1 * truth[s], "estimate %.3f vs truth %.2f", avg[s],
+                  truth[s]);
+    }
+
+    /* 2. Batch independence: estimator 0 alone (S = 1) starts from the same weights and sees the
+     * same data and permutations as estimator 0 of the pair, so its first bound agrees to float
+     * rounding (different GEMM shapes may sum in another order: 1e-4 relative). */
+    double avg1[1], first1[1];
+    train(be, &mc, 1, N, rho, 1, 1, avg1, first1);
+    CHECK(fabs(first1[0] - first2[0]) <= 1e-4 * (1.0 + fabs(first2[0])),
+          "S = 1 first bound %.6f vs S = 2 %.6f", first1[0], first2[0]);
+
+    /* 3. EMA-corrected gradient trains too (its estimate rises above the untrained start). */
+    uae_mine_config me = mc;
+    me.ema = true;
+    double avge[2], firste[2];
+    train(be, &me, 2, N, rho, small ? 100 : 400, 50, avge, firste);
+    for (int s = 0; s < 2; s++) {
+        printf("DV+EMA estimator %d: truth %.2f, estimate %.3f\n", s, truth[s], avge[s]);
+        CHECK(avge[s] > firste[s] + 0.2 && avge[s] < truth[s] * 1.2, "EMA estimate %.3f", avge[s]);
+    }
+
+    /* 4. InfoNCE (n = 64: at most log 64 = 4.16 nats) and JS: they train and stay in range. */
+    uae_mine_config mi = mc;
+    mi.estimator = UAE_MINE_EST_INFONCE;
+    double avgi[2], firsti[2];
+    train(be, &mi, 2, 64, rho, small ? 60 : 300, 30, avgi, firsti);
+    for (int s = 0; s < 2; s++) {
+        printf("InfoNCE estimator %d: truth %.2f, estimate %.3f (log n = %.2f)\n", s, truth[s],
+               avgi[s], log(64.0));
+        CHECK(avgi[s] > firsti[s] + 0.2 && avgi[s] <= log(64.0) + 1e-3, "InfoNCE %.3f", avgi[s]);
+    }
+    uae_mine_config mj = mc;
+    mj.estimator = UAE_MINE_EST_JS;
+    double avgj[2], firstj[2];
+    train(be, &mj, 2, N, rho, small ? 60 : 300, 30, avgj, firstj);
+    for (int s = 0; s < 2; s++) {
+        printf("JS estimator %d: %.3f (from %.3f)\n", s, avgj[s], firstj[s]);
+        /* the JS bound is -2 log 2 for an uninformative T and rises toward 0 */
+        CHECK(avgj[s] > firstj[s] && avgj[s] < 0.0, "JS %.3f", avgj[s]);
+    }
+
+    uae_backend_free(be);
+    if (failures) printf("%d failure(s)\n", failures);
+    else printf("mine: all passed\n");
+    return failures ? 1 : 0;
+}
