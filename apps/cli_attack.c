@@ -241,7 +241,9 @@ static int parse_attack(const cli_command *cmd, cli_globals *g, int argc, char *
     if (!a->out) return cli_usage_error(cmd, "--out DIR is required");
     if (strcmp(a->split, "train") != 0 && strcmp(a->split, "test") != 0)
         return cli_usage_error(cmd, "--split: '%s' is not train or test", a->split);
-    return CLI_EXIT_OK;
+    uae_attack_config check; /* the attack options' names, checked before anything is loaded */
+    uae_attack_defaults(UAE_MODEL_AUTOENCODER, &check);
+    return cli_attack_apply(cmd, &a->at, &check);
 }
 
 /* Attacks, then writes the safetensors file and prints the summary. */

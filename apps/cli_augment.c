@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "apps/cli_attack.h"
 #include "uae/augment.h"
@@ -32,13 +33,14 @@ enum {
  * steps per iteration, 40 iterations, 3 seeds, the preset's epochs. */
 #define DEMO_N_TRAIN 200
 #define DEMO_N 200
+#define DEMO_BATCH 32
 #define DEMO_EPOCHS 10
 #define DEMO_RETRAIN_EPOCHS 5
 #define DEMO_ITERATIONS 10
 #define DEMO_MINE_STEPS 2
 #define DEMO_MINE_HIDDEN 32
 #define DEMO_MINE_FILTERS 4
-#define DEMO_SEEDS "1,2"
+#define DEMO_SEEDS "1,2,3"
 
 typedef struct augment_args {
     const char *task, *model, *data, *seeds, *target, *out, *preset;
@@ -138,6 +140,7 @@ static int make_options(const cli_command *cmd, const augment_args *a, uae_augme
         o->n_train = DEMO_N_TRAIN;
         o->n = DEMO_N;
         o->epochs = DEMO_EPOCHS;
+        o->batch = DEMO_BATCH;
         o->retrain_epochs = DEMO_RETRAIN_EPOCHS;
         o->attack.iterations = DEMO_ITERATIONS;
         o->attack.mine_steps = DEMO_MINE_STEPS;
@@ -182,10 +185,17 @@ static int make_options(const cli_command *cmd, const augment_args *a, uae_augme
     return CLI_EXIT_OK;
 }
 
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 /* Progress: a line per stage, a bar per training epoch and one for the attacks. */
 typedef struct view {
     cli_gen_bar gen;  /* first: the generation callback gets the view as its cli_gen_bar */
     const cli_globals *g;
+    double t0;        /* when the run started (uae_progress's clock) */
     uae_progress bar;
     bool bar_on;
 } view;
@@ -193,7 +203,9 @@ typedef struct view {
 static void on_stage(void *user, const char *stage) {
     view *v = user;
     cli_gen_bar_end(&v->gen);
-    uae_logf(&v->g->log, UAE_LOG_INFO, "%s", stage);
+    char when[16];
+    uae_logf(&v->g->log, UAE_LOG_INFO, "[%s] %s",
+             uae_format_duration(now_seconds() - v->t0, when, sizeof when), stage);
 }
 
 static void on_batch(void *user, int epoch, int64_t done, int64_t n, float loss) {
@@ -259,7 +271,7 @@ static int run_with(const cli_command *cmd, cli_globals *g, int argc, char **arg
         uae_dataset_free(&test);
         test = sub;
     }
-    view v = {.g = g, .gen = {.quiet = g->quiet, .label = "attack"}};
+    view v = {.g = g, .gen = {.quiet = g->quiet, .label = "attack"}, .t0 = now_seconds()};
     o.on_batch = on_batch;
     o.on_generate = cli_gen_bar_update;
     o.on_stage = on_stage;
@@ -351,7 +363,7 @@ const cli_command cli_cmd_demo = {
             "  " XSTR(DEMO_N_TRAIN) " training examples per seed, " XSTR(DEMO_N)
             " UAEs (1:1), seeds " DEMO_SEEDS ",\n"
             "  base training " XSTR(DEMO_EPOCHS) " epochs, retraining " XSTR(DEMO_RETRAIN_EPOCHS)
-            " epochs,\n"
+            " epochs, batches of " XSTR(DEMO_BATCH) ",\n"
             "  MinMax with " XSTR(DEMO_ITERATIONS) " iterations (paper 40), " XSTR(DEMO_MINE_STEPS)
             " MINE steps per iteration (paper 20),\n"
             "  MINE hidden width " XSTR(DEMO_MINE_HIDDEN) " (paper 512) and " XSTR(DEMO_MINE_FILTERS)
