@@ -31,13 +31,13 @@ enum {
 /* The demo's scale-down, chosen by measuring the attack's time per sample on 2 CPU cores (see
  * docs/results.md): the official settings are n = 60000, MINE hidden 512 with 16 filters, 20 MINE
  * steps per iteration, 40 iterations, 3 seeds, the preset's epochs. */
-#define DEMO_N_TRAIN 200
-#define DEMO_N 200
+#define DEMO_N_TRAIN 500
+#define DEMO_N 500
 #define DEMO_BATCH 32
-#define DEMO_EPOCHS 10
-#define DEMO_RETRAIN_EPOCHS 5
-#define DEMO_ITERATIONS 10
-#define DEMO_MINE_STEPS 2
+#define DEMO_EPOCHS 20
+#define DEMO_RETRAIN_EPOCHS 10
+#define DEMO_ITERATIONS 20
+#define DEMO_MINE_STEPS 4
 #define DEMO_MINE_HIDDEN 32
 #define DEMO_MINE_FILTERS 4
 #define DEMO_SEEDS "1,2,3"

@@ -392,6 +392,45 @@ static uae_status write_grid(const char *path, const seed_run *s) {
     return st;
 }
 
+/* A rerun into the same folder reuses a seed's base model and continues its examples only if the
+ * settings that made them are the same: seed-S/settings.json records them, and if they differ the
+ * seed's files are removed and it starts afresh (never a mix of two settings in one .npy). */
+static uae_status check_seed_settings(const uae_augment_options *o, const seed_run *s, int epochs,
+                                      int64_t batch) {
+    const uae_attack_config *a = &o->attack;
+    char now[1024], old[1024] = "", path[320];
+    snprintf(now, sizeof now,
+             "{\"preset\":\"%s\",\"n_train\":%lld,\"n\":%lld,\"epochs\":%d,\"batch\":%lld,"
+             "\"attack\":\"%s\",\"samples\":\"%s\",\"iterations\":%d,\"mine_steps\":%d,"
+             "\"mine_hidden\":%d,\"mine_filters\":%d,\"eps\":%.9g,\"lr\":%.9g,\"seed\":%llu}\n",
+             s->cfg.preset, (long long)s->sub.n, (long long)s->n, epochs, (long long)batch,
+             uae_attack_method_name(a->method), uae_attack_samples_name(a->samples),
+             a->iterations, a->mine_steps, a->mine.hidden, a->mine.conv_filters, (double)a->eps,
+             (double)a->lr, (unsigned long long)s->seed);
+    snprintf(path, sizeof path, "%s/settings.json", s->dir);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        size_t len = fread(old, 1, sizeof old - 1, f);
+        old[len] = '\0';
+        fclose(f);
+    }
+    if (strcmp(old, now) == 0) return UAE_OK;
+    if (old[0]) {
+        stage(o, "seed %llu: other settings than in %s: starting this seed afresh",
+              (unsigned long long)s->seed, path);
+        const char *names[] = {"base.safetensors", "uae.npy", "uae.jsonl"};
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+            char p[320];
+            snprintf(p, sizeof p, "%s/%s", s->dir, names[i]);
+            remove(p);
+        }
+    }
+    uae_atomic_file *af;
+    UAE_TRY(uae_atomic_file_open(path, &af));
+    fputs(now, uae_atomic_file_stream(af));
+    return uae_atomic_file_commit(af);
+}
+
 /* One seed of the experiment: fills rep->value[*][k]. */
 static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_dataset *test,
                            const uae_augment_options *o, int k, seed_run *s,
@@ -416,6 +455,7 @@ static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_
     s->d = s->sub.d;
     s->n = o->n > 0 && o->n < s->sub.n ? o->n : s->sub.n;
 
+    UAE_TRY(check_seed_settings(o, s, epochs, batch));
     UAE_TRY(base_model(be, o, s, test, epochs, batch, &rep->value[UAE_ARM_BASE][k]));
 
     /* The adversarial examples of the first n subset examples, resumed if a run stopped. */
