@@ -55,7 +55,8 @@ typedef struct uae_generate_summary {
  * one batch) and its statistics to o->stats_path: one line per sample {"index", "success", "I"
  * (null for PGD), "loss_clean", "loss_adv", "selected_iter", "iterations", "seconds"}. With
  * o->resume, continues after the rows already in the .npy (the statistics file is cut to match),
- * so a resumed run writes the same bytes as one that never stopped. *sum may be NULL. */
+ * so a resumed run writes the same bytes as one that never stopped; resuming needs the statistics
+ * file (UAE_ERR_INVALID without one when there are rows to continue). *sum may be NULL. */
 uae_status uae_augment_generate(uae_model *m, const uae_attack_config *ac, const float *x,
                                 const int32_t *labels, int64_t n, uint64_t first_index,
                                 const uae_generate_options *o, uae_generate_summary *sum);
