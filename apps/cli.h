@@ -40,6 +40,9 @@ struct cli_command {
     const char *help;     /* description and the command's own options, for `uae help <name>` */
     /* Runs the command; argv[0] is the command's name. Returns an enum cli_exit value. */
     int (*run)(const cli_command *cmd, cli_globals *g, int argc, char **argv);
+    /* The program name in messages and help when the command is an executable of its own
+     * ("uae-bench"); NULL: "uae <name>". */
+    const char *program;
 };
 
 /* The commands, defined in apps/cli_*.c; the table that lists them is in apps/uae.c. */

@@ -31,15 +31,20 @@ void cli_print_global_options(FILE *f) {
 }
 
 void cli_print_command_help(const cli_command *cmd, FILE *f) {
-    fprintf(f, "Usage: uae %s\n\n%s\n", cmd->usage, cmd->help);
+    if (cmd->program)
+        fprintf(f, "Usage: %s\n\n%s\n", cmd->usage, cmd->help);
+    else
+        fprintf(f, "Usage: uae %s\n\n%s\n", cmd->usage, cmd->help);
     cli_print_global_options(f);
 }
 
 static const char *cmd_name(const cli_command *cmd) { return cmd ? cmd->name : NULL; }
 
-/* "uae devices: " or "uae: " */
+/* "uae devices: ", "uae-bench: " or "uae: " */
 static void print_prefix(const cli_command *cmd) {
-    if (cmd_name(cmd))
+    if (cmd && cmd->program)
+        fprintf(stderr, "%s: ", cmd->program);
+    else if (cmd_name(cmd))
         fprintf(stderr, "uae %s: ", cmd->name);
     else
         fputs("uae: ", stderr);
@@ -51,7 +56,9 @@ int cli_usage_error(const cli_command *cmd, const char *fmt, ...) {
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    if (cmd)
+    if (cmd && cmd->program)
+        fprintf(stderr, "\nTry '%s --help'.\n", cmd->program);
+    else if (cmd)
         fprintf(stderr, "\nTry 'uae %s --help'.\n", cmd->name);
     else
         fputs("\nTry 'uae --help'.\n", stderr);

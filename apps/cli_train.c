@@ -38,7 +38,7 @@ enum {
     OPT_CHECKPOINT_EVERY,
 };
 
-/* ---- Shared by the three commands --------------------------------------------------------------- */
+/* ---- Shared by the three commands ------------------------------------------------------------ */
 
 /* The data sets a command works on: the train and test splits of --data, cut down as asked. */
 typedef struct cli_data {
@@ -114,12 +114,13 @@ static void format_eval(const char *what, const uae_eval_stats *e, char *buf, si
     buf[0] = '\0';
     if (e->n == 0) return;
     size_t len = (size_t)snprintf(buf, cap, " | %s loss %.4f", what, e->loss);
-    if (isfinite(e->mse) && len < cap) len += (size_t)snprintf(buf + len, cap - len, " mse %.4f", e->mse);
+    if (isfinite(e->mse) && len < cap)
+        len += (size_t)snprintf(buf + len, cap - len, " mse %.4f", e->mse);
     if (isfinite(e->accuracy) && len < cap)
         snprintf(buf + len, cap - len, " accuracy %.4f", e->accuracy);
 }
 
-/* ---- uae train ---------------------------------------------------------------------------------- */
+/* ---- uae train ------------------------------------------------------------------------------- */
 
 typedef struct train_args {
     const char *model, *data, *out, *log, *optimizer;
@@ -174,7 +175,9 @@ static int parse_train(const cli_command *cmd, cli_globals *g, int argc, char **
         case OPT_VAL: rc = cli_parse_int(cmd, "--val", v, 1, INT64_MAX, &a->n_val); break;
         case OPT_HIDDEN: rc = cli_parse_int(cmd, "--hidden", v, 1, 1 << 20, &a->hidden); break;
         case OPT_LATENT: rc = cli_parse_int(cmd, "--latent", v, 1, 1 << 20, &a->latent); break;
-        case OPT_SELECT_K: rc = cli_parse_int(cmd, "--select-k", v, 1, 1 << 20, &a->select_k); break;
+        case OPT_SELECT_K:
+            rc = cli_parse_int(cmd, "--select-k", v, 1, 1 << 20, &a->select_k);
+            break;
         case OPT_CHECKPOINT_EVERY:
             rc = cli_parse_int(cmd, "--checkpoint-every", v, 1, INT64_MAX, &a->checkpoint_every);
             break;
@@ -230,8 +233,10 @@ static int check_resume(const cli_command *cmd, const char *path, const uae_mode
                         const char *run, uint64_t seed, const uae_model_config *ccfg,
                         const uae_checkpoint_info *info) {
     char *mine = uae_model_config_to_json(cfg), *theirs = uae_model_config_to_json(ccfg);
-    json_t *a = mine ? json_loads(mine, 0, NULL) : NULL, *b = theirs ? json_loads(theirs, 0, NULL) : NULL;
-    json_t *ra = json_loads(run, 0, NULL), *rb = json_loads(info->run[0] ? info->run : "{}", 0, NULL);
+    json_t *a = mine ? json_loads(mine, 0, NULL) : NULL;
+    json_t *b = theirs ? json_loads(theirs, 0, NULL) : NULL;
+    json_t *ra = json_loads(run, 0, NULL);
+    json_t *rb = json_loads(info->run[0] ? info->run : "{}", 0, NULL);
     free(mine);
     free(theirs);
     int rc = CLI_EXIT_OK;
@@ -246,7 +251,8 @@ static int check_resume(const cli_command *cmd, const char *path, const uae_mode
         json_object_foreach((json_t *)pairs[k][0], key, v) {
             json_t *w = json_object_get(pairs[k][1], key);
             if (strcmp(key, "epochs") == 0 || (w && json_equal(v, w))) continue;
-            char *vs = json_dumps(v, JSON_ENCODE_ANY), *ws = w ? json_dumps(w, JSON_ENCODE_ANY) : NULL;
+            char *vs = json_dumps(v, JSON_ENCODE_ANY);
+            char *ws = w ? json_dumps(w, JSON_ENCODE_ANY) : NULL;
             rc = cli_usage_error(cmd, "--resume: %s was made with %s = %s, this command asks for "
                                  "%s (resume with the same options, or train afresh without "
                                  "--resume)", path, key, ws ? ws : "(nothing)", vs ? vs : "?");
@@ -301,6 +307,35 @@ static void on_epoch(void *user, const uae_train_stats *s) {
              uae_format_rate(s->images_per_s, rate, sizeof rate));
 }
 
+/* --resume: checks the settings of the checkpoint at --out against this command's and loads it into
+ * m; *info receives where the run continues. *done is set if there is nothing left to train. */
+static int load_for_resume(const cli_command *cmd, const cli_globals *g, const train_args *a,
+                           const uae_model_config *cfg, const char *run, uae_model *m,
+                           uae_checkpoint_info *info, bool *done) {
+    uae_model_config ccfg;
+    *done = false;
+    if (uae_checkpoint_read_config(a->out, &ccfg, info) != UAE_OK) return runtime_error(cmd);
+    int rc = check_resume(cmd, a->out, cfg, run, g->seed, &ccfg, info);
+    if (rc != CLI_EXIT_OK) return rc;
+    if (uae_checkpoint_load(a->out, m, info) != UAE_OK) return runtime_error(cmd);
+    if (info->epoch > cfg->epochs)
+        return cli_usage_error(cmd, "--resume: %s has %lld epochs already, more than --epochs %d",
+                               a->out, (long long)info->epoch, cfg->epochs);
+    if (info->epoch == cfg->epochs) {
+        uae_logf(&g->log, UAE_LOG_INFO, "%s has all %d epochs already: nothing to do (--epochs N "
+                 "trains it further)", a->out, cfg->epochs);
+        *done = true;
+    } else if (info->epoch_step) {
+        uae_logf(&g->log, UAE_LOG_INFO, "resuming %s in epoch %lld after its step %lld (step %lld "
+                 "of the run)", a->out, (long long)info->epoch + 1, (long long)info->epoch_step,
+                 (long long)info->step);
+    } else {
+        uae_logf(&g->log, UAE_LOG_INFO, "resuming %s after epoch %lld (step %lld)", a->out,
+                 (long long)info->epoch, (long long)info->step);
+    }
+    return CLI_EXIT_OK;
+}
+
 static int train_with(const cli_command *cmd, cli_globals *g, const train_args *a, cli_data *d,
                       uae_backend *be) {
     uae_model_config cfg;
@@ -321,46 +356,25 @@ static int train_with(const cli_command *cmd, cli_globals *g, const train_args *
     o.log = &g->log;
     uae_model *m = NULL;
     uae_checkpoint_info info; /* where a resumed run continues (o.resume) */
+    bool done = false;
     if (uae_model_create(be, &cfg, g->seed, &m) != UAE_OK) rc = runtime_error(cmd);
-    if (rc == CLI_EXIT_OK && a->resume && !file_exists(a->out))
+    if (rc == CLI_EXIT_OK && a->resume && !file_exists(a->out)) {
         uae_logf(&g->log, UAE_LOG_INFO, "--resume: no checkpoint %s yet, starting afresh", a->out);
-    else if (rc == CLI_EXIT_OK && a->resume) {
-        uae_model_config ccfg;
-        if (uae_checkpoint_read_config(a->out, &ccfg, &info) != UAE_OK) rc = runtime_error(cmd);
-        if (rc == CLI_EXIT_OK) rc = check_resume(cmd, a->out, &cfg, run, g->seed, &ccfg, &info);
-        if (rc == CLI_EXIT_OK && uae_checkpoint_load(a->out, m, &info) != UAE_OK)
-            rc = runtime_error(cmd);
-        if (rc == CLI_EXIT_OK && info.epoch > cfg.epochs)
-            rc = cli_usage_error(cmd, "--resume: %s has %lld epochs already, more than --epochs %d",
-                                 a->out, (long long)info.epoch, cfg.epochs);
+    } else if (rc == CLI_EXIT_OK && a->resume) {
+        rc = load_for_resume(cmd, g, a, &cfg, run, m, &info, &done);
         o.resume = &info;
         o.log_append = true;
-        if (rc == CLI_EXIT_OK && info.epoch == cfg.epochs) {
-            uae_logf(&g->log, UAE_LOG_INFO, "%s has all %d epochs already: nothing to do (--epochs "
-                     "N trains it further)", a->out, cfg.epochs);
-            uae_model_free(m);
-            free(run);
-            return CLI_EXIT_OK;
-        }
-        if (rc == CLI_EXIT_OK && info.epoch_step)
-            uae_logf(&g->log, UAE_LOG_INFO, "resuming %s in epoch %lld after its step %lld "
-                     "(step %lld of the run)", a->out, (long long)info.epoch + 1,
-                     (long long)info.epoch_step, (long long)info.step);
-        else if (rc == CLI_EXIT_OK)
-            uae_logf(&g->log, UAE_LOG_INFO, "resuming %s after epoch %lld (step %lld)", a->out,
-                     (long long)info.epoch, (long long)info.step);
     }
     /* A checkpoint that cannot be written is better known now than after the first epoch. */
     uae_atomic_file *probe = NULL;
-    if (rc == CLI_EXIT_OK && uae_atomic_file_open(a->out, &probe) != UAE_OK) rc = runtime_error(cmd);
+    if (rc == CLI_EXIT_OK && !done && uae_atomic_file_open(a->out, &probe) != UAE_OK)
+        rc = runtime_error(cmd);
     uae_atomic_file_abort(probe);
-    if (rc == CLI_EXIT_OK) {
-        char rate[16];
+    if (rc == CLI_EXIT_OK && !done) {
         uae_logf(&g->log, UAE_LOG_INFO, "training %s on %lld examples (%lld test) for %d epoch%s "
-                 "of batches of %d with %s, lr %s, on %s", cfg.preset, (long long)d->train.n,
-                 (long long)d->test.n, cfg.epochs, cfg.epochs == 1 ? "" : "s", cfg.batch, uae_optimizer_name(cfg.opt.p.fn),
-                 (snprintf(rate, sizeof rate, "%g", (double)cfg.opt.p.lr), rate),
-                 uae_backend_name(be));
+                 "of batches of %d with %s, lr %g, on %s", cfg.preset, (long long)d->train.n,
+                 (long long)d->test.n, cfg.epochs, cfg.epochs == 1 ? "" : "s", cfg.batch,
+                 uae_optimizer_name(cfg.opt.p.fn), (double)cfg.opt.p.lr, uae_backend_name(be));
         train_view view = {.g = g};
         o.on_batch = on_batch;
         o.on_epoch = on_epoch;
@@ -405,7 +419,8 @@ const cli_command cli_cmd_train = {
         "classifier) on a data set with the preset's defaults from the paper's code, showing a\n"
         "progress bar and each epoch's train and test metrics. After every epoch the checkpoint\n"
         "(a .safetensors file: parameters, optimizer state, configuration) is written atomically\n"
-        "to --out, so an interrupted run continues with --resume to the same final weights.\n\n"
+        "to --out, so an interrupted run continues with --resume to the same final weights.\n"
+        "The global --seed chooses the initialisation, the subsets and the data order.\n\n"
         "Options:\n"
         "  --model NAME       the preset (required)\n"
         "  --out FILE         the checkpoint to write (required)\n"
@@ -430,7 +445,7 @@ const cli_command cli_cmd_train = {
     .run = run_train,
 };
 
-/* ---- uae eval and uae reconstruct -------------------------------------------------------------- */
+/* ---- uae eval and uae reconstruct ------------------------------------------------------------ */
 
 /* A checkpoint, its model on the device and the test data it was trained with (or --data). */
 typedef struct loaded {

@@ -150,7 +150,8 @@ static uae_status set_field(const config_field *f, const json_t *v, uae_model_co
 }
 
 static uae_status config_from_object(const json_t *o, uae_model_config *cfg) {
-    if (!json_is_object(o)) return uae_fail(UAE_ERR_FORMAT, "model configuration: not a JSON object");
+    if (!json_is_object(o))
+        return uae_fail(UAE_ERR_FORMAT, "model configuration: not a JSON object");
     const char *preset = json_string_value(json_object_get(o, "preset"));
     if (!preset) return bad_key("preset", "is missing or not a string");
     int c = 0, h = 0, w = 0, k = 0;
@@ -192,14 +193,14 @@ uae_status uae_model_config_from_json(const char *json, uae_model_config *cfg) {
     json_error_t err;
     json_t *o = json_loads(json, 0, &err);
     if (!o)
-        return uae_fail(UAE_ERR_FORMAT, "model configuration: invalid JSON at line %d column %d: %s",
-                        err.line, err.column, err.text);
+        return uae_fail(UAE_ERR_FORMAT, "model configuration: invalid JSON at line %d column "
+                        "%d: %s", err.line, err.column, err.text);
     uae_status st = config_from_object(o, cfg);
     json_decref(o);
     return st;
 }
 
-/* ---- Saving ----------------------------------------------------------------------------------- */
+/* ---- Saving ---------------------------------------------------------------------------------- */
 
 enum { NAME_MAX_LEN = 96, MAX_EXTRA = 8 };
 
@@ -278,7 +279,7 @@ static uae_status layout_make(uae_model *m, ckpt_layout *L) {
     return UAE_OK;
 }
 
-/* The other optimizers' step counts as a JSON object {"disc": 120, ...} (NULL if there are none). */
+/* The other optimizers' step counts as a JSON object {"disc": 120, ...}; NULL if there are none. */
 static char *extra_steps_json(uae_model *m) {
     uae_model_extra ex[MAX_EXTRA];
     int ne = model_extras(m, ex);
@@ -353,7 +354,7 @@ uae_status uae_checkpoint_save(const char *path, uae_model *m, const uae_checkpo
     return st == UAE_OK ? UAE_OK : uae_fail_context(st, "saving checkpoint %s", path);
 }
 
-/* ---- Loading ---------------------------------------------------------------------------------- */
+/* ---- Loading --------------------------------------------------------------------------------- */
 
 /* A metadata value that must be a whole decimal number: signed (meta_i64) or not (meta_u64). */
 static uae_status bad_number(const char *path, const char *key, const char *v) {
@@ -511,7 +512,8 @@ static uae_status load_open(const uae_safetensors *st, const char *path, uae_mod
     uae_status s = host ? read_tensors(st, path, preset, &L, host)
                         : uae_fail(UAE_ERR_NOMEM, "%s: out of host memory", path);
     /* Everything is checked: only now does the model change. */
-    for (int i = 0; i < L.n && s == UAE_OK; i++) s = uae_tensor_write(&L.dev[i], host + L.offset[i]);
+    for (int i = 0; i < L.n && s == UAE_OK; i++)
+        s = uae_tensor_write(&L.dev[i], host + L.offset[i]);
     if (s == UAE_OK) {
         m->opt.p.step = main_step;
         uae_model_extra ex[MAX_EXTRA];

@@ -42,6 +42,22 @@ uae_status uae_mine_estimator_parse(const char *name, uae_mine_estimator *out) {
     return uae_fail(UAE_ERR_INVALID, "MINE estimator '%s': expected dv, js or infonce", name);
 }
 
+static const char *const net_names[] = {"mine", "mine-dense"};
+_Static_assert(sizeof net_names / sizeof net_names[0] == UAE_MINE_NET_COUNT, "one name per net");
+
+const char *uae_mine_net_name(uae_mine_net net) {
+    return (unsigned)net < UAE_MINE_NET_COUNT ? net_names[net] : "(unknown)";
+}
+
+uae_status uae_mine_net_parse(const char *name, uae_mine_net *out) {
+    for (int i = 0; i < UAE_MINE_NET_COUNT; i++)
+        if (strcmp(name, net_names[i]) == 0) {
+            *out = (uae_mine_net)i;
+            return UAE_OK;
+        }
+    return uae_fail(UAE_ERR_INVALID, "MINE network '%s': expected mine or mine-dense", name);
+}
+
 void uae_mine_config_default(uae_mine_net net, uae_mine_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
     cfg->net = net;
@@ -350,7 +366,12 @@ uae_status uae_mine_train_step(uae_mine *m, uae_tape *t, const uae_tensor *xs,
     if (st == UAE_OK) {
         scores sc = forward(m, t, pv, uae_ad_const(t, xs), uae_ad_const(t, ys));
         uae_var *objective = sc.bound;
-        if (sc.bound && m->cfg.ema && m->cfg.estimator == UAE_MINE_EST_DV)
+        bool dv = m->cfg.estimator == UAE_MINE_EST_DV;
+        /* The JS bound's maximiser is also T* = log dP/dQ (f-GAN, Nowozin et al. 2016), where
+         * the DV bound is tight; its gradient has no log-mean-exp ratio, hence much less noise. */
+        if (sc.bound && dv && m->cfg.train_js)
+            objective = uae_ad_mine_bound(t, UAE_MINE_JS, sc.tj, sc.tm);
+        else if (sc.bound && dv && m->cfg.ema)
             objective = ema_surrogate(m, t, sc);
         /* Adam minimises: descend on minus the sum of the S bounds (each estimator's weights
          * only see their own bound, so the sum trains them independently). */

@@ -1,6 +1,7 @@
 /* models/train.c — the training loop and the evaluation of a model (see uae/train.h), written only
  * against uae/model.h: the same loop trains every preset. Not here: how a model computes its loss
- * (models/model_*.c), what a checkpoint holds (models/checkpoint.c), drawing progress (the caller). */
+ * (models/model_*.c), what a checkpoint holds (models/checkpoint.c), drawing progress (the
+ * caller). */
 #include "uae/train.h"
 
 #include <jansson.h>
@@ -29,7 +30,8 @@ static double now_seconds(void) {
 
 /* ---- A batch runner: the device tensors one batch needs, and a tape ----------------------------
  * The arena holds the batch inputs at its start; everything a step or an evaluation allocates
- * after them is rewound at the end of that step, so an epoch allocates nothing new on the device. */
+ * after them is rewound at the end of that step, so an epoch allocates nothing new on the
+ * device. */
 
 typedef struct runner {
     uae_model *m;
@@ -252,7 +254,8 @@ static const uae_eval_stats no_stats = {0, NAN, NAN, NAN};
 uae_status uae_train_evaluate(uae_model *m, const uae_dataset *ds, int64_t batch, uint64_t seed,
                               uae_eval_stats *out) {
     *out = no_stats;
-    if (batch < 1) return uae_fail(UAE_ERR_INVALID, "evaluation: batch size %lld", (long long)batch);
+    if (batch < 1)
+        return uae_fail(UAE_ERR_INVALID, "evaluation: batch size %lld", (long long)batch);
     runner r;
     UAE_TRY(runner_init(&r, m, ds->n < batch ? ds->n : batch, NULL));
     uae_status st = check_data(&r, ds, "evaluation");
@@ -364,7 +367,7 @@ static json_t *epoch_line(const char *event, const uae_train_stats *s, double to
     return o;
 }
 
-/* ---- The loop ---------------------------------------------------------------------------------- */
+/* ---- The loop -------------------------------------------------------------------------------- */
 
 static uae_status check_options(const uae_train_options *o, const uae_dataset *train) {
     if (o->epochs < 1 || o->batch < 1 || o->eval_batch < 0 || o->checkpoint_every < 0)
@@ -372,9 +375,11 @@ static uae_status check_options(const uae_train_options *o, const uae_dataset *t
                         "%lld, checkpoint every %lld steps)", o->epochs, (long long)o->batch,
                         (long long)o->eval_batch, (long long)o->checkpoint_every);
     const uae_checkpoint_info *r = o->resume;
-    if (r && (r->epoch < 0 || r->epoch > o->epochs || r->step < 0 || r->epoch_step < 0 ||
-              r->epoch_step * o->batch >= train->n + (r->epoch_step ? 0 : 1) ||
-              (r->epoch == o->epochs && r->epoch_step > 0)))
+    /* Within an epoch, the checkpoint's steps must leave some of the epoch to do. */
+    bool bad_step = r && (r->epoch_step < 0 || (r->epoch_step > 0 &&
+                                                 (r->epoch_step * o->batch >= train->n ||
+                                                  r->epoch == o->epochs)));
+    if (r && (r->epoch < 0 || r->epoch > o->epochs || r->step < 0 || bad_step))
         return uae_fail(UAE_ERR_INVALID, "training: cannot resume %d epochs of %lld examples in "
                         "batches of %lld after epoch %lld and %lld steps of the next",
                         o->epochs, (long long)train->n, (long long)o->batch, (long long)r->epoch,
@@ -386,8 +391,8 @@ static uae_status check_options(const uae_train_options *o, const uae_dataset *t
     return UAE_OK;
 }
 
-/* One epoch of training steps in the order of (seed, epoch), from step `skip` of the epoch with
- * the losses of the steps before it summed in *sum (resuming within an epoch; else 0 and 0).
+/* One epoch of training steps in the order of (seed, epoch), from step `skip` of the epoch on;
+ * sum is the loss sum of the steps before it (resuming within an epoch; else 0 and 0).
  * info, if not NULL, is the checkpoint to write every o->checkpoint_every steps. */
 static uae_status train_epoch(runner *r, const uae_dataset *train, const uae_train_options *o,
                               int epoch, int64_t skip, double sum, int64_t *perm, int64_t *step,
@@ -408,7 +413,7 @@ static uae_status train_epoch(runner *r, const uae_dataset *train, const uae_tra
         UAE_TRY(uae_model_train_step(r->m, r->tape, &b, &loss));
         if (!isfinite(loss))
             return uae_fail(UAE_ERR_NUMERIC, "training: the loss is %g at epoch %d, step %lld "
-                            "(try a smaller --lr)", (double)loss, epoch + 1, (long long)*step);
+                            "(try a smaller learning rate)", (double)loss, epoch + 1, (long long)*step);
         ++*step;
         sum += (double)loss * (double)count;
         int64_t done_steps = (first + count + o->batch - 1) / o->batch;

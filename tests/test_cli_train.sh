@@ -131,7 +131,8 @@ for _ in $(seq 1 3000); do
 done
 kill -9 "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
-estep=$(head -c 4096 "$tmp/c.safetensors" | grep -ao '"uae.epoch_step":"[0-9]*"' | grep -o '[0-9][0-9]*')
+estep=$(head -c 4096 "$tmp/c.safetensors" | grep -ao '"uae.epoch_step":"[0-9]*"' |
+    grep -o '[0-9][0-9]*')
 echo "note: killed with a checkpoint ${estep:-?} steps into an epoch"
 expect 0 "train --resume within an epoch" -- "$UAE" "${run[@]}" --out "$tmp/c.safetensors" \
     --resume --checkpoint-every 5
@@ -217,7 +218,7 @@ expect 0 "train conv-ae" -- "$UAE" train --model conv-ae --n-train 100 --n-test 
 expect 0 "reconstruct with conv-ae" -- "$UAE" reconstruct --model "$tmp/conv.safetensors" \
     --out "$tmp/conv.png"
 
-# ---- damaged files ---------------------------------------------------------------------------------
+# ---- damaged files -------------------------------------------------------------------------------
 cp "$tmp/a.safetensors" "$tmp/bad.safetensors"
 size=$(wc -c <"$tmp/bad.safetensors")
 # One bit flipped near the end (in the data area, which ends the file).

@@ -31,7 +31,7 @@ static int failures, cases;
         }                                                                                         \
     } while (0)
 
-/* ---- Test data --------------------------------------------------------------------------------- */
+/* ---- Test data ------------------------------------------------------------------------------- */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -41,14 +41,18 @@ static float rnd(void) {
     return (float)((rng_state >> 40) & 0xffffff) / (float)(1 << 23) - 1.0f;
 }
 
-static float *alloc_floats(int64_t n) {
-    float *p = malloc((size_t)(n + GUARD) * sizeof(float));
+/* n floats and room for GUARD more (outputs), or exactly n (inputs: so that AddressSanitizer
+ * catches reads past their end). */
+static float *alloc_floats_guarded(int64_t n, bool guarded) {
+    float *p = malloc((size_t)(n + (guarded ? GUARD : 0)) * sizeof(float));
     if (!p) {
         fprintf(stderr, "test_spatial: out of memory\n");
         exit(1);
     }
     return p;
 }
+
+static float *alloc_floats(int64_t n) { return alloc_floats_guarded(n, false); }
 
 static float *random_floats(int64_t n) {
     float *p = alloc_floats(n);
@@ -78,7 +82,7 @@ static int64_t numel(const uae_tensor *t) {
     return n;
 }
 
-/* ---- One case: an op, its inputs and the initial contents of its outputs ------------------------- */
+/* ---- One case: an op, its inputs and the initial contents of its outputs --------------------- */
 
 typedef struct tcase {
     char name[160];
@@ -110,7 +114,7 @@ static void run(const tcase *tc, uae_cpu_op_fn fn, float *out[UAE_OP_MAX_DST]) {
         op.dst[i] = NULL;
         if (!tc->dst[i].ndim) continue;
         int64_t n = numel(&tc->dst[i]);
-        out[i] = alloc_floats(n);
+        out[i] = alloc_floats_guarded(n, true);
         memcpy(out[i], tc->dst[i].buf, (size_t)n * sizeof(float));
         for (int j = 0; j < GUARD; j++) memcpy(&out[i][n + j], &SENTINEL, sizeof(float));
         dst[i] = tc->dst[i];
@@ -214,7 +218,7 @@ static void check_case(tcase *tc) {
     case_free(tc);
 }
 
-/* ---- GEMM ------------------------------------------------------------------------------------------ */
+/* ---- GEMM ------------------------------------------------------------------------------------ */
 
 /* pad: extra floats per row of A, B and C (leading dimension = row length + pad); gap: extra
  * floats between batches (stride = rows * ld + gap; 0 and pad 0 give tight). */
@@ -269,7 +273,7 @@ static void test_gemm(void) {
     gemm_case(false, true, 16, 64, 100, 1.0f, 0.0f, 0, 8, 0);
 }
 
-/* ---- Convolutions ------------------------------------------------------------------------------- */
+/* ---- Convolutions ---------------------------------------------------------------------------- */
 
 typedef struct conv_shape {
     int64_t n, c, h, w, k, r, s;
@@ -368,7 +372,7 @@ static void test_conv(void) {
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) conv_cases(&shapes[i]);
 }
 
-/* ---- Pooling and upsampling ------------------------------------------------------------------------ */
+/* ---- Pooling and upsampling ------------------------------------------------------------------ */
 
 /* These copy or compare values, or add four of them in the reference's order: the OpenMP versions
  * must give the same bits. */

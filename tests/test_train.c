@@ -5,8 +5,8 @@
  * run resumed from a checkpoint ends with the same bits as an uninterrupted one, for every preset
  * with state of its own kind (RMSprop, Adam, Adadelta, SGD with momentum and dropout, the AAE's
  * extra optimizers, the concrete AE's temperature), also from a checkpoint written within an
- * epoch, and on an OpenCL device if there is one;
- * the loss of a short run falls; the JSON-lines log has one line per epoch. The CLI around it is tests/test_cli_train.sh. */
+ * epoch, and on an OpenCL device if there is one; the loss of a short run falls; the JSON-lines
+ * log has one line per epoch. The CLI around it is tests/test_cli_train.sh. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -125,7 +125,7 @@ static uae_train_options quiet_options(const uae_model_config *cfg, int epochs) 
     return o;
 }
 
-/* ---- The configuration as JSON ---------------------------------------------------------------- */
+/* ---- The configuration as JSON --------------------------------------------------------------- */
 
 static void test_config_json(void) {
     const char *const *presets = uae_model_presets();
@@ -159,7 +159,7 @@ static void test_config_json(void) {
           uae_last_error());
 }
 
-/* ---- Round trip ------------------------------------------------------------------------------- */
+/* ---- Round trip ------------------------------------------------------------------------------ */
 
 static void test_round_trip(uae_backend *be, const uae_dataset *ds) {
     uae_model_config cfg = small_config("dense-ae");
@@ -201,10 +201,10 @@ done:
     uae_model_free(b);
 }
 
-/* ---- Load errors ------------------------------------------------------------------------------ */
+/* ---- Load errors ----------------------------------------------------------------------------- */
 
-/* Rewrites the tensors of checkpoint src into dst, leaving out `drop` (NULL: none) and keeping
- * the metadata uaekit writes (a file with a valid checksum: the error must be the missing tensor). */
+/* Rewrites the tensors of checkpoint src into dst, leaving out `drop` (NULL: none) and keeping the
+ * metadata uaekit writes (a file with a valid checksum: the error must be the missing tensor). */
 static void rewrite_without(const char *src, const char *dst, const char *drop) {
     uae_safetensors *st;
     CHECK_OK(uae_safetensors_open(src, &st));
@@ -270,7 +270,8 @@ static void test_load_errors(uae_backend *be, const uae_dataset *ds) {
     expect_error(uae_checkpoint_load(tmp_path("nostate.safetensors"), m, NULL), UAE_ERR_FORMAT,
                  "'optim.state1.enc.weight'", "missing optimizer state");
     rewrite_without(o.checkpoint, tmp_path("same.safetensors"), NULL);
-    CHECK_OK(uae_checkpoint_load(tmp_path("same.safetensors"), twin, NULL)); /* the rewrite is fine */
+    /* The rewrite itself is a good file. */
+    CHECK_OK(uae_checkpoint_load(tmp_path("same.safetensors"), twin, NULL));
     CHECK_OK(uae_checkpoint_load(o.checkpoint, twin, NULL));
 
     /* Another hidden size: the first tensor of another shape is named, with both shapes. */
@@ -337,7 +338,8 @@ static void test_load_errors(uae_backend *be, const uae_dataset *ds) {
     /* m must still be its own initialisation. */
     uae_model *fresh = NULL;
     CHECK_OK(uae_model_create(be, &cfg, 3, &fresh));
-    if (fresh) CHECK(same_state(m, fresh, "failed loads"), "a failed load left the model unchanged");
+    if (fresh)
+        CHECK(same_state(m, fresh, "failed loads"), "a failed load left the model unchanged");
     uae_model_free(fresh);
 done:
     uae_model_free(twin);
@@ -345,7 +347,7 @@ done:
     uae_model_free(a);
 }
 
-/* ---- Resume ----------------------------------------------------------------------------------- */
+/* ---- Resume ---------------------------------------------------------------------------------- */
 
 /* Trains `epochs` epochs at once, and `split` epochs + a fresh model loaded from the checkpoint +
  * the rest; the two must end with the same bits. */
@@ -374,7 +376,8 @@ static void check_resume(uae_backend *be, const uae_dataset *ds, const uae_datas
     CHECK_OK(uae_checkpoint_load(o.checkpoint, second, &info));
     o.epochs = epochs;
     o.resume = &info;
-    CHECK(info.epoch == split, "%s: the checkpoint is at epoch %lld", preset, (long long)info.epoch);
+    CHECK(info.epoch == split, "%s: the checkpoint is at epoch %lld", preset,
+          (long long)info.epoch);
     CHECK_OK(uae_train_run(second, ds, &o, &s2));
     CHECK(same_state(whole, second, preset), "%s: resumed after epoch %d of %d: not the same bits",
           preset, split, epochs);
@@ -465,7 +468,7 @@ done:
     uae_model_free(second);
 }
 
-/* ---- Learning and the log --------------------------------------------------------------------- */
+/* ---- Learning and the log -------------------------------------------------------------------- */
 
 typedef struct losses {
     double v[64];

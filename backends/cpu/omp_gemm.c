@@ -13,9 +13,13 @@
  * rank-1 update per k. Packing lays A out as MR-row slivers (k-major) and B as NR-column slivers,
  * zero-padded at the edges, so that the kernel reads both with unit stride.
  *
- * Threads share the packed B and A blocks and split the (ic, jr) work items of each block between
- * them: every element of C is computed by exactly one thread, by the same sequence of micro-kernel
- * calls whatever the number of threads, so results are bit-identical for any thread count. */
+ * Threads split C into bands of whole micro-tiles, each computed like a product of its own: every
+ * element of C is computed by exactly one thread, by the same sequence of micro-kernel calls
+ * (the k blocks start at 0 in every band), so results are bit-identical for any thread count.
+ *
+ * Scratch (the packed panels) is allocated per call, never kept in globals: one allocation per
+ * op, a few microseconds next to a product worth threading; a batch or a convolution allocates
+ * once per thread and reuses it for all of its products. */
 #include "backends/cpu/omp_gemm.h"
 
 #include <stdlib.h>
@@ -40,9 +44,11 @@
  * NC of NR. */
 enum { MR = 6, NR = 16, KC = 256, MC = 144, NC = 4080 };
 
-/* Below this many multiply-adds a product runs on one thread: starting a parallel region costs a
- * few microseconds, about what one core needs for 2^17 multiply-adds. */
-#define PARALLEL_MIN_FMAS (1 << 17)
+/* Each thread gets at least this many multiply-adds (10-20 microseconds of work), else fewer
+ * threads are used: a parallel region costs a few microseconds on idle cores, and much more when
+ * the cores are busy with other work, since it waits for its slowest thread. OpenBLAS uses the
+ * same threshold. */
+#define PARALLEL_MIN_FMAS (1 << 18)
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
@@ -101,7 +107,7 @@ typedef void (*pack_b_fn)(const uae_sgemm_args *g, int64_t p0, int64_t kc, int64
 /* pack_b_sliver for a transposed B with AVX: the sliver is the transpose of an NR x kc block of B,
  * done as 8x8 transposes in registers so that both reads and writes are whole vectors. (The
  * scalar loop writes one float per 64-byte row of the sliver, which makes packing as slow as the
- * product itself when m is small.) Partial slivers and the last kc % 8 steps use the scalar loop. */
+ * product itself when m is small.) Partial slivers and the last kc % 8 steps use scalar loops. */
 __attribute__((target("avx2"))) static void
 pack_b_sliver_avx2(const uae_sgemm_args *g, int64_t p0, int64_t kc, int64_t j0, int nr,
                    float *restrict dst) {
@@ -142,7 +148,7 @@ pack_b_sliver_avx2(const uae_sgemm_args *g, int64_t p0, int64_t kc, int64_t j0, 
 }
 #endif
 
-/* ---- Micro-kernels ----------------------------------------------------------------------------- */
+/* ---- Micro-kernels --------------------------------------------------------------------------- */
 
 /* C[0:mr, 0:nr] = alpha * (A sliver @ B sliver) + beta * C over kc steps; with beta == 0, C is not
  * read. Both kernels finish with the same scalar-equivalent update t = alpha*ab; t = t + beta*c
@@ -255,76 +261,42 @@ static gemm_kernels pick_kernels(void) {
     return (gemm_kernels){ukernel_c, pack_b_sliver};
 }
 
-/* ---- The blocked loops ------------------------------------------------------------------------ */
+/* ---- The blocked loops ----------------------------------------------------------------------- */
 
 size_t uae_sgemm_scratch_floats(int64_t m, int64_t n, int64_t k) {
     int64_t kc = min64(k, KC);
     return (size_t)(round_up(min64(m, MC), MR) * kc + kc * round_up(min64(n, NC), NR));
 }
 
-/* Thread tid of nthr's share [lo, hi) of `count` items: contiguous, fixed by (count, nthr). */
-static void share(int64_t count, int tid, int nthr, int64_t *lo, int64_t *hi) {
-    *lo = count * tid / nthr;
-    *hi = count * (tid + 1) / nthr;
-}
-
-/* The whole product, run by thread tid of a team of nthr (nthr == 1: the caller alone, no
- * barriers). pa holds round_up(min(m, nthr*MC), MR) * KC floats, pb KC * round_up(min(n, NC), NR);
- * both are shared by the team. */
-static void gemm_blocked(const uae_sgemm_args *g, const gemm_kernels *kern, float *pa, float *pb,
-                         int tid, int nthr) {
-    /* The team packs and computes nthr A blocks at a time, so that tall-and-thin products (one
-     * column sliver) still give every thread a block of rows. Which rows are grouped together
-     * does not change any result. */
-    const int64_t mc_team = (int64_t)MC * nthr;
+/* The whole product on the calling thread. pa holds round_up(min(m, MC), MR) * min(k, KC) floats,
+ * pb min(k, KC) * round_up(min(n, NC), NR). */
+static void gemm_blocked(const uae_sgemm_args *g, const gemm_kernels *kern, float *pa, float *pb) {
     for (int64_t jc = 0; jc < g->n; jc += NC) {
-        int64_t nc = min64(NC, g->n - jc), njr = (nc + NR - 1) / NR;
+        int64_t nc = min64(NC, g->n - jc);
         for (int64_t pc = 0; pc < g->k; pc += KC) {
-            int64_t kc = min64(KC, g->k - pc), lo, hi;
+            int64_t kc = min64(KC, g->k - pc);
             /* After the first k block, the partial sums already in C are accumulated. */
             float beta = pc == 0 ? g->beta : 1.0f;
-            share(njr, tid, nthr, &lo, &hi);
-            for (int64_t jr = lo; jr < hi; jr++) {
+            for (int64_t jr = 0; jr * NR < nc; jr++) {
                 int64_t j0 = jc + jr * NR;
                 kern->pack_b(g, pc, kc, j0, (int)min64(NR, g->n - j0), pb + jr * kc * NR);
             }
-            for (int64_t is = 0; is < g->m; is += mc_team) {
-                int64_t ms = min64(mc_team, g->m - is), nir = (ms + MR - 1) / MR;
-                if (nthr > 1) {
-                    /* B is packed, and nobody still reads the previous A block. */
-                    UAE_OMP(omp barrier)
-                }
-                share(nir, tid, nthr, &lo, &hi);
-                for (int64_t ir = lo; ir < hi; ir++) {
-                    int64_t i0 = is + ir * MR;
+            for (int64_t ic = 0; ic < g->m; ic += MC) {
+                int64_t mc = min64(MC, g->m - ic);
+                for (int64_t ir = 0; ir * MR < mc; ir++) {
+                    int64_t i0 = ic + ir * MR;
                     pack_a_sliver(g, i0, (int)min64(MR, g->m - i0), pc, kc, pa + ir * kc * MR);
                 }
-                if (nthr > 1) {
-                    UAE_OMP(omp barrier)
-                }
-                /* Work items: (A block, B sliver), A-block-major, split evenly between the
-                 * threads. The group's row slivers make one A block per thread (at most MC rows
-                 * each), or a single block shared by all when there are too few rows to split
-                 * (the threads then take different B slivers). */
-                int64_t per = nir >= 4 * nthr ? (nir + nthr - 1) / nthr : nir; /* slivers/block */
-                int64_t nic = (nir + per - 1) / per;
-                share(nic * njr, tid, nthr, &lo, &hi);
-                for (int64_t item = lo; item < hi; item++) {
-                    int64_t ic = item / njr, jr = item % njr;
+                for (int64_t jr = 0; jr * NR < nc; jr++) {
                     int64_t j0 = jc + jr * NR;
                     int nr = (int)min64(NR, g->n - j0);
-                    int64_t ir_end = min64((ic + 1) * per, nir);
-                    for (int64_t ir = ic * per; ir < ir_end; ir++) {
-                        int64_t i0 = is + ir * MR;
+                    for (int64_t ir = 0; ir * MR < mc; ir++) {
+                        int64_t i0 = ic + ir * MR;
+                        int mr = (int)min64(MR, g->m - i0);
                         kern->ukernel(kc, pa + ir * kc * MR, pb + jr * kc * NR,
-                                      g->c + i0 * g->ldc + j0, g->ldc, (int)min64(MR, g->m - i0), nr,
-                                      g->alpha, beta);
+                                      g->c + i0 * g->ldc + j0, g->ldc, mr, nr, g->alpha, beta);
                     }
                 }
-            }
-            if (nthr > 1) {
-                /* Everyone is done with this B block before it is repacked. */
-                UAE_OMP(omp barrier)
             }
         }
     }
@@ -334,7 +306,7 @@ void uae_sgemm_serial(const uae_sgemm_args *g, float *scratch) {
     float *pa = scratch;
     float *pb = scratch + round_up(min64(g->m, MC), MR) * min64(g->k, KC);
     gemm_kernels kern = pick_kernels();
-    gemm_blocked(g, &kern, pa, pb, 0, 1);
+    gemm_blocked(g, &kern, pa, pb);
 }
 
 /* Threads worth using for one product: at least PARALLEL_MIN_FMAS multiply-adds each. */
@@ -344,31 +316,60 @@ static int useful_threads(const uae_sgemm_args *g, int threads) {
     return t < 1 ? 1 : t < threads ? t : threads;
 }
 
+/* Band `part` of `parts` of C: whole micro-tiles along C's columns (by_cols) or rows, contiguous
+ * and balanced. The band is an ordinary product of its own: rows of A and C, or columns of B and
+ * C. */
+static uae_sgemm_args band(const uae_sgemm_args *g, bool by_cols, int part, int parts) {
+    uae_sgemm_args b = *g;
+    int64_t tile = by_cols ? NR : MR, size = by_cols ? g->n : g->m;
+    int64_t tiles = (size + tile - 1) / tile;
+    int64_t lo = min64(tiles * part / parts * tile, size);
+    int64_t hi = min64(tiles * (part + 1) / parts * tile, size);
+    if (by_cols) {
+        b.n = hi - lo;
+        b.b += g->trans_b ? lo * g->ldb : lo;
+        b.c += lo;
+    } else {
+        b.m = hi - lo;
+        b.a += g->trans_a ? lo : lo * g->lda;
+        b.c += lo * g->ldc;
+    }
+    return b;
+}
+
+/* Each thread computes one band of C with private packed panels, exactly as uae_sgemm_serial
+ * would compute that band: no barriers and no shared buffers, so a descheduled thread delays only
+ * its own band. Packing is duplicated: every band packs all of the operand it shares (A when
+ * split by columns), which costs about threads / n of the work. */
 uae_status uae_sgemm_parallel(const uae_sgemm_args *g, int threads) {
     int nthr = useful_threads(g, threads);
-    int64_t kc = min64(g->k, KC);
-    int64_t a_floats = round_up(min64(g->m, (int64_t)MC * nthr), MR) * kc;
-    int64_t b_floats = kc * round_up(min64(g->n, NC), NR);
-    size_t bytes = (size_t)(a_floats + b_floats) * sizeof(float);
-    float *pa = aligned_alloc(64, round_up((int64_t)bytes, 64));
-    if (!pa) return uae_fail(UAE_ERR_NOMEM, "gemm_omp: cannot allocate %zu bytes of scratch", bytes);
-    float *pb = pa + a_floats;
-    gemm_kernels kern = pick_kernels();
+    /* Split the longer side, counted in micro-tiles, so that bands are as even as possible. */
+    int64_t col_tiles = (g->n + NR - 1) / NR, row_tiles = (g->m + MR - 1) / MR;
+    bool by_cols = col_tiles >= row_tiles;
+    int64_t tiles = by_cols ? col_tiles : row_tiles;
+    if (tiles < nthr) nthr = (int)tiles;
+    size_t per_thread = (size_t)round_up((int64_t)uae_sgemm_scratch_floats(g->m, g->n, g->k), 16);
+    size_t bytes = per_thread * (size_t)nthr * sizeof(float);
+    float *scratch = aligned_alloc(64, bytes);
+    if (!scratch) return uae_fail(UAE_ERR_NOMEM, "gemm_omp: cannot allocate %zu bytes", bytes);
+    if (nthr == 1) {
+        uae_sgemm_serial(g, scratch);
+    } else {
+        UAE_OMP(omp parallel for schedule(dynamic) num_threads(nthr))
+        for (int part = 0; part < nthr; part++) {
+            int tid = 0;
 #ifdef _OPENMP
-    if (nthr > 1) {
-        /* The runtime may give fewer threads than asked; the partition follows the team. */
-        UAE_OMP(omp parallel num_threads(nthr))
-        gemm_blocked(g, &kern, pa, pb, omp_get_thread_num(), omp_get_num_threads());
-    } else
+            tid = omp_get_thread_num();
 #endif
-    {
-        gemm_blocked(g, &kern, pa, pb, 0, 1);
+            uae_sgemm_args b = band(g, by_cols, part, nthr);
+            if (b.m > 0 && b.n > 0) uae_sgemm_serial(&b, scratch + (size_t)tid * per_thread);
+        }
     }
-    free(pa);
+    free(scratch);
     return UAE_OK;
 }
 
-/* ---- The op --------------------------------------------------------------------------------- */
+/* ---- The op ---------------------------------------------------------------------------------- */
 
 /* Batches run one per thread when there are at least as many as threads (many small products:
  * per-sample networks); otherwise one after another, each product using all threads. */
@@ -400,8 +401,9 @@ uae_status uae_gemm_omp(const uae_op *op) {
     size_t per_thread = (size_t)round_up((int64_t)uae_sgemm_scratch_floats(p->m, p->n, p->k), 16);
     size_t bytes = per_thread * (size_t)threads * sizeof(float);
     float *scratch = aligned_alloc(64, bytes);
-    if (!scratch) return uae_fail(UAE_ERR_NOMEM, "gemm_omp: cannot allocate %zu bytes of scratch", bytes);
-    UAE_OMP(omp parallel for schedule(static) num_threads(threads))
+    if (!scratch) return uae_fail(UAE_ERR_NOMEM, "gemm_omp: cannot allocate %zu bytes", bytes);
+    /* Dynamic: which thread computes a product does not change its bits. */
+    UAE_OMP(omp parallel for schedule(dynamic) num_threads(threads))
     for (int64_t b = 0; b < p->batch; b++) {
         int tid = 0;
 #ifdef _OPENMP

@@ -1,6 +1,7 @@
 /* backends/cpu/omp_spatial.c — the OpenMP versions of the image ops: 2-D convolution and its two
- * gradients (im2col + the packed GEMM of omp_gemm.c), 2x2 max pooling and 2x upsampling. GEMM itself
- * is in omp_gemm.c; the scalar references these are tested against are in ref_spatial.c.
+ * gradients (im2col + the packed GEMM of omp_gemm.c, or direct), 2x2 max pooling and 2x
+ * upsampling. GEMM itself is in omp_gemm.c; the scalar references these are tested against are
+ * in ref_spatial.c.
  *
  * Work is split into tasks with fixed boundaries (an image, or a fixed part of a weight set's
  * images) whose results are combined in a fixed order, so every result is bit-identical for any
@@ -62,8 +63,8 @@ static void valid_cols(const conv_geom *d, int64_t s, int64_t *q_lo, int64_t *q_
     *q_hi = hi;
 }
 
-/* col (C*R*S, P*Q): row (c, r, s), column (p, q) holds x[c][p*stride - pad + r][q*stride - pad + s],
- * or 0 in the padding. x is one image (C, H, W). */
+/* col (C*R*S, P*Q): row (c, r, s), column (p, q) holds
+ * x[c][p*stride - pad + r][q*stride - pad + s], or 0 in the padding. x is one image (C, H, W). */
 static void im2col(const conv_geom *d, const float *restrict x, float *restrict col) {
     for (int64_t c = 0; c < d->c; c++)
         for (int64_t r = 0; r < d->r; r++)
@@ -74,14 +75,15 @@ static void im2col(const conv_geom *d, const float *restrict x, float *restrict 
                 for (int64_t p = 0; p < d->p; p++) {
                     float *dst = row + p * d->q;
                     int64_t ih = p * d->stride_h - d->pad_h + r;
+                    /* Rows are short (Q = 7 .. 28 in the models): plain loops, not libc calls. */
                     if (ih < 0 || ih >= d->h) {
-                        memset(dst, 0, (size_t)d->q * sizeof(float));
+                        for (int64_t q = 0; q < d->q; q++) dst[q] = 0.0f;
                         continue;
                     }
                     const float *src = x + (c * d->h + ih) * d->w + (s - d->pad_w);
                     for (int64_t q = 0; q < q_lo; q++) dst[q] = 0.0f;
                     if (d->stride_w == 1)
-                        memcpy(dst + q_lo, src + q_lo, (size_t)(q_hi - q_lo) * sizeof(float));
+                        for (int64_t q = q_lo; q < q_hi; q++) dst[q] = src[q];
                     else
                         for (int64_t q = q_lo; q < q_hi; q++) dst[q] = src[q * d->stride_w];
                     for (int64_t q = q_hi; q < d->q; q++) dst[q] = 0.0f;
@@ -108,7 +110,7 @@ static void col2im_add(const conv_geom *d, const float *restrict col, float *res
             }
 }
 
-/* ---- Running tasks ------------------------------------------------------------------------------ */
+/* ---- Running tasks --------------------------------------------------------------------------- */
 
 /* One task: an image, or a part of a weight set. col is scratch for one im2col matrix. gemm_scratch
  * is the per-thread GEMM scratch when tasks run in parallel (the GEMM then runs on this thread);
@@ -129,15 +131,17 @@ static size_t round16(size_t floats) { return (floats + 15) / 16 * 16; }
 /* Runs tasks 0 .. ntasks-1: one per thread if there are at least as many tasks as threads, else in
  * order with threaded GEMMs. The result does not depend on which: tasks write disjoint outputs and
  * the GEMM gives the same bits either way. */
-static uae_status run_tasks(int64_t ntasks, size_t col_floats, size_t gemm_floats, conv_task_fn fn,
-                            const void *ctx) {
+static uae_status run_tasks(const char *what, int64_t ntasks, size_t col_floats,
+                            size_t gemm_floats, conv_task_fn fn, const void *ctx) {
     int threads = uae_cpu_threads();
     if (ntasks >= threads) {
         size_t per_thread = round16(col_floats) + round16(gemm_floats);
         size_t bytes = per_thread * (size_t)threads * sizeof(float);
         float *buf = aligned_alloc(64, bytes);
-        if (!buf) return uae_fail(UAE_ERR_NOMEM, "conv2d_omp: cannot allocate %zu bytes", bytes);
-        UAE_OMP(omp parallel for schedule(static) num_threads(threads))
+        if (!buf) return uae_fail(UAE_ERR_NOMEM, "%s: cannot allocate %zu bytes", what, bytes);
+        /* Dynamic: which thread runs a task does not change its result, and a thread that the
+         * system deschedules then holds up only its current task. */
+        UAE_OMP(omp parallel for schedule(dynamic) num_threads(threads))
         for (int64_t t = 0; t < ntasks; t++) {
             int tid = 0;
 #ifdef _OPENMP
@@ -152,14 +156,14 @@ static uae_status run_tasks(int64_t ntasks, size_t col_floats, size_t gemm_float
     }
     size_t bytes = round16(col_floats) * sizeof(float);
     float *col = aligned_alloc(64, bytes ? bytes : 64);
-    if (!col) return uae_fail(UAE_ERR_NOMEM, "conv2d_omp: cannot allocate %zu bytes", bytes);
+    if (!col) return uae_fail(UAE_ERR_NOMEM, "%s: cannot allocate %zu bytes", what, bytes);
     uae_status st = UAE_OK;
     for (int64_t t = 0; t < ntasks && st == UAE_OK; t++) st = fn(ctx, t, col, NULL, threads);
     free(col);
     return st;
 }
 
-/* ---- Forward ---------------------------------------------------------------------------------- */
+/* ---- Forward --------------------------------------------------------------------------------- */
 
 typedef struct conv_ctx {
     conv_geom d;
@@ -173,20 +177,22 @@ typedef struct conv_ctx {
     bool avx2;                      /* direct: use the AVX2 build of the loops */
 } conv_ctx;
 
-/* ---- Direct convolution, for layers with few filters ------------------------------------------ */
+/* ---- Direct convolution, for layers with few filters ----------------------------------------- */
 
 /* With K filters the im2col GEMM has only K rows: the 6-row micro-kernel is partly idle, and
  * copying the image twice (im2col, packing) costs more than the K multiply-adds each copy feeds.
  * Such layers (an autoencoder's 8-channel and last 1-channel layers) run as a direct correlation
  * instead, when the stride is 1: measured on Zen 3 at batch 100, 2-3x faster than im2col + GEMM
- * for K = 8 and 1, slower for K = 16. On a zero-padded image (C, Hp, Wp) with planes `plane` floats apart, output
- * pixel (p, q) is element o = p*Wp + q of the flat sum
+ * for K = 8 and K = 1, slower for K = 16.
+ *
+ * On a zero-padded image (C, Hp, Wp) whose planes are `plane` floats apart, output pixel (p, q)
+ * is element o = p*Wp + q of the flat sum
  *     out[o] = sum over taps t = (c, r, s) of w[t] * xp[off[t] + o],  off[t] = c*plane + r*Wp + s,
  * so every tap is one long vector multiply-add over o; the S - 1 columns with q >= Q are computed
  * and dropped. */
 enum {
-    DIRECT_MAX_K = 8, /* the most filters (output channels) that go the direct way */
-    DCH = 64,         /* outputs per chunk, kept in registers across all taps */
+    DIRECT_MAX_K = 8,   /* the most filters (output channels) that go the direct way */
+    DCH = 64,           /* outputs per chunk, kept in registers across all taps */
     PAD_TAIL = 2 * DCH, /* zeros after padded planes, see pad_planes */
 };
 
@@ -252,7 +258,8 @@ static void direct_dots_c(const float *d, int64_t len, const float *xp, const in
         float acc[8] = {0};
         for (int64_t o = 0; o < len; o += 8)
             for (int i = 0; i < 8; i++) acc[i] += d[o + i] * x[o + i];
-        float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
+                    ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         out[t] = accumulate ? out[t] + sum : sum;
     }
 }
@@ -316,7 +323,8 @@ direct_dots_avx2(const float *d, int64_t len, const float *xp, const int64_t *of
         }
         float acc[8];
         _mm256_storeu_ps(acc, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-        float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
+                    ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         out[t] = accumulate ? out[t] + sum : sum;
     }
 }
@@ -385,7 +393,8 @@ static uae_status direct_bwd_weight_task(const void *vctx, int64_t task, float *
     return UAE_OK;
 }
 
-/* Offsets of taps (c, r, s) into padded planes of size hp x wp. Caller frees; NULL if out of memory. */
+/* Offsets of taps (c, r, s) into padded planes of size hp x wp. The caller frees them; NULL when
+ * out of memory. */
 static int64_t *tap_offsets(int64_t c, int64_t r, int64_t s, int64_t hp, int64_t wp) {
     int64_t *off = malloc((size_t)(c * r * s) * sizeof *off);
     if (!off) return NULL;
@@ -432,16 +441,18 @@ uae_status uae_conv2d_omp(const uae_op *op) {
         if (!off) return uae_fail(UAE_ERR_NOMEM, "conv2d_omp: out of memory");
         c.off = off;
         c.avx2 = uae_cpu_use_avx2();
-        uae_status st = run_tasks(d->n, (size_t)padded_floats(d->c, d->h, d->w, d->pad_h, d->pad_w),
-                                  0, direct_fwd_task, &c);
+        uae_status st = run_tasks("conv2d_omp", d->n,
+                                  (size_t)padded_floats(d->c, d->h, d->w, d->pad_h, d->pad_w), 0,
+                                  direct_fwd_task, &c);
         free(off);
         return st;
     }
     size_t col = conv_pointwise(d) ? 0 : (size_t)(d->crs * d->pq);
-    return run_tasks(d->n, col, uae_sgemm_scratch_floats(d->k, d->pq, d->crs), conv_fwd_task, &c);
+    return run_tasks("conv2d_omp", d->n, col, uae_sgemm_scratch_floats(d->k, d->pq, d->crs),
+                     conv_fwd_task, &c);
 }
 
-/* ---- Gradient with respect to the input ---------------------------------------------------------- */
+/* ---- Gradient with respect to the input ------------------------------------------------------ */
 
 /* dcol (C*R*S, P*Q) = W_g^T @ dy[n] (K, P*Q); dx[n] = beta*dx[n] + col2im(dcol). */
 static uae_status conv_bwd_data_task(const void *vctx, int64_t n, float *col, float *gemm_scratch,
@@ -498,18 +509,19 @@ uae_status uae_conv2d_bwd_data_omp(const uae_op *op) {
         c.off = off;
         c.wt = wt;
         c.avx2 = uae_cpu_use_avx2();
-        uae_status st = run_tasks(d->n, (size_t)padded_floats(d->k, d->p, d->q, ph, pw), 0,
+        uae_status st = run_tasks("conv2d_bwd_data_omp", d->n,
+                                  (size_t)padded_floats(d->k, d->p, d->q, ph, pw), 0,
                                   direct_bwd_data_task, &c);
         free(off);
         free(wt);
         return st;
     }
     size_t col = conv_pointwise(d) ? 0 : (size_t)(d->crs * d->pq);
-    return run_tasks(d->n, col, uae_sgemm_scratch_floats(d->crs, d->pq, d->k), conv_bwd_data_task,
-                     &c);
+    return run_tasks("conv2d_bwd_data_omp", d->n, col,
+                     uae_sgemm_scratch_floats(d->crs, d->pq, d->k), conv_bwd_data_task, &c);
 }
 
-/* ---- Gradient with respect to the weights ---------------------------------------------------------- */
+/* ---- Gradient with respect to the weights ---------------------------------------------------- */
 
 /* The images of each weight set are split into this many consecutive parts (fewer if the set has
  * fewer images). Parts are summed separately, in parallel, then added in part order: a fixed
@@ -562,7 +574,8 @@ uae_status uae_conv2d_bwd_weight_omp(const uae_op *op) {
     int64_t tasks = d->g * c.parts, filter = d->k * d->crs;
     size_t bytes = (size_t)(tasks * (filter + d->k)) * sizeof(float);
     c.part_dw = malloc(bytes);
-    if (!c.part_dw) return uae_fail(UAE_ERR_NOMEM, "conv2d_bwd_weight_omp: cannot allocate %zu bytes", bytes);
+    if (!c.part_dw)
+        return uae_fail(UAE_ERR_NOMEM, "conv2d_bwd_weight_omp: cannot allocate %zu bytes", bytes);
     c.part_db = c.part_dw + tasks * filter;
     uae_status st;
     if (conv_direct(d)) {
@@ -575,12 +588,12 @@ uae_status uae_conv2d_bwd_weight_omp(const uae_op *op) {
         c.off = off;
         c.avx2 = uae_cpu_use_avx2();
         size_t buf = (size_t)(padded_floats(d->c, d->h, d->w, d->pad_h, d->pad_w) + d->k * len);
-        st = run_tasks(tasks, buf, 0, direct_bwd_weight_task, &c);
+        st = run_tasks("conv2d_bwd_weight_omp", tasks, buf, 0, direct_bwd_weight_task, &c);
         free(off);
     } else {
         size_t col = conv_pointwise(d) ? 0 : (size_t)(d->crs * d->pq);
-        st = run_tasks(tasks, col, uae_sgemm_scratch_floats(d->k, d->crs, d->pq),
-                       conv_bwd_weight_task, &c);
+        st = run_tasks("conv2d_bwd_weight_omp", tasks, col,
+                       uae_sgemm_scratch_floats(d->k, d->crs, d->pq), conv_bwd_weight_task, &c);
     }
     if (st == UAE_OK) {
         /* dw_g = beta*dw_g + (((part 0 + part 1) + part 2) + ...), element by element. */
@@ -607,7 +620,7 @@ uae_status uae_conv2d_bwd_weight_omp(const uae_op *op) {
     return st;
 }
 
-/* ---- Pooling and upsampling ------------------------------------------------------------------- */
+/* ---- Pooling and upsampling ------------------------------------------------------------------ */
 
 /* The same tie rule as the reference: the first maximum in row-major order wins. */
 static int argmax2x2(const float *v, int64_t ld) {

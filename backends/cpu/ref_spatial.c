@@ -4,7 +4,7 @@
  * Not fast, and not meant to be; the OpenMP versions are in omp_gemm.c and omp_conv.c. */
 #include "backends/cpu/cpu_ops.h"
 
-/* ---- GEMM ---------------------------------------------------------------------------------- */
+/* ---- GEMM ------------------------------------------------------------------------------------ */
 
 uae_status uae_gemm_ref(const uae_op *op) {
     const uae_gemm_params *g = &op->p.gemm;
@@ -37,9 +37,9 @@ uae_status uae_gemm_ref(const uae_op *op) {
     return UAE_OK;
 }
 
-/* ---- Convolution --------------------------------------------------------------------------- */
+/* ---- Convolution ----------------------------------------------------------------------------- */
 
-/* The sizes every convolution op needs, read from x (N, C, H, W), w (G*K, C, R, S), y (N, K, P, Q). */
+/* The sizes every convolution op needs, from x (N, C, H, W), w (G*K, C, R, S), y (N, K, P, Q). */
 typedef struct conv_dims {
     int64_t n, c, h, w;      /* input */
     int64_t k, r, s;         /* filters per weight set, filter height and width */
@@ -148,14 +148,15 @@ uae_status uae_conv2d_bwd_weight_ref(const uae_op *op) {
             if (db) {
                 float sum = 0.0f;
                 for (int64_t n = g * per_set; n < (g + 1) * per_set; n++)
-                    for (int64_t pq = 0; pq < d.p * d.q; pq++) sum += dy[(n * d.k + k) * d.p * d.q + pq];
+                    for (int64_t pq = 0; pq < d.p * d.q; pq++)
+                        sum += dy[(n * d.k + k) * d.p * d.q + pq];
                 db[f] = cp->beta == 0.0f ? sum : sum + cp->beta * db[f];
             }
         }
     return UAE_OK;
 }
 
-/* ---- Pooling and upsampling ---------------------------------------------------------------- */
+/* ---- Pooling and upsampling ------------------------------------------------------------------ */
 
 /* Index (0..3, row-major) of the first maximum of a 2x2 window whose top-left is v[0], rows ld
  * apart. Shared by the forward and backward reference so that they agree on ties. */

@@ -60,6 +60,8 @@ typedef struct uae_mine_config {
     int out;                /* 10: width of the branch outputs (the official code's H) */
     uae_act branch_act;     /* activation after Dense(hidden) in each branch (NONE, official) */
     bool ema;               /* DV only: the bias-corrected gradient of the MINE paper */
+    bool train_js;          /* DV only: train T on the JS bound (same optimum T = log p/q, far
+                             * less gradient noise), report the DV bound of that T */
     float ema_rate;         /* 0.01 */
     uae_optimizer opt;      /* Adam, lr 1.5e-5, betas 0.9/0.999, eps 1e-8 (tf.train.AdamOptimizer) */
 } uae_mine_config;
@@ -70,6 +72,8 @@ void uae_mine_config_default(uae_mine_net net, uae_mine_config *cfg);
 /* "dv", "js", "infonce" <-> the enum; "mine", "mine-dense" <-> uae_mine_net. */
 const char *uae_mine_estimator_name(uae_mine_estimator e);
 uae_status uae_mine_estimator_parse(const char *name, uae_mine_estimator *out);
+const char *uae_mine_net_name(uae_mine_net net);
+uae_status uae_mine_net_parse(const char *name, uae_mine_net *out);
 
 typedef struct uae_mine uae_mine;
 

@@ -57,7 +57,7 @@ typedef void (*uae_train_epoch_fn)(void *user, const uae_train_stats *s);
 
 typedef struct uae_train_options {
     int epochs;                     /* the run ends when this many epochs are completed */
-    int64_t batch;                  /* examples per step (the last step of an epoch may have fewer) */
+    int64_t batch;                  /* examples per step (an epoch's last may have fewer) */
     uint64_t seed;                  /* data order and the model's per-step randomness */
     const uae_checkpoint_info *resume; /* where to continue (from uae_checkpoint_load), or NULL */
     const uae_dataset *val;         /* held-out set evaluated after every epoch, or NULL */
