@@ -45,6 +45,9 @@ typedef struct runner {
     size_t mark;        /* the arena after the batch inputs */
     uae_tensor x;       /* (cap, C, H, W) or (cap, d) */
     uae_tensor onehot;  /* (cap, classes), if need_onehot */
+    uae_tensor target;  /* like x, if the training set has separate targets */
+    const float *targets; /* (n, d) of the data set being trained on, or NULL (not owned) */
+    float *ht;          /* (cap, d) host copy of the batch's targets, if targets */
     uae_var **pv;       /* (parameter count) */
     float *hx;          /* (cap, d) host copy of the batch */
     int32_t *hy;        /* (cap) labels, or NULL */
@@ -61,6 +64,7 @@ static void runner_free(runner *r) {
     free(r->hx);
     free(r->hy);
     free(r->hoh);
+    free(r->ht);
     free(r->hout);
     free(r->idx);
     memset(r, 0, sizeof *r);
@@ -70,7 +74,7 @@ static void runner_free(runner *r) {
  * larger tensor gets a chunk of its own. */
 enum { ARENA_CHUNK_FLOATS = 1 << 22 };
 
-static uae_status runner_init(runner *r, uae_model *m, int64_t cap) {
+static uae_status runner_init(runner *r, uae_model *m, int64_t cap, const float *targets) {
     memset(r, 0, sizeof *r);
     r->m = m;
     r->cfg = uae_model_config_of(m);
@@ -88,7 +92,10 @@ static uae_status runner_init(runner *r, uae_model *m, int64_t cap) {
     r->hy = malloc((size_t)cap * sizeof *r->hy);
     r->idx = malloc((size_t)cap * sizeof *r->idx);
     if (r->need_onehot) r->hoh = malloc((size_t)(cap * r->cfg->classes) * sizeof *r->hoh);
-    if (!r->pv || !r->hx || !r->hy || !r->idx || (r->need_onehot && !r->hoh)) {
+    r->targets = targets;
+    if (targets) r->ht = malloc((size_t)(cap * r->d) * sizeof *r->ht);
+    if (!r->pv || !r->hx || !r->hy || !r->idx || (r->need_onehot && !r->hoh) ||
+        (targets && !r->ht)) {
         runner_free(r);
         return uae_fail(UAE_ERR_NOMEM, "training: out of host memory for batches of %lld",
                         (long long)cap);
@@ -102,6 +109,11 @@ static uae_status runner_init(runner *r, uae_model *m, int64_t cap) {
         st = uae_arena_tensor2(r->arena, cap, r->d, &r->x);
     if (st == UAE_OK && r->need_onehot)
         st = uae_arena_tensor2(r->arena, cap, r->cfg->classes, &r->onehot);
+    if (st == UAE_OK && targets && r->images)
+        st = uae_arena_tensor4(r->arena, cap, r->cfg->channels, r->cfg->height, r->cfg->width,
+                               &r->target);
+    else if (st == UAE_OK && targets)
+        st = uae_arena_tensor2(r->arena, cap, r->d, &r->target);
     if (st != UAE_OK) {
         runner_free(r);
         return st;
@@ -132,12 +144,19 @@ static uae_status check_data(const runner *r, const uae_dataset *ds, const char 
     return UAE_OK;
 }
 
-/* Copies examples idx[0 .. count) of ds to the device; xv (and ov) receive views of that size. */
+/* Copies examples idx[0 .. count) of ds to the device; xv (and ov) receive views of that size.
+ * tv, if not NULL, receives the view of their targets (r->targets must be set). */
 static uae_status runner_load(runner *r, const uae_dataset *ds, int64_t count, uae_tensor *xv,
-                              uae_tensor *ov) {
+                              uae_tensor *ov, uae_tensor *tv) {
     UAE_TRY(uae_data_gather(ds, r->idx, count, r->hx, ds->y ? r->hy : NULL));
     UAE_TRY(uae_tensor_slice(&r->x, 0, count, xv));
     UAE_TRY(uae_tensor_write(xv, r->hx));
+    if (tv) {
+        for (int64_t i = 0; i < count; i++)
+            memcpy(r->ht + i * r->d, r->targets + r->idx[i] * r->d, (size_t)r->d * sizeof *r->ht);
+        UAE_TRY(uae_tensor_slice(&r->target, 0, count, tv));
+        UAE_TRY(uae_tensor_write(tv, r->ht));
+    }
     if (!r->need_onehot) return UAE_OK;
     int64_t k = r->cfg->classes;
     memset(r->hoh, 0, (size_t)(count * k) * sizeof *r->hoh);
@@ -220,7 +239,7 @@ static uae_status evaluate_with(runner *r, const uae_dataset *ds, int64_t batch,
         int64_t count = ds->n - first < batch ? ds->n - first : batch;
         for (int64_t i = 0; i < count; i++) r->idx[i] = first + i;
         uae_tensor xv, ov;
-        UAE_TRY(runner_load(r, ds, count, &xv, &ov));
+        UAE_TRY(runner_load(r, ds, count, &xv, &ov, NULL));
         UAE_TRY(eval_batch(r, &xv, &ov, count, seed, &s));
     }
     out->n = s.n;
@@ -238,7 +257,7 @@ uae_status uae_train_evaluate(uae_model *m, const uae_dataset *ds, int64_t batch
     if (batch < 1)
         return uae_fail(UAE_ERR_INVALID, "evaluation: batch size %lld", (long long)batch);
     runner r;
-    UAE_TRY(runner_init(&r, m, ds->n < batch ? ds->n : batch));
+    UAE_TRY(runner_init(&r, m, ds->n < batch ? ds->n : batch, NULL));
     uae_status st = check_data(&r, ds, "evaluation");
     if (st == UAE_OK) st = evaluate_with(&r, ds, batch, seed, out);
     runner_free(&r);
@@ -253,7 +272,7 @@ uae_status uae_train_predict(uae_model *m, const float *x, int64_t n, int64_t ba
         return uae_fail(UAE_ERR_INVALID, "predict: %lld examples in batches of %lld", (long long)n,
                         (long long)batch);
     runner r;
-    UAE_TRY(runner_init(&r, m, n < batch ? n : batch));
+    UAE_TRY(runner_init(&r, m, n < batch ? n : batch, NULL));
     uae_status st = UAE_OK;
     float *out = NULL;
     for (int64_t first = 0; first < n && st == UAE_OK; first += r.cap) {
@@ -385,9 +404,10 @@ static uae_status train_epoch(runner *r, const uae_dataset *train, const uae_tra
     for (int64_t first = begin; first < train->n; first += o->batch) {
         int64_t count = train->n - first < o->batch ? train->n - first : o->batch;
         memcpy(r->idx, perm + first, (size_t)count * sizeof *r->idx);
-        uae_tensor xv, ov;
-        UAE_TRY(runner_load(r, train, count, &xv, &ov));
-        uae_batch b = {.x = &xv, .onehot = r->need_onehot ? &ov : NULL, .seed = o->seed,
+        uae_tensor xv, ov, tv;
+        UAE_TRY(runner_load(r, train, count, &xv, &ov, o->targets ? &tv : NULL));
+        uae_batch b = {.x = &xv, .target = o->targets ? &tv : NULL,
+                       .onehot = r->need_onehot ? &ov : NULL, .seed = o->seed,
                        .step = (uint64_t)*step, .training = true};
         float loss = 0.0f;
         UAE_TRY(uae_model_train_step(r->m, r->tape, &b, &loss));
@@ -460,7 +480,7 @@ uae_status uae_train_run(uae_model *m, const uae_dataset *train, const uae_train
     UAE_TRY(check_options(o, train));
     int64_t eval_n = o->eval_batch ? o->eval_batch : o->batch;
     runner r;
-    UAE_TRY(runner_init(&r, m, o->batch > eval_n ? o->batch : eval_n));
+    UAE_TRY(runner_init(&r, m, o->batch > eval_n ? o->batch : eval_n, o->targets));
     uae_status st = check_data(&r, train, "training");
     if (st == UAE_OK && o->val) st = check_data(&r, o->val, "validation");
     if (st == UAE_OK && o->test) st = check_data(&r, o->test, "test");

@@ -73,6 +73,9 @@ typedef struct uae_train_options {
     uae_train_epoch_fn on_epoch;    /* optional */
     void *user;                     /* passed to the callbacks (not owned) */
     const uae_log *log;             /* debug messages; NULL: none */
+    const float *targets;           /* autoencoders: (train->n, d) what example i is trained to
+                                       reconstruct (an adversarial or noisy input targets its clean
+                                       original); NULL: the example itself. Not owned. */
 } uae_train_options;
 
 /* Everything zero or NULL, but epochs 1, batch 100, seed 1. */

@@ -1,0 +1,382 @@
+/* apps/cli_attack.c — `uae attack`: adversarial examples for N samples of a trained model's data,
+ * streamed to a resumable .npy with per-sample statistics (uae_augment_generate), then gathered into
+ * one .safetensors file. Also the attack options that `uae augment` and `uae demo` share. The
+ * attack itself is models/attack_run.c; the streaming is models/augment.c. */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "apps/cli_attack.h"
+#include "uae/augment.h"
+#include "uae/checkpoint.h"
+#include "uae/data.h"
+#include "uae/io.h"
+
+/* ---- The shared attack options ------------------------------------------------------------------ */
+
+enum {
+    OPT_ATTACK = CLI_OPT_ATTACK_FIRST,
+    OPT_SAMPLES,
+    OPT_ITERATIONS,
+    OPT_MINE_STEPS,
+    OPT_MINE_HIDDEN,
+    OPT_MINE_FILTERS,
+    OPT_EPS,
+    OPT_LR,
+    OPT_TARGETED,
+    OPT_TARGET_CLASS,
+    OPT_KAPPA,
+};
+
+const struct option cli_attack_options[] = {
+    {"attack", required_argument, NULL, OPT_ATTACK},
+    {"samples", required_argument, NULL, OPT_SAMPLES},
+    {"iterations", required_argument, NULL, OPT_ITERATIONS},
+    {"mine-steps", required_argument, NULL, OPT_MINE_STEPS},
+    {"mine-hidden", required_argument, NULL, OPT_MINE_HIDDEN},
+    {"mine-filters", required_argument, NULL, OPT_MINE_FILTERS},
+    {"eps", required_argument, NULL, OPT_EPS},
+    {"lr", required_argument, NULL, OPT_LR},
+    {"targeted", no_argument, NULL, OPT_TARGETED},
+    {"target-class", required_argument, NULL, OPT_TARGET_CLASS},
+    {"kappa", required_argument, NULL, OPT_KAPPA},
+    {0},
+};
+
+void cli_attack_args_init(cli_attack_args *a) {
+    *a = (cli_attack_args){.iterations = -1, .mine_steps = -1, .mine_hidden = -1,
+                           .mine_filters = -1, .target_class = -1, .eps = NAN, .kappa = NAN,
+                           .lr = NAN};
+}
+
+int cli_attack_option(const cli_command *cmd, cli_attack_args *a, int c, const char *v) {
+    switch (c) {
+    case OPT_ATTACK: a->method = v; return CLI_EXIT_OK;
+    case OPT_SAMPLES: a->samples = v; return CLI_EXIT_OK;
+    case OPT_TARGETED: a->targeted = true; return CLI_EXIT_OK;
+    case OPT_ITERATIONS: return cli_parse_int(cmd, "--iterations", v, 1, 1000000, &a->iterations);
+    case OPT_MINE_STEPS: return cli_parse_int(cmd, "--mine-steps", v, 0, 1000000, &a->mine_steps);
+    case OPT_MINE_HIDDEN: return cli_parse_int(cmd, "--mine-hidden", v, 1, 1 << 20, &a->mine_hidden);
+    case OPT_MINE_FILTERS:
+        return cli_parse_int(cmd, "--mine-filters", v, 1, 4096, &a->mine_filters);
+    case OPT_TARGET_CLASS:
+        return cli_parse_int(cmd, "--target-class", v, 0, 1 << 20, &a->target_class);
+    case OPT_EPS: return cli_parse_float(cmd, "--eps", v, 1e-9, 1e6, &a->eps);
+    case OPT_LR: return cli_parse_float(cmd, "--lr", v, 1e-12, 1e6, &a->lr);
+    case OPT_KAPPA: return cli_parse_float(cmd, "--kappa", v, 0.0, 1e6, &a->kappa);
+    default: return -1;
+    }
+}
+
+int cli_attack_apply(const cli_command *cmd, const cli_attack_args *a, uae_attack_config *cfg) {
+    if (a->method) {
+        /* "binary-search" is the CLI's name of the penalty method with its search over c. */
+        const char *name = strcmp(a->method, "binary-search") == 0 ? "penalty" : a->method;
+        if (uae_attack_method_parse(name, &cfg->method) != UAE_OK)
+            return cli_usage_error(cmd, "--attack: '%s' is not minmax, binary-search or pgd",
+                                   a->method);
+    }
+    if (a->samples && uae_attack_samples_parse(a->samples, &cfg->samples) != UAE_OK)
+        return cli_usage_error(cmd, "--samples: '%s' is not conv or random", a->samples);
+    if (a->iterations > 0) cfg->iterations = (int)a->iterations;
+    if (a->mine_steps >= 0) cfg->mine_steps = (int)a->mine_steps;
+    if (a->mine_hidden > 0) cfg->mine.hidden = (int)a->mine_hidden;
+    if (a->mine_filters > 0) cfg->mine.conv_filters = (int)a->mine_filters;
+    if (isfinite(a->eps)) cfg->eps = (float)a->eps;
+    if (isfinite(a->lr)) cfg->lr = (float)a->lr;
+    if (isfinite(a->kappa)) cfg->kappa = (float)a->kappa;
+    if (a->targeted != (a->target_class >= 0))
+        return cli_usage_error(cmd, "--targeted and --target-class K go together");
+    cfg->targeted = a->targeted;
+    return CLI_EXIT_OK;
+}
+
+void cli_gen_bar_update(void *user, double done, int64_t total) {
+    cli_gen_bar *b = user;
+    if (!b->started) {
+        uae_progress_begin(&b->bar, b->label ? b->label : "attack", total, b->quiet);
+        b->started = true;
+    }
+    uae_progress_update(&b->bar, (int64_t)done, NULL);
+}
+
+void cli_gen_bar_end(cli_gen_bar *b) {
+    if (b->started) uae_progress_end(&b->bar);
+    b->started = false;
+}
+
+/* ---- uae attack ----------------------------------------------------------------------------------- */
+
+enum {
+    OPT_MODEL = CLI_OPT_FIRST_COMMAND,
+    OPT_DATA,
+    OPT_SPLIT,
+    OPT_N,
+    OPT_BATCH,
+    OPT_FIRST,
+    OPT_OUT,
+};
+
+static int fail(const cli_command *cmd) {
+    fprintf(stderr, "uae %s: %s\n", cmd->name, uae_last_error());
+    return CLI_EXIT_FAILURE;
+}
+
+/* The settings of a run as one JSON line: a rerun into the same folder must have the same ones to
+ * continue (else its examples would mix two settings). */
+static char *settings_json(const char *model, const char *data, const char *split, long long first,
+                           long long n, uint64_t seed, const uae_attack_config *ac) {
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:f,"
+                          " s:b, s:f}",
+                          "model", model, "data", data ? data : UAE_DATA_DEFAULT_PATH, "split",
+                          split, "first", (json_int_t)first, "n", (json_int_t)n, "seed",
+                          (json_int_t)seed, "attack", uae_attack_method_name(ac->method),
+                          "samples", uae_attack_samples_name(ac->samples), "iterations",
+                          ac->iterations, "mine_steps", ac->mine_steps, "mine_hidden",
+                          ac->mine.hidden, "mine_filters", ac->mine.conv_filters, "eps",
+                          (double)ac->eps, "lr", (double)ac->lr, "targeted", ac->targeted,
+                          "kappa", (double)ac->kappa);
+    char *s = o ? json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
+}
+
+/* Compares the settings with DIR/settings.json (a rerun) or writes them there (a new run).
+ * *resume tells whether there is something to continue. */
+static int check_settings(const cli_command *cmd, const char *path, const char *settings,
+                          bool *resume) {
+    FILE *f = fopen(path, "r");
+    *resume = false;
+    if (f) {
+        char buf[2048];
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        if (len > 0 && buf[len - 1] == '\n') buf[len - 1] = '\0';
+        if (strcmp(buf, settings) != 0) {
+            fprintf(stderr, "uae %s: %s holds another run's settings:\n  %s\nthis run's:\n  %s\n"
+                    "use another --out folder, or remove that one\n", cmd->name, path, buf,
+                    settings);
+            return CLI_EXIT_FAILURE;
+        }
+        *resume = true;
+        return CLI_EXIT_OK;
+    }
+    uae_atomic_file *af;
+    if (uae_atomic_file_open(path, &af) != UAE_OK) return fail(cmd);
+    fprintf(uae_atomic_file_stream(af), "%s\n", settings);
+    if (uae_atomic_file_commit(af) != UAE_OK) return fail(cmd);
+    return CLI_EXIT_OK;
+}
+
+/* Reads the "success" of each statistics line into success[0 .. n). */
+static uae_status read_success(const char *path, int64_t n, float *success) {
+    FILE *f = fopen(path, "r");
+    if (!f) return uae_fail(UAE_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    int64_t i = 0;
+    while (i < n && getline(&line, &cap, f) > 0) {
+        json_t *o = json_loads(line, 0, NULL);
+        success[i++] = json_is_true(json_object_get(o, "success")) ? 1.0f : 0.0f;
+        json_decref(o);
+    }
+    free(line);
+    fclose(f);
+    if (i < n) return uae_fail(UAE_ERR_FORMAT, "%s: %lld lines, expected %lld", path,
+                               (long long)i, (long long)n);
+    return UAE_OK;
+}
+
+typedef struct attack_args {
+    const char *model, *data, *split, *out;
+    long long n, batch, first;
+    cli_attack_args at;
+} attack_args;
+
+static int parse_attack(const cli_command *cmd, cli_globals *g, int argc, char **argv,
+                        attack_args *a, bool *stop) {
+    struct option opts[CLI_MAX_OPTIONS];
+    static const struct option own[] = {
+        {"model", required_argument, NULL, OPT_MODEL},
+        {"data", required_argument, NULL, OPT_DATA},
+        {"split", required_argument, NULL, OPT_SPLIT},
+        {"n", required_argument, NULL, OPT_N},
+        {"batch", required_argument, NULL, OPT_BATCH},
+        {"first", required_argument, NULL, OPT_FIRST},
+        {"out", required_argument, NULL, OPT_OUT},
+    };
+    int k = 0;
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) opts[k++] = own[i];
+    for (int i = 0; cli_attack_options[i].name; i++) opts[k++] = cli_attack_options[i];
+    opts[k] = (struct option){0};
+    *a = (attack_args){.split = "train", .n = 100, .batch = 16};
+    cli_attack_args_init(&a->at);
+    cli_parser p;
+    cli_parser_init(&p, cmd, g, argc, argv, opts);
+    *stop = false;
+    for (int c; (c = cli_next(&p)) != -1;) {
+        const char *v = p.arg;
+        int rc = CLI_EXIT_OK;
+        switch (c) {
+        case CLI_STOP: *stop = true; return p.exit_code;
+        case OPT_MODEL: a->model = v; break;
+        case OPT_DATA: a->data = v; break;
+        case OPT_SPLIT: a->split = v; break;
+        case OPT_OUT: a->out = v; break;
+        case OPT_N: rc = cli_parse_int(cmd, "--n", v, 1, INT64_MAX, &a->n); break;
+        case OPT_BATCH: rc = cli_parse_int(cmd, "--batch", v, 1, 1 << 16, &a->batch); break;
+        case OPT_FIRST: rc = cli_parse_int(cmd, "--first", v, 0, INT64_MAX, &a->first); break;
+        default:
+            rc = cli_attack_option(cmd, &a->at, c, v);
+            if (rc < 0) return cli_usage_error(cmd, "unhandled option");
+        }
+        if (rc != CLI_EXIT_OK) return rc;
+    }
+    if (cli_check_positional(&p, 0) != CLI_EXIT_OK) return CLI_EXIT_USAGE;
+    if (!a->model) return cli_usage_error(cmd, "--model CKPT is required (from `uae train`)");
+    if (!a->out) return cli_usage_error(cmd, "--out DIR is required");
+    if (strcmp(a->split, "train") != 0 && strcmp(a->split, "test") != 0)
+        return cli_usage_error(cmd, "--split: '%s' is not train or test", a->split);
+    uae_attack_config check; /* the attack options' names, checked before anything is loaded */
+    uae_attack_defaults(UAE_MODEL_AUTOENCODER, &check);
+    return cli_attack_apply(cmd, &a->at, &check);
+}
+
+/* Attacks, then writes the safetensors file and prints the summary. */
+static int attack_with(const cli_command *cmd, cli_globals *g, const attack_args *a,
+                       uae_model *m, const uae_dataset *ds) {
+    const uae_model_config *mc = uae_model_config_of(m);
+    if (ds->c != mc->channels || ds->h != mc->height || ds->w != mc->width) {
+        fprintf(stderr, "uae %s: the data's examples are %d x %d x %d, the model expects %d x %d "
+                "x %d\n", cmd->name, ds->c, ds->h, ds->w, mc->channels, mc->height, mc->width);
+        return CLI_EXIT_FAILURE;
+    }
+    if (a->first >= ds->n) {
+        fprintf(stderr, "uae %s: --first %lld: the %s split has %lld examples\n", cmd->name,
+                a->first, a->split, (long long)ds->n);
+        return CLI_EXIT_USAGE;
+    }
+    int64_t n = ds->n - a->first < a->n ? ds->n - a->first : a->n;
+    uae_attack_config ac;
+    if (uae_attack_defaults(mc->kind, &ac) != UAE_OK) return fail(cmd);
+    int rc = cli_attack_apply(cmd, &a->at, &ac);
+    if (rc != CLI_EXIT_OK) return rc;
+    ac.seed = g->seed;
+    const float *x = ds->x + a->first * ds->d;
+    /* Labels: the CW loss of classifiers needs the true class, or the target class. */
+    int32_t *labels = NULL;
+    if (ac.loss == UAE_ATTACK_LOSS_CW) {
+        if (!ds->y && !ac.targeted) {
+            fprintf(stderr, "uae %s: attacking a classifier needs labels\n", cmd->name);
+            return CLI_EXIT_FAILURE;
+        }
+        labels = malloc((size_t)n * sizeof *labels);
+        if (!labels) return CLI_EXIT_FAILURE;
+        for (int64_t i = 0; i < n; i++)
+            labels[i] = ac.targeted ? (int32_t)a->at.target_class : ds->y[a->first + i];
+    }
+    if (mkdir(a->out, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "uae %s: %s: cannot create the folder (%s)\n", cmd->name, a->out,
+                strerror(errno));
+        free(labels);
+        return CLI_EXIT_FAILURE;
+    }
+    char spath[1024], npy[1024], stats[1024], stpath[1024];
+    snprintf(spath, sizeof spath, "%s/settings.json", a->out);
+    snprintf(npy, sizeof npy, "%s/adversarial.npy", a->out);
+    snprintf(stats, sizeof stats, "%s/stats.jsonl", a->out);
+    snprintf(stpath, sizeof stpath, "%s/adversarial.safetensors", a->out);
+    char *settings = settings_json(a->model, a->data, a->split, a->first, (long long)n, g->seed, &ac);
+    bool resume = false;
+    rc = settings ? check_settings(cmd, spath, settings, &resume) : CLI_EXIT_FAILURE;
+    free(settings);
+    if (rc != CLI_EXIT_OK) {
+        free(labels);
+        return rc;
+    }
+    cli_gen_bar bar = {.quiet = g->quiet, .label = "attack"};
+    uae_generate_options go = {.npy_path = npy, .stats_path = stats, .batch = a->batch,
+                               .resume = resume, .progress = cli_gen_bar_update, .user = &bar};
+    uae_generate_summary s;
+    uae_status st = uae_augment_generate(m, &ac, x, labels, n, (uint64_t)a->first, &go, &s);
+    cli_gen_bar_end(&bar);
+    free(labels);
+    if (st != UAE_OK) return fail(cmd);
+
+    /* The whole result in one file: x, x_adv and success as floats. */
+    uae_npy_array adv;
+    float *success = malloc((size_t)n * sizeof *success);
+    if (!success) return CLI_EXIT_FAILURE;
+    st = uae_npy_read(npy, &adv);
+    if (st == UAE_OK) st = read_success(stats, n, success);
+    if (st == UAE_OK) {
+        uae_st_tensor t[3] = {
+            {"x", 4, {n, ds->c, ds->h, ds->w}, x},
+            {"x_adv", 4, {n, ds->c, ds->h, ds->w}, adv.data},
+            {"success", 1, {n}, success},
+        };
+        uae_st_meta meta[1] = {{"uae.attack", uae_attack_method_name(ac.method)}};
+        st = uae_safetensors_write(stpath, t, 3, meta, 1);
+    }
+    uae_npy_array_free(&adv);
+    free(success);
+    if (st != UAE_OK) return fail(cmd);
+    if (s.resumed > 0)
+        printf("resumed after %lld examples already in %s\n", (long long)s.resumed, npy);
+    printf("%lld examples (%s): success rate %.3f, mean I %.4f, selected iterate 0 in %.3f of "
+           "them; %lld attacked in %.1f s (%.3f UAEs/s)\n",
+           (long long)s.n, uae_attack_method_name(ac.method), (double)s.success / (double)s.n,
+           s.mi_mean, (double)s.selected0 / (double)s.n, (long long)s.attacked, s.seconds,
+           s.seconds > 0 ? (double)s.attacked / s.seconds : 0.0);
+    printf("wrote %s, %s, %s\n", npy, stats, stpath);
+    return CLI_EXIT_OK;
+}
+
+static int run_attack(const cli_command *cmd, cli_globals *g, int argc, char **argv) {
+    attack_args a;
+    bool stop;
+    int rc = parse_attack(cmd, g, argc, argv, &a, &stop);
+    if (stop || rc != CLI_EXIT_OK) return rc;
+    uae_backend *be = NULL;
+    rc = cli_open_device(cmd, g, &be);
+    if (rc != CLI_EXIT_OK) return rc;
+    uae_model *m = NULL;
+    uae_dataset train = {0}, test = {0};
+    if (uae_checkpoint_load_model(a.model, be, &m, NULL) != UAE_OK ||
+        uae_data_load(a.data, NULL, &train, &test) != UAE_OK)
+        rc = fail(cmd);
+    if (rc == CLI_EXIT_OK)
+        rc = attack_with(cmd, g, &a, m, strcmp(a.split, "test") == 0 ? &test : &train);
+    uae_dataset_free(&train);
+    uae_dataset_free(&test);
+    uae_model_free(m);
+    uae_backend_free(be);
+    return rc;
+}
+
+const cli_command cli_cmd_attack = {
+    .name = "attack",
+    .summary = "make unsupervised adversarial examples for a trained model",
+    .usage = "attack --model CKPT --out DIR [OPTIONS]",
+    .help =
+        "Runs the MinMax attack (or a baseline) on N examples of a trained model's data and\n"
+        "writes, into DIR: adversarial.npy (the examples, streamed batch by batch, so memory\n"
+        "does not grow with N), stats.jsonl (per example: index, success, I, loss_clean,\n"
+        "loss_adv, selected_iter, iterations, seconds), adversarial.safetensors (x, x_adv,\n"
+        "success, at the end) and settings.json. Rerunning the same command continues where\n"
+        "adversarial.npy ends, with the same results as a run that never stopped.\n\n"
+        "Options:\n"
+        "  --model CKPT       a checkpoint from `uae train` (required)\n"
+        "  --out DIR          the output folder (required)\n"
+        "  --data PATH        the data set (default: Fashion-MNIST)\n"
+        "  --split NAME       train (default) or test\n"
+        "  --n N              examples to attack (default 100)\n"
+        "  --first I          start at example I of the split (default 0)\n"
+        "  --batch B          examples attacked at once (default 16; results do not depend on it)\n"
+        "\n" CLI_ATTACK_OPTIONS_HELP,
+    .run = run_attack,
+};

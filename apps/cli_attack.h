@@ -1,0 +1,59 @@
+/* apps/cli_attack.h — what `uae attack`, `uae augment` and `uae demo` share: the attack options
+ * (--attack, --iterations, --mine-hidden, ...) and a progress bar for generation. Private to
+ * apps/. */
+#ifndef UAE_CLI_ATTACK_H
+#define UAE_CLI_ATTACK_H
+
+#include "apps/cli.h"
+#include "uae/attack.h"
+
+/* Option ids of the attack options (above those the commands use themselves). */
+enum { CLI_OPT_ATTACK_FIRST = CLI_OPT_FIRST_COMMAND + 0x100 };
+
+/* The attack options as getopt_long entries, terminated by a zero entry. */
+extern const struct option cli_attack_options[];
+
+/* What the attack options set; apply them with cli_attack_apply once the model kind is known. */
+typedef struct cli_attack_args {
+    const char *method, *samples;
+    long long iterations, mine_steps, mine_hidden, mine_filters, target_class;
+    double eps, kappa, lr;
+    bool targeted;
+} cli_attack_args;
+
+void cli_attack_args_init(cli_attack_args *a);
+
+/* If c is an attack option, stores its value (v) and returns CLI_EXIT_OK or CLI_EXIT_USAGE;
+ * returns -1 if c is not one of them. */
+int cli_attack_option(const cli_command *cmd, cli_attack_args *a, int c, const char *v);
+
+/* Overrides cfg (already filled with the model kind's defaults) with what was given. */
+int cli_attack_apply(const cli_command *cmd, const cli_attack_args *a, uae_attack_config *cfg);
+
+/* The help text of the attack options. */
+#define CLI_ATTACK_OPTIONS_HELP \
+    "Attack options (defaults: the paper's, from the official code):\n" \
+    "  --attack NAME      minmax (the paper's), binary-search (fixed c, binary search over it)\n" \
+    "                     or pgd (no mutual information) (default: minmax)\n" \
+    "  --samples MODE     MINE samples: conv (the model's first conv layer) or random\n" \
+    "                     (Gaussian projections; for tables and vector data)\n" \
+    "  --iterations N     attack iterations (autoencoders 40, contrastive 20, classifiers 1000)\n" \
+    "  --mine-steps N     MINE training steps per iteration (20)\n" \
+    "  --mine-hidden N    MINE hidden width (512)\n" \
+    "  --mine-filters N   MINE conv filters (16)\n" \
+    "  --eps X            L-infinity radius of delta (1.0)\n" \
+    "  --lr X             step size on delta (0.01)\n" \
+    "  --targeted --target-class K   classifiers: targeted attack towards class K\n" \
+    "  --kappa X          classifiers: C&W confidence (0)\n"
+
+/* A progress bar over generated samples (uae_generate_progress_fn). */
+typedef struct cli_gen_bar {
+    uae_progress bar;
+    bool started, quiet;
+    const char *label;
+} cli_gen_bar;
+
+void cli_gen_bar_update(void *user, double done, int64_t total);
+void cli_gen_bar_end(cli_gen_bar *b);
+
+#endif /* UAE_CLI_ATTACK_H */

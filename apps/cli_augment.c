@@ -1,0 +1,376 @@
+/* apps/cli_augment.c — `uae augment` (the paper's augmentation experiment, uae_augment_run) and
+ * `uae demo` (the same, scaled down to finish in minutes on a laptop's CPU). Options, presets of
+ * settings, progress and the printed table live here; the experiment is models/augment.c. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "apps/cli_attack.h"
+#include "uae/augment.h"
+#include "uae/data.h"
+
+enum {
+    OPT_TASK = CLI_OPT_FIRST_COMMAND,
+    OPT_MODEL,
+    OPT_DATA,
+    OPT_N_TRAIN,
+    OPT_N,
+    OPT_N_TEST,
+    OPT_SEEDS,
+    OPT_EPOCHS,
+    OPT_RETRAIN_EPOCHS,
+    OPT_BATCH,
+    OPT_NOISE_SIGMA,
+    OPT_TARGET,
+    OPT_OUT,
+    OPT_PRESET,
+    OPT_ATTACK_BATCH,
+};
+
+/* The demo's scale-down, chosen by measuring the attack's time per sample on 2 CPU cores (see
+ * docs/results.md): the official settings are n = 60000, MINE hidden 512 with 16 filters, 20 MINE
+ * steps per iteration, 40 iterations, 3 seeds, the preset's epochs. */
+#define DEMO_N_TRAIN 500
+#define DEMO_N 500
+#define DEMO_BATCH 32
+#define DEMO_EPOCHS 20
+#define DEMO_RETRAIN_EPOCHS 10
+#define DEMO_ITERATIONS 20
+#define DEMO_MINE_STEPS 4
+#define DEMO_MINE_HIDDEN 32
+#define DEMO_MINE_FILTERS 4
+#define DEMO_SEEDS "1,2,3"
+
+typedef struct augment_args {
+    const char *task, *model, *data, *seeds, *target, *out, *preset;
+    long long n_train, n, n_test, epochs, retrain_epochs, batch, attack_batch;
+    double noise_sigma;
+    cli_attack_args at;
+} augment_args;
+
+/* Parses "1,2,3" into o->seeds. */
+static int parse_seeds(const cli_command *cmd, const char *s, uae_augment_options *o) {
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", s);
+    o->nseeds = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (o->nseeds == UAE_AUGMENT_MAX_SEEDS)
+            return cli_usage_error(cmd, "--seeds: at most %d seeds", UAE_AUGMENT_MAX_SEEDS);
+        int rc = cli_parse_u64(cmd, "--seeds", tok, &o->seeds[o->nseeds]);
+        if (rc != CLI_EXIT_OK) return rc;
+        o->nseeds++;
+    }
+    if (o->nseeds == 0) return cli_usage_error(cmd, "--seeds: no seed in '%s'", s);
+    return CLI_EXIT_OK;
+}
+
+static int parse_augment(const cli_command *cmd, cli_globals *g, int argc, char **argv,
+                         augment_args *a, bool *stop) {
+    static const struct option own[] = {
+        {"task", required_argument, NULL, OPT_TASK},
+        {"model", required_argument, NULL, OPT_MODEL},
+        {"data", required_argument, NULL, OPT_DATA},
+        {"n-train", required_argument, NULL, OPT_N_TRAIN},
+        {"n", required_argument, NULL, OPT_N},
+        {"n-test", required_argument, NULL, OPT_N_TEST},
+        {"seeds", required_argument, NULL, OPT_SEEDS},
+        {"epochs", required_argument, NULL, OPT_EPOCHS},
+        {"retrain-epochs", required_argument, NULL, OPT_RETRAIN_EPOCHS},
+        {"batch", required_argument, NULL, OPT_BATCH},
+        {"noise-sigma", required_argument, NULL, OPT_NOISE_SIGMA},
+        {"target", required_argument, NULL, OPT_TARGET},
+        {"out", required_argument, NULL, OPT_OUT},
+        {"preset", required_argument, NULL, OPT_PRESET},
+        {"attack-batch", required_argument, NULL, OPT_ATTACK_BATCH},
+    };
+    struct option opts[CLI_MAX_OPTIONS];
+    int k = 0;
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) opts[k++] = own[i];
+    for (int i = 0; cli_attack_options[i].name; i++) opts[k++] = cli_attack_options[i];
+    opts[k] = (struct option){0};
+    *a = (augment_args){.noise_sigma = NAN};
+    cli_attack_args_init(&a->at);
+    cli_parser p;
+    cli_parser_init(&p, cmd, g, argc, argv, opts);
+    *stop = false;
+    for (int c; (c = cli_next(&p)) != -1;) {
+        const char *v = p.arg;
+        int rc = CLI_EXIT_OK;
+        switch (c) {
+        case CLI_STOP: *stop = true; return p.exit_code;
+        case OPT_TASK: a->task = v; break;
+        case OPT_MODEL: a->model = v; break;
+        case OPT_DATA: a->data = v; break;
+        case OPT_SEEDS: a->seeds = v; break;
+        case OPT_TARGET: a->target = v; break;
+        case OPT_OUT: a->out = v; break;
+        case OPT_PRESET: a->preset = v; break;
+        case OPT_N_TRAIN: rc = cli_parse_int(cmd, "--n-train", v, 1, INT64_MAX, &a->n_train); break;
+        case OPT_N: rc = cli_parse_int(cmd, "--n", v, 1, INT64_MAX, &a->n); break;
+        case OPT_N_TEST: rc = cli_parse_int(cmd, "--n-test", v, 1, INT64_MAX, &a->n_test); break;
+        case OPT_EPOCHS: rc = cli_parse_int(cmd, "--epochs", v, 1, 100000, &a->epochs); break;
+        case OPT_RETRAIN_EPOCHS:
+            rc = cli_parse_int(cmd, "--retrain-epochs", v, 1, 100000, &a->retrain_epochs);
+            break;
+        case OPT_BATCH: rc = cli_parse_int(cmd, "--batch", v, 1, 1 << 20, &a->batch); break;
+        case OPT_ATTACK_BATCH:
+            rc = cli_parse_int(cmd, "--attack-batch", v, 1, 1 << 16, &a->attack_batch);
+            break;
+        case OPT_NOISE_SIGMA:
+            rc = cli_parse_float(cmd, "--noise-sigma", v, 0.0, 10.0, &a->noise_sigma);
+            break;
+        default:
+            rc = cli_attack_option(cmd, &a->at, c, v);
+            if (rc < 0) return cli_usage_error(cmd, "unhandled option");
+        }
+        if (rc != CLI_EXIT_OK) return rc;
+    }
+    return cli_check_positional(&p, 0);
+}
+
+/* The options of the library call: the settings preset first, then what was given. */
+static int make_options(const cli_command *cmd, const augment_args *a, uae_augment_options *o) {
+    *o = uae_augment_options_default();
+    const char *preset = a->preset ? a->preset : "paper";
+    const char *seeds = "1,2,3";
+    if (strcmp(preset, "demo") == 0) {
+        o->preset = "conv-ae";
+        o->n_train = DEMO_N_TRAIN;
+        o->n = DEMO_N;
+        o->epochs = DEMO_EPOCHS;
+        o->batch = DEMO_BATCH;
+        o->retrain_epochs = DEMO_RETRAIN_EPOCHS;
+        o->attack.iterations = DEMO_ITERATIONS;
+        o->attack.mine_steps = DEMO_MINE_STEPS;
+        o->attack.mine.hidden = DEMO_MINE_HIDDEN;
+        o->attack.mine.conv_filters = DEMO_MINE_FILTERS;
+        seeds = DEMO_SEEDS;
+    } else if (strcmp(preset, "paper") != 0) {
+        return cli_usage_error(cmd, "--preset: '%s' is not demo or paper", preset);
+    }
+    if (a->task && uae_augment_task_parse(a->task, &o->task) != UAE_OK)
+        return cli_usage_error(cmd, "--task: '%s' is not reconstruction, representation or "
+                               "contrastive", a->task);
+    if (a->model) o->preset = a->model;
+    if (a->n_train > 0) o->n_train = a->n_train;
+    if (a->n > 0) o->n = a->n;
+    if (a->epochs > 0) o->epochs = (int)a->epochs;
+    if (a->retrain_epochs > 0) o->retrain_epochs = (int)a->retrain_epochs;
+    if (a->batch > 0) o->batch = a->batch;
+    if (a->attack_batch > 0) o->attack_batch = a->attack_batch;
+    if (isfinite(a->noise_sigma)) o->noise_sigma = (float)a->noise_sigma;
+    if (a->target) {
+        if (strcmp(a->target, "clean") == 0)
+            o->target = UAE_TARGET_CLEAN;
+        else if (strcmp(a->target, "self") == 0)
+            o->target = UAE_TARGET_SELF;
+        else
+            return cli_usage_error(cmd, "--target: '%s' is not clean or self", a->target);
+    }
+    int rc = parse_seeds(cmd, a->seeds ? a->seeds : seeds, o);
+    if (rc != CLI_EXIT_OK) return rc;
+    rc = cli_attack_apply(cmd, &a->at, &o->attack);
+    if (rc != CLI_EXIT_OK) return rc;
+    if (o->task != UAE_TASK_RECONSTRUCTION) {
+        fprintf(stderr, "uae %s: --task %s is not available in this version yet (only "
+                "reconstruction)\n", cmd->name, a->task);
+        return CLI_EXIT_UNAVAILABLE;
+    }
+    if (o->n_train > 0 && o->n > o->n_train)
+        return cli_usage_error(cmd, "--n %lld is more than --n-train %lld", (long long)o->n,
+                               (long long)o->n_train);
+    o->out_dir = a->out ? a->out : strcmp(preset, "demo") == 0 ? "demo-out" : "augment-out";
+    return CLI_EXIT_OK;
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Progress: a line per stage, a bar per training epoch and one for the attacks. */
+typedef struct view {
+    cli_gen_bar gen;  /* first: the generation callback gets the view as its cli_gen_bar */
+    const cli_globals *g;
+    double t0;        /* when the run started (uae_progress's clock) */
+    uae_progress bar;
+    bool bar_on;
+} view;
+
+static void on_stage(void *user, const char *stage) {
+    view *v = user;
+    cli_gen_bar_end(&v->gen);
+    char when[16];
+    uae_logf(&v->g->log, UAE_LOG_INFO, "[%s] %s",
+             uae_format_duration(now_seconds() - v->t0, when, sizeof when), stage);
+}
+
+static void on_batch(void *user, int epoch, int64_t done, int64_t n, float loss) {
+    view *v = user;
+    if (done == 0) {
+        char label[32];
+        snprintf(label, sizeof label, "epoch %d", epoch);
+        uae_progress_begin(&v->bar, label, n, v->g->quiet);
+        v->bar_on = true;
+        return;
+    }
+    uae_progress_update(&v->bar, done, "loss=%.4f", (double)loss);
+    if (done == n) {
+        uae_progress_end(&v->bar);
+        v->bar_on = false;
+    }
+}
+
+static void print_report(const uae_augment_options *o, const uae_augment_report *r) {
+    printf("\nTest MSE over the whole test set, mean ± std over %d seed(s) (lower is better):\n",
+           r->nseeds);
+    for (int a = 0; a < UAE_ARM_COUNT; a++)
+        printf("  %-10s %.5f ± %.5f\n", uae_augment_arm_name((uae_augment_arm)a), r->mean[a],
+               r->std[a]);
+    double mean_succ = 0.0;
+    for (int k = 0; k < r->nseeds; k++) mean_succ += r->success_rate[k] / r->nseeds;
+    printf("attack success rate %.3f\n", mean_succ);
+    /* The claim under test: UAEs beat no augmentation and noise, and more than duplicated data
+     * (which is only more training) does. */
+    const double u = r->mean[UAE_ARM_UAE];
+    const uae_augment_arm others[] = {UAE_ARM_ORIGINAL, UAE_ARM_NOISE, UAE_ARM_DUPLICATE};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        double m = r->mean[others[i]];
+        double spread = r->std[UAE_ARM_UAE] > r->std[others[i]] ? r->std[UAE_ARM_UAE]
+                                                                  : r->std[others[i]];
+        printf("uae vs %-9s: %+.5f (%s%s)\n", uae_augment_arm_name(others[i]), u - m,
+               u < m ? "uae lower" : "uae not lower",
+               r->nseeds > 1 ? (fabs(u - m) > spread ? ", beyond the seed std"
+                                                     : ", within the seed std")
+                             : ", one seed: no spread");
+    }
+    printf("\nwrote %s, %s and %s (x, x', |delta|); per seed: %s/seed-N/\n", r->table_md,
+           r->table_json, r->grid_png, o->out_dir);
+    printf("total wall time %.0f s\n", r->seconds);
+}
+
+static int run_with(const cli_command *cmd, cli_globals *g, int argc, char **argv, bool demo) {
+    augment_args a;
+    bool stop;
+    int rc = parse_augment(cmd, g, argc, argv, &a, &stop);
+    if (stop || rc != CLI_EXIT_OK) return rc;
+    if (demo && !a.preset) a.preset = "demo";
+    uae_augment_options o;
+    rc = make_options(cmd, &a, &o);
+    if (rc != CLI_EXIT_OK) return rc;
+    uae_backend *be = NULL;
+    rc = cli_open_device(cmd, g, &be);
+    if (rc != CLI_EXIT_OK) return rc;
+    uae_dataset train = {0}, test = {0}, sub = {0};
+    uae_status st = uae_data_load(a.data, NULL, &train, &test);
+    if (st == UAE_OK && a.n_test > 0 && a.n_test < test.n) {
+        st = uae_data_subset(&test, a.n_test, 0, &sub);
+        uae_dataset_free(&test);
+        test = sub;
+    }
+    view v = {.g = g, .gen = {.quiet = g->quiet, .label = "attack"}, .t0 = now_seconds()};
+    o.on_batch = on_batch;
+    o.on_generate = cli_gen_bar_update;
+    o.on_stage = on_stage;
+    o.user = &v;
+    o.log = &g->log;
+    uae_augment_report rep;
+    if (st == UAE_OK) {
+        uae_logf(&g->log, UAE_LOG_INFO, "%s: %s task, %s, %lld training examples per seed, %lld "
+                 "adversarial examples, seeds %s, test set %lld examples; output in %s",
+                 cmd->name, uae_augment_task_name(o.task), o.preset ? o.preset : "conv-ae",
+                 (long long)(o.n_train ? o.n_train : train.n),
+                 (long long)(o.n ? o.n : o.n_train ? o.n_train : train.n),
+                 a.seeds ? a.seeds : demo ? DEMO_SEEDS : "1,2,3", (long long)test.n, o.out_dir);
+        st = uae_augment_run(be, &train, &test, &o, &rep);
+    }
+    cli_gen_bar_end(&v.gen);
+    if (v.bar_on) uae_progress_end(&v.bar);
+    if (st == UAE_OK) {
+        print_report(&o, &rep);
+    } else {
+        fprintf(stderr, "uae %s: %s\n", cmd->name, uae_last_error());
+        rc = st == UAE_ERR_UNSUPPORTED ? CLI_EXIT_UNAVAILABLE : CLI_EXIT_FAILURE;
+    }
+    uae_dataset_free(&train);
+    uae_dataset_free(&test);
+    uae_backend_free(be);
+    return rc;
+}
+
+static int run_augment(const cli_command *cmd, cli_globals *g, int argc, char **argv) {
+    return run_with(cmd, g, argc, argv, false);
+}
+
+static int run_demo(const cli_command *cmd, cli_globals *g, int argc, char **argv) {
+    return run_with(cmd, g, argc, argv, true);
+}
+
+#define AUGMENT_OPTIONS_HELP \
+    "Options:\n" \
+    "  --task NAME        reconstruction (default; representation and contrastive are not\n" \
+    "                     available yet)\n" \
+    "  --model PRESET     the autoencoder (default conv-ae)\n" \
+    "  --data PATH        the data set, any format of `uae train` (default: Fashion-MNIST)\n" \
+    "  --n-train N        seeded training subset per seed (paper: all)\n" \
+    "  --n N              adversarial examples per seed, of the first N subset examples\n" \
+    "                     (default: all of the subset)\n" \
+    "  --n-test N         evaluate on a subset of the test set (quick checks only)\n" \
+    "  --seeds LIST       comma-separated seeds (paper: 1,2,3)\n" \
+    "  --epochs E         base training epochs (default: the preset's)\n" \
+    "  --retrain-epochs R retraining epochs of every arm (default: E)\n" \
+    "  --batch B          training batch (default: the preset's)\n" \
+    "  --noise-sigma X    the noise arm's Gaussian sigma (0.1)\n" \
+    "  --target MODE      what an augmented input reconstructs: clean (its original, default)\n" \
+    "                     or self\n" \
+    "  --attack-batch B   examples attacked at once (16)\n" \
+    "  --out DIR          the output folder (augment-out; demo: demo-out)\n" \
+    "  --preset NAME      paper (the official settings; long) or demo (the scaled-down ones)\n" \
+    "\n" CLI_ATTACK_OPTIONS_HELP
+
+#define ARMS_HELP \
+    "For each seed: train the base model on a seeded subset; make adversarial examples\n" \
+    "(UAEs) of N training examples (written as they are made; a rerun resumes); retrain copies\n" \
+    "of the base model (weights and optimizer state) on the originals + the UAEs (1:1 when\n" \
+    "N = n-train), on the originals + Gaussian-noise copies, on the originals + duplicates\n" \
+    "(the control: same steps, no new data) and on the originals alone; evaluate every arm\n" \
+    "and the base model on the whole test set. Writes results.md, results.json and per seed\n" \
+    "seed-S/examples.png (x, x', |delta| as a heat map), uae.npy, uae.jsonl and\n" \
+    "base.safetensors.\n\n"
+
+const cli_command cli_cmd_augment = {
+    .name = "augment",
+    .summary = "the augmentation experiment: UAEs vs noise vs no augmentation",
+    .usage = "augment [--task reconstruction] [OPTIONS]",
+    .help = "Runs the experiment of Hsu et al. (AAAI 2022) that asks whether unsupervised\n"
+            "adversarial examples are effective data augmentation.\n" ARMS_HELP
+            AUGMENT_OPTIONS_HELP,
+    .run = run_augment,
+};
+
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
+const cli_command cli_cmd_demo = {
+    .name = "demo",
+    .summary = "the end-to-end demonstration (conv-ae on Fashion-MNIST, a few minutes)",
+    .usage = "demo [OPTIONS]",
+    .help = "`uae augment --preset demo`: the reconstruction experiment with conv-ae on\n"
+            "Fashion-MNIST, scaled down to finish in about 10 minutes on 2 CPU cores:\n"
+            "  " XSTR(DEMO_N_TRAIN) " training examples per seed, " XSTR(DEMO_N)
+            " UAEs (1:1), seeds " DEMO_SEEDS ",\n"
+            "  base training " XSTR(DEMO_EPOCHS) " epochs, retraining " XSTR(DEMO_RETRAIN_EPOCHS)
+            " epochs, batches of " XSTR(DEMO_BATCH) ",\n"
+            "  MinMax with " XSTR(DEMO_ITERATIONS) " iterations (paper 40), " XSTR(DEMO_MINE_STEPS)
+            " MINE steps per iteration (paper 20),\n"
+            "  MINE hidden width " XSTR(DEMO_MINE_HIDDEN) " (paper 512) and " XSTR(DEMO_MINE_FILTERS)
+            " conv filters (paper 16).\n"
+            "The test set is the whole Fashion-MNIST test set (10000 images). At this scale the\n"
+            "result is a demonstration of the pipeline, not a reproduction (docs/results.md).\n"
+            ARMS_HELP "Every option of `uae augment` is accepted and overrides the demo's.\n\n"
+            AUGMENT_OPTIONS_HELP,
+    .run = run_demo,
+};
