@@ -11,44 +11,7 @@ if [ ! -d "$DATA" ]; then
     echo "skip: no Fashion-MNIST in $DATA (set UAE_TEST_DATA)"
     exit 77
 fi
-unset UAE_DEVICE
-# Idle OpenMP threads sleep instead of spinning: on a machine with more busy threads than cores,
-# spinning threads make every step of a small model up to 100 times slower (not a correctness
-# matter: the results are the same bits for any thread count).
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
-failures=0
-tmp=$(mktemp -d)
-out=$tmp/out.txt
-trap 'rm -rf "$tmp"' EXIT
-
-# expect CODE DESCRIPTION -- COMMAND...: runs COMMAND with stdout+stderr in $out, checks its status.
-expect() {
-    local want=$1 what=$2
-    shift 3
-    "$@" >"$out" 2>&1
-    local got=$?
-    if [ "$got" -ne "$want" ]; then
-        echo "FAIL: $what: exit status $got, expected $want: $*"
-        sed 's/^/    | /' "$out" | tail -20
-        failures=$((failures + 1))
-    else
-        echo "ok:   $what"
-    fi
-}
-
-# contains TEXT DESCRIPTION: the output of the last `expect` contains TEXT.
-contains() {
-    if ! grep -qF -- "$1" "$out"; then
-        echo "FAIL: $2: output lacks '$1'"
-        sed 's/^/    | /' "$out" | tail -20
-        failures=$((failures + 1))
-    fi
-}
-
-fail() {
-    echo "FAIL: $1"
-    failures=$((failures + 1))
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 # ---- usage errors ----------------------------------------------------------------------------
 expect 0 "train --help" -- "$UAE" train --help
