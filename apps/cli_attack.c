@@ -46,6 +46,14 @@ const struct option cli_attack_options[] = {
     {0},
 };
 
+void cli_attack_options_join(const struct option *own, size_t n, struct option *opts) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) opts[k++] = own[i];
+    for (int i = 0; cli_attack_options[i].name; i++) opts[k++] = cli_attack_options[i];
+    UAE_ASSERT(k < CLI_MAX_OPTIONS);
+    opts[k] = (struct option){0};
+}
+
 void cli_attack_args_init(cli_attack_args *a) {
     *a = (cli_attack_args){.iterations = -1, .mine_steps = -1, .mine_hidden = -1,
                            .mine_filters = -1, .target_class = -1, .eps = NAN, .kappa = NAN,
@@ -209,10 +217,7 @@ static int parse_attack(const cli_command *cmd, cli_globals *g, int argc, char *
         {"first", required_argument, NULL, OPT_FIRST},
         {"out", required_argument, NULL, OPT_OUT},
     };
-    int k = 0;
-    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) opts[k++] = own[i];
-    for (int i = 0; cli_attack_options[i].name; i++) opts[k++] = cli_attack_options[i];
-    opts[k] = (struct option){0};
+    cli_attack_options_join(own, sizeof own / sizeof own[0], opts);
     *a = (attack_args){.split = "train", .n = 100, .batch = 16};
     cli_attack_args_init(&a->at);
     cli_parser p;

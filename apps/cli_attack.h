@@ -23,6 +23,10 @@ typedef struct cli_attack_args {
 
 void cli_attack_args_init(cli_attack_args *a);
 
+/* Writes a command's own options (n of them) followed by cli_attack_options and the terminating
+ * zero entry into opts, which has room for CLI_MAX_OPTIONS entries. */
+void cli_attack_options_join(const struct option *own, size_t n, struct option *opts);
+
 /* If c is an attack option, stores its value (v) and returns CLI_EXIT_OK or CLI_EXIT_USAGE;
  * returns -1 if c is not one of them. */
 int cli_attack_option(const cli_command *cmd, cli_attack_args *a, int c, const char *v);

@@ -86,10 +86,7 @@ static int parse_augment(const cli_command *cmd, cli_globals *g, int argc, char 
         {"attack-batch", required_argument, NULL, OPT_ATTACK_BATCH},
     };
     struct option opts[CLI_MAX_OPTIONS];
-    int k = 0;
-    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) opts[k++] = own[i];
-    for (int i = 0; cli_attack_options[i].name; i++) opts[k++] = cli_attack_options[i];
-    opts[k] = (struct option){0};
+    cli_attack_options_join(own, sizeof own / sizeof own[0], opts);
     *a = (augment_args){.noise_sigma = NAN};
     cli_attack_args_init(&a->at);
     cli_parser p;

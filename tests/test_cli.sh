@@ -4,34 +4,7 @@
 # Usage: test_cli.sh PATH/TO/uae   (meson passes the built binary). Exits non-zero on any failure.
 set -u
 UAE=${1:?usage: test_cli.sh PATH/TO/uae}
-unset UAE_DEVICE
-failures=0
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-
-# expect CODE DESCRIPTION -- COMMAND...: runs COMMAND with stdout+stderr in $out, checks its status.
-expect() {
-    local want=$1 what=$2
-    shift 3
-    "$@" >"$out" 2>&1
-    local got=$?
-    if [ "$got" -ne "$want" ]; then
-        echo "FAIL: $what: exit status $got, expected $want: $*"
-        sed 's/^/    | /' "$out" | head -20
-        failures=$((failures + 1))
-    else
-        echo "ok:   $what"
-    fi
-}
-
-# contains TEXT DESCRIPTION: the output of the last `expect` contains TEXT.
-contains() {
-    if ! grep -qF -- "$1" "$out"; then
-        echo "FAIL: $2: output lacks '$1'"
-        sed 's/^/    | /' "$out" | head -20
-        failures=$((failures + 1))
-    fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 expect 0 "uae --help" -- "$UAE" --help
 contains "Commands:" "--help lists the commands"

@@ -8,7 +8,7 @@
  *     if (st != UAE_OK) fprintf(stderr, "uae: %s\n", uae_last_error());
  *
  * The message lives in thread-local storage, like errno: it is the only state that is not hung off
- * a caller's handle, and it is never read by the library itself. The library never calls exit().
+ * a caller's handle, and it is never read by the library itself. The library never ends the process.
  */
 #ifndef UAE_STATUS_H
 #define UAE_STATUS_H
