@@ -3,7 +3,11 @@
  * runs an attack on a model is models/attack_run.c; docs/method.md derives the formulas. */
 #include "uae/attack.h"
 
+#include "uae/data.h"
+#include "mine_streams.h"
+
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const method_names[] = {"minmax", "penalty", "pgd"};
@@ -69,6 +73,7 @@ uae_status uae_attack_defaults(uae_model_kind kind, uae_attack_config *cfg) {
         cfg->loss = UAE_ATTACK_LOSS_MODEL;
         cfg->iterations = 20;
         cfg->dual_power = 0.5f;
+        cfg->negatives_n = 254;
         return UAE_OK;
     case UAE_MODEL_CLASSIFIER:
         cfg->supervised = true;
@@ -79,6 +84,22 @@ uae_status uae_attack_defaults(uae_model_kind kind, uae_attack_config *cfg) {
     case UAE_MODEL_KIND_COUNT: break;
     }
     return uae_fail(UAE_ERR_INVALID, "attack defaults: unknown model kind %d", (int)kind);
+}
+
+uae_status uae_attack_pick_negatives(const float *x, int64_t n, int64_t d, uint64_t seed,
+                                     int64_t negatives_n, float *out) {
+    if (negatives_n < 1 || negatives_n > n)
+        return uae_fail(UAE_ERR_INVALID, "contrastive negatives: %lld asked of a training set of "
+                        "%lld examples (expected 1 to %lld)", (long long)negatives_n, (long long)n,
+                        (long long)n);
+    int64_t *perm = malloc((size_t)n * sizeof *perm);
+    if (!perm) return uae_fail(UAE_ERR_NOMEM, "contrastive negatives: out of memory");
+    /* the "epoch" of the shuffle is a stream of its own, far from any training epoch */
+    uae_data_shuffle(n, seed, (uint64_t)UAE_STREAM_NEGATIVES << 56, perm);
+    for (int64_t i = 0; i < negatives_n; i++)
+        memcpy(out + i * d, x + perm[i] * d, (size_t)d * sizeof *out);
+    free(perm);
+    return UAE_OK;
 }
 
 /* The dual update. The attack solves  min_delta I(delta)  subject to  g(delta) <= 0,  with

@@ -11,7 +11,8 @@ typedef enum uae_stream_purpose {
     UAE_STREAM_MINE_WEIGHTS = 0x4D, /* per-sample MINE initial weights; sub = parameter slot */
     UAE_STREAM_MINE_PERM = 0x50,    /* per-sample marginal permutations */
     UAE_STREAM_DELTA = 0x44,        /* the attack's initial perturbation */
-    UAE_STREAM_PROJ = 0x52          /* random-projection matrices (shared by all samples) */
+    UAE_STREAM_PROJ = 0x52,         /* random-projection matrices (shared by all samples) */
+    UAE_STREAM_NEGATIVES = 0x4E     /* contrastive: which training examples are the negatives */
 } uae_stream_purpose;
 
 /* Streams whose consecutive samples are consecutive numbers: UAE_OP_PERMUTATION gives row r the

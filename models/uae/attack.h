@@ -72,6 +72,13 @@ typedef struct uae_attack_config {
     int search_steps;           /* PENALTY: binary-search steps over c (9) */
     float pgd_eps, pgd_step;    /* PGD: radius (0.1) and step (0.01) */
     uint64_t seed;              /* every random number derives from (seed, sample index) */
+    /* Contrastive loss: the negatives are one augmented view of each of these training examples,
+     * (negatives_n, C, H, W) floats (host, not owned; from uae_attack_pick_negatives), the same
+     * set for every sample, so a sample's loss does not depend on which samples share its batch.
+     * Required for the contrastive loss (UAE_ERR_INVALID without it); ignored otherwise. */
+    const float *negatives;
+    int64_t negatives_n;        /* contrastive defaults: 254, the negatives one anchor sees in a
+                                   SimCLR training batch of 128 */
     uae_attack_progress_fn progress;  /* NULL: none */
     void *progress_user;
 } uae_attack_config;
@@ -81,6 +88,12 @@ typedef struct uae_attack_config {
  * p = 0.5; classifier: supervised, CW loss, 1000 iterations, 1 MINE step. UAE_ERR_INVALID for an
  * unknown kind. */
 uae_status uae_attack_defaults(uae_model_kind kind, uae_attack_config *cfg);
+
+/* Copies cfg->negatives_n examples of a training set x (n, d) (host, not owned), chosen without
+ * repetition by a permutation drawn from seed, into out (negatives_n, d) (caller-owned).
+ * UAE_ERR_INVALID if negatives_n > n. */
+uae_status uae_attack_pick_negatives(const float *x, int64_t n, int64_t d, uint64_t seed,
+                                     int64_t negatives_n, float *out);
 
 /* "minmax", "penalty", "pgd" and "conv", "random" <-> the enums. */
 const char *uae_attack_method_name(uae_attack_method m);
