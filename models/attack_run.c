@@ -29,8 +29,11 @@ typedef struct run {
     bool conv_samples;           /* MINE samples from the first conv layer (else projections) */
     int64_t n;                   /* MINE samples per image */
     int sc, sh, sw;              /* shape of one MINE sample */
-    uae_tensor xs_clean, ys_cur; /* conv samples of x (fixed) and of the current x' */
+    uae_tensor xs_clean, ys_cur; /* samples of x and of the current x' (conv: x's fixed; random:
+                                  * both (B, M, p), x's recomputed with every new P) */
     uae_mine *mine;              /* NULL for PGD */
+    uae_arena *proj_ar;          /* random mode: P, xs_clean, ys_cur (P alone is D*M*p floats) */
+    uae_tensor P;                /* random mode: the current projection matrix (D, M*p) */
     uint64_t proj_draws;         /* projection matrices drawn so far */
     /* host */
     float *c, *viol, *mi, *loss, *lclean_h; /* (B) */
@@ -101,31 +104,45 @@ static uae_var *standardise(uae_tape *t, uae_var *v) {
 }
 
 /* The MINE samples of clean images and of x' = ximg's images, as tape variables. Conv mode: the
- * first layer's channel maps, (B*K, 1, H', W') (x's are fixed, computed once). Random mode: one
- * fresh N(0, 1) projection matrix P (D, M*p), shared by x and x' and by every sample of the batch
- * (its numbers depend only on the seed and the draw number, not on the batch), each image giving
- * M standardised p-vectors: (B, M, p). */
+ * first layer's channel maps, (B*K, 1, H', W') (x's are fixed, computed once). Random mode: each
+ * image gives M standardised p-vectors, standardise(image . P), (B, M, p), with the iteration's
+ * projection matrix P (draw_projection); x's samples under this P are already in xs_clean. */
 static uae_status samples_pair(run *r, uae_var *yimg, uae_var **xs, uae_var **ys) {
     uae_tape *t = r->t;
+    *xs = uae_ad_const(t, &r->xs_clean);
     if (r->conv_samples) {
-        *xs = uae_ad_const(t, &r->xs_clean);
         uae_var *f = uae_model_first_layer(r->model, t, r->pv, yimg);
         *ys = uae_ad_reshape(t, f, 4, (int64_t[]){r->B * r->n, 1, r->sh, r->sw});
         return uae_tape_status(t);
     }
-    const int64_t M = r->cfg->proj_count, p = r->cfg->proj_dim;
-    uae_var *P = uae_ad_new_const(t, 2, (int64_t[]){r->D, M * p});
-    if (!P) return uae_tape_status(t);
-    uint64_t per_draw = (uint64_t)(r->D * M * p);
-    UAE_TRY(uae_rng_fill(UAE_RNG_NORMAL, r->cfg->seed, uae_stream_sub(UAE_STREAM_PROJ, 0, 0),
-                         r->proj_draws++ * per_draw, 0.0f, 1.0f, uae_ad_value(P)));
-    uae_var *xf = uae_ad_const(t, &r->x);
     uae_var *yf = uae_ad_reshape(t, yimg, 2, (int64_t[]){r->B, r->D});
-    *xs = standardise(t, uae_ad_reshape(t, uae_ad_matmul(t, xf, P, false, false), 3,
-                                        (int64_t[]){r->B, M, p}));
-    *ys = standardise(t, uae_ad_reshape(t, uae_ad_matmul(t, yf, P, false, false), 3,
-                                        (int64_t[]){r->B, M, p}));
+    *ys = standardise(t, uae_ad_reshape(t, uae_ad_matmul(t, yf, uae_ad_const(t, &r->P), false, false),
+                                        3, (int64_t[]){r->B, r->n, r->sw}));
     return uae_tape_status(t);
+}
+
+/* Random mode: draws the next projection matrix P, N(0, 1) entries (D, M*p), and puts x's samples
+ * under it into xs_clean. P is shared by x and x' and by every sample of the batch; its numbers
+ * depend only on (seed, draw number), and the draws happen at the same points for every batch
+ * size, so a sample's x' does not depend on the batch. One draw per attack iteration, used by the
+ * iteration's delta step and its MINE steps (docs/method.md: the official code draws one per
+ * sess.run, 21 per iteration, which made the draws nearly all of the attack's time). */
+static uae_status draw_projection(run *r) {
+    if (r->conv_samples) return UAE_OK;
+    uint64_t per_draw = (uint64_t)uae_tensor_numel(&r->P);
+    UAE_TRY(uae_rng_fill(UAE_RNG_NORMAL, r->cfg->seed, uae_stream_sub(UAE_STREAM_PROJ, 0, 0),
+                         r->proj_draws++ * per_draw, 0.0f, 1.0f, &r->P));
+    size_t mark = uae_arena_mark(r->scratch);
+    UAE_TRY(begin_pass(r, mark, false));
+    uae_tape *t = r->t;
+    uae_var *s = standardise(t, uae_ad_reshape(t, uae_ad_matmul(t, uae_ad_const(t, &r->x),
+                                                                uae_ad_const(t, &r->P), false, false),
+                                               3, (int64_t[]){r->B, r->n, r->sw}));
+    uae_status st = uae_tape_status(t);
+    if (st == UAE_OK) st = uae_tensor_copy(&r->xs_clean, uae_ad_value(s));
+    uae_tape_reset(t);
+    uae_arena_reset(r->scratch, mark);
+    return st;
 }
 
 /* x' = x + delta as a constant image on the tape (no gradient). */
@@ -133,36 +150,23 @@ static uae_var *current_image(run *r) {
     return as_image(r, uae_ad_add(r->t, uae_ad_const(r->t, &r->x), uae_ad_const(r->t, &r->delta)));
 }
 
-/* Conv mode: recompute the x'-samples of the current delta into ys_cur. */
+/* Recomputes the x'-samples of the current delta into ys_cur (random mode: under the current P). */
 static uae_status refresh_ys(run *r) {
-    if (!r->conv_samples) return UAE_OK;
     size_t mark = uae_arena_mark(r->scratch);
     UAE_TRY(begin_pass(r, mark, false));
-    uae_var *f = uae_model_first_layer(r->model, r->t, r->pv, current_image(r));
-    uae_status st = uae_tape_status(r->t);
-    if (st == UAE_OK) st = uae_tensor_copy(&r->ys_cur, uae_ad_value(f));
+    uae_var *xs = NULL, *ys = NULL;
+    uae_status st = samples_pair(r, current_image(r), &xs, &ys);
+    if (st == UAE_OK) st = uae_tensor_copy(&r->ys_cur, uae_ad_value(ys));
     uae_tape_reset(r->t);
     uae_arena_reset(r->scratch, mark);
     return st;
 }
 
-/* k MINE Adam steps on the samples of (x, current x'). */
+/* k MINE Adam steps on the samples of (x, current x'): xs_clean and ys_cur (refresh_ys). Both
+ * stay fixed during the k steps (x' does not move; random mode: P neither), so they are computed
+ * once, not once per step. */
 static uae_status mine_steps(run *r, int k) {
-    for (int i = 0; i < k; i++) {
-        if (r->conv_samples) {
-            UAE_TRY(uae_mine_train_step(r->mine, r->t, &r->xs_clean, &r->ys_cur, NULL));
-            continue;
-        }
-        size_t mark = uae_arena_mark(r->scratch);
-        uae_status st = begin_pass(r, mark, false);
-        uae_var *xs = NULL, *ys = NULL;
-        if (st == UAE_OK) st = samples_pair(r, current_image(r), &xs, &ys);
-        uae_tape_set_recording(r->t, true);
-        if (st == UAE_OK) st = uae_mine_train_step(r->mine, r->t, uae_ad_value(xs), uae_ad_value(ys), NULL);
-        uae_tape_reset(r->t);
-        uae_arena_reset(r->scratch, mark);
-        UAE_TRY(st);
-    }
+    for (int i = 0; i < k; i++) UAE_TRY(uae_mine_train_step(r->mine, r->t, &r->xs_clean, &r->ys_cur, NULL));
     return UAE_OK;
 }
 
@@ -252,9 +256,11 @@ static uae_status minmax_run(run *r, int it0, bool dual) {
     const uae_attack_config *cfg = r->cfg;
     UAE_TRY(init_delta(r, uae_attack_delta0_limit(r->C, r->H, r->W), cfg->eps));
     UAE_TRY(uae_mine_reset(r->mine, cfg->seed, r->first));
+    UAE_TRY(draw_projection(r)); /* random mode: the P of the warm-up and of iteration 0 */
     UAE_TRY(refresh_ys(r));
     UAE_TRY(mine_steps(r, cfg->mine_warmup));
     for (int it = 0; it < cfg->iterations; it++) {
+        if (it > 0) UAE_TRY(draw_projection(r)); /* a new P per iteration */
         UAE_TRY(objective_pass(r));
         offer(r, it0 + it);
         /* primal: one plain gradient step on delta (GradientDescentOptimizer(0.01) officially) */
@@ -360,6 +366,12 @@ static uae_status setup_mine(run *r) {
         r->sc = 1;
         r->sh = 1;
         r->sw = cfg->proj_dim;
+        /* P (D, M*p) and the samples (B, M, p) of x and x', for the whole attack */
+        int64_t Mp = r->n * r->sw;
+        UAE_TRY(uae_arena_create(r->be, (size_t)(r->D * Mp + 2 * r->B * Mp + 64), &r->proj_ar));
+        UAE_TRY(uae_arena_tensor2(r->proj_ar, r->D, Mp, &r->P));
+        UAE_TRY(uae_arena_tensor(r->proj_ar, 3, (int64_t[]){r->B, r->n, r->sw}, &r->xs_clean));
+        UAE_TRY(uae_arena_tensor(r->proj_ar, 3, (int64_t[]){r->B, r->n, r->sw}, &r->ys_cur));
     }
     return uae_mine_create(r->be, &mc, r->B, r->n, r->sc, r->sh, r->sw, &r->mine);
 }
@@ -395,6 +407,7 @@ static uae_status check_config(const uae_attack_config *cfg, const uae_model_con
 
 static void run_free(run *r) {
     uae_mine_free(r->mine);
+    uae_arena_free(r->proj_ar);
     uae_tape_free(r->t);
     uae_arena_free(r->scratch);
     uae_arena_free(r->ar);

@@ -269,6 +269,49 @@ static void test_batched(uae_backend *be, bool small) {
     uae_model_free(m);
 }
 
+/* Random-projection samples on a dense autoencoder (no conv layer): a sample's x' must not depend
+ * on the batch it is attacked in, although the projection matrices are shared by the batch and
+ * redrawn every iteration (draw numbers, not batch contents, choose them). */
+static void test_random_batched(uae_backend *be, bool small) {
+    const int C = 1, H = 8, W = 8;
+    const int64_t B = 3, D = C * H * W;
+    uae_model *m = tiny_model(be, "dense-ae", C, H, W, 0);
+    uae_attack_config ac;
+    small_config(UAE_MODEL_AUTOENCODER, small ? 3 : 6, &ac);
+    ac.samples = UAE_ATTACK_SAMPLES_RANDOM;
+    ac.proj_count = 12;
+    ac.proj_dim = 6;
+    ac.mine_warmup = 2;
+    ac.c0 = 1000.0f; /* as in test_batched: outcomes that depend on the loss gap */
+    float *x = images(B, C, H, W, 8);
+    float *xa = malloc((size_t)(B * D) * sizeof *xa), *x1 = malloc((size_t)D * sizeof *x1);
+    uae_attack_result rb[3], r1;
+    TRY(uae_attack_run(m, &ac, x, NULL, 40, B, xa, rb));
+    check_outputs("random batched", x, xa, B, D, ac.eps, rb);
+    for (int64_t b = 0; b < B; b++) {
+        TRY(uae_attack_run(m, &ac, x + b * D, NULL, 40 + (uint64_t)b, 1, x1, &r1));
+        /* 1e-5: as in test_batched, GEMMs of other shapes may round differently */
+        double diff = max_abs_diff(xa + b * D, x1, D);
+        CHECK(diff <= 1e-5, "random sample %lld: |x'_B - x'_1| = %g", (long long)b, diff);
+        CHECK(rb[b].success == r1.success && rb[b].selected_iter == r1.selected_iter &&
+                  fabs(rb[b].mi - r1.mi) <= 1e-4,
+              "random sample %lld: success %d/%d, selected %d/%d, I %g/%g", (long long)b,
+              rb[b].success, r1.success, rb[b].selected_iter, r1.selected_iter, rb[b].mi, r1.mi);
+        printf("random sample %lld: success %d, I %.4f (B=1: %.4f), selected %d, |dx'| %.2g\n",
+               (long long)b, rb[b].success, rb[b].mi, r1.mi, rb[b].selected_iter, diff);
+    }
+    /* another seed draws other projections, so other MINE samples and another I */
+    uae_attack_config as = ac;
+    as.seed = 12;
+    uae_attack_result rs[3];
+    TRY(uae_attack_run(m, &as, x, NULL, 40, B, xa, rs));
+    CHECK(rs[0].mi != rb[0].mi, "seed changed nothing: I %g", rs[0].mi);
+    free(x);
+    free(xa);
+    free(x1);
+    uae_model_free(m);
+}
+
 static void test_supervised(uae_backend *be, bool small) {
     const int C = 1, H = 16, W = 16;
     const int64_t B = 2, D = C * H * W;
@@ -361,6 +404,7 @@ int main(int argc, char **argv) {
     TRY(uae_backend_open("cpu", &be));
     test_projection(be);
     test_batched(be, small);
+    test_random_batched(be, small);
     test_supervised(be, small);
     uae_backend_free(be);
     if (failures) printf("%d failure(s)\n", failures);
