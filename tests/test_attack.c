@@ -358,8 +358,16 @@ static int test_devices(bool small) {
     uae_attack_config ac;
     small_config(UAE_MODEL_AUTOENCODER, small ? 10 : 40, &ac);
     ac.c0 = 1000.0f; /* as in test_batched: outcomes that depend on the loss gap */
-    uae_attack_result rc[2], ro[2];
+    uae_attack_result rc[2], ro[2], rcr[2];
     TRY(uae_attack_run(mc, &ac, x, NULL, 0, B, xc, rc));
+    /* random-projection samples as well (few iterations: each draws a projection matrix) */
+    uae_attack_config ar = ac;
+    ar.iterations = small ? 3 : 8;
+    ar.samples = UAE_ATTACK_SAMPLES_RANDOM;
+    ar.proj_count = 16;
+    ar.proj_dim = 8;
+    float *xcr = malloc((size_t)(B * D) * sizeof *xcr);
+    TRY(uae_attack_run(mc, &ar, x, NULL, 0, B, xcr, rcr));
     for (int i = 0; i < count && i < 32; i++) {
         if (strcmp(dev[i].backend, "opencl") != 0) continue;
         char spec[16];
@@ -379,6 +387,13 @@ static int test_devices(bool small) {
         for (int64_t b = 0; b < B; b++)
             CHECK(rc[b].success == ro[b].success, "%s: sample %lld success %d vs %d", dev[i].name,
                   (long long)b, rc[b].success, ro[b].success);
+        /* random mode: the projections are the same bits on both (the RNG is bit-exact), the
+         * products and standardisation differ by rounding; 1e-4 as above */
+        TRY(uae_attack_run(mo, &ar, x, NULL, 0, B, xo, ro));
+        diff = max_abs_diff(xcr, xo, B * D);
+        printf("%s, random projections: |x'_cpu - x'_ocl| = %.3g, I %.4f / %.4f (cpu %.4f / %.4f)\n",
+               uae_backend_name(be), diff, ro[0].mi, ro[1].mi, rcr[0].mi, rcr[1].mi);
+        CHECK(diff <= 1e-4, "%s, random projections: |x'_cpu - x'_ocl| = %g", dev[i].name, diff);
         uae_model_free(mo);
         uae_backend_free(be);
         tested++;
@@ -387,6 +402,7 @@ static int test_devices(bool small) {
     uae_backend_free(cpu);
     free(x);
     free(xc);
+    free(xcr);
     free(xo);
     if (tested == 0) {
         printf("no OpenCL device: skipped\n");

@@ -36,7 +36,10 @@ typedef enum uae_attack_method {
 /* How one image becomes a batch of MINE samples. */
 typedef enum uae_attack_samples {
     UAE_ATTACK_SAMPLES_CONV,    /* the model's first conv layer: each channel's map is a sample */
-    UAE_ATTACK_SAMPLES_RANDOM,  /* proj_count Gaussian projections to proj_dim, standardised */
+    UAE_ATTACK_SAMPLES_RANDOM,  /* proj_count Gaussian projections to proj_dim, standardised;
+                                 * one matrix per iteration, shared by its delta step and MINE
+                                 * steps (the official code redraws it at every step:
+                                 * docs/method.md) and by the batch */
     UAE_ATTACK_SAMPLES_COUNT
 } uae_attack_samples;
 
