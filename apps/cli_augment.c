@@ -409,7 +409,7 @@ static int run_demo(const cli_command *cmd, cli_globals *g, int argc, char **arg
     "                     row itself)\n" \
     "  --select-k K       representation: features concrete-ae selects (default 50, or d/2\n" \
     "                     for inputs of fewer than 100 features)\n" \
-    "  --probe-epochs E   epochs of the linear probes (30; Adam lr 1e-2, batch 256, on the\n" \
+    "  --probe-epochs E   epochs of the linear probes (50; Adam lr 1e-2, batch 256, on the\n" \
     "                     seed's training subset, features standardised)\n" \
     "  --attack-batch B   examples attacked at once (16)\n" \
     "  --proj-count N     MINE samples in random mode (models without a first conv layer,\n" \
@@ -423,7 +423,8 @@ static int run_demo(const cli_command *cmd, cli_globals *g, int argc, char **arg
 #define ARMS_HELP \
     "The attack has the official defaults of the task's model (autoencoders: 40 iterations,\n" \
     "p = 0.25; contrastive: 20 iterations, p = 0.5, the negatives a fixed seeded set of\n" \
-    "training examples). For each seed: train the base model on a seeded subset; make adversarial examples\n" \
+    "training examples).\n" \
+    "For each seed: train the base model on a seeded subset; make adversarial examples\n" \
     "(UAEs) of N training examples (written as they are made; a rerun resumes); retrain copies\n" \
     "of the base model (weights and optimizer state) on the originals + the UAEs (1:1 when\n" \
     "N = n-train), on the originals + Gaussian-noise copies, on the originals + duplicates\n" \

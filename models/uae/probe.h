@@ -30,13 +30,13 @@ extern "C" {
 #endif
 
 typedef struct uae_probe_options {
-    int epochs;      /* passes over the training features (30) */
+    int epochs;      /* passes over the training features (50) */
     int64_t batch;   /* examples per Adam step (256) */
     float lr;        /* Adam's learning rate (1e-2; betas 0.9 / 0.999, eps 1e-7) */
     uint64_t seed;   /* the example order (1) */
 } uae_probe_options;
 
-/* epochs 30, batch 256, lr 1e-2, seed 1 (chosen by measurement, see models/probe.c). */
+/* epochs 50, batch 256, lr 1e-2, seed 1 (chosen by measurement, see models/probe.c). */
 uae_probe_options uae_probe_options_default(void);
 
 typedef struct uae_probe_result {
