@@ -553,6 +553,12 @@ static uae_status write_grid(const char *path, const seed_run *s) {
     return st;
 }
 
+/* The MINE samples the attack will use: concrete-ae has no first convolution, so its attack always
+ * falls back to random projections (said so in the tables rather than the "conv" asked for). */
+static uae_attack_samples effective_samples(const uae_augment_options *o) {
+    return o->task == UAE_TASK_REPRESENTATION ? UAE_ATTACK_SAMPLES_RANDOM : o->attack.samples;
+}
+
 /* A rerun into the same folder reuses a seed's base model and continues its examples only if the
  * settings that made them are the same: seed-S/settings.json records them, and if they differ the
  * seed's files are removed and it starts afresh (never a mix of two settings in one .npy). The
@@ -570,7 +576,7 @@ static uae_status check_seed_settings(const uae_augment_options *o, const seed_r
              "\"attack\":\"%s\",\"samples\":\"%s\",\"iterations\":%d,\"mine_steps\":%d,"
              "\"mine_hidden\":%d,\"mine_filters\":%d,\"eps\":%.9g,\"lr\":%.9g,\"seed\":%llu%s}\n",
              s->cfg.preset, (long long)s->sub.n, (long long)s->n, epochs, (long long)batch,
-             uae_attack_method_name(a->method), uae_attack_samples_name(a->samples),
+             uae_attack_method_name(a->method), uae_attack_samples_name(effective_samples(o)),
              a->iterations, a->mine_steps, a->mine.hidden, a->mine.conv_filters, (double)a->eps,
              (double)a->lr, (unsigned long long)s->seed, extra);
     snprintf(path, sizeof path, "%s/settings.json", s->dir);
@@ -663,6 +669,7 @@ static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_
 
     uae_attack_config ac = o->attack;
     ac.seed = seed;
+    ac.samples = effective_samples(o);
     if (o->task == UAE_TASK_CONTRASTIVE) {
         /* The contrastive loss's negatives: a fixed, seeded set of the subset's examples. */
         s->negatives_n = ac.negatives_n > 0 ? ac.negatives_n : 254;
@@ -775,7 +782,7 @@ static uae_status write_json(const char *path, const uae_augment_options *o,
         "attack", uae_attack_method_name(o->attack.method), "iterations", o->attack.iterations,
         "mine_steps", o->attack.mine_steps, "mine_hidden", o->attack.mine.hidden,
         "mine_conv_filters", o->attack.mine.conv_filters, "eps", (double)o->attack.eps,
-        "samples", uae_attack_samples_name(o->attack.samples));
+        "samples", uae_attack_samples_name(effective_samples(o)));
     json_t *seeds = json_array();
     for (int k = 0; k < rep->nseeds; k++) json_array_append_new(seeds, json_integer((json_int_t)o->seeds[k]));
     json_object_set_new(settings, "seeds", seeds);
@@ -852,11 +859,11 @@ static uae_status write_md(const char *path, const uae_augment_options *o,
     FILE *out = uae_atomic_file_stream(f);
     fprintf(out, "# uae augment: %s with %s\n\n", task_names[o->task], cfg->preset);
     fprintf(out, "%lld training examples per seed, %lld adversarial examples (%s, %d iterations, "
-            "MINE hidden %d, %d MINE steps, eps %g), base %d epochs, retraining %d epochs, "
-            "noise sigma %g",
+            "MINE hidden %d, %d MINE steps, %s MINE samples, eps %g), base %d epochs, retraining "
+            "%d epochs, noise sigma %g",
             (long long)n_train, (long long)n, uae_attack_method_name(o->attack.method),
             o->attack.iterations, o->attack.mine.hidden, o->attack.mine_steps,
-            (double)o->attack.eps, cfg->epochs,
+            uae_attack_samples_name(effective_samples(o)), (double)o->attack.eps, cfg->epochs,
             o->retrain_epochs > 0 ? o->retrain_epochs : cfg->epochs, (double)o->noise_sigma);
     if (o->task != UAE_TASK_CONTRASTIVE)
         fprintf(out, ", augmented inputs target %s",
@@ -944,6 +951,12 @@ uae_status uae_augment_run(uae_backend *be, const uae_dataset *train, const uae_
         return uae_fail(UAE_ERR_SHAPE, "augment: training examples of %d x %d x %d, test "
                         "examples of %d x %d x %d", train->c, train->h, train->w, test->c,
                         test->h, test->w);
+    if ((o->task == UAE_TASK_CONTRASTIVE && o->attack.loss != UAE_ATTACK_LOSS_MODEL) ||
+        o->attack.loss == UAE_ATTACK_LOSS_CW)
+        return uae_fail(UAE_ERR_INVALID, "augment: the %s task's attack needs the %s loss; set "
+                        "o.attack with uae_attack_defaults(uae_augment_task_kind(task))",
+                        task_names[o->task],
+                        o->task == UAE_TASK_CONTRASTIVE ? "model's (NT-Xent)" : "SSE or model's");
     UAE_TRY(check_range(train, &o->attack));
     /* The accuracies need labels on both sides (a CSV without a label column has none). */
     rep->labels = train->y && test->y && train->num_classes >= 2;
