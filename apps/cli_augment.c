@@ -116,7 +116,9 @@ static int parse_augment(const cli_command *cmd, cli_globals *g, int argc, char 
         case OPT_OUT: a->out = v; break;
         case OPT_PRESET: a->preset = v; break;
         case OPT_LABEL_COLUMN: a->label_column = v; break;
-        case OPT_SELECT_K: rc = cli_parse_int(cmd, "--select-k", v, 1, 1 << 20, &a->select_k); break;
+        case OPT_SELECT_K:
+            rc = cli_parse_int(cmd, "--select-k", v, 1, 1 << 20, &a->select_k);
+            break;
         case OPT_PROJ_COUNT:
             rc = cli_parse_int(cmd, "--proj-count", v, 1, 100000, &a->proj_count);
             break;

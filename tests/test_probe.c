@@ -54,7 +54,8 @@ typedef struct problem {
 static problem make_problem(int64_t n_train, int64_t n_test, bool random_labels, float scale) {
     problem p = {n_train, n_test, malloc((size_t)(n_train * D) * sizeof(float)),
                  malloc((size_t)(n_test * D) * sizeof(float)),
-                 malloc((size_t)n_train * sizeof(int32_t)), malloc((size_t)n_test * sizeof(int32_t))};
+                 malloc((size_t)n_train * sizeof(int32_t)),
+                 malloc((size_t)n_test * sizeof(int32_t))};
     if (!p.xtr || !p.xte || !p.ytr || !p.yte) {
         fprintf(stderr, "out of memory\n");
         exit(1);
