@@ -1,7 +1,8 @@
 /* tests/test_probe.c — the linear probe (uae/probe.h) on the "cpu" backend: linearly separable
  * synthetic data is learnt (test accuracy >= 0.99), random labels stay near chance on the test set,
  * the same seed gives the same bits, features on wildly different scales are standardised, and bad
- * inputs (a label out of range, no examples, one class, a NaN feature) are clear errors. */
+ * inputs (a label out of range, no examples, one class, a NaN feature) are clear errors. The
+ * separable case runs on the "ref" backend too. */
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -177,6 +178,14 @@ int main(void) {
     test_separable(be);
     test_random_labels(be);
     test_errors(be);
+    uae_backend_free(be);
+    /* The probe is written against the ops: the scalar reference backend learns it too. */
+    if (uae_backend_open("ref", &be) != UAE_OK) {
+        fprintf(stderr, "ref backend: %s\n", uae_last_error());
+        return 1;
+    }
+    printf("on ref: ");
+    test_separable(be);
     uae_backend_free(be);
     if (failures) {
         fprintf(stderr, "%d failure(s)\n", failures);
