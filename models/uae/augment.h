@@ -128,9 +128,11 @@ typedef struct uae_augment_options {
                                    d / 2 for inputs of fewer than 100 features) */
     uae_probe_options probe;    /* the linear probes (their seed is replaced by each run's) */
     const char *out_dir;        /* created if missing (required) */
-    uae_attack_config attack;   /* its seed is replaced by each run's seed; contrastive: its
-                                   negatives by negatives_n (at most n_train) training examples
-                                   of the seed's subset (uae_attack_pick_negatives) */
+    uae_attack_config attack;   /* its seed is replaced by each run's seed; representation: its
+                                   samples by random projections (concrete-ae has no conv layer);
+                                   contrastive: its negatives by negatives_n (at most n_train)
+                                   training examples of the seed's subset
+                                   (uae_attack_pick_negatives) */
     int64_t attack_batch;       /* samples attacked at once (16) */
     uae_train_batch_fn on_batch;          /* training progress, optional */
     uae_generate_progress_fn on_generate; /* attack progress, optional */
