@@ -26,6 +26,11 @@ enum {
     OPT_OUT,
     OPT_PRESET,
     OPT_ATTACK_BATCH,
+    OPT_SELECT_K,
+    OPT_PROBE_EPOCHS,
+    OPT_LABEL_COLUMN,
+    OPT_PROJ_COUNT,
+    OPT_PROJ_DIM,
 };
 
 /* The demo's scale-down, chosen by measuring the attack's time per sample on 2 CPU cores (see
@@ -43,8 +48,9 @@ enum {
 #define DEMO_SEEDS "1,2,3"
 
 typedef struct augment_args {
-    const char *task, *model, *data, *seeds, *target, *out, *preset;
-    long long n_train, n, n_test, epochs, retrain_epochs, batch, attack_batch;
+    const char *task, *model, *data, *seeds, *target, *out, *preset, *label_column;
+    long long n_train, n, n_test, epochs, retrain_epochs, batch, attack_batch, select_k,
+        probe_epochs, proj_count, proj_dim;
     double noise_sigma;
     cli_attack_args at;
 } augment_args;
@@ -84,6 +90,11 @@ static int parse_augment(const cli_command *cmd, cli_globals *g, int argc, char 
         {"out", required_argument, NULL, OPT_OUT},
         {"preset", required_argument, NULL, OPT_PRESET},
         {"attack-batch", required_argument, NULL, OPT_ATTACK_BATCH},
+        {"select-k", required_argument, NULL, OPT_SELECT_K},
+        {"probe-epochs", required_argument, NULL, OPT_PROBE_EPOCHS},
+        {"label-column", required_argument, NULL, OPT_LABEL_COLUMN},
+        {"proj-count", required_argument, NULL, OPT_PROJ_COUNT},
+        {"proj-dim", required_argument, NULL, OPT_PROJ_DIM},
     };
     struct option opts[CLI_MAX_OPTIONS];
     cli_attack_options_join(own, sizeof own / sizeof own[0], opts);
@@ -104,6 +115,17 @@ static int parse_augment(const cli_command *cmd, cli_globals *g, int argc, char 
         case OPT_TARGET: a->target = v; break;
         case OPT_OUT: a->out = v; break;
         case OPT_PRESET: a->preset = v; break;
+        case OPT_LABEL_COLUMN: a->label_column = v; break;
+        case OPT_SELECT_K:
+            rc = cli_parse_int(cmd, "--select-k", v, 1, 1 << 20, &a->select_k);
+            break;
+        case OPT_PROJ_COUNT:
+            rc = cli_parse_int(cmd, "--proj-count", v, 1, 100000, &a->proj_count);
+            break;
+        case OPT_PROJ_DIM: rc = cli_parse_int(cmd, "--proj-dim", v, 2, 100000, &a->proj_dim); break;
+        case OPT_PROBE_EPOCHS:
+            rc = cli_parse_int(cmd, "--probe-epochs", v, 1, 100000, &a->probe_epochs);
+            break;
         case OPT_N_TRAIN: rc = cli_parse_int(cmd, "--n-train", v, 1, INT64_MAX, &a->n_train); break;
         case OPT_N: rc = cli_parse_int(cmd, "--n", v, 1, INT64_MAX, &a->n); break;
         case OPT_N_TEST: rc = cli_parse_int(cmd, "--n-test", v, 1, INT64_MAX, &a->n_test); break;
@@ -127,13 +149,35 @@ static int parse_augment(const cli_command *cmd, cli_globals *g, int argc, char 
     return cli_check_positional(&p, 0);
 }
 
+/* Whether preset suits the task (uae_augment_run checks it too, but only after loading the data):
+ * a usage error (exit 2) naming the presets that do. */
+static int check_preset(const cli_command *cmd, uae_augment_task task, const char *preset) {
+    uae_model_config cfg;
+    if (uae_model_defaults(preset, 1, 28, 28, 10, &cfg) != UAE_OK)
+        return cli_usage_error(cmd, "--model: %s", uae_last_error());
+    bool ok = task == UAE_TASK_RECONSTRUCTION   ? cfg.kind == UAE_MODEL_AUTOENCODER
+              : task == UAE_TASK_REPRESENTATION ? strcmp(cfg.preset, "concrete-ae") == 0
+                                                : cfg.kind == UAE_MODEL_CONTRASTIVE;
+    if (ok) return CLI_EXIT_OK;
+    return cli_usage_error(cmd, "--model %s does not suit the %s task (%s)", preset,
+                           uae_augment_task_name(task),
+                           task == UAE_TASK_RECONSTRUCTION
+                               ? "an autoencoder: dense-ae, sparse-ae, conv-ae, aae, concrete-ae"
+                           : task == UAE_TASK_REPRESENTATION ? "concrete-ae"
+                                                             : "simclr-small");
+}
+
 /* The options of the library call: the settings preset first, then what was given. */
 static int make_options(const cli_command *cmd, const augment_args *a, uae_augment_options *o) {
     *o = uae_augment_options_default();
+    if (a->task && uae_augment_task_parse(a->task, &o->task) != UAE_OK)
+        return cli_usage_error(cmd, "--task: '%s' is not reconstruction, representation or "
+                               "contrastive", a->task);
+    /* The attack's official defaults for the kind of model the task attacks. */
+    uae_attack_defaults(uae_augment_task_kind(o->task), &o->attack);
     const char *preset = a->preset ? a->preset : "paper";
     const char *seeds = "1,2,3";
     if (strcmp(preset, "demo") == 0) {
-        o->preset = "conv-ae";
         o->n_train = DEMO_N_TRAIN;
         o->n = DEMO_N;
         o->epochs = DEMO_EPOCHS;
@@ -147,18 +191,30 @@ static int make_options(const cli_command *cmd, const augment_args *a, uae_augme
     } else if (strcmp(preset, "paper") != 0) {
         return cli_usage_error(cmd, "--preset: '%s' is not demo or paper", preset);
     }
-    if (a->task && uae_augment_task_parse(a->task, &o->task) != UAE_OK)
-        return cli_usage_error(cmd, "--task: '%s' is not reconstruction, representation or "
-                               "contrastive", a->task);
-    if (a->model) o->preset = a->model;
+    if (a->model) {
+        int rc = check_preset(cmd, o->task, a->model);
+        if (rc != CLI_EXIT_OK) return rc;
+        o->preset = a->model;
+    }
     if (a->n_train > 0) o->n_train = a->n_train;
     if (a->n > 0) o->n = a->n;
     if (a->epochs > 0) o->epochs = (int)a->epochs;
     if (a->retrain_epochs > 0) o->retrain_epochs = (int)a->retrain_epochs;
     if (a->batch > 0) o->batch = a->batch;
     if (a->attack_batch > 0) o->attack_batch = a->attack_batch;
+    if (a->probe_epochs > 0) o->probe.epochs = (int)a->probe_epochs;
+    if (a->proj_count > 0) o->attack.proj_count = (int)a->proj_count;
+    if (a->proj_dim > 0) o->attack.proj_dim = (int)a->proj_dim;
+    if (a->select_k > 0) {
+        if (o->task != UAE_TASK_REPRESENTATION)
+            return cli_usage_error(cmd, "--select-k is for the representation task");
+        o->select_k = (int)a->select_k;
+    }
     if (isfinite(a->noise_sigma)) o->noise_sigma = (float)a->noise_sigma;
     if (a->target) {
+        if (o->task == UAE_TASK_CONTRASTIVE)
+            return cli_usage_error(cmd, "--target does not apply to the contrastive task: SimCLR "
+                                   "trains on two augmented views of each row itself");
         if (strcmp(a->target, "clean") == 0)
             o->target = UAE_TARGET_CLEAN;
         else if (strcmp(a->target, "self") == 0)
@@ -170,16 +226,33 @@ static int make_options(const cli_command *cmd, const augment_args *a, uae_augme
     if (rc != CLI_EXIT_OK) return rc;
     rc = cli_attack_apply(cmd, &a->at, &o->attack);
     if (rc != CLI_EXIT_OK) return rc;
-    if (o->task != UAE_TASK_RECONSTRUCTION) {
-        fprintf(stderr, "uae %s: --task %s is not available in this version yet (only "
-                "reconstruction)\n", cmd->name, a->task);
-        return CLI_EXIT_UNAVAILABLE;
-    }
     if (o->n_train > 0 && o->n > o->n_train)
         return cli_usage_error(cmd, "--n %lld is more than --n-train %lld", (long long)o->n,
                                (long long)o->n_train);
     o->out_dir = a->out ? a->out : strcmp(preset, "demo") == 0 ? "demo-out" : "augment-out";
     return CLI_EXIT_OK;
+}
+
+/* Loads --data. Tables (examples of 1 x 1 x d) are min-max scaled into [0, 1] with the training
+ * split's per-feature range (the test split clipped to it): the box the attack and the noise arm
+ * work in, as images already are. */
+static uae_status load_data(const cli_globals *g, const augment_args *a, uae_dataset *train,
+                            uae_dataset *test) {
+    uae_data_options opt = uae_data_options_default();
+    opt.label_column = a->label_column;
+    UAE_TRY(uae_data_load(a->data, &opt, train, test));
+    if (a->n_test > 0 && a->n_test < test->n) {
+        uae_dataset sub;
+        UAE_TRY(uae_data_subset(test, a->n_test, 0, &sub));
+        uae_dataset_free(test);
+        *test = sub;
+    }
+    if (train->c == 1 && train->h == 1) {
+        uae_logf(&g->log, UAE_LOG_INFO, "a table of %lld features: each scaled to [0, 1] with "
+                 "the training split's minimum and maximum", (long long)train->d);
+        UAE_TRY(uae_augment_scale01(train, test, NULL, NULL));
+    }
+    return UAE_OK;
 }
 
 static double now_seconds(void) {
@@ -221,30 +294,39 @@ static void on_batch(void *user, int epoch, int64_t done, int64_t n, float loss)
     }
 }
 
+/* Every metric's table (mean ± std over seeds) and how the UAE arm compares with the others. */
 static void print_report(const uae_augment_options *o, const uae_augment_report *r) {
-    printf("\nTest MSE over the whole test set, mean ± std over %d seed(s) (lower is better):\n",
-           r->nseeds);
-    for (int a = 0; a < UAE_ARM_COUNT; a++)
-        printf("  %-10s %.5f ± %.5f\n", uae_augment_arm_name((uae_augment_arm)a), r->mean[a],
-               r->std[a]);
+    for (int j = 0; j < r->nmetrics; j++) {
+        const uae_augment_metric *mt = &r->metric[j];
+        const bool higher = mt->higher_is_better;
+        printf("\n%s on the whole test set, mean ± std over %d seed(s) (%s is better):\n",
+               mt->text, r->nseeds, higher ? "higher" : "lower");
+        if (mt->needs_labels && !r->labels) {
+            printf("  n/a (no labels)\n");
+            continue;
+        }
+        for (int a = 0; a < UAE_ARM_COUNT; a++)
+            printf("  %-10s %.5f ± %.5f\n", uae_augment_arm_name((uae_augment_arm)a),
+                   mt->mean[a], mt->std[a]);
+        /* The claim under test: UAEs beat no augmentation and noise, and more than duplicated
+         * data (which is only more training) does. */
+        const double u = mt->mean[UAE_ARM_UAE];
+        const uae_augment_arm others[] = {UAE_ARM_ORIGINAL, UAE_ARM_NOISE, UAE_ARM_DUPLICATE};
+        for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+            double m = mt->mean[others[i]];
+            double spread = fmax(mt->std[UAE_ARM_UAE], mt->std[others[i]]);
+            bool better = higher ? u > m : u < m;
+            printf("  uae vs %-9s: %+.5f (%s%s)\n", uae_augment_arm_name(others[i]), u - m,
+                   better ? "uae better" : "uae not better",
+                   r->nseeds > 1 ? (fabs(u - m) > spread ? ", beyond the seed std"
+                                                         : ", within the seed std")
+                                 : ", one seed: no spread");
+        }
+    }
     double mean_succ = 0.0;
     for (int k = 0; k < r->nseeds; k++) mean_succ += r->success_rate[k] / r->nseeds;
-    printf("attack success rate %.3f\n", mean_succ);
-    /* The claim under test: UAEs beat no augmentation and noise, and more than duplicated data
-     * (which is only more training) does. */
-    const double u = r->mean[UAE_ARM_UAE];
-    const uae_augment_arm others[] = {UAE_ARM_ORIGINAL, UAE_ARM_NOISE, UAE_ARM_DUPLICATE};
-    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
-        double m = r->mean[others[i]];
-        double spread = r->std[UAE_ARM_UAE] > r->std[others[i]] ? r->std[UAE_ARM_UAE]
-                                                                  : r->std[others[i]];
-        printf("uae vs %-9s: %+.5f (%s%s)\n", uae_augment_arm_name(others[i]), u - m,
-               u < m ? "uae lower" : "uae not lower",
-               r->nseeds > 1 ? (fabs(u - m) > spread ? ", beyond the seed std"
-                                                     : ", within the seed std")
-                             : ", one seed: no spread");
-    }
-    printf("\nwrote %s, %s and %s (x, x', |delta|); per seed: %s/seed-N/\n", r->table_md,
+    printf("\nattack success rate %.3f\n", mean_succ);
+    printf("wrote %s, %s and %s (x, x', |delta|); per seed: %s/seed-N/\n", r->table_md,
            r->table_json, r->grid_png, o->out_dir);
     printf("total wall time %.0f s\n", r->seconds);
 }
@@ -261,13 +343,8 @@ static int run_with(const cli_command *cmd, cli_globals *g, int argc, char **arg
     uae_backend *be = NULL;
     rc = cli_open_device(cmd, g, &be);
     if (rc != CLI_EXIT_OK) return rc;
-    uae_dataset train = {0}, test = {0}, sub = {0};
-    uae_status st = uae_data_load(a.data, NULL, &train, &test);
-    if (st == UAE_OK && a.n_test > 0 && a.n_test < test.n) {
-        st = uae_data_subset(&test, a.n_test, 0, &sub);
-        uae_dataset_free(&test);
-        test = sub;
-    }
+    uae_dataset train = {0}, test = {0};
+    uae_status st = load_data(g, &a, &train, &test);
     view v = {.g = g, .gen = {.quiet = g->quiet, .label = "attack"}, .t0 = now_seconds()};
     o.on_batch = on_batch;
     o.on_generate = cli_gen_bar_update;
@@ -278,7 +355,8 @@ static int run_with(const cli_command *cmd, cli_globals *g, int argc, char **arg
     if (st == UAE_OK) {
         uae_logf(&g->log, UAE_LOG_INFO, "%s: %s task, %s, %lld training examples per seed, %lld "
                  "adversarial examples, seeds %s, test set %lld examples; output in %s",
-                 cmd->name, uae_augment_task_name(o.task), o.preset ? o.preset : "conv-ae",
+                 cmd->name, uae_augment_task_name(o.task),
+                 o.preset ? o.preset : uae_augment_task_preset(o.task),
                  (long long)(o.n_train ? o.n_train : train.n),
                  (long long)(o.n ? o.n : o.n_train ? o.n_train : train.n),
                  a.seeds ? a.seeds : demo ? DEMO_SEEDS : "1,2,3", (long long)test.n, o.out_dir);
@@ -308,11 +386,18 @@ static int run_demo(const cli_command *cmd, cli_globals *g, int argc, char **arg
 
 #define AUGMENT_OPTIONS_HELP \
     "Options:\n" \
-    "  --task NAME        reconstruction (default; representation and contrastive are not\n" \
-    "                     available yet)\n" \
-    "  --model PRESET     the autoencoder (default conv-ae)\n" \
-    "  --data PATH        the data set, any format of `uae train` (default: Fashion-MNIST)\n" \
-    "  --n-train N        seeded training subset per seed (paper: all)\n" \
+    "  --task NAME        reconstruction (default; metric: test MSE), representation\n" \
+    "                     (concrete-ae; test MSE from the selected features and a linear\n" \
+    "                     probe's accuracy on them) or contrastive (simclr-small; a linear\n" \
+    "                     probe's accuracy on the frozen encoder, and the test NT-Xent)\n" \
+    "  --model PRESET     the model: an autoencoder for reconstruction (default conv-ae),\n" \
+    "                     concrete-ae for representation, simclr-small for contrastive\n" \
+    "  --data PATH        the data set, any format of `uae train` (default: Fashion-MNIST);\n" \
+    "                     a table (CSV) is min-max scaled to [0, 1] per feature with the\n" \
+    "                     training split's range (the test split clipped to it)\n" \
+    "  --label-column C   CSV: the label column (default: the last; \"\": none, and the\n" \
+    "                     accuracies are n/a)\n" \
+"  --n-train N        seeded training subset per seed (paper: all)\n" \
     "  --n N              adversarial examples per seed, of the first N subset examples\n" \
     "                     (default: all of the subset)\n" \
     "  --n-test N         evaluate on a subset of the test set (quick checks only)\n" \
@@ -322,13 +407,25 @@ static int run_demo(const cli_command *cmd, cli_globals *g, int argc, char **arg
     "  --batch B          training batch (default: the preset's)\n" \
     "  --noise-sigma X    the noise arm's Gaussian sigma (0.1)\n" \
     "  --target MODE      what an augmented input reconstructs: clean (its original, default)\n" \
-    "                     or self\n" \
+    "                     or self; not for contrastive (SimCLR trains on two views of each\n" \
+    "                     row itself)\n" \
+    "  --select-k K       representation: features concrete-ae selects (default 50, or d/2\n" \
+    "                     for inputs of fewer than 100 features)\n" \
+    "  --probe-epochs E   epochs of the linear probes (50; Adam lr 1e-2, batch 256, on the\n" \
+    "                     seed's training subset, features standardised)\n" \
     "  --attack-batch B   examples attacked at once (16)\n" \
+    "  --proj-count N     MINE samples in random mode (models without a first conv layer,\n" \
+    "                     e.g. concrete-ae): N Gaussian projections (500) to --proj-dim\n" \
+    "  --proj-dim P       dimensions (128); each MINE step draws a (d, N*P) matrix, so these\n" \
+    "                     dominate the attack's time on images\n" \
     "  --out DIR          the output folder (augment-out; demo: demo-out)\n" \
     "  --preset NAME      paper (the official settings; long) or demo (the scaled-down ones)\n" \
     "\n" CLI_ATTACK_OPTIONS_HELP
 
 #define ARMS_HELP \
+    "The attack has the official defaults of the task's model (autoencoders: 40 iterations,\n" \
+    "p = 0.25; contrastive: 20 iterations, p = 0.5, the negatives a fixed seeded set of\n" \
+    "training examples).\n" \
     "For each seed: train the base model on a seeded subset; make adversarial examples\n" \
     "(UAEs) of N training examples (written as they are made; a rerun resumes); retrain copies\n" \
     "of the base model (weights and optimizer state) on the originals + the UAEs (1:1 when\n" \
@@ -341,7 +438,7 @@ static int run_demo(const cli_command *cmd, cli_globals *g, int argc, char **arg
 const cli_command cli_cmd_augment = {
     .name = "augment",
     .summary = "the augmentation experiment: UAEs vs noise vs no augmentation",
-    .usage = "augment [--task reconstruction] [OPTIONS]",
+    .usage = "augment [--task reconstruction|representation|contrastive] [OPTIONS]",
     .help = "Runs the experiment of Hsu et al. (AAAI 2022) that asks whether unsupervised\n"
             "adversarial examples are effective data augmentation.\n" ARMS_HELP
             AUGMENT_OPTIONS_HELP,

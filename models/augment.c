@@ -213,6 +213,21 @@ uae_status uae_augment_task_parse(const char *name, uae_augment_task *out) {
                     "contrastive)", name);
 }
 
+/* Each task's default preset and the kind of model its attack is set up for. */
+static const char *const task_presets[] = {"conv-ae", "concrete-ae", "simclr-small"};
+_Static_assert(sizeof task_presets / sizeof task_presets[0] == UAE_TASK_COUNT, "task presets");
+static const uae_model_kind task_kinds[] = {UAE_MODEL_AUTOENCODER, UAE_MODEL_AUTOENCODER,
+                                            UAE_MODEL_CONTRASTIVE};
+_Static_assert(sizeof task_kinds / sizeof task_kinds[0] == UAE_TASK_COUNT, "task kinds");
+
+const char *uae_augment_task_preset(uae_augment_task t) {
+    return (unsigned)t < UAE_TASK_COUNT ? task_presets[t] : "?";
+}
+
+uae_model_kind uae_augment_task_kind(uae_augment_task t) {
+    return (unsigned)t < UAE_TASK_COUNT ? task_kinds[t] : UAE_MODEL_AUTOENCODER;
+}
+
 const char *uae_augment_arm_name(uae_augment_arm a) {
     return (unsigned)a < UAE_ARM_COUNT ? arm_names[a] : "?";
 }
@@ -226,6 +241,7 @@ uae_augment_options uae_augment_options_default(void) {
     o.noise_sigma = 0.1f;
     o.target = UAE_TARGET_CLEAN;
     o.attack_batch = 16;
+    o.probe = uae_probe_options_default();
     uae_attack_defaults(UAE_MODEL_AUTOENCODER, &o.attack);
     return o;
 }
@@ -256,7 +272,8 @@ static bool file_exists(const char *path) {
 }
 
 /* The test MSE of a reconstruction does not depend on the batch size (only the sparse AE's KL
- * term and SimCLR's loss do, and those are not reported here): larger batches evaluate faster. */
+ * term and SimCLR's loss do, and SimCLR's is evaluated with the training batch): larger batches
+ * evaluate faster. */
 static int64_t eval_batch(int64_t train_batch) {
     return train_batch > 500 ? train_batch : 500;
 }
@@ -268,12 +285,159 @@ typedef struct seed_run {
     uae_model_config cfg;
     uae_dataset sub;        /* the seeded training subset (owned) */
     float *xadv;            /* (n, d) the adversarial examples (owned) */
+    float *negatives;       /* contrastive: (negatives_n, d) the attack's negatives (owned) */
+    int64_t negatives_n;
     int64_t n, d;
+    int classes;            /* labels for the probes; 0: none (accuracies are NaN) */
 } seed_run;
 
-/* Trains the base model of this seed, or loads it if a previous run saved it complete. */
+/* The model's representation (uae_model_embed) of x (n, d) (host, not owned), in batches of
+ * `batch`; *out (caller frees) receives (n, *dim) floats. Forward only, on the model's backend. */
+static uae_status embed_all(uae_model *m, const float *x, int64_t n, int64_t batch, float **out,
+                            int64_t *dim) {
+    *out = NULL;
+    *dim = 0;
+    const uae_model_config *c = uae_model_config_of(m);
+    const int64_t d = (int64_t)c->channels * c->height * c->width;
+    const bool images = !(c->channels == 1 && c->height == 1);
+    const int64_t cap = n < batch ? n : batch;
+    uae_backend *be = uae_params_backend(uae_model_params(m));
+    uae_var **pv = calloc((size_t)uae_params_count(uae_model_params(m)), sizeof *pv);
+    uae_arena *arena = NULL;
+    uae_tape *t = NULL;
+    uae_tensor xt;
+    uae_status st = pv ? UAE_OK : uae_fail(UAE_ERR_NOMEM, "embedding: out of memory");
+    if (st == UAE_OK) st = uae_arena_create(be, 1 << 22, &arena);
+    if (st == UAE_OK) st = uae_tape_create(arena, &t);
+    if (st == UAE_OK && images)
+        st = uae_arena_tensor4(arena, cap, c->channels, c->height, c->width, &xt);
+    else if (st == UAE_OK)
+        st = uae_arena_tensor2(arena, cap, d, &xt);
+    size_t mark = st == UAE_OK ? uae_arena_mark(arena) : 0;
+    float *y = NULL;
+    for (int64_t first = 0; first < n && st == UAE_OK; first += cap) {
+        int64_t count = n - first < cap ? n - first : cap;
+        uae_tensor xv;
+        st = uae_tensor_slice(&xt, 0, count, &xv);
+        if (st == UAE_OK) st = uae_tensor_write(&xv, x + first * d);
+        uae_tape_reset(t);
+        uae_tape_set_recording(t, false);
+        if (st == UAE_OK) st = uae_model_bind(m, t, false, pv);
+        uae_var *e = st == UAE_OK ? uae_model_embed(m, t, pv, uae_ad_const(t, &xv)) : NULL;
+        if (st == UAE_OK) st = uae_tape_status(t);
+        if (st == UAE_OK && !e)
+            st = uae_fail(UAE_ERR_INVALID, "model '%s' has no representation to probe",
+                          c->preset);
+        const uae_tensor *ev = st == UAE_OK ? uae_ad_value(e) : NULL;
+        if (st == UAE_OK && !y) { /* the first batch tells the representation's size */
+            *dim = uae_tensor_numel(ev) / count;
+            y = malloc((size_t)(n * *dim) * sizeof *y);
+            if (!y) st = uae_fail(UAE_ERR_NOMEM, "embedding: out of memory");
+        }
+        if (st == UAE_OK && uae_tensor_numel(ev) != count * *dim)
+            st = uae_fail(UAE_ERR_SHAPE, "embedding: %lld values for %lld examples",
+                          (long long)uae_tensor_numel(ev), (long long)count);
+        if (st == UAE_OK) st = uae_tensor_read(ev, y + first * *dim);
+        uae_tape_reset(t);
+        uae_arena_reset(arena, mark);
+    }
+    uae_tape_free(t);
+    uae_arena_free(arena);
+    free(pv);
+    if (st != UAE_OK) {
+        free(y);
+        *dim = 0;
+        return st;
+    }
+    *out = y;
+    return UAE_OK;
+}
+
+/* A linear probe on features (rows of f_train for the seed's subset, f_test for the test set) of
+ * dim values: the test accuracy, or NaN without labels. */
+static uae_status probe_accuracy(uae_backend *be, const uae_augment_options *o,
+                                 const seed_run *s, const uae_dataset *test, const float *f_train,
+                                 const float *f_test, int64_t dim, double *acc) {
+    *acc = NAN;
+    if (s->classes < 2) return UAE_OK;
+    uae_probe_options po = o->probe;
+    po.seed = s->seed;
+    uae_probe_result r;
+    UAE_TRY(uae_probe_run(be, f_train, s->sub.y, s->sub.n, f_test, test->y, test->n, dim,
+                          s->classes, &po, &r));
+    *acc = r.accuracy;
+    return UAE_OK;
+}
+
+/* representation: the linear accuracy on the k input features concrete-ae selects. */
+static uae_status selected_accuracy(uae_backend *be, const uae_augment_options *o,
+                                    const seed_run *s, uae_model *m, const uae_dataset *test,
+                                    double *acc) {
+    *acc = NAN;
+    if (s->classes < 2) return UAE_OK;
+    const int k = uae_model_config_of(m)->select_k;
+    int *idx = malloc((size_t)k * sizeof *idx);
+    float *ftr = malloc((size_t)(s->sub.n * k) * sizeof *ftr);
+    float *fte = malloc((size_t)(test->n * k) * sizeof *fte);
+    uae_status st = idx && ftr && fte ? UAE_OK
+                                      : uae_fail(UAE_ERR_NOMEM, "augment: out of memory");
+    if (st == UAE_OK) st = uae_model_selected_features(m, idx, k);
+    for (int64_t i = 0; i < s->sub.n && st == UAE_OK; i++)
+        for (int j = 0; j < k; j++) ftr[i * k + j] = s->sub.x[i * s->d + idx[j]];
+    for (int64_t i = 0; i < test->n && st == UAE_OK; i++)
+        for (int j = 0; j < k; j++) fte[i * k + j] = test->x[i * s->d + idx[j]];
+    if (st == UAE_OK) st = probe_accuracy(be, o, s, test, ftr, fte, k, acc);
+    free(idx);
+    free(ftr);
+    free(fte);
+    return st;
+}
+
+/* contrastive: the linear-probe accuracy on the frozen encoder's representation. */
+static uae_status embedding_accuracy(uae_backend *be, const uae_augment_options *o,
+                                     const seed_run *s, uae_model *m, const uae_dataset *test,
+                                     int64_t batch, double *acc) {
+    *acc = NAN;
+    if (s->classes < 2) return UAE_OK;
+    float *etr = NULL, *ete = NULL;
+    int64_t dim = 0, dim2 = 0;
+    uae_status st = embed_all(m, s->sub.x, s->sub.n, batch, &etr, &dim);
+    if (st == UAE_OK) st = embed_all(m, test->x, test->n, batch, &ete, &dim2);
+    if (st == UAE_OK) st = probe_accuracy(be, o, s, test, etr, ete, dim, acc);
+    free(etr);
+    free(ete);
+    return st;
+}
+
+/* Every metric of the task (see uae_augment_metric) for model m on the test set, into v[]. */
+static uae_status evaluate(uae_backend *be, const uae_augment_options *o, const seed_run *s,
+                           uae_model *m, const uae_dataset *test, int64_t batch,
+                           double v[UAE_AUGMENT_MAX_METRICS]) {
+    uae_eval_stats es;
+    switch (o->task) {
+    case UAE_TASK_RECONSTRUCTION:
+        UAE_TRY(uae_train_evaluate(m, test, eval_batch(batch), s->seed, &es));
+        v[0] = es.mse;
+        return UAE_OK;
+    case UAE_TASK_REPRESENTATION:
+        UAE_TRY(uae_train_evaluate(m, test, eval_batch(batch), s->seed, &es));
+        v[0] = es.mse;
+        return selected_accuracy(be, o, s, m, test, &v[1]);
+    case UAE_TASK_CONTRASTIVE:
+        UAE_TRY(embedding_accuracy(be, o, s, m, test, eval_batch(batch), &v[0]));
+        UAE_TRY(uae_train_evaluate(m, test, batch, s->seed, &es));
+        v[1] = es.loss;
+        return UAE_OK;
+    case UAE_TASK_COUNT: break;
+    }
+    return uae_fail(UAE_ERR_INVALID, "augment: unknown task %d", (int)o->task);
+}
+
+/* Trains the base model of this seed, or loads it if a previous run saved it complete; evaluates
+ * it into v[]. */
 static uae_status base_model(uae_backend *be, const uae_augment_options *o, seed_run *s,
-                             const uae_dataset *test, int epochs, int64_t batch, double *mse) {
+                             const uae_dataset *test, int epochs, int64_t batch,
+                             double v[UAE_AUGMENT_MAX_METRICS]) {
     uae_model *m = NULL;
     uae_checkpoint_info *info = calloc(1, sizeof *info);
     if (!info) return uae_fail(UAE_ERR_NOMEM, "augment: out of memory");
@@ -306,13 +470,11 @@ static uae_status base_model(uae_backend *be, const uae_augment_options *o, seed
         to.log = o->log;
         if (st == UAE_OK) st = uae_train_run(m, &s->sub, &to, NULL);
     }
-    uae_eval_stats es;
     if (st == UAE_OK) {
         stage(o, "seed %llu: evaluating the base model on %lld test examples",
               (unsigned long long)s->seed, (long long)test->n);
-        st = uae_train_evaluate(m, test, eval_batch(batch), s->seed, &es);
+        st = evaluate(be, o, s, m, test, batch, v);
     }
-    if (st == UAE_OK) *mse = es.mse;
     free(info);
     uae_model_free(m);
     return st;
@@ -350,10 +512,11 @@ static uae_status arm_data(const seed_run *s, const float *extra, bool clean_tar
 }
 
 /* Retrains a copy of the base model (weights and optimizer state from its checkpoint) for
- * `epochs` more epochs on ds and evaluates it on test. */
+ * `epochs` more epochs on ds and evaluates it on test into v[]. */
 static uae_status retrain(uae_backend *be, const uae_augment_options *o, const seed_run *s,
                           const uae_dataset *ds, const float *targets, const uae_dataset *test,
-                          int base_epochs, int epochs, int64_t batch, double *mse) {
+                          int base_epochs, int epochs, int64_t batch,
+                          double v[UAE_AUGMENT_MAX_METRICS]) {
     uae_checkpoint_info *info = calloc(1, sizeof *info);
     if (!info) return uae_fail(UAE_ERR_NOMEM, "augment: out of memory");
     uae_model *m = NULL;
@@ -368,9 +531,7 @@ static uae_status retrain(uae_backend *be, const uae_augment_options *o, const s
     to.user = o->user;
     to.log = o->log;
     if (st == UAE_OK) st = uae_train_run(m, ds, &to, NULL);
-    uae_eval_stats es;
-    if (st == UAE_OK) st = uae_train_evaluate(m, test, eval_batch(batch), s->seed, &es);
-    if (st == UAE_OK) *mse = es.mse;
+    if (st == UAE_OK) st = evaluate(be, o, s, m, test, batch, v);
     uae_model_free(m);
     free(info);
     return st;
@@ -392,21 +553,32 @@ static uae_status write_grid(const char *path, const seed_run *s) {
     return st;
 }
 
+/* The MINE samples the attack will use: concrete-ae has no first convolution, so its attack always
+ * falls back to random projections (said so in the tables rather than the "conv" asked for). */
+static uae_attack_samples effective_samples(const uae_augment_options *o) {
+    return o->task == UAE_TASK_REPRESENTATION ? UAE_ATTACK_SAMPLES_RANDOM : o->attack.samples;
+}
+
 /* A rerun into the same folder reuses a seed's base model and continues its examples only if the
  * settings that made them are the same: seed-S/settings.json records them, and if they differ the
- * seed's files are removed and it starts afresh (never a mix of two settings in one .npy). */
+ * seed's files are removed and it starts afresh (never a mix of two settings in one .npy). The
+ * reconstruction task's record is the one of the versions before the other tasks existed. */
 static uae_status check_seed_settings(const uae_augment_options *o, const seed_run *s, int epochs,
                                       int64_t batch) {
     const uae_attack_config *a = &o->attack;
-    char now[1024], old[1024] = "", path[320];
+    char now[1024], old[1024] = "", path[320], extra[256] = "";
+    if (o->task != UAE_TASK_RECONSTRUCTION)
+        snprintf(extra, sizeof extra, ",\"task\":\"%s\",\"select_k\":%d,\"total_steps\":%lld,"
+                 "\"negatives_n\":%lld", task_names[o->task], s->cfg.select_k,
+                 (long long)s->cfg.total_steps, (long long)s->negatives_n);
     snprintf(now, sizeof now,
              "{\"preset\":\"%s\",\"n_train\":%lld,\"n\":%lld,\"epochs\":%d,\"batch\":%lld,"
              "\"attack\":\"%s\",\"samples\":\"%s\",\"iterations\":%d,\"mine_steps\":%d,"
-             "\"mine_hidden\":%d,\"mine_filters\":%d,\"eps\":%.9g,\"lr\":%.9g,\"seed\":%llu}\n",
+             "\"mine_hidden\":%d,\"mine_filters\":%d,\"eps\":%.9g,\"lr\":%.9g,\"seed\":%llu%s}\n",
              s->cfg.preset, (long long)s->sub.n, (long long)s->n, epochs, (long long)batch,
-             uae_attack_method_name(a->method), uae_attack_samples_name(a->samples),
+             uae_attack_method_name(a->method), uae_attack_samples_name(effective_samples(o)),
              a->iterations, a->mine_steps, a->mine.hidden, a->mine.conv_filters, (double)a->eps,
-             (double)a->lr, (unsigned long long)s->seed);
+             (double)a->lr, (unsigned long long)s->seed, extra);
     snprintf(path, sizeof path, "%s/settings.json", s->dir);
     FILE *f = fopen(path, "r");
     if (f) {
@@ -431,7 +603,53 @@ static uae_status check_seed_settings(const uae_augment_options *o, const seed_r
     return uae_atomic_file_commit(af);
 }
 
-/* One seed of the experiment: fills rep->value[*][k]. */
+/* The model configuration of a seed: the preset's defaults, checked against the task, with the
+ * run's epochs and batch (0: the preset's); representation: k and the temperature schedule over
+ * the base run of n_train examples. */
+static uae_status seed_config(const uae_augment_options *o, const uae_dataset *train,
+                              int64_t n_train, uae_model_config *cfg) {
+    const char *preset = o->preset ? o->preset : task_presets[o->task];
+    UAE_TRY(uae_model_defaults(preset, train->c, train->h, train->w, train->num_classes, cfg));
+    if (o->task == UAE_TASK_RECONSTRUCTION && cfg->kind != UAE_MODEL_AUTOENCODER)
+        return uae_fail(UAE_ERR_INVALID, "the reconstruction task needs an autoencoder; '%s' "
+                        "is not one", preset);
+    if (o->task == UAE_TASK_REPRESENTATION && strcmp(cfg->preset, "concrete-ae") != 0)
+        return uae_fail(UAE_ERR_INVALID, "the representation task needs concrete-ae (a model "
+                        "that selects input features); '%s' is not it", preset);
+    if (o->task == UAE_TASK_CONTRASTIVE && cfg->kind != UAE_MODEL_CONTRASTIVE)
+        return uae_fail(UAE_ERR_INVALID, "the contrastive task needs a contrastive model "
+                        "(simclr-small); '%s' is not one", preset);
+    if (o->epochs > 0) cfg->epochs = o->epochs;
+    if (o->batch > 0) cfg->batch = (int)o->batch;
+    if (o->task == UAE_TASK_REPRESENTATION) {
+        const int64_t d = train->d;
+        int64_t k = o->select_k > 0 ? o->select_k : d / 2 < cfg->select_k ? d / 2 : cfg->select_k;
+        if (k < 1) k = 1;
+        if (k > d)
+            return uae_fail(UAE_ERR_INVALID, "representation: %lld features to select of %lld",
+                            (long long)k, (long long)d);
+        cfg->select_k = (int)k;
+        /* Anneal over the base run, so that a short run ends at the final (hard) temperature;
+         * the retrained arms continue past total_steps, at T_end. */
+        cfg->total_steps = (int64_t)cfg->epochs * ((n_train + cfg->batch - 1) / cfg->batch);
+    }
+    return UAE_OK;
+}
+
+/* Whether every training value lies in the attack's box [lo, hi]; the message names the first
+ * that does not. */
+static uae_status check_range(const uae_dataset *train, const uae_attack_config *a) {
+    for (int64_t i = 0; i < train->n * train->d; i++)
+        if (!(train->x[i] >= a->lo && train->x[i] <= a->hi))
+            return uae_fail(UAE_ERR_INVALID, "augment: training example %lld, feature %lld is %g, "
+                            "outside the attack's box [%g, %g]; scale the data into it (tables: "
+                            "uae_augment_scale01)", (long long)(i / train->d),
+                            (long long)(i % train->d), (double)train->x[i], (double)a->lo,
+                            (double)a->hi);
+    return UAE_OK;
+}
+
+/* One seed of the experiment: fills every metric's value[*][k]. */
 static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_dataset *test,
                            const uae_augment_options *o, int k, seed_run *s,
                            uae_augment_report *rep) {
@@ -440,23 +658,34 @@ static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_
     snprintf(s->dir, sizeof s->dir, "%s/seed-%llu", o->out_dir, (unsigned long long)seed);
     snprintf(s->base_path, sizeof s->base_path, "%s/base.safetensors", s->dir);
     UAE_TRY(make_dir(s->dir));
-    const char *preset = o->preset ? o->preset : "conv-ae";
-    UAE_TRY(uae_model_defaults(preset, train->c, train->h, train->w, train->num_classes, &s->cfg));
-    if (s->cfg.kind != UAE_MODEL_AUTOENCODER)
-        return uae_fail(UAE_ERR_INVALID, "the reconstruction task needs an autoencoder; '%s' "
-                        "is not one", preset);
-    int epochs = o->epochs > 0 ? o->epochs : s->cfg.epochs;
-    int repochs = o->retrain_epochs > 0 ? o->retrain_epochs : epochs;
-    int64_t batch = o->batch > 0 ? o->batch : s->cfg.batch;
-    s->cfg.epochs = epochs;
-    s->cfg.batch = (int)batch;
-
     UAE_TRY(uae_data_subset(train, o->n_train > 0 ? o->n_train : train->n, seed, &s->sub));
     s->d = s->sub.d;
     s->n = o->n > 0 && o->n < s->sub.n ? o->n : s->sub.n;
+    s->classes = rep->labels ? train->num_classes : 0;
+    UAE_TRY(seed_config(o, train, s->sub.n, &s->cfg));
+    const int epochs = s->cfg.epochs;
+    const int64_t batch = s->cfg.batch;
+    const int repochs = o->retrain_epochs > 0 ? o->retrain_epochs : epochs;
 
+    uae_attack_config ac = o->attack;
+    ac.seed = seed;
+    ac.samples = effective_samples(o);
+    if (o->task == UAE_TASK_CONTRASTIVE) {
+        /* The contrastive loss's negatives: a fixed, seeded set of the subset's examples. */
+        s->negatives_n = ac.negatives_n > 0 ? ac.negatives_n : 254;
+        if (s->negatives_n > s->sub.n) s->negatives_n = s->sub.n;
+        s->negatives = malloc((size_t)(s->negatives_n * s->d) * sizeof *s->negatives);
+        if (!s->negatives) return uae_fail(UAE_ERR_NOMEM, "augment: out of memory");
+        UAE_TRY(uae_attack_pick_negatives(s->sub.x, s->sub.n, s->d, seed, s->negatives_n,
+                                          s->negatives));
+        ac.negatives = s->negatives;
+        ac.negatives_n = s->negatives_n;
+    }
+
+    double v[UAE_AUGMENT_MAX_METRICS] = {NAN, NAN};
     UAE_TRY(check_seed_settings(o, s, epochs, batch));
-    UAE_TRY(base_model(be, o, s, test, epochs, batch, &rep->value[UAE_ARM_BASE][k]));
+    UAE_TRY(base_model(be, o, s, test, epochs, batch, v));
+    for (int j = 0; j < rep->nmetrics; j++) rep->metric[j].value[UAE_ARM_BASE][k] = v[j];
 
     /* The adversarial examples of the first n subset examples, resumed if a run stopped. */
     char npy[320], stats[320];
@@ -468,8 +697,6 @@ static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_
           o->attack.mine_steps);
     uae_model *m = NULL;
     UAE_TRY(uae_checkpoint_load_model(s->base_path, be, &m, NULL));
-    uae_attack_config ac = o->attack;
-    ac.seed = seed;
     uae_generate_options go = {.npy_path = npy, .stats_path = stats, .batch = o->attack_batch,
                                .resume = true, .progress = o->on_generate, .user = o->user};
     uae_generate_summary gs;
@@ -496,23 +723,27 @@ static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_
     float *noisy = malloc((size_t)(s->n * s->d) * sizeof *noisy);
     if (!noisy) return uae_fail(UAE_ERR_NOMEM, "augment: out of memory");
     for (int64_t i = 0; i < s->n * s->d; i++) {
-        float v = s->sub.x[i] + o->noise_sigma * uae_rng_normal01(seed, 0x4E4F495345ull,
+        float x = s->sub.x[i] + o->noise_sigma * uae_rng_normal01(seed, 0x4E4F495345ull,
                                                                   (uint64_t)i);
-        noisy[i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+        noisy[i] = x < 0.0f ? 0.0f : x > 1.0f ? 1.0f : x;
     }
     for (int a = UAE_ARM_ORIGINAL; a < UAE_ARM_COUNT && st == UAE_OK; a++) {
         const float *extra = a == UAE_ARM_DUPLICATE ? s->sub.x
                              : a == UAE_ARM_NOISE   ? noisy
                              : a == UAE_ARM_UAE     ? s->xadv
                                                     : NULL;
-        bool clean = o->target == UAE_TARGET_CLEAN && (a == UAE_ARM_NOISE || a == UAE_ARM_UAE);
+        /* SimCLR trains on two views of each row itself: there is no target to choose. */
+        bool clean = o->task != UAE_TASK_CONTRASTIVE && o->target == UAE_TARGET_CLEAN &&
+                     (a == UAE_ARM_NOISE || a == UAE_ARM_UAE);
         uae_dataset ds;
         float *targets;
         stage(o, "seed %llu: retraining '%s' (%d epochs)", (unsigned long long)seed,
               arm_names[a], repochs);
         st = arm_data(s, extra, clean, &ds, &targets);
+        double va[UAE_AUGMENT_MAX_METRICS] = {NAN, NAN};
         if (st == UAE_OK)
-            st = retrain(be, o, s, &ds, targets, test, epochs, repochs, batch, &rep->value[a][k]);
+            st = retrain(be, o, s, &ds, targets, test, epochs, repochs, batch, va);
+        for (int j = 0; j < rep->nmetrics; j++) rep->metric[j].value[a][k] = va[j];
         uae_dataset_free(&ds);
         free(targets);
     }
@@ -526,13 +757,18 @@ static void mean_std(const double *v, int n, double *mean, double *std) {
     *mean = s / n;
     double q = 0.0;
     for (int i = 0; i < n; i++) q += (v[i] - *mean) * (v[i] - *mean);
-    *std = n > 1 ? sqrt(q / (n - 1)) : 0.0;
+    *std = !isfinite(*mean) ? NAN : n > 1 ? sqrt(q / (n - 1)) : 0.0;
 }
 
-/* results.json: the settings, per-seed values, means and standard deviations. */
+/* A number for JSON: null where it is NaN (JSON has no NaN; jansson refuses it). */
+static json_t *json_number_or_null(double v) {
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+/* results.json: the settings, the metrics, per-seed values, means and standard deviations. */
 static uae_status write_json(const char *path, const uae_augment_options *o,
                              const uae_model_config *cfg, const uae_augment_report *rep,
-                             int64_t n_train, int64_t n, int64_t n_test) {
+                             int64_t n_train, int64_t n, int64_t n_test, int64_t negatives_n) {
     json_t *root = json_object();
     json_t *settings = json_pack(
         "{s:s, s:s, s:I, s:I, s:I, s:i, s:i, s:I, s:f, s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:s}",
@@ -540,23 +776,51 @@ static uae_status write_json(const char *path, const uae_augment_options *o,
         (json_int_t)n, "n_test", (json_int_t)n_test, "epochs", cfg->epochs, "retrain_epochs",
         o->retrain_epochs > 0 ? o->retrain_epochs : cfg->epochs, "batch", (json_int_t)cfg->batch,
         "noise_sigma", (double)o->noise_sigma, "target",
-        o->target == UAE_TARGET_CLEAN ? "clean" : "self", "attack",
-        uae_attack_method_name(o->attack.method), "iterations", o->attack.iterations,
+        o->task == UAE_TASK_CONTRASTIVE       ? "n/a"
+        : o->target == UAE_TARGET_CLEAN       ? "clean"
+                                              : "self",
+        "attack", uae_attack_method_name(o->attack.method), "iterations", o->attack.iterations,
         "mine_steps", o->attack.mine_steps, "mine_hidden", o->attack.mine.hidden,
         "mine_conv_filters", o->attack.mine.conv_filters, "eps", (double)o->attack.eps,
-        "samples", uae_attack_samples_name(o->attack.samples));
+        "samples", uae_attack_samples_name(effective_samples(o)));
     json_t *seeds = json_array();
     for (int k = 0; k < rep->nseeds; k++) json_array_append_new(seeds, json_integer((json_int_t)o->seeds[k]));
     json_object_set_new(settings, "seeds", seeds);
+    if (o->task == UAE_TASK_REPRESENTATION) {
+        json_object_set_new(settings, "select_k", json_integer(cfg->select_k));
+        json_object_set_new(settings, "total_steps", json_integer((json_int_t)cfg->total_steps));
+    }
+    if (o->task == UAE_TASK_CONTRASTIVE)
+        json_object_set_new(settings, "negatives_n", json_integer((json_int_t)negatives_n));
+    if (o->task != UAE_TASK_RECONSTRUCTION)
+        json_object_set_new(settings, "probe",
+                            json_pack("{s:i, s:I, s:f}", "epochs", o->probe.epochs, "batch",
+                                      (json_int_t)o->probe.batch, "lr", (double)o->probe.lr));
     json_object_set_new(root, "settings", settings);
-    json_object_set_new(root, "metric", json_string(rep->metric));
+    json_object_set_new(root, "labels", json_boolean(rep->labels));
+    json_t *metrics = json_array();
+    for (int j = 0; j < rep->nmetrics; j++) {
+        const uae_augment_metric *mt = &rep->metric[j];
+        json_array_append_new(
+            metrics, json_pack("{s:s, s:s, s:s, s:b}", "name", mt->name, "text", mt->text,
+                               "better", mt->higher_is_better ? "higher" : "lower", "available",
+                               !mt->needs_labels || rep->labels));
+    }
+    json_object_set_new(root, "metrics", metrics);
     json_t *arms = json_object();
     for (int a = 0; a < UAE_ARM_COUNT; a++) {
-        json_t *vals = json_array();
-        for (int k = 0; k < rep->nseeds; k++) json_array_append_new(vals, json_real(rep->value[a][k]));
-        json_object_set_new(arms, arm_names[a],
-                            json_pack("{s:s, s:o, s:f, s:f}", "what", arm_text[a], "values", vals,
-                                      "mean", rep->mean[a], "std", rep->std[a]));
+        json_t *arm = json_pack("{s:s}", "what", arm_text[a]);
+        for (int j = 0; j < rep->nmetrics; j++) {
+            const uae_augment_metric *mt = &rep->metric[j];
+            json_t *vals = json_array();
+            for (int k = 0; k < rep->nseeds; k++)
+                json_array_append_new(vals, json_number_or_null(mt->value[a][k]));
+            json_object_set_new(arm, mt->name,
+                                json_pack("{s:o, s:o, s:o}", "values", vals, "mean",
+                                          json_number_or_null(mt->mean[a]), "std",
+                                          json_number_or_null(mt->std[a])));
+        }
+        json_object_set_new(arms, arm_names[a], arm);
     }
     json_object_set_new(root, "arms", arms);
     json_t *succ = json_array();
@@ -578,7 +842,15 @@ static uae_status write_json(const char *path, const uae_augment_options *o,
     return st;
 }
 
-/* results.md: the table, mean ± std over seeds. */
+/* A value for the tables: "0.01234", or "n/a" where it is NaN. */
+static void put_value(FILE *out, double v) {
+    if (isfinite(v))
+        fprintf(out, "%.5f", v);
+    else
+        fprintf(out, "n/a");
+}
+
+/* results.md: the table, mean ± std over seeds, one column pair per metric. */
 static uae_status write_md(const char *path, const uae_augment_options *o,
                            const uae_model_config *cfg, const uae_augment_report *rep,
                            int64_t n_train, int64_t n, int64_t n_test) {
@@ -587,22 +859,51 @@ static uae_status write_md(const char *path, const uae_augment_options *o,
     FILE *out = uae_atomic_file_stream(f);
     fprintf(out, "# uae augment: %s with %s\n\n", task_names[o->task], cfg->preset);
     fprintf(out, "%lld training examples per seed, %lld adversarial examples (%s, %d iterations, "
-            "MINE hidden %d, %d MINE steps, eps %g), base %d epochs, retraining %d epochs, "
-            "noise sigma %g, augmented inputs target %s. Test set: %lld examples. Seeds:",
+            "MINE hidden %d, %d MINE steps, %s MINE samples, eps %g), base %d epochs, retraining "
+            "%d epochs, noise sigma %g",
             (long long)n_train, (long long)n, uae_attack_method_name(o->attack.method),
             o->attack.iterations, o->attack.mine.hidden, o->attack.mine_steps,
-            (double)o->attack.eps, cfg->epochs,
-            o->retrain_epochs > 0 ? o->retrain_epochs : cfg->epochs, (double)o->noise_sigma,
-            o->target == UAE_TARGET_CLEAN ? "their clean original" : "themselves",
-            (long long)n_test);
+            uae_attack_samples_name(effective_samples(o)), (double)o->attack.eps, cfg->epochs,
+            o->retrain_epochs > 0 ? o->retrain_epochs : cfg->epochs, (double)o->noise_sigma);
+    if (o->task != UAE_TASK_CONTRASTIVE)
+        fprintf(out, ", augmented inputs target %s",
+                o->target == UAE_TARGET_CLEAN ? "their clean original" : "themselves");
+    if (o->task == UAE_TASK_REPRESENTATION)
+        fprintf(out, ", %d features selected (temperature annealed over %lld steps)",
+                cfg->select_k, (long long)cfg->total_steps);
+    if (o->task != UAE_TASK_RECONSTRUCTION)
+        fprintf(out, ", linear probes: %d epochs of Adam (lr %g, batch %lld) on the training "
+                "subset", o->probe.epochs, (double)o->probe.lr, (long long)o->probe.batch);
+    fprintf(out, ". Test set: %lld examples. Seeds:", (long long)n_test);
     for (int k = 0; k < rep->nseeds; k++)
         fprintf(out, " %llu", (unsigned long long)o->seeds[k]);
-    fprintf(out, ".\n\n| arm | what | test MSE (mean ± std) | per seed |\n|---|---|---|---|\n");
+    fprintf(out, ".\n\n| arm | what |");
+    for (int j = 0; j < rep->nmetrics; j++)
+        fprintf(out, " %s, %s is better (mean ± std) | per seed |", rep->metric[j].text,
+                rep->metric[j].higher_is_better ? "higher" : "lower");
+    fprintf(out, "\n|---|---|");
+    for (int j = 0; j < rep->nmetrics; j++) fprintf(out, "---|---|");
+    fprintf(out, "\n");
     for (int a = 0; a < UAE_ARM_COUNT; a++) {
-        fprintf(out, "| %s | %s | %.5f ± %.5f |", arm_names[a], arm_text[a], rep->mean[a],
-                rep->std[a]);
-        for (int k = 0; k < rep->nseeds; k++) fprintf(out, " %.5f", rep->value[a][k]);
-        fprintf(out, " |\n");
+        fprintf(out, "| %s | %s |", arm_names[a], arm_text[a]);
+        for (int j = 0; j < rep->nmetrics; j++) {
+            const uae_augment_metric *mt = &rep->metric[j];
+            if (mt->needs_labels && !rep->labels) {
+                fprintf(out, " n/a (no labels) | |");
+                continue;
+            }
+            fprintf(out, " ");
+            put_value(out, mt->mean[a]);
+            fprintf(out, " ± ");
+            put_value(out, mt->std[a]);
+            fprintf(out, " |");
+            for (int k = 0; k < rep->nseeds; k++) {
+                fprintf(out, " ");
+                put_value(out, mt->value[a][k]);
+            }
+            fprintf(out, " |");
+        }
+        fprintf(out, "\n");
     }
     fprintf(out, "\nAttack success rate per seed:");
     for (int k = 0; k < rep->nseeds; k++) fprintf(out, " %.3f", rep->success_rate[k]);
@@ -610,42 +911,116 @@ static uae_status write_md(const char *path, const uae_augment_options *o,
     return uae_atomic_file_commit(f);
 }
 
+/* The metrics of each task, in table order (see uae_augment_metric). */
+typedef struct metric_def {
+    const char *name, *text;
+    bool higher_is_better, needs_labels;
+} metric_def;
+
+static const metric_def task_metrics[][UAE_AUGMENT_MAX_METRICS] = {
+    [UAE_TASK_RECONSTRUCTION] = {{"test_mse", "test MSE", false, false}, {NULL, NULL, 0, 0}},
+    [UAE_TASK_REPRESENTATION] = {{"test_mse", "test MSE from the selected features", false, false},
+                                 {"linear_accuracy", "linear accuracy on the selected features",
+                                  true, true}},
+    [UAE_TASK_CONTRASTIVE] = {{"probe_accuracy", "linear-probe accuracy", true, true},
+                              {"test_nt_xent", "test NT-Xent", false, false}},
+};
+_Static_assert(sizeof task_metrics / sizeof task_metrics[0] == UAE_TASK_COUNT, "task metrics");
+
 uae_status uae_augment_run(uae_backend *be, const uae_dataset *train, const uae_dataset *test,
                            const uae_augment_options *o, uae_augment_report *rep) {
     memset(rep, 0, sizeof *rep);
-    rep->metric = "test_mse";
-    if (o->task != UAE_TASK_RECONSTRUCTION)
-        return uae_fail(UAE_ERR_UNSUPPORTED, "augment: the %s task is not implemented yet (only "
-                        "reconstruction)", uae_augment_task_name(o->task));
+    if ((unsigned)o->task >= UAE_TASK_COUNT)
+        return uae_fail(UAE_ERR_INVALID, "augment: unknown task %d", (int)o->task);
+    for (int j = 0; j < UAE_AUGMENT_MAX_METRICS && task_metrics[o->task][j].name; j++) {
+        const metric_def *md = &task_metrics[o->task][j];
+        uae_augment_metric *mt = &rep->metric[rep->nmetrics++];
+        mt->name = md->name;
+        mt->text = md->text;
+        mt->higher_is_better = md->higher_is_better;
+        mt->needs_labels = md->needs_labels;
+    }
     if (!o->out_dir || o->nseeds < 1 || o->nseeds > UAE_AUGMENT_MAX_SEEDS || o->n < 0 ||
-        o->n_train < 0 || o->attack_batch < 1 || !(o->noise_sigma >= 0.0f))
+        o->n_train < 0 || o->attack_batch < 1 || !(o->noise_sigma >= 0.0f) || o->select_k < 0)
         return uae_fail(UAE_ERR_INVALID, "augment: out folder %s, %d seeds (1 to %d), n %lld, "
-                        "n_train %lld, attack batch %lld, noise sigma %g",
+                        "n_train %lld, attack batch %lld, noise sigma %g, select_k %d",
                         o->out_dir ? o->out_dir : "(none)", o->nseeds, UAE_AUGMENT_MAX_SEEDS,
                         (long long)o->n, (long long)o->n_train, (long long)o->attack_batch,
-                        (double)o->noise_sigma);
+                        (double)o->noise_sigma, o->select_k);
+    if (train->d != test->d || train->c != test->c || train->h != test->h || train->w != test->w)
+        return uae_fail(UAE_ERR_SHAPE, "augment: training examples of %d x %d x %d, test "
+                        "examples of %d x %d x %d", train->c, train->h, train->w, test->c,
+                        test->h, test->w);
+    if ((o->task == UAE_TASK_CONTRASTIVE && o->attack.loss != UAE_ATTACK_LOSS_MODEL) ||
+        o->attack.loss == UAE_ATTACK_LOSS_CW)
+        return uae_fail(UAE_ERR_INVALID, "augment: the %s task's attack needs the %s loss; set "
+                        "o.attack with uae_attack_defaults(uae_augment_task_kind(task))",
+                        task_names[o->task],
+                        o->task == UAE_TASK_CONTRASTIVE ? "model's (NT-Xent)" : "SSE or model's");
+    UAE_TRY(check_range(train, &o->attack));
+    /* The accuracies need labels on both sides (a CSV without a label column has none). */
+    rep->labels = train->y && test->y && train->num_classes >= 2;
     UAE_TRY(make_dir(o->out_dir));
     double t0 = now_seconds();
     rep->nseeds = o->nseeds;
     uae_status st = UAE_OK;
     seed_run s;
     uae_model_config cfg = {0};
-    int64_t n_train = 0, n = 0;
+    int64_t n_train = 0, n = 0, negatives_n = 0;
     for (int k = 0; k < o->nseeds && st == UAE_OK; k++) {
         memset(&s, 0, sizeof s);
         st = run_seed(be, train, test, o, k, &s, rep);
         cfg = s.cfg;
         n_train = s.sub.n;
         n = s.n;
+        negatives_n = s.negatives_n;
         uae_dataset_free(&s.sub);
         free(s.xadv);
+        free(s.negatives);
     }
     if (st != UAE_OK) return st;
-    for (int a = 0; a < UAE_ARM_COUNT; a++)
-        mean_std(rep->value[a], rep->nseeds, &rep->mean[a], &rep->std[a]);
+    for (int j = 0; j < rep->nmetrics; j++)
+        for (int a = 0; a < UAE_ARM_COUNT; a++)
+            mean_std(rep->metric[j].value[a], rep->nseeds, &rep->metric[j].mean[a],
+                     &rep->metric[j].std[a]);
     rep->seconds = now_seconds() - t0;
     snprintf(rep->table_md, sizeof rep->table_md, "%s/results.md", o->out_dir);
     snprintf(rep->table_json, sizeof rep->table_json, "%s/results.json", o->out_dir);
     UAE_TRY(write_md(rep->table_md, o, &cfg, rep, n_train, n, test->n));
-    return write_json(rep->table_json, o, &cfg, rep, n_train, n, test->n);
+    return write_json(rep->table_json, o, &cfg, rep, n_train, n, test->n, negatives_n);
+}
+
+uae_status uae_augment_scale01(uae_dataset *train, uae_dataset *test, float *lo, float *hi) {
+    const int64_t d = train->d;
+    if (train->n < 1 || d < 1 || (test && test->d != d))
+        return uae_fail(UAE_ERR_INVALID, "scale to [0, 1]: %lld training examples of %lld "
+                        "features, test examples of %lld", (long long)train->n, (long long)d,
+                        (long long)(test ? test->d : d));
+    float *mn = malloc((size_t)d * sizeof *mn), *mx = malloc((size_t)d * sizeof *mx);
+    if (!mn || !mx) {
+        free(mn);
+        free(mx);
+        return uae_fail(UAE_ERR_NOMEM, "scale to [0, 1]: out of memory");
+    }
+    for (int64_t j = 0; j < d; j++) mn[j] = mx[j] = train->x[j];
+    for (int64_t i = 1; i < train->n; i++)
+        for (int64_t j = 0; j < d; j++) {
+            float v = train->x[i * d + j];
+            if (v < mn[j]) mn[j] = v;
+            if (v > mx[j]) mx[j] = v;
+        }
+    uae_dataset *sets[2] = {train, test};
+    for (int s = 0; s < 2 && sets[s]; s++)
+        for (int64_t i = 0; i < sets[s]->n; i++)
+            for (int64_t j = 0; j < d; j++) {
+                float *v = &sets[s]->x[i * d + j];
+                float r = mx[j] - mn[j];
+                float u = r > 0.0f ? (*v - mn[j]) / r : 0.0f;
+                *v = u < 0.0f ? 0.0f : u > 1.0f ? 1.0f : u; /* clips only the test set's */
+            }
+    if (lo) memcpy(lo, mn, (size_t)d * sizeof *lo);
+    if (hi) memcpy(hi, mx, (size_t)d * sizeof *hi);
+    free(mn);
+    free(mx);
+    return UAE_OK;
 }

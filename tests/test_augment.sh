@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# tests/test_augment.sh — `uae augment`, `uae attack` and `uae demo` end to end at a tiny scale on
-# Fashion-MNIST: usage errors (exit 2, 3 for a task not there yet), a tiny augmentation run whose
-# tables parse (Python's standard library) and whose picture is a PNG, and an attack killed
-# mid-way and resumed that writes the same .npy bytes as one that was never interrupted.
-# Usage: test_augment.sh PATH/TO/uae. Exits 77 (skip) without the data set.
+# tests/test_augment.sh — `uae augment`, `uae attack` and `uae demo` end to end at a tiny scale:
+# usage errors (exit 2, also for a model that does not suit the task); on a small generated CSV
+# table the representation task (with labels, and without: accuracies "n/a"); on Fashion-MNIST
+# tiny runs of the three tasks whose tables hold every arm and metric (finite, accuracies in
+# [0, 1]; checked with Python's standard library) and whose picture is a PNG, an augmentation run
+# whose UAE file is cut short and resumed to the same bytes, and an attack killed mid-way and
+# resumed that writes the same .npy bytes as one that was never interrupted.
+# Usage: test_augment.sh PATH/TO/uae. Without Fashion-MNIST it runs what needs no data set and
+# then exits 77 (skip).
 set -u
 UAE=${1:?usage: test_augment.sh PATH/TO/uae}
 DATA=${UAE_TEST_DATA:-/usr/share/datasets/fashion-mnist}
-if [ ! -d "$DATA" ]; then
-    echo "skip: no Fashion-MNIST in $DATA (set UAE_TEST_DATA)"
-    exit 77
-fi
 . "$(dirname "$0")/cli_lib.sh"
 
 # ---- usage errors (all exit before any data is loaded) -----------------------------------------
@@ -27,8 +27,20 @@ expect 2 "augment --n > --n-train" -- "$UAE" augment --n-train 10 --n 20 --out "
 expect 2 "augment --noise-sigma -1" -- "$UAE" augment --noise-sigma -1 --out "$tmp/u"
 expect 2 "augment --targeted without --target-class" -- "$UAE" augment --targeted --out "$tmp/u"
 expect 2 "augment with a positional argument" -- "$UAE" augment extra --out "$tmp/u"
-expect 3 "augment --task contrastive (not yet)" -- "$UAE" augment --task contrastive --out "$tmp/u"
 expect 2 "augment --task nope" -- "$UAE" augment --task nope --out "$tmp/u"
+expect 2 "augment --task contrastive --model conv-ae" -- "$UAE" augment --task contrastive \
+    --model conv-ae --out "$tmp/u"
+contains "simclr-small" "the message names the preset that suits"
+expect 2 "augment --task representation --model conv-ae" -- "$UAE" augment \
+    --task representation --model conv-ae --out "$tmp/u"
+contains "concrete-ae" "the message names the preset that suits"
+expect 2 "augment --model simclr-small (reconstruction)" -- "$UAE" augment --model simclr-small \
+    --out "$tmp/u"
+expect 2 "augment --model nope" -- "$UAE" augment --model nope --out "$tmp/u"
+expect 2 "augment --task contrastive --target self" -- "$UAE" augment --task contrastive \
+    --target self --out "$tmp/u"
+contains "two augmented views" "the message says why --target does not apply"
+expect 2 "augment --select-k without representation" -- "$UAE" augment --select-k 5 --out "$tmp/u"
 expect 2 "attack without --model" -- "$UAE" attack --out "$tmp/a"
 contains "--model" "attack names the missing --model"
 expect 2 "attack without --out" -- "$UAE" attack --model x.safetensors
@@ -37,35 +49,147 @@ expect 2 "attack --n 0" -- "$UAE" attack --model x --out "$tmp/a" --n 0
 expect 2 "attack --samples nope" -- "$UAE" attack --model x --out "$tmp/a" --samples nope
 [ -e "$tmp/u" ] && fail "a usage error created the output folder"
 
-# ---- a tiny augmentation run ------------------------------------------------------------------
-# Tiny everywhere: 64 training examples, 16 UAEs, one epoch each, 2 attack iterations with one
-# MINE step of a 4-wide MINE, 300 test examples. It checks the plumbing, not the numbers.
+# check_run DIR TASK N_TRAIN N LABELS METRIC...: results.json and results.md of a finished run hold
+# every arm and every metric, per seed finite values (accuracies in [0, 1], MSEs in (0, 1)), or
+# "n/a" for accuracies without labels (LABELS 0); examples.png is a PNG; uae.jsonl has N lines.
+check_run() {
+    python3 - "$@" <<'EOF'
+import json, math, os, sys
+d, task, n_train, n, labels, metrics = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
+    int(sys.argv[4]), sys.argv[5] == "1", sys.argv[6:]
+r = json.load(open(os.path.join(d, "results.json")))
+s = r["settings"]
+assert s["task"] == task and s["n"] == n and s["n_train"] == n_train, s
+assert [m["name"] for m in r["metrics"]] == metrics, r["metrics"]
+assert r["labels"] == labels, r["labels"]
+arms = ("base", "original", "duplicate", "noise", "uae")
+assert sorted(r["arms"]) == sorted(arms), r["arms"].keys()
+md = open(os.path.join(d, "results.md")).read()
+for m in r["metrics"]:
+    assert m["text"] in md, (m["text"], md)
+    acc = m["name"].endswith("accuracy")
+    assert m["better"] == ("higher" if acc else "lower"), m
+    for arm in arms:
+        v = r["arms"][arm][m["name"]]
+        assert len(v["values"]) == len(s["seeds"]), v
+        if acc and not labels:
+            assert m["available"] is False and all(x is None for x in v["values"]), v
+            continue
+        assert all(x is not None and math.isfinite(x) for x in v["values"] + [v["mean"]]), v
+        if acc:
+            assert all(0 <= x <= 1 for x in v["values"]), v
+        elif m["name"] == "test_mse":
+            assert all(0 < x < 1 for x in v["values"]), v
+for arm in arms:
+    assert "| %s |" % arm in md, md
+assert ("n/a (no labels)" in md) == (not labels), md
+for seed in s["seeds"]:
+    png = open(os.path.join(d, "seed-%d" % seed, "examples.png"), "rb").read(8)
+    assert png == b"\x89PNG\r\n\x1a\n", png
+    stats = [json.loads(l) for l in open(os.path.join(d, "seed-%d" % seed, "uae.jsonl"))]
+    assert [x["index"] for x in stats] == list(range(n)), stats
+    for key in ("success", "I", "loss_clean", "loss_adv", "selected_iter", "iterations",
+                "seconds"):
+        assert key in stats[0], key
+EOF
+}
+
+# Tiny everywhere: a few dozen training examples, 16 UAEs, one or two epochs, 2 attack iterations
+# with one MINE step of a 4-wide MINE (random mode: 20 projections to 4 or 8 dimensions, since a
+# projection matrix of the input's size is drawn every step). It checks the plumbing, not the
+# numbers.
 TINY=(--iterations 2 --mine-steps 1 --mine-hidden 4 --mine-filters 2)
+
+# ---- the representation task on a CSV table (no data set needed) -------------------------------
+# 240 rows of 12 features on scales from 10 to 120 and a label column (3 classes): the table is
+# min-max scaled into [0, 1] before the attack; k = 12 / 2 = 6 features are selected.
+python3 - "$tmp/table.csv" <<'EOF'
+import random, sys
+random.seed(1)
+with open(sys.argv[1], "w") as f:
+    f.write(",".join("f%d" % j for j in range(12)) + ",label\n")
+    for i in range(240):
+        y = i % 3
+        row = [random.gauss(0, 1) * (j + 1) * 10 + (50 if j == y else 0) for j in range(12)]
+        f.write(",".join("%.4f" % v for v in row) + ",%d\n" % y)
+EOF
+CSV_RUN=(augment --task representation --data "$tmp/table.csv" --n 16 --epochs 2
+    --retrain-epochs 1 --attack-batch 8 "${TINY[@]}" --proj-count 20 --proj-dim 4)
+expect 0 "representation on a CSV table" -- "$UAE" "${CSV_RUN[@]}" --seeds 1,2 --out "$tmp/csv"
+contains "scaled to [0, 1]" "augment says it scaled the table"
+contains "linear accuracy on the selected features" "augment prints the accuracy"
+check_run "$tmp/csv" representation 192 16 1 test_mse linear_accuracy ||
+    fail "representation on a CSV table: results"
+# concrete-ae's batch is 234, so 192 rows are one step per epoch: 2 epochs anneal over 2 steps.
+python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['settings']; \
+assert s['select_k'] == 6 and s['total_steps'] == 2, s" "$tmp/csv/results.json" ||
+    fail "select_k = d / 2 and the temperature annealed over the base run's steps"
+# A run whose UAE file was cut short (to its first 5 rows, the header rewritten, as a kill after
+# the fifth row leaves it) resumes: it reuses the base model and writes the same bytes, although
+# its attack batches now start at row 5 instead of 0 and 8. (Not the contrastive task yet: its
+# loss takes the negatives from the attack batch until it uses the fixed set of negatives.)
+cp -r "$tmp/csv" "$tmp/csv-cut"
+python3 - "$tmp/csv-cut/seed-2/uae.npy" 5 <<'EOF' || fail "cutting uae.npy"
+import sys
+path, keep = sys.argv[1], int(sys.argv[2])
+raw = open(path, "rb").read()
+hlen = int.from_bytes(raw[8:10], "little")
+header = raw[10:10 + hlen].decode("latin1")
+start = header.index("(") + 1
+rows = int(header[start:header.index(",", start)])
+new = header.replace("(%d," % rows, "(%d," % keep, 1)
+new = new[:-1].ljust(hlen - 1) + "\n"  # the same length: spaces before the newline
+row_bytes = (len(raw) - 10 - hlen) // rows
+open(path, "wb").write(raw[:8] + hlen.to_bytes(2, "little") + new.encode("latin1") +
+                       raw[10 + hlen:10 + hlen + keep * row_bytes])
+EOF
+expect 0 "representation on a CSV table, resumed" -- "$UAE" "${CSV_RUN[@]}" --seeds 1,2 \
+    --out "$tmp/csv-cut"
+contains "seed 2: base model loaded" "the resumed run reuses the base model"
+cmp "$tmp/csv/seed-2/uae.npy" "$tmp/csv-cut/seed-2/uae.npy" &&
+    echo "ok:   resumed uae.npy == uninterrupted uae.npy" ||
+    fail "the resumed augmentation's uae.npy differs from the uninterrupted one"
+python3 - "$tmp/csv/results.json" "$tmp/csv-cut/results.json" <<'EOF' ||
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+assert a["arms"] == b["arms"], (a["arms"], b["arms"])
+EOF
+    fail "the resumed run's metrics differ from the uninterrupted one's"
+expect 0 "representation on a CSV table without labels" -- "$UAE" "${CSV_RUN[@]}" --seeds 1 \
+    --label-column "" --out "$tmp/csv-nolabels"
+contains "n/a (no labels)" "the accuracy is n/a without labels"
+check_run "$tmp/csv-nolabels" representation 192 16 0 test_mse linear_accuracy ||
+    fail "representation without labels: results"
+
+if [ ! -d "$DATA" ]; then
+    echo "skip: no Fashion-MNIST in $DATA (set UAE_TEST_DATA); $failures failure(s) so far"
+    [ "$failures" -ne 0 ] && exit 1
+    exit 77
+fi
+
+# ---- tiny augmentation runs on Fashion-MNIST -----------------------------------------------------
 aug=$tmp/aug
 expect 0 "tiny augment (conv-ae)" -- "$UAE" augment --model conv-ae --n-train 64 --n 16 \
     --seeds 1 --epochs 1 --retrain-epochs 1 --n-test 300 --attack-batch 8 "${TINY[@]}" \
     --out "$aug"
 contains "uae vs noise" "augment prints the comparison"
 contains "results.md" "augment says where the table is"
-python3 - "$aug" <<'EOF' || fail "results.json / results.md / PNG"
-import json, math, os, sys
-d = sys.argv[1]
-r = json.load(open(os.path.join(d, "results.json")))
-assert r["metric"] == "test_mse", r["metric"]
-assert r["settings"]["n"] == 16 and r["settings"]["n_train"] == 64, r["settings"]
-assert r["settings"]["n_test"] == 300, r["settings"]
-for arm in ("base", "original", "duplicate", "noise", "uae"):
-    a = r["arms"][arm]
-    assert len(a["values"]) == 1 and all(math.isfinite(v) and 0 < v < 1 for v in a["values"]), a
-md = open(os.path.join(d, "results.md")).read()
-assert "| uae |" in md and "| duplicate |" in md, md
-png = open(os.path.join(d, "seed-1", "examples.png"), "rb").read(8)
-assert png == b"\x89PNG\r\n\x1a\n", png
-stats = [json.loads(l) for l in open(os.path.join(d, "seed-1", "uae.jsonl"))]
-assert [s["index"] for s in stats] == list(range(16)), stats
-for key in ("success", "I", "loss_clean", "loss_adv", "selected_iter", "iterations", "seconds"):
-    assert key in stats[0], key
-EOF
+check_run "$aug" reconstruction 64 16 1 test_mse || fail "reconstruction: results"
+python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['settings']; \
+assert s['n_test'] == 300, s" "$aug/results.json" || fail "reconstruction: n_test"
+
+expect 0 "tiny augment --task representation" -- "$UAE" augment --task representation \
+    --n-train 64 --n 16 --seeds 1 --epochs 1 --retrain-epochs 1 --n-test 300 --attack-batch 8 \
+    "${TINY[@]}" --proj-count 20 --proj-dim 8 --probe-epochs 5 --out "$tmp/rep"
+check_run "$tmp/rep" representation 64 16 1 test_mse linear_accuracy ||
+    fail "representation on Fashion-MNIST: results"
+
+CON_RUN=(augment --task contrastive --n-train 64 --n 16 --seeds 1 --epochs 1 --retrain-epochs 1
+    --n-test 300 --attack-batch 8 "${TINY[@]}" --probe-epochs 5)
+expect 0 "tiny augment --task contrastive" -- "$UAE" "${CON_RUN[@]}" --out "$tmp/con"
+contains "linear-probe accuracy" "augment prints the probe's accuracy"
+check_run "$tmp/con" contrastive 64 16 1 probe_accuracy test_nt_xent ||
+    fail "contrastive: results"
 
 # ---- uae attack: an interrupted run resumes to the same bytes ---------------------------------
 model=$aug/seed-1/base.safetensors

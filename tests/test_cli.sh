@@ -84,8 +84,9 @@ done
 # only their usage errors, which stop before any work.
 expect 2 "uae attack without --model" -- "$UAE" attack
 contains "--model" "uae attack names the missing option"
-expect 3 "uae augment --task contrastive is not available yet" -- "$UAE" augment --task contrastive
-contains "not available in this version yet" "uae augment says so"
+expect 2 "uae augment --task contrastive --model conv-ae" -- "$UAE" augment --task contrastive \
+    --model conv-ae
+contains "does not suit the contrastive task" "uae augment says which model suits"
 for cmd in attack augment demo; do
     expect 2 "uae $cmd --seed abc" -- "$UAE" "$cmd" --seed abc
 done

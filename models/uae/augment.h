@@ -1,15 +1,18 @@
 /* uae/augment.h — unsupervised adversarial examples as data augmentation (Hsu et al., AAAI 2022)
  * as library functions: generating examples for many inputs, streamed to disk and resumable, and
  * the whole experiment (train a base model, attack its training data, retrain with the examples
- * and with the baselines, evaluate every arm on the test set). Not here: the attack itself
- * (uae/attack.h), the training loop (uae/train.h), option parsing and printing (apps/).
+ * and with the baselines, evaluate every arm on the test set) for the paper's three tasks. Not
+ * here: the attack itself (uae/attack.h), the training loop (uae/train.h), the linear probe
+ * (uae/probe.h), option parsing and printing (apps/).
  *
  *     uae_augment_options o = uae_augment_options_default();
+ *     o.task = UAE_TASK_REPRESENTATION;  // concrete-ae; attack: uae_attack_defaults(the task's)
+ *     uae_attack_defaults(uae_augment_task_kind(o.task), &o.attack);
  *     o.out_dir = "aug";  o.n_train = 256;  o.n = 256;  o.epochs = 5;  o.retrain_epochs = 3;
- *     uae_attack_defaults(UAE_MODEL_AUTOENCODER, &o.attack);
  *     uae_augment_report rep;
  *     if (uae_augment_run(be, &train, &test, &o, &rep) != UAE_OK) ... uae_last_error() ...
- *     // rep.mean[UAE_ARM_UAE], rep.std[...]; o.out_dir holds results.md, results.json, PNGs
+ *     // rep.metric[0].mean[UAE_ARM_UAE], rep.metric[1].std[...] (rep.nmetrics of them);
+ *     // o.out_dir holds results.md, results.json, PNGs
  */
 #ifndef UAE_AUGMENT_H
 #define UAE_AUGMENT_H
@@ -17,6 +20,7 @@
 #include "uae/attack.h"
 #include "uae/data.h"
 #include "uae/log.h"
+#include "uae/probe.h"
 #include "uae/train.h"
 
 #ifdef __cplusplus
@@ -74,7 +78,13 @@ typedef enum uae_augment_task {
 const char *uae_augment_task_name(uae_augment_task t);
 uae_status uae_augment_task_parse(const char *name, uae_augment_task *out);
 
-/* What an augmented input is trained to reconstruct. */
+/* The task's default model preset ("conv-ae", "concrete-ae", "simclr-small") and the kind of model
+ * it attacks (for uae_attack_defaults: autoencoder, autoencoder, contrastive). */
+const char *uae_augment_task_preset(uae_augment_task t);
+uae_model_kind uae_augment_task_kind(uae_augment_task t);
+
+/* What an augmented input is trained to reconstruct (reconstruction and representation tasks; the
+ * contrastive task ignores it: SimCLR trains on two augmented views of each row itself). */
 typedef enum uae_augment_target {
     UAE_TARGET_CLEAN,  /* its clean original (default) */
     UAE_TARGET_SELF,   /* itself */
@@ -102,7 +112,9 @@ typedef void (*uae_augment_stage_fn)(void *user, const char *stage);
 
 typedef struct uae_augment_options {
     uae_augment_task task;
-    const char *preset;         /* NULL: the task's (conv-ae, concrete-ae, simclr-small) */
+    const char *preset;         /* NULL: the task's (conv-ae, concrete-ae, simclr-small);
+                                   reconstruction: any autoencoder; representation: concrete-ae;
+                                   contrastive: a contrastive model */
     int64_t n_train;            /* seeded subset of the training set per seed (0: all) */
     int64_t n;                  /* adversarial examples per seed (<= n_train; 0: n_train) */
     uint64_t seeds[UAE_AUGMENT_MAX_SEEDS];
@@ -112,8 +124,15 @@ typedef struct uae_augment_options {
     int64_t batch;              /* training batch (0: the preset's) */
     float noise_sigma;          /* the noise arm's Gaussian sigma (0.1), clipped to [0, 1] */
     uae_augment_target target;
+    int select_k;               /* representation: features selected (0: the preset's 50, or
+                                   d / 2 for inputs of fewer than 100 features) */
+    uae_probe_options probe;    /* the linear probes (their seed is replaced by each run's) */
     const char *out_dir;        /* created if missing (required) */
-    uae_attack_config attack;   /* its seed is replaced by each run's seed */
+    uae_attack_config attack;   /* its seed is replaced by each run's seed; representation: its
+                                   samples by random projections (concrete-ae has no conv layer);
+                                   contrastive: its negatives by negatives_n (at most n_train)
+                                   training examples of the seed's subset
+                                   (uae_attack_pick_negatives) */
     int64_t attack_batch;       /* samples attacked at once (16) */
     uae_train_batch_fn on_batch;          /* training progress, optional */
     uae_generate_progress_fn on_generate; /* attack progress, optional */
@@ -122,15 +141,37 @@ typedef struct uae_augment_options {
     const uae_log *log;
 } uae_augment_options;
 
-/* task reconstruction, seeds {1}, noise 0.1, target clean, attack_batch 16; attack is the
- * autoencoder defaults; the rest zero (the presets' defaults). */
+/* task reconstruction, seeds {1}, noise 0.1, target clean, attack_batch 16, the probe's defaults;
+ * attack is the autoencoder defaults (set the contrastive ones for that task); the rest zero (the
+ * presets' defaults). */
 uae_augment_options uae_augment_options_default(void);
+
+enum { UAE_AUGMENT_MAX_METRICS = 2 };
+
+/* One number measured for every arm and seed. Per task:
+ *   reconstruction  test_mse (lower is better);
+ *   representation  test_mse of the reconstruction from the selected features (the concrete
+ *                   selection made hard), linear_accuracy: a linear probe on the k selected input
+ *                   features, x[:, selected], trained on the seed's training subset;
+ *   contrastive     probe_accuracy: a linear probe on the frozen encoder's representation
+ *                   (uae_model_embed), trained on the seed's training subset; test_nt_xent, the
+ *                   NT-Xent loss on the test set (random views of the seed; batches of the
+ *                   training batch size, as the loss depends on the batch).
+ * Accuracies are on the whole test set; without labels they are NaN (needs_labels). */
+typedef struct uae_augment_metric {
+    const char *name;       /* "test_mse", "linear_accuracy", "probe_accuracy", "test_nt_xent" */
+    const char *text;       /* for tables: "test MSE", "linear accuracy", ... */
+    bool higher_is_better;
+    bool needs_labels;
+    double value[UAE_ARM_COUNT][UAE_AUGMENT_MAX_SEEDS]; /* per arm and seed (NaN: n/a) */
+    double mean[UAE_ARM_COUNT], std[UAE_ARM_COUNT];     /* over seeds (std: sample, 0 for one) */
+} uae_augment_metric;
 
 typedef struct uae_augment_report {
     int nseeds;
-    const char *metric;                             /* "test_mse" */
-    double value[UAE_ARM_COUNT][UAE_AUGMENT_MAX_SEEDS]; /* per arm and seed */
-    double mean[UAE_ARM_COUNT], std[UAE_ARM_COUNT]; /* over seeds (std: sample, 0 for one seed) */
+    int nmetrics;                                   /* 1 or 2 */
+    uae_augment_metric metric[UAE_AUGMENT_MAX_METRICS];
+    bool labels;                                    /* the data had labels (accuracies apply) */
     double success_rate[UAE_AUGMENT_MAX_SEEDS];     /* of the attacks, per seed */
     double seconds;                                 /* wall time of the whole run */
     char table_md[320], table_json[320], grid_png[320]; /* the files written */
@@ -138,11 +179,20 @@ typedef struct uae_augment_report {
 
 /* Runs the experiment for every seed: subset -> base model (saved as seed-S/base.safetensors) ->
  * n adversarial examples of the first n subset examples (seed-S/uae.npy, uae.jsonl; resumed if
- * present) -> the retrained arms -> each evaluated on the whole test set. Writes results.md,
- * results.json and seed-S/examples.png (x, x', |delta| as a heat map) into out_dir. Only the
- * reconstruction task is implemented (UAE_ERR_UNSUPPORTED for the others). */
+ * present) -> the retrained arms -> each evaluated on the whole test set (the task's metrics, see
+ * uae_augment_metric). Writes results.md, results.json and seed-S/examples.png (x, x', |delta| as
+ * a heat map) into out_dir. The training inputs must lie in the attack's box [lo, hi] (images in
+ * [0, 1]; scale tables with uae_augment_scale01): UAE_ERR_INVALID naming the first value outside.
+ * The representation task anneals the concrete temperature over the base run (total_steps =
+ * epochs * ceil(n_train / batch)); the retrained arms continue at the final temperature. */
 uae_status uae_augment_run(uae_backend *be, const uae_dataset *train, const uae_dataset *test,
                            const uae_augment_options *o, uae_augment_report *rep);
+
+/* Min-max scales every feature of train to [0, 1] with train's per-feature minimum and maximum
+ * (a constant feature becomes 0), and test with the same numbers, clipped to [0, 1]: tables (CSV)
+ * put into the box the attack and the noise arm work in. lo and hi, if not NULL, receive the (d)
+ * minima and maxima used. */
+uae_status uae_augment_scale01(uae_dataset *train, uae_dataset *test, float *lo, float *hi);
 
 #ifdef __cplusplus
 }
