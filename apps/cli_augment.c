@@ -416,8 +416,8 @@ static int run_demo(const cli_command *cmd, cli_globals *g, int argc, char **arg
     "  --attack-batch B   examples attacked at once (16)\n" \
     "  --proj-count N     MINE samples in random mode (models without a first conv layer,\n" \
     "                     e.g. concrete-ae): N Gaussian projections (500) to --proj-dim\n" \
-    "  --proj-dim P       dimensions (128); each MINE step draws a (d, N*P) matrix, so these\n" \
-    "                     dominate the attack's time on images\n" \
+    "  --proj-dim P       dimensions (128); each attack iteration draws a (d, N*P) matrix,\n" \
+    "                     so these set much of the attack's time on images\n" \
     "  --out DIR          the output folder (augment-out; demo: demo-out)\n" \
     "  --preset NAME      paper (the official settings; long) or demo (the scaled-down ones)\n" \
     "\n" CLI_ATTACK_OPTIONS_HELP

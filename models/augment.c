@@ -555,14 +555,18 @@ static uae_status write_grid(const char *path, const seed_run *s) {
 
 /* The MINE samples the attack will use: concrete-ae has no first convolution, so its attack always
  * falls back to random projections (said so in the tables rather than the "conv" asked for). */
-static uae_attack_samples effective_samples(const uae_augment_options *o) {
-    return o->task == UAE_TASK_REPRESENTATION ? UAE_ATTACK_SAMPLES_RANDOM : o->attack.samples;
+/* The MINE samples the attack really uses: random projections for a model without a first conv
+ * layer (dense-ae, sparse-ae, aae, concrete-ae), whatever was asked. */
+static uae_attack_samples effective_samples(const uae_augment_options *o,
+                                            const uae_model_config *cfg) {
+    return uae_model_has_first_layer(cfg) ? o->attack.samples : UAE_ATTACK_SAMPLES_RANDOM;
 }
 
 /* A rerun into the same folder reuses a seed's base model and continues its examples only if the
  * settings that made them are the same: seed-S/settings.json records them, and if they differ the
  * seed's files are removed and it starts afresh (never a mix of two settings in one .npy). The
- * reconstruction task's record is the one of the versions before the other tasks existed. */
+ * reconstruction task's record (with conv samples) is the one of the versions before the other
+ * tasks existed; random projections add their count and size. */
 static uae_status check_seed_settings(const uae_augment_options *o, const seed_run *s, int epochs,
                                       int64_t batch) {
     const uae_attack_config *a = &o->attack;
@@ -571,12 +575,18 @@ static uae_status check_seed_settings(const uae_augment_options *o, const seed_r
         snprintf(extra, sizeof extra, ",\"task\":\"%s\",\"select_k\":%d,\"total_steps\":%lld,"
                  "\"negatives_n\":%lld", task_names[o->task], s->cfg.select_k,
                  (long long)s->cfg.total_steps, (long long)s->negatives_n);
+    const uae_attack_samples samples = effective_samples(o, &s->cfg);
+    if (samples == UAE_ATTACK_SAMPLES_RANDOM) {
+        size_t len = strlen(extra);
+        snprintf(extra + len, sizeof extra - len, ",\"proj_count\":%d,\"proj_dim\":%d",
+                 a->proj_count, a->proj_dim);
+    }
     snprintf(now, sizeof now,
              "{\"preset\":\"%s\",\"n_train\":%lld,\"n\":%lld,\"epochs\":%d,\"batch\":%lld,"
              "\"attack\":\"%s\",\"samples\":\"%s\",\"iterations\":%d,\"mine_steps\":%d,"
              "\"mine_hidden\":%d,\"mine_filters\":%d,\"eps\":%.9g,\"lr\":%.9g,\"seed\":%llu%s}\n",
              s->cfg.preset, (long long)s->sub.n, (long long)s->n, epochs, (long long)batch,
-             uae_attack_method_name(a->method), uae_attack_samples_name(effective_samples(o)),
+             uae_attack_method_name(a->method), uae_attack_samples_name(samples),
              a->iterations, a->mine_steps, a->mine.hidden, a->mine.conv_filters, (double)a->eps,
              (double)a->lr, (unsigned long long)s->seed, extra);
     snprintf(path, sizeof path, "%s/settings.json", s->dir);
@@ -669,7 +679,7 @@ static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_
 
     uae_attack_config ac = o->attack;
     ac.seed = seed;
-    ac.samples = effective_samples(o);
+    ac.samples = effective_samples(o, &s->cfg);
     if (o->task == UAE_TASK_CONTRASTIVE) {
         /* The contrastive loss's negatives: a fixed, seeded set of the subset's examples. */
         s->negatives_n = ac.negatives_n > 0 ? ac.negatives_n : 254;
@@ -782,7 +792,7 @@ static uae_status write_json(const char *path, const uae_augment_options *o,
         "attack", uae_attack_method_name(o->attack.method), "iterations", o->attack.iterations,
         "mine_steps", o->attack.mine_steps, "mine_hidden", o->attack.mine.hidden,
         "mine_conv_filters", o->attack.mine.conv_filters, "eps", (double)o->attack.eps,
-        "samples", uae_attack_samples_name(effective_samples(o)));
+        "samples", uae_attack_samples_name(effective_samples(o, cfg)));
     json_t *seeds = json_array();
     for (int k = 0; k < rep->nseeds; k++) json_array_append_new(seeds, json_integer((json_int_t)o->seeds[k]));
     json_object_set_new(settings, "seeds", seeds);
@@ -863,7 +873,7 @@ static uae_status write_md(const char *path, const uae_augment_options *o,
             "%d epochs, noise sigma %g",
             (long long)n_train, (long long)n, uae_attack_method_name(o->attack.method),
             o->attack.iterations, o->attack.mine.hidden, o->attack.mine_steps,
-            uae_attack_samples_name(effective_samples(o)), (double)o->attack.eps, cfg->epochs,
+            uae_attack_samples_name(effective_samples(o, cfg)), (double)o->attack.eps, cfg->epochs,
             o->retrain_epochs > 0 ? o->retrain_epochs : cfg->epochs, (double)o->noise_sigma);
     if (o->task != UAE_TASK_CONTRASTIVE)
         fprintf(out, ", augmented inputs target %s",

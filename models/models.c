@@ -109,6 +109,11 @@ uae_var *uae_model_loss(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x, con
     return m->fam->loss(m, t, pv, x, b);
 }
 
+bool uae_model_has_first_layer(const uae_model_config *cfg) {
+    const uae_model_family *f = find_family(cfg->preset);
+    return f && f->first_layer;
+}
+
 uae_var *uae_model_first_layer(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x) {
     return m->fam->first_layer ? m->fam->first_layer(m, t, pv, x) : NULL;
 }

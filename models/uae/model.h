@@ -102,6 +102,10 @@ uae_var *uae_model_loss(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x, con
  * NULL (and no error) when the model does not start with a convolution. */
 uae_var *uae_model_first_layer(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x);
 
+/* Whether models of this preset start with a convolution (uae_model_first_layer gives samples),
+ * so that the attack can take its MINE samples in conv mode; otherwise it uses random projections. */
+bool uae_model_has_first_layer(const uae_model_config *cfg);
+
 /* The representation of the contrastive model (simclr-small: the encoder's (B, 128) output before
  * the projection head), for linear probes on a frozen encoder; NULL (and no error) for models
  * without one. */
