@@ -93,7 +93,8 @@ static aug_view aug_view_of(const float *u, int hh, int ww) {
     if (v.cw < 1) v.cw = 1;
     v.top = (int)(u[1] * (float)(hh - v.ch + 1));
     v.left = (int)(u[2] * (float)(ww - v.cw + 1));
-    if (v.top > hh - v.ch) v.top = hh - v.ch; /* u < 1, but keep the window inside whatever the rounding */
+    /* u < 1, but keep the window inside whatever the rounding */
+    if (v.top > hh - v.ch) v.top = hh - v.ch;
     if (v.left > ww - v.cw) v.left = ww - v.cw;
     v.flip = u[3] < 0.5f;
     v.bright = 0.4f * (u[4] - 0.5f);
@@ -189,16 +190,16 @@ static uae_var *stack_rows(uae_tape *t, uae_var *a, uae_var *c) {
 static uae_var *views_on_tape(uae_model *m, uae_tape *t, uae_var *x, const float *u,
                               int64_t stride) {
     const int c = m->cfg.channels, hh = m->cfg.height, ww = m->cfg.width;
-    const uae_tensor *X = uae_ad_value(x);
-    if (!X) return NULL;
-    const int64_t n = X->shape[0], nc = n * c;
+    if (!x) return NULL;
+    const int64_t n = uae_ad_value(x)->shape[0], nc = n * c;
     uae_var *R = uae_ad_new_const(t, 3, (int64_t[]){nc, hh, hh});
     uae_var *S = uae_ad_new_const(t, 3, (int64_t[]){nc, ww, ww});
     uae_var *contrast = uae_ad_new_const(t, 2, (int64_t[]){n, 1});
     uae_var *keep = uae_ad_new_const(t, 2, (int64_t[]){n, 1}); /* 1 - contrast */
     uae_var *bright = uae_ad_new_const(t, 2, (int64_t[]){n, 1});
     if (!R || !S || !contrast || !keep || !bright) return NULL;
-    float *hr = calloc((size_t)(nc * hh * hh), sizeof *hr), *hs = calloc((size_t)(nc * ww * ww), sizeof *hs);
+    float *hr = calloc((size_t)(nc * hh * hh), sizeof *hr);
+    float *hs = calloc((size_t)(nc * ww * ww), sizeof *hs);
     float *hp = malloc((size_t)(3 * n) * sizeof *hp); /* contrast, 1 - contrast, brightness */
     uae_status st = hr && hs && hp ? UAE_OK : uae_fail(UAE_ERR_NOMEM, "simclr: out of host memory");
     for (int64_t i = 0; i < n && st == UAE_OK; i++) {
@@ -233,9 +234,9 @@ static uae_var *views_on_tape(uae_model *m, uae_tape *t, uae_var *x, const float
 
 /* The rows of z (n, E) divided by their L2 norms (as inside uae_loss_nt_xent). */
 static uae_var *unit_rows(uae_tape *t, uae_var *z) {
-    uae_var *norm2 = uae_ad_reduce(t, UAE_REDUCE_SUM, 0x2, uae_ad_unary(t, UAE_UNARY_SQUARE, 0, 0, z));
-    uae_var *inv = uae_ad_unary(t, UAE_UNARY_RECIP, 0, 0,
-                                uae_ad_unary(t, UAE_UNARY_SQRT, 0, 0, uae_ad_affine(t, norm2, 1.0f, 1e-12f)));
+    uae_var *sq = uae_ad_unary(t, UAE_UNARY_SQUARE, 0, 0, z);
+    uae_var *norm2 = uae_ad_affine(t, uae_ad_reduce(t, UAE_REDUCE_SUM, 0x2, sq), 1.0f, 1e-12f);
+    uae_var *inv = uae_ad_unary(t, UAE_UNARY_RECIP, 0, 0, uae_ad_unary(t, UAE_UNARY_SQRT, 0, 0, norm2));
     return uae_ad_mul(t, z, inv);
 }
 
@@ -288,10 +289,11 @@ static uae_var *attack_loss(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x,
     int64_t n = uae_ad_value(x)->shape[0];
     float *u = uniforms(b->seed, UAE_STREAM_VIEWS, b->first_index, n, 2 * AUG_NUMBERS);
     if (!u) return uae_tape_fail(t, uae_fail(UAE_ERR_NOMEM, "simclr: out of host memory"));
-    uae_var *z1 = unit_rows(t, simclr_forward(m, t, pv, views_on_tape(m, t, x, u, 2 * AUG_NUMBERS), b));
-    uae_var *z2 = unit_rows(t, simclr_forward(m, t, pv, views_on_tape(m, t, x, u + AUG_NUMBERS,
-                                                                     2 * AUG_NUMBERS), b));
+    uae_var *v1 = views_on_tape(m, t, x, u, 2 * AUG_NUMBERS);
+    uae_var *v2 = views_on_tape(m, t, x, u + AUG_NUMBERS, 2 * AUG_NUMBERS);
     free(u);
+    uae_var *z1 = unit_rows(t, simclr_forward(m, t, pv, v1, b));
+    uae_var *z2 = unit_rows(t, simclr_forward(m, t, pv, v2, b));
     uae_var *neg = uae_ad_const(t, N);
     uae_var *pos = uae_ad_reduce(t, UAE_REDUCE_SUM, 0x2, uae_ad_mul(t, z1, z2)); /* (n, 1) */
     uae_var *l = uae_ad_add(t, anchor_loss(t, z1, pos, neg, m->cfg.tau),
@@ -303,9 +305,8 @@ static uae_var *simclr_loss(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x,
                             const uae_batch *b) {
     if (!b) return uae_tape_fail(t, uae_fail(UAE_ERR_INVALID, "simclr-small: the loss needs a batch "
                                              "(seed and step of the augmentations)"));
-    const uae_tensor *X = uae_ad_value(x);
-    if (!X) return NULL;
     if (!b->training && b->negatives) return attack_loss(m, t, pv, x, b);
+    const uae_tensor *X = uae_ad_value(x);
     int64_t n = X->shape[0];
     uae_var *views;
     if (b->training) {
