@@ -428,7 +428,8 @@ static uae_status setup_negatives(run *r) {
     uae_status st = uae_arena_tensor4(r->scratch, M, r->C, r->H, r->W, &imgs);
     if (st == UAE_OK) st = uae_tensor_write(&imgs, r->cfg->negatives);
     if (st == UAE_OK) st = begin_pass(r, uae_arena_mark(r->scratch), false);
-    uae_var *z = st == UAE_OK ? uae_model_negatives(r->model, r->t, r->pv, &imgs, r->cfg->seed) : NULL;
+    uae_var *z = NULL;
+    if (st == UAE_OK) z = uae_model_negatives(r->model, r->t, r->pv, &imgs, r->cfg->seed);
     if (st == UAE_OK) st = uae_tape_status(r->t);
     if (st == UAE_OK) {
         const uae_tensor *Z = uae_ad_value(z);

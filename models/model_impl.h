@@ -95,11 +95,11 @@ uae_status uae_model_read_scalar(uae_var *v, float *out);
 /* RNG streams of the models (dropout masks, noise, augmentations), one per purpose and layer;
  * parameters use streams 0 .. count-1 (their index), so these start high. */
 enum {
-    UAE_STREAM_DROPOUT = 1000, /* + layer number */
-    UAE_STREAM_PRIOR = 1100,   /* AAE: samples of the N(0, I) prior */
-    UAE_STREAM_GUMBEL = 1200,  /* concrete-ae: Gumbel noise of the selector */
-    UAE_STREAM_AUGMENT = 1300, /* simclr: augmentation parameters (training, evaluation) */
-    UAE_STREAM_VIEWS = 1301,   /* simclr, the attack: the two fixed views of each sample */
+    UAE_STREAM_DROPOUT = 1000,   /* + layer number */
+    UAE_STREAM_PRIOR = 1100,     /* AAE: samples of the N(0, I) prior */
+    UAE_STREAM_GUMBEL = 1200,    /* concrete-ae: Gumbel noise of the selector */
+    UAE_STREAM_AUGMENT = 1300,   /* simclr: augmentation parameters (training, evaluation) */
+    UAE_STREAM_VIEWS = 1301,     /* simclr, the attack: the two fixed views of each sample */
     UAE_STREAM_NEG_VIEWS = 1302, /* simclr, the attack: the view of each negative */
 };
 

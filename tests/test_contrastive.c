@@ -131,7 +131,8 @@ static void host_loss(uae_model *m, uae_backend *be, const float *x, int64_t n, 
     double *z = malloc((size_t)(2 * n * E) * sizeof *z);
     for (int64_t i = 0; i < n; i++) {
         for (int k = 0; k < 2 * AUG; k++)
-            u[k] = uae_rng_uniform01(SEED, STREAM_VIEWS, (first + (uint64_t)i) * 2 * AUG + (uint64_t)k);
+            u[k] = uae_rng_uniform01(SEED, STREAM_VIEWS,
+                                     (first + (uint64_t)i) * 2 * AUG + (uint64_t)k);
         host_view(x + i * D, u, v + i * D);
         host_view(x + i * D, u + AUG, v + (n + i) * D);
     }
@@ -207,9 +208,11 @@ static void lib_loss(env *e, const float *x, int64_t n, uint64_t first, float *l
     TRY(uae_model_bind(e->m, e->t, false, pv));
     uae_batch b = {.x = &xv, .seed = SEED, .training = false, .negatives = &e->negz,
                    .first_index = first};
-    uae_var *l = uae_model_loss(e->m, e->t, pv, g ? uae_ad_leaf(e->t, &xv, &gv) : uae_ad_const(e->t, &xv), &b);
+    uae_var *xvar = g ? uae_ad_leaf(e->t, &xv, &gv) : uae_ad_const(e->t, &xv);
+    uae_var *l = uae_model_loss(e->m, e->t, pv, xvar, &b);
     TRY(uae_tape_status(e->t));
-    CHECK(uae_ad_value(l)->ndim == 1 && uae_ad_value(l)->shape[0] == n, "the loss is not per sample");
+    CHECK(uae_ad_value(l)->ndim == 1 && uae_ad_value(l)->shape[0] == n,
+          "the loss is not per sample");
     TRY(uae_tensor_read(uae_ad_value(l), loss));
     if (g) {
         TRY(uae_ad_backward(e->t, uae_ad_reduce(e->t, UAE_REDUCE_SUM, 0x1, l)));
@@ -225,7 +228,8 @@ static void lib_loss(env *e, const float *x, int64_t n, uint64_t first, float *l
  * similarities of size <= 2, moves by ~1e-6. 1e-4 is far above that and far below any wrong view
  * or wrong term (a view off by one pixel, or a missing negative, changes the loss by > 1e-3). */
 static void test_value(env *e, const float *x, int64_t n, const float *neg) {
-    double *want = malloc((size_t)n * sizeof *want), *negz = malloc((size_t)(e->M * E) * sizeof *negz);
+    double *want = malloc((size_t)n * sizeof *want);
+    double *negz = malloc((size_t)(e->M * E) * sizeof *negz);
     float *got = malloc((size_t)n * sizeof *got), *hz = malloc((size_t)(e->M * E) * sizeof *hz);
     host_loss(e->m, e->be, x, n, 40, neg, e->M, want, negz);
     lib_loss(e, x, n, 40, got, NULL);
