@@ -126,6 +126,7 @@ enum {
     OPT_BATCH,
     OPT_FIRST,
     OPT_OUT,
+    OPT_NEGATIVES,
 };
 
 static int fail(const cli_command *cmd) {
@@ -134,9 +135,10 @@ static int fail(const cli_command *cmd) {
 }
 
 /* The settings of a run as one JSON line: a rerun into the same folder must have the same ones to
- * continue (else its examples would mix two settings). */
+ * continue (else its examples would mix two settings). contrastive: whether the negatives count. */
 static char *settings_json(const char *model, const char *data, const char *split, long long first,
-                           long long n, uint64_t seed, const uae_attack_config *ac) {
+                           long long n, uint64_t seed, const uae_attack_config *ac,
+                           bool contrastive) {
     json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:f,"
                           " s:b, s:f}",
                           "model", model, "data", data ? data : UAE_DATA_DEFAULT_PATH, "split",
@@ -147,6 +149,7 @@ static char *settings_json(const char *model, const char *data, const char *spli
                           ac->mine.hidden, "mine_filters", ac->mine.conv_filters, "eps",
                           (double)ac->eps, "lr", (double)ac->lr, "targeted", ac->targeted,
                           "kappa", (double)ac->kappa);
+    if (o && contrastive) json_object_set_new(o, "negatives", json_integer(ac->negatives_n));
     char *s = o ? json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
     json_decref(o);
     return s;
@@ -202,6 +205,7 @@ static uae_status read_success(const char *path, int64_t n, float *success) {
 typedef struct attack_args {
     const char *model, *data, *split, *out;
     long long n, batch, first;
+    long long negatives; /* 0: the default */
     cli_attack_args at;
 } attack_args;
 
@@ -216,6 +220,7 @@ static int parse_attack(const cli_command *cmd, cli_globals *g, int argc, char *
         {"batch", required_argument, NULL, OPT_BATCH},
         {"first", required_argument, NULL, OPT_FIRST},
         {"out", required_argument, NULL, OPT_OUT},
+        {"negatives", required_argument, NULL, OPT_NEGATIVES},
     };
     cli_attack_options_join(own, sizeof own / sizeof own[0], opts);
     *a = (attack_args){.split = "train", .n = 100, .batch = 16};
@@ -235,6 +240,9 @@ static int parse_attack(const cli_command *cmd, cli_globals *g, int argc, char *
         case OPT_N: rc = cli_parse_int(cmd, "--n", v, 1, INT64_MAX, &a->n); break;
         case OPT_BATCH: rc = cli_parse_int(cmd, "--batch", v, 1, 1 << 16, &a->batch); break;
         case OPT_FIRST: rc = cli_parse_int(cmd, "--first", v, 0, INT64_MAX, &a->first); break;
+        case OPT_NEGATIVES:
+            rc = cli_parse_int(cmd, "--negatives", v, 1, 1 << 20, &a->negatives);
+            break;
         default:
             rc = cli_attack_option(cmd, &a->at, c, v);
             if (rc < 0) return cli_usage_error(cmd, "unhandled option");
@@ -251,9 +259,10 @@ static int parse_attack(const cli_command *cmd, cli_globals *g, int argc, char *
     return cli_attack_apply(cmd, &a->at, &check);
 }
 
-/* Attacks, then writes the safetensors file and prints the summary. */
+/* Attacks, then writes the safetensors file and prints the summary. train: where a contrastive
+ * model's negatives come from (whichever split is attacked). */
 static int attack_with(const cli_command *cmd, cli_globals *g, const attack_args *a,
-                       uae_model *m, const uae_dataset *ds) {
+                       uae_model *m, const uae_dataset *ds, const uae_dataset *train) {
     const uae_model_config *mc = uae_model_config_of(m);
     if (ds->c != mc->channels || ds->h != mc->height || ds->w != mc->width) {
         fprintf(stderr, "uae %s: the data's examples are %d x %d x %d, the model expects %d x %d "
@@ -272,15 +281,34 @@ static int attack_with(const cli_command *cmd, cli_globals *g, const attack_args
     if (rc != CLI_EXIT_OK) return rc;
     ac.seed = g->seed;
     const float *x = ds->x + a->first * ds->d;
+    /* The contrastive loss's negatives: a seeded set of training examples, the same for every
+     * attacked example (so that its result does not depend on its batch). */
+    bool contrastive = ac.loss == UAE_ATTACK_LOSS_MODEL && mc->kind == UAE_MODEL_CONTRASTIVE;
+    float *negatives = NULL;
+    if (contrastive) {
+        if (a->negatives > 0) ac.negatives_n = a->negatives;
+        negatives = malloc((size_t)(ac.negatives_n * train->d) * sizeof *negatives);
+        if (!negatives) return CLI_EXIT_FAILURE;
+        if (uae_attack_pick_negatives(train->x, train->n, train->d, ac.seed, ac.negatives_n,
+                                      negatives) != UAE_OK) {
+            free(negatives);
+            return fail(cmd);
+        }
+        ac.negatives = negatives;
+    }
     /* Labels: the CW loss of classifiers needs the true class, or the target class. */
     int32_t *labels = NULL;
     if (ac.loss == UAE_ATTACK_LOSS_CW) {
         if (!ds->y && !ac.targeted) {
             fprintf(stderr, "uae %s: attacking a classifier needs labels\n", cmd->name);
+            free(negatives);
             return CLI_EXIT_FAILURE;
         }
         labels = malloc((size_t)n * sizeof *labels);
-        if (!labels) return CLI_EXIT_FAILURE;
+        if (!labels) {
+            free(negatives);
+            return CLI_EXIT_FAILURE;
+        }
         for (int64_t i = 0; i < n; i++)
             labels[i] = ac.targeted ? (int32_t)a->at.target_class : ds->y[a->first + i];
     }
@@ -288,6 +316,7 @@ static int attack_with(const cli_command *cmd, cli_globals *g, const attack_args
         fprintf(stderr, "uae %s: %s: cannot create the folder (%s)\n", cmd->name, a->out,
                 strerror(errno));
         free(labels);
+        free(negatives);
         return CLI_EXIT_FAILURE;
     }
     char spath[1024], npy[1024], stats[1024], stpath[1024];
@@ -295,12 +324,14 @@ static int attack_with(const cli_command *cmd, cli_globals *g, const attack_args
     snprintf(npy, sizeof npy, "%s/adversarial.npy", a->out);
     snprintf(stats, sizeof stats, "%s/stats.jsonl", a->out);
     snprintf(stpath, sizeof stpath, "%s/adversarial.safetensors", a->out);
-    char *settings = settings_json(a->model, a->data, a->split, a->first, (long long)n, g->seed, &ac);
+    char *settings = settings_json(a->model, a->data, a->split, a->first, (long long)n, g->seed, &ac,
+                                   contrastive);
     bool resume = false;
     rc = settings ? check_settings(cmd, spath, settings, &resume) : CLI_EXIT_FAILURE;
     free(settings);
     if (rc != CLI_EXIT_OK) {
         free(labels);
+        free(negatives);
         return rc;
     }
     cli_gen_bar bar = {.quiet = g->quiet, .label = "attack"};
@@ -310,6 +341,7 @@ static int attack_with(const cli_command *cmd, cli_globals *g, const attack_args
     uae_status st = uae_augment_generate(m, &ac, x, labels, n, (uint64_t)a->first, &go, &s);
     cli_gen_bar_end(&bar);
     free(labels);
+    free(negatives);
     if (st != UAE_OK) return fail(cmd);
 
     /* The whole result in one file: x, x_adv and success as floats. */
@@ -355,7 +387,7 @@ static int run_attack(const cli_command *cmd, cli_globals *g, int argc, char **a
         uae_data_load(a.data, NULL, &train, &test) != UAE_OK)
         rc = fail(cmd);
     if (rc == CLI_EXIT_OK)
-        rc = attack_with(cmd, g, &a, m, strcmp(a.split, "test") == 0 ? &test : &train);
+        rc = attack_with(cmd, g, &a, m, strcmp(a.split, "test") == 0 ? &test : &train, &train);
     uae_dataset_free(&train);
     uae_dataset_free(&test);
     uae_model_free(m);
@@ -382,6 +414,8 @@ const cli_command cli_cmd_attack = {
         "  --n N              examples to attack (default 100)\n"
         "  --first I          start at example I of the split (default 0)\n"
         "  --batch B          examples attacked at once (default 16; results do not depend on it)\n"
+        "  --negatives M      contrastive models: the loss's negatives, M training examples\n"
+        "                     chosen by the seed (default 254)\n"
         "\n" CLI_ATTACK_OPTIONS_HELP,
     .run = run_attack,
 };

@@ -26,6 +26,7 @@ typedef struct run {
     uae_tensor ximg;             /* x viewed as (B, C, H, W) */
     uae_tensor onehot;           /* (B, classes), CW loss only */
     uae_tensor lclean, cvec;     /* (B): l(x), c */
+    uae_tensor negz;             /* contrastive loss: the negatives' unit embeddings (M, E) */
     bool conv_samples;           /* MINE samples from the first conv layer (else projections) */
     int64_t n;                   /* MINE samples per image */
     int sc, sh, sw;              /* shape of one MINE sample */
@@ -61,11 +62,13 @@ static uae_var *as_image(run *r, uae_var *flat) {
     return uae_ad_reshape(r->t, flat, 4, (int64_t[]){r->B, r->C, r->H, r->W});
 }
 
-/* l per sample (B): SSE of x against AE(img), the model's loss, or the CW margin max(f, -kappa). */
+/* l per sample (B): SSE of x against AE(img), the model's loss, or the CW margin max(f, -kappa).
+ * A contrastive model's loss sees the negatives and the samples' global indices (its views). */
 static uae_var *loss_of(run *r, uae_var *img) {
     uae_tape *t = r->t;
     uae_batch b = {.x = &r->ximg, .target = &r->ximg, .onehot = r->onehot.ndim ? &r->onehot : NULL,
-                   .seed = r->cfg->seed, .step = 0, .training = false};
+                   .seed = r->cfg->seed, .step = 0, .training = false,
+                   .negatives = r->negz.ndim ? &r->negz : NULL, .first_index = r->first};
     switch (r->cfg->loss) {
     case UAE_ATTACK_LOSS_SSE: {
         /* the official l: reduce_sum(square(timg - model.predict(newimg)), pixels) */
@@ -392,6 +395,11 @@ static uae_status check_config(const uae_attack_config *cfg, const uae_model_con
     if (cfg->method == UAE_ATTACK_PGD && !(cfg->pgd_eps > 0.0f && cfg->pgd_step > 0.0f))
         return uae_fail(UAE_ERR_INVALID, "attack: PGD eps %g and step %g must be > 0", cfg->pgd_eps,
                         cfg->pgd_step);
+    if (cfg->loss == UAE_ATTACK_LOSS_MODEL && mc->kind == UAE_MODEL_CONTRASTIVE &&
+        (!cfg->negatives || cfg->negatives_n < 1))
+        return uae_fail(UAE_ERR_INVALID, "attack: the contrastive loss of '%s' needs negatives: set "
+                        "cfg.negatives to cfg.negatives_n (now %lld) training examples, e.g. from "
+                        "uae_attack_pick_negatives", mc->preset, (long long)cfg->negatives_n);
     if (cfg->loss == UAE_ATTACK_LOSS_CW) {
         if (!labels) return uae_fail(UAE_ERR_INVALID, "attack: the CW loss needs labels");
         if (mc->classes < 2)
@@ -422,6 +430,28 @@ static void run_free(run *r) {
     free(r->keep_fall);
     free(r->step_ok);
     free(r->tr);
+}
+
+/* The contrastive loss's negatives: their views' unit embeddings, computed once (they do not
+ * change during the attack) into r->negz. */
+static uae_status setup_negatives(run *r) {
+    const int64_t M = r->cfg->negatives_n;
+    size_t mark = uae_arena_mark(r->scratch);
+    uae_tensor imgs;
+    uae_status st = uae_arena_tensor4(r->scratch, M, r->C, r->H, r->W, &imgs);
+    if (st == UAE_OK) st = uae_tensor_write(&imgs, r->cfg->negatives);
+    if (st == UAE_OK) st = begin_pass(r, uae_arena_mark(r->scratch), false);
+    uae_var *z = NULL;
+    if (st == UAE_OK) z = uae_model_negatives(r->model, r->t, r->pv, &imgs, r->cfg->seed);
+    if (st == UAE_OK) st = uae_tape_status(r->t);
+    if (st == UAE_OK) {
+        const uae_tensor *Z = uae_ad_value(z);
+        st = uae_arena_tensor2(r->ar, M, Z->shape[1], &r->negz);
+        if (st == UAE_OK) st = uae_tensor_copy(&r->negz, Z);
+    }
+    uae_tape_reset(r->t);
+    uae_arena_reset(r->scratch, mark);
+    return st;
 }
 
 static uae_status run_setup(run *r, const float *x, const int32_t *labels) {
@@ -460,6 +490,8 @@ static uae_status run_setup(run *r, const float *x, const int32_t *labels) {
         free(oh);
         UAE_TRY(st);
     }
+    if (r->cfg->loss == UAE_ATTACK_LOSS_MODEL && mc->kind == UAE_MODEL_CONTRASTIVE)
+        UAE_TRY(setup_negatives(r));
     /* l(x), once */
     size_t mark = uae_arena_mark(r->scratch);
     UAE_TRY(begin_pass(r, mark, false));

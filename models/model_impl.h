@@ -35,6 +35,9 @@ typedef struct uae_model_family {
     /* Optional (NULL: the model has no first convolution / no representation). */
     uae_var *(*first_layer)(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x);
     uae_var *(*embed)(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x);
+    /* Optional (NULL: the model has no contrastive negatives; uae_model_negatives fails). */
+    uae_var *(*negatives)(uae_model *m, uae_tape *t, uae_var **pv, const uae_tensor *x,
+                          uint64_t seed);
     /* Optional (NULL: the generic step — mean loss, backward, one optimizer step). */
     uae_status (*train_step)(uae_model *m, uae_tape *t, const uae_batch *b, float *loss);
     /* Optional (NULL: none): fills out[0 .. cap) with the model's extra training state and returns
@@ -92,10 +95,12 @@ uae_status uae_model_read_scalar(uae_var *v, float *out);
 /* RNG streams of the models (dropout masks, noise, augmentations), one per purpose and layer;
  * parameters use streams 0 .. count-1 (their index), so these start high. */
 enum {
-    UAE_STREAM_DROPOUT = 1000, /* + layer number */
-    UAE_STREAM_PRIOR = 1100,   /* AAE: samples of the N(0, I) prior */
-    UAE_STREAM_GUMBEL = 1200,  /* concrete-ae: Gumbel noise of the selector */
-    UAE_STREAM_AUGMENT = 1300, /* simclr: augmentation parameters */
+    UAE_STREAM_DROPOUT = 1000,   /* + layer number */
+    UAE_STREAM_PRIOR = 1100,     /* AAE: samples of the N(0, I) prior */
+    UAE_STREAM_GUMBEL = 1200,    /* concrete-ae: Gumbel noise of the selector */
+    UAE_STREAM_AUGMENT = 1300,   /* simclr: augmentation parameters (training, evaluation) */
+    UAE_STREAM_VIEWS = 1301,     /* simclr, the attack: the two fixed views of each sample */
+    UAE_STREAM_NEG_VIEWS = 1302, /* simclr, the attack: the view of each negative */
 };
 
 #endif /* UAE_MODEL_IMPL_H */

@@ -114,6 +114,14 @@ bool uae_model_has_first_layer(const uae_model_config *cfg) {
     return f && f->first_layer;
 }
 
+uae_var *uae_model_negatives(uae_model *m, uae_tape *t, uae_var **pv, const uae_tensor *x,
+                             uint64_t seed) {
+    if (!m->fam->negatives)
+        return uae_tape_fail(t, uae_fail(UAE_ERR_INVALID, "model '%s' has no contrastive "
+                                         "negatives (not a contrastive model)", m->cfg.preset));
+    return m->fam->negatives(m, t, pv, x, seed);
+}
+
 uae_var *uae_model_first_layer(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x) {
     return m->fam->first_layer ? m->fam->first_layer(m, t, pv, x) : NULL;
 }

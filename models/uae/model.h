@@ -74,7 +74,11 @@ uae_params *uae_model_params(uae_model *m);
 /* What one step sees. x is (B, C, H, W) (or (B, d) for vector models) in [0, 1]; target is what an
  * autoencoder reconstructs (NULL: x itself); onehot (B, classes) for classifiers; step numbers the
  * optimizer step (dropout masks, augmentations and the concrete temperature derive from it);
- * training switches dropout on. */
+ * training switches dropout on.
+ * negatives and first_index serve the contrastive loss of the attack (training false): negatives
+ * (M, E) are the normalised embeddings of the negatives' views (uae_model_negatives), and sample i
+ * of x is example first_index + i of its dataset, whose two views derive from (seed, first_index +
+ * i) alone, so that its loss does not depend on the rest of the batch. NULL: evaluation as below. */
 typedef struct uae_batch {
     const uae_tensor *x;
     const uae_tensor *target;
@@ -82,6 +86,8 @@ typedef struct uae_batch {
     uint64_t seed;
     uint64_t step;
     bool training;
+    const uae_tensor *negatives; /* (M, E), contrastive attack only; else NULL */
+    uint64_t first_index;        /* dataset index of x's sample 0, with negatives */
 } uae_batch;
 
 /* Puts the parameters on the tape (trainable leaves or constants); pv receives one variable per
@@ -94,9 +100,19 @@ uae_var *uae_model_forward(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x, 
 
 /* The per-sample training loss (B) of x against b (reconstruction error plus the preset's
  * regularisers, cross-entropy, or NT-Xent of two augmented views). With b->training false (the
- * attack, evaluation) dropout is off, the concrete selection is hard, and the SimCLR pair is x
- * itself with an augmented view of b->target (of x if NULL): d loss / d x flows through x. */
+ * attack, evaluation) dropout is off and the concrete selection is hard. Contrastive models with
+ * b->negatives (the attack): NT-Xent of two fixed random views of each x_i against the negatives,
+ * differentiable with respect to x (docs/method.md); without (evaluation): the pair is x itself
+ * with an augmented view of b->target (of x if NULL) and the batch's other samples are the
+ * negatives. */
 uae_var *uae_model_loss(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x, const uae_batch *b);
+
+/* Contrastive models: the L2-normalised embeddings (M, E) of one augmented view of each of the M
+ * images x (M, C, H, W) (the attack's negatives; the view of image j derives from (seed, j)), as a
+ * variable on t (compute it once, copy its value, pass it as batch.negatives). NULL with
+ * UAE_ERR_INVALID on the tape for models that are not contrastive. */
+uae_var *uae_model_negatives(uae_model *m, uae_tape *t, uae_var **pv, const uae_tensor *x,
+                             uint64_t seed);
 
 /* The first layer's output for x (B, K, H', W'), the "samples" of per-sample MINE in conv mode;
  * NULL (and no error) when the model does not start with a convolution. */
