@@ -24,6 +24,10 @@ enum {
     OPT_MINE_STEPS,
     OPT_MINE_HIDDEN,
     OPT_MINE_FILTERS,
+    OPT_MINE_WARMUP,
+    OPT_MINE_LR,
+    OPT_PROJ_COUNT,
+    OPT_PROJ_DIM,
     OPT_EPS,
     OPT_LR,
     OPT_TARGETED,
@@ -38,6 +42,10 @@ const struct option cli_attack_options[] = {
     {"mine-steps", required_argument, NULL, OPT_MINE_STEPS},
     {"mine-hidden", required_argument, NULL, OPT_MINE_HIDDEN},
     {"mine-filters", required_argument, NULL, OPT_MINE_FILTERS},
+    {"mine-warmup", required_argument, NULL, OPT_MINE_WARMUP},
+    {"mine-lr", required_argument, NULL, OPT_MINE_LR},
+    {"proj-count", required_argument, NULL, OPT_PROJ_COUNT},
+    {"proj-dim", required_argument, NULL, OPT_PROJ_DIM},
     {"eps", required_argument, NULL, OPT_EPS},
     {"lr", required_argument, NULL, OPT_LR},
     {"targeted", no_argument, NULL, OPT_TARGETED},
@@ -56,8 +64,9 @@ void cli_attack_options_join(const struct option *own, size_t n, struct option *
 
 void cli_attack_args_init(cli_attack_args *a) {
     *a = (cli_attack_args){.iterations = -1, .mine_steps = -1, .mine_hidden = -1,
-                           .mine_filters = -1, .target_class = -1, .eps = NAN, .kappa = NAN,
-                           .lr = NAN};
+                           .mine_filters = -1, .mine_warmup = -1, .proj_count = -1,
+                           .proj_dim = -1, .target_class = -1, .eps = NAN, .kappa = NAN,
+                           .lr = NAN, .mine_lr = NAN};
 }
 
 int cli_attack_option(const cli_command *cmd, cli_attack_args *a, int c, const char *v) {
@@ -70,6 +79,11 @@ int cli_attack_option(const cli_command *cmd, cli_attack_args *a, int c, const c
     case OPT_MINE_HIDDEN: return cli_parse_int(cmd, "--mine-hidden", v, 1, 1 << 20, &a->mine_hidden);
     case OPT_MINE_FILTERS:
         return cli_parse_int(cmd, "--mine-filters", v, 1, 4096, &a->mine_filters);
+    case OPT_MINE_WARMUP:
+        return cli_parse_int(cmd, "--mine-warmup", v, 0, 1000000, &a->mine_warmup);
+    case OPT_MINE_LR: return cli_parse_float(cmd, "--mine-lr", v, 1e-12, 1e3, &a->mine_lr);
+    case OPT_PROJ_COUNT: return cli_parse_int(cmd, "--proj-count", v, 1, 100000, &a->proj_count);
+    case OPT_PROJ_DIM: return cli_parse_int(cmd, "--proj-dim", v, 2, 100000, &a->proj_dim);
     case OPT_TARGET_CLASS:
         return cli_parse_int(cmd, "--target-class", v, 0, 1 << 20, &a->target_class);
     case OPT_EPS: return cli_parse_float(cmd, "--eps", v, 1e-9, 1e6, &a->eps);
@@ -93,6 +107,10 @@ int cli_attack_apply(const cli_command *cmd, const cli_attack_args *a, uae_attac
     if (a->mine_steps >= 0) cfg->mine_steps = (int)a->mine_steps;
     if (a->mine_hidden > 0) cfg->mine.hidden = (int)a->mine_hidden;
     if (a->mine_filters > 0) cfg->mine.conv_filters = (int)a->mine_filters;
+    if (a->mine_warmup >= 0) cfg->mine_warmup = (int)a->mine_warmup;
+    if (isfinite(a->mine_lr)) cfg->mine.opt.p.lr = (float)a->mine_lr;
+    if (a->proj_count > 0) cfg->proj_count = (int)a->proj_count;
+    if (a->proj_dim > 0) cfg->proj_dim = (int)a->proj_dim;
     if (isfinite(a->eps)) cfg->eps = (float)a->eps;
     if (isfinite(a->lr)) cfg->lr = (float)a->lr;
     if (isfinite(a->kappa)) cfg->kappa = (float)a->kappa;
@@ -150,6 +168,15 @@ static char *settings_json(const char *model, const char *data, const char *spli
                           (double)ac->eps, "lr", (double)ac->lr, "targeted", ac->targeted,
                           "kappa", (double)ac->kappa);
     if (o && contrastive) json_object_set_new(o, "negatives", json_integer(ac->negatives_n));
+    /* Recorded only where they matter or differ from the defaults, so that folders of earlier
+     * versions still continue. */
+    if (o && ac->samples == UAE_ATTACK_SAMPLES_RANDOM) {
+        json_object_set_new(o, "proj_count", json_integer(ac->proj_count));
+        json_object_set_new(o, "proj_dim", json_integer(ac->proj_dim));
+    }
+    if (o && ac->mine_warmup > 0) json_object_set_new(o, "mine_warmup", json_integer(ac->mine_warmup));
+    if (o && ac->mine.opt.p.lr != 1.5e-5f)
+        json_object_set_new(o, "mine_lr", json_real(ac->mine.opt.p.lr));
     char *s = o ? json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
     json_decref(o);
     return s;

@@ -16,8 +16,9 @@ extern const struct option cli_attack_options[];
 /* What the attack options set; apply them with cli_attack_apply once the model kind is known. */
 typedef struct cli_attack_args {
     const char *method, *samples;
-    long long iterations, mine_steps, mine_hidden, mine_filters, target_class;
-    double eps, kappa, lr;
+    long long iterations, mine_steps, mine_hidden, mine_filters, mine_warmup, proj_count, proj_dim,
+        target_class;
+    double eps, kappa, lr, mine_lr;
     bool targeted;
 } cli_attack_args;
 
@@ -45,6 +46,14 @@ int cli_attack_apply(const cli_command *cmd, const cli_attack_args *a, uae_attac
     "  --mine-steps N     MINE training steps per iteration (20)\n" \
     "  --mine-hidden N    MINE hidden width (512)\n" \
     "  --mine-filters N   MINE conv filters (16)\n" \
+    "  --mine-warmup N    MINE steps before the first step on delta (0, as the official code;\n" \
+    "                     a fresh MINE's estimate is noise, so the first iterates are judged\n" \
+    "                     by it)\n" \
+    "  --mine-lr X        MINE's Adam learning rate (1.5e-5)\n" \
+    "  --proj-count N     random mode (models without a first conv layer, vector data): N\n" \
+    "                     Gaussian projections (500) to --proj-dim dimensions (128), drawn\n" \
+    "                     anew every iteration; they set much of the attack's time\n" \
+    "  --proj-dim P       see --proj-count\n" \
     "  --eps X            L-infinity radius of delta (1.0)\n" \
     "  --lr X             step size on delta (0.01)\n" \
     "  --targeted --target-class K   classifiers: targeted attack towards class K\n" \

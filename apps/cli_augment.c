@@ -29,8 +29,6 @@ enum {
     OPT_SELECT_K,
     OPT_PROBE_EPOCHS,
     OPT_LABEL_COLUMN,
-    OPT_PROJ_COUNT,
-    OPT_PROJ_DIM,
 };
 
 /* The demo's scale-down, chosen by measuring the attack's time per sample on 2 CPU cores (see
@@ -50,7 +48,7 @@ enum {
 typedef struct augment_args {
     const char *task, *model, *data, *seeds, *target, *out, *preset, *label_column;
     long long n_train, n, n_test, epochs, retrain_epochs, batch, attack_batch, select_k,
-        probe_epochs, proj_count, proj_dim;
+        probe_epochs;
     double noise_sigma;
     cli_attack_args at;
 } augment_args;
@@ -93,8 +91,6 @@ static int parse_augment(const cli_command *cmd, cli_globals *g, int argc, char 
         {"select-k", required_argument, NULL, OPT_SELECT_K},
         {"probe-epochs", required_argument, NULL, OPT_PROBE_EPOCHS},
         {"label-column", required_argument, NULL, OPT_LABEL_COLUMN},
-        {"proj-count", required_argument, NULL, OPT_PROJ_COUNT},
-        {"proj-dim", required_argument, NULL, OPT_PROJ_DIM},
     };
     struct option opts[CLI_MAX_OPTIONS];
     cli_attack_options_join(own, sizeof own / sizeof own[0], opts);
@@ -119,10 +115,6 @@ static int parse_augment(const cli_command *cmd, cli_globals *g, int argc, char 
         case OPT_SELECT_K:
             rc = cli_parse_int(cmd, "--select-k", v, 1, 1 << 20, &a->select_k);
             break;
-        case OPT_PROJ_COUNT:
-            rc = cli_parse_int(cmd, "--proj-count", v, 1, 100000, &a->proj_count);
-            break;
-        case OPT_PROJ_DIM: rc = cli_parse_int(cmd, "--proj-dim", v, 2, 100000, &a->proj_dim); break;
         case OPT_PROBE_EPOCHS:
             rc = cli_parse_int(cmd, "--probe-epochs", v, 1, 100000, &a->probe_epochs);
             break;
@@ -203,8 +195,6 @@ static int make_options(const cli_command *cmd, const augment_args *a, uae_augme
     if (a->batch > 0) o->batch = a->batch;
     if (a->attack_batch > 0) o->attack_batch = a->attack_batch;
     if (a->probe_epochs > 0) o->probe.epochs = (int)a->probe_epochs;
-    if (a->proj_count > 0) o->attack.proj_count = (int)a->proj_count;
-    if (a->proj_dim > 0) o->attack.proj_dim = (int)a->proj_dim;
     if (a->select_k > 0) {
         if (o->task != UAE_TASK_REPRESENTATION)
             return cli_usage_error(cmd, "--select-k is for the representation task");
@@ -414,10 +404,6 @@ static int run_demo(const cli_command *cmd, cli_globals *g, int argc, char **arg
     "  --probe-epochs E   epochs of the linear probes (50; Adam lr 1e-2, batch 256, on the\n" \
     "                     seed's training subset, features standardised)\n" \
     "  --attack-batch B   examples attacked at once (16)\n" \
-    "  --proj-count N     MINE samples in random mode (models without a first conv layer,\n" \
-    "                     e.g. concrete-ae): N Gaussian projections (500) to --proj-dim\n" \
-    "  --proj-dim P       dimensions (128); each attack iteration draws a (d, N*P) matrix,\n" \
-    "                     so these set much of the attack's time on images\n" \
     "  --out DIR          the output folder (augment-out; demo: demo-out)\n" \
     "  --preset NAME      paper (the official settings; long) or demo (the scaled-down ones)\n" \
     "\n" CLI_ATTACK_OPTIONS_HELP

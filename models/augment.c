@@ -581,6 +581,12 @@ static uae_status check_seed_settings(const uae_augment_options *o, const seed_r
         snprintf(extra + len, sizeof extra - len, ",\"proj_count\":%d,\"proj_dim\":%d",
                  a->proj_count, a->proj_dim);
     }
+    size_t len = strlen(extra); /* only when not the defaults: earlier folders still continue */
+    if (a->mine_warmup > 0)
+        len += (size_t)snprintf(extra + len, sizeof extra - len, ",\"mine_warmup\":%d",
+                                a->mine_warmup);
+    if (a->mine.opt.p.lr != 1.5e-5f)
+        snprintf(extra + len, sizeof extra - len, ",\"mine_lr\":%.9g", (double)a->mine.opt.p.lr);
     snprintf(now, sizeof now,
              "{\"preset\":\"%s\",\"n_train\":%lld,\"n\":%lld,\"epochs\":%d,\"batch\":%lld,"
              "\"attack\":\"%s\",\"samples\":\"%s\",\"iterations\":%d,\"mine_steps\":%d,"
@@ -796,6 +802,12 @@ static uae_status write_json(const char *path, const uae_augment_options *o,
     json_t *seeds = json_array();
     for (int k = 0; k < rep->nseeds; k++) json_array_append_new(seeds, json_integer((json_int_t)o->seeds[k]));
     json_object_set_new(settings, "seeds", seeds);
+    json_object_set_new(settings, "mine_warmup", json_integer(o->attack.mine_warmup));
+    json_object_set_new(settings, "mine_lr", json_real(o->attack.mine.opt.p.lr));
+    if (effective_samples(o, cfg) == UAE_ATTACK_SAMPLES_RANDOM) {
+        json_object_set_new(settings, "proj_count", json_integer(o->attack.proj_count));
+        json_object_set_new(settings, "proj_dim", json_integer(o->attack.proj_dim));
+    }
     if (o->task == UAE_TASK_REPRESENTATION) {
         json_object_set_new(settings, "select_k", json_integer(cfg->select_k));
         json_object_set_new(settings, "total_steps", json_integer((json_int_t)cfg->total_steps));
@@ -875,6 +887,12 @@ static uae_status write_md(const char *path, const uae_augment_options *o,
             o->attack.iterations, o->attack.mine.hidden, o->attack.mine_steps,
             uae_attack_samples_name(effective_samples(o, cfg)), (double)o->attack.eps, cfg->epochs,
             o->retrain_epochs > 0 ? o->retrain_epochs : cfg->epochs, (double)o->noise_sigma);
+    if (effective_samples(o, cfg) == UAE_ATTACK_SAMPLES_RANDOM)
+        fprintf(out, " (%d projections to %d dimensions)", o->attack.proj_count,
+                o->attack.proj_dim);
+    if (o->attack.mine_warmup > 0 || o->attack.mine.opt.p.lr != 1.5e-5f)
+        fprintf(out, ", MINE warm-up %d steps, MINE lr %g", o->attack.mine_warmup,
+                (double)o->attack.mine.opt.p.lr);
     if (o->task != UAE_TASK_CONTRASTIVE)
         fprintf(out, ", augmented inputs target %s",
                 o->target == UAE_TARGET_CLEAN ? "their clean original" : "themselves");

@@ -312,6 +312,41 @@ static void test_random_batched(uae_backend *be, bool small) {
     uae_model_free(m);
 }
 
+/* MINE learns inside the attack: with a warm-up of MINE steps the estimate of I at iterate 0 (the
+ * only iterate of a 1-iteration run) must be clearly larger than with a fresh network. Guards a
+ * bug that lasted: the attack's evaluation passes switched the tape's recording off, so the MINE
+ * steps computed no gradients and Adam never moved the weights; every other test still passed.
+ * 0.3 nats: measured, a fresh estimate is -0.26 to 0 and a warmed-up one 0.73 to 0.79 (60 Adam
+ * steps at lr 1e-3). Conv samples (conv-ae) and random projections (dense-ae). */
+static void test_mine_learns(uae_backend *be) {
+    const int C = 1, H = 8, W = 8;
+    const int64_t B = 2, D = C * H * W;
+    const char *presets[2] = {"conv-ae", "dense-ae"};
+    for (int k = 0; k < 2; k++) {
+        uae_model *m = tiny_model(be, presets[k], C, H, W, 0);
+        uae_attack_config ac;
+        small_config(UAE_MODEL_AUTOENCODER, 1, &ac);
+        ac.mine_steps = 0;
+        ac.samples = k == 0 ? UAE_ATTACK_SAMPLES_CONV : UAE_ATTACK_SAMPLES_RANDOM;
+        ac.proj_count = 32;
+        ac.proj_dim = 8;
+        float *x = images(B, C, H, W, 9), *xa = malloc((size_t)(B * D) * sizeof *xa);
+        uae_attack_result r0[2], rw[2];
+        TRY(uae_attack_run(m, &ac, x, NULL, 0, B, xa, r0));
+        ac.mine_warmup = 60;
+        TRY(uae_attack_run(m, &ac, x, NULL, 0, B, xa, rw));
+        for (int64_t b = 0; b < B; b++) {
+            CHECK(rw[b].mi > r0[b].mi + 0.3f, "%s: MINE did not learn: I %g fresh, %g after 60 "
+                  "warm-up steps", presets[k], r0[b].mi, rw[b].mi);
+            printf("%s sample %lld: I fresh %.3f, after warm-up %.3f\n", presets[k], (long long)b,
+                   r0[b].mi, rw[b].mi);
+        }
+        free(x);
+        free(xa);
+        uae_model_free(m);
+    }
+}
+
 static void test_supervised(uae_backend *be, bool small) {
     const int C = 1, H = 16, W = 16;
     const int64_t B = 2, D = C * H * W;
@@ -421,6 +456,7 @@ int main(int argc, char **argv) {
     test_projection(be);
     test_batched(be, small);
     test_random_batched(be, small);
+    test_mine_learns(be);
     test_supervised(be, small);
     uae_backend_free(be);
     if (failures) printf("%d failure(s)\n", failures);

@@ -100,7 +100,8 @@ uae_var *uae_mine_bound(uae_mine *m, uae_tape *t, uae_var *xs, uae_var *ys, bool
 
 /* One Adam step of every estimator, maximising its bound on the constant samples xs, ys (with
  * the EMA-corrected gradient if cfg.ema). bounds (S floats, host) receives the bounds before the
- * step, or NULL. The tape is reset and its arena rewound to where it was on entry. */
+ * step, or NULL. The tape is reset, its arena rewound to where it was on entry, and it is left
+ * recording. */
 uae_status uae_mine_train_step(uae_mine *m, uae_tape *t, const uae_tensor *xs,
                                const uae_tensor *ys, float *bounds);
 
