@@ -303,7 +303,8 @@ static uae_var *pick_scores(uae_mine *m, uae_tape *t, uae_var *sc, bool off) {
                           (int64_t[]){S, count});
 }
 
-/* T on the joint pairs (S, n) and on the marginal pairs (S, n), or (InfoNCE) the bound itself. */
+/* T on the joint pairs (S, n) and on the marginal pairs (S, n), or (S, n (n - 1)) with all pairs;
+ * or (InfoNCE) only the bound itself. */
 typedef struct scores {
     uae_var *tj, *tm, *bound;
 } scores;

@@ -68,7 +68,7 @@ typedef struct uae_mine_config {
                              * i != j, of the batch, not one random permutation's n pairs (off,
                              * official). With one permutation the log-mean-exp of the DV bound
                              * sees n samples of the heavy-tailed e^T and the bound is biased low:
-                             * by ~15% at 4 nats on 20-d Gaussians with n = 512, even with the
+                             * by ~14% at 4 nats on 20-d Gaussians with n = 512, even with the
                              * exact T; all pairs remove nearly all of it (tests/test_mine.c).
                              * Costs an (S, n, n) score matrix: one matrix product with the DOT
                              * head, an (S, n, n, out) pair tensor with the SUM head. n <= 4096. */
