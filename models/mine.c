@@ -70,6 +70,8 @@ void uae_mine_config_default(uae_mine_net net, uae_mine_config *cfg) {
     cfg->branch_act = UAE_ACT_NONE;
     cfg->ema = false;
     cfg->ema_rate = 0.01f;
+    cfg->all_pairs = false;
+    cfg->lr_half_life = 0;
     cfg->opt = uae_optimizer_default(UAE_OPTIM_ADAM);
     cfg->opt.p.lr = 1.5e-5f; /* tf.train.AdamOptimizer(0.000015) in the official attack */
     cfg->opt.p.eps = 1e-8f;  /* TF 1's AdamOptimizer default (Keras' is 1e-7) */
@@ -78,11 +80,18 @@ void uae_mine_config_default(uae_mine_net net, uae_mine_config *cfg) {
 uae_status uae_mine_create(uae_backend *be, const uae_mine_config *cfg, int64_t S, int64_t n, int C,
                            int H, int W, uae_mine **out) {
     *out = NULL;
+    if (cfg->lr_half_life < 0)
+        return uae_fail(UAE_ERR_INVALID, "mine: lr_half_life %d must be >= 0 (0: constant lr)",
+                        cfg->lr_half_life);
     if (S < 1 || n < 1 || C < 1 || H < 1 || W < 1 || cfg->hidden < 1 || cfg->out < 1)
         return uae_fail(UAE_ERR_INVALID, "mine: sizes S=%lld n=%lld C=%d H=%d W=%d hidden=%d out=%d "
                         "must all be >= 1", (long long)S, (long long)n, C, H, W, cfg->hidden, cfg->out);
     if ((unsigned)cfg->net >= UAE_MINE_NET_COUNT || (unsigned)cfg->head >= UAE_MINE_HEAD_COUNT || (unsigned)cfg->estimator >= UAE_MINE_EST_COUNT)
         return uae_fail(UAE_ERR_INVALID, "mine: unknown network or estimator");
+    /* all pairs: n (n - 1) >= 1 marginal pairs, and every index i*n + j exact as a float */
+    if (cfg->all_pairs && cfg->estimator != UAE_MINE_EST_INFONCE && (n < 2 || n > 4096))
+        return uae_fail(UAE_ERR_INVALID, "mine: all_pairs needs 2 <= n <= 4096 samples, got %lld",
+                        (long long)n);
     bool conv = cfg->net == UAE_MINE_NET_CONV;
     int k = cfg->conv_kernel, F = cfg->conv_filters;
     if (conv && (k < 1 || F < 1 || H < k || W < k))
@@ -237,26 +246,15 @@ static uae_status set_eye(const uae_tensor *eye, int64_t n) {
     return st;
 }
 
-static uae_var *infonce_from_scores(uae_tape *t, uae_var *sc, uae_var *eye, int64_t S, int64_t n);
-
-/* InfoNCE from the branch outputs: scores s_ij = T(x_i, y_j) for every pair (i, j);
- *     I = mean_i [ s_ii - log mean_j exp s_ij ] = mean_i log_softmax_j(s_i.)_i + log n,
- * a lower bound on I(X; Y) that cannot exceed log n. */
-static uae_var *infonce(uae_mine *m, uae_tape *t, uae_var **pv, uae_var *fx, uae_var *fy) {
+/* The scores s_ij = T(x_i, y_j) of every pair (S, n, n) from the branch outputs fx, fy (S, n, out).
+ * DOT head: fx fy^T, one batched matrix product. SUM head: w . relu(fx_i + fy_j) for every (i, j),
+ * through a pair tensor (S, n, n, out): O(S n^2 out) memory. */
+static uae_var *score_matrix(uae_mine *m, uae_tape *t, uae_var **pv, uae_var *fx, uae_var *fy) {
     const int64_t S = m->S, n = m->n, o = m->cfg.out;
-    if (m->cfg.head == UAE_MINE_HEAD_DOT) { /* scores = fx fy^T, no pair tensor needed */
-        uae_var *sc = uae_ad_matmul(t, fx, fy, false, true);
-        uae_var *eye = uae_ad_new_const(t, 3, (int64_t[]){1, n, n});
-        if (!sc || !eye) return NULL;
-        uae_status st = set_eye(uae_ad_value(eye), n);
-        if (st != UAE_OK) return uae_tape_fail(t, st);
-        return infonce_from_scores(t, sc, eye, S, n);
-    }
+    if (m->cfg.head == UAE_MINE_HEAD_DOT) return uae_ad_matmul(t, fx, fy, false, true);
     uae_var *full = uae_ad_new_const(t, 4, (int64_t[]){S, n, n, o});
-    uae_var *eye = uae_ad_new_const(t, 3, (int64_t[]){1, n, n});
-    if (!full || !eye) return NULL;
+    if (!full) return NULL;
     uae_status st = uae_fill(uae_ad_value(full), 0.0f);
-    if (st == UAE_OK) st = set_eye(uae_ad_value(eye), n);
     if (st != UAE_OK) return uae_tape_fail(t, st);
     /* pairs[s, i, j, :] = fx[s, i, :] + fy[s, j, :], broadcast onto a zero tensor of full shape */
     uae_var *pairs = uae_ad_add(t, full, uae_ad_reshape(t, fx, 4, (int64_t[]){S, n, 1, o}));
@@ -264,37 +262,78 @@ static uae_var *infonce(uae_mine *m, uae_tape *t, uae_var **pv, uae_var *fx, uae
     /* relu(pairs) then the output layer: the SUM head on every pair */
     uae_var *h = uae_ad_unary(t, UAE_UNARY_RELU, 0, 0, uae_ad_reshape(t, pairs, 3, (int64_t[]){S, n * n, o}));
     h = uae_nn_dense_sets(t, h, pv[m->slot[OUTW]], NULL, UAE_ACT_NONE);
-    return infonce_from_scores(t, uae_ad_reshape(t, h, 3, (int64_t[]){S, n, n}), eye, S, n);
+    return uae_ad_reshape(t, h, 3, (int64_t[]){S, n, n});
 }
 
-/* I = mean_i log_softmax_j(sc_i.)_i + log n from scores (S, n, n) and an identity eye (1, n, n). */
-static uae_var *infonce_from_scores(uae_tape *t, uae_var *sc, uae_var *eye, int64_t S, int64_t n) {
+/* InfoNCE from the score matrix sc (S, n, n):
+ *     I = mean_i [ s_ii - log mean_j exp s_ij ] = mean_i log_softmax_j(s_i.)_i + log n,
+ * a lower bound on I(X; Y) that cannot exceed log n. */
+static uae_var *infonce(uae_mine *m, uae_tape *t, uae_var *sc) {
+    const int64_t S = m->S, n = m->n;
+    uae_var *eye = uae_ad_new_const(t, 3, (int64_t[]){1, n, n});
+    if (!sc || !eye) return NULL;
+    uae_status st = set_eye(uae_ad_value(eye), n);
+    if (st != UAE_OK) return uae_tape_fail(t, st);
     uae_var *diag = uae_ad_mul(t, uae_ad_softmax(t, sc, true), eye);
     uae_var *sum = uae_ad_reduce(t, UAE_REDUCE_SUM, 0x6, diag); /* (S, 1, 1) */
     uae_var *I = uae_ad_affine(t, sum, 1.0f / (float)n, logf((float)n));
     return uae_ad_reshape(t, I, 1, (int64_t[]){S});
 }
 
-/* T on the joint pairs (S, n) and on the marginal pairs (S, n), or (InfoNCE) the bound itself. */
+/* Picks entries of the score matrix sc (S, n, n): the diagonal (off = false: the n joint scores
+ * s_ii, in order) or the n (n - 1) off-diagonal ones (off = true: the marginal scores s_ij,
+ * i != j, row by row), as (S, count). A row gather on sc seen as (S, n*n, 1); the indices are
+ * distinct, as the gather's exact backward needs. */
+static uae_var *pick_scores(uae_mine *m, uae_tape *t, uae_var *sc, bool off) {
+    const int64_t S = m->S, n = m->n, count = off ? n * (n - 1) : n;
+    uae_var *idx = uae_ad_new_const(t, 2, (int64_t[]){S, count});
+    if (!sc || !idx) return NULL;
+    float *h = malloc((size_t)(S * count) * sizeof *h);
+    if (!h) return uae_tape_fail(t, uae_fail(UAE_ERR_NOMEM, "mine all_pairs: out of host memory"));
+    int64_t k = 0;
+    for (int64_t s = 0; s < S; s++)
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < n; j++)
+                if ((i != j) == off) h[k++] = (float)(i * n + j); /* exact: n * n <= 2^24 */
+    uae_status st = uae_tensor_write(uae_ad_value(idx), h);
+    free(h);
+    if (st != UAE_OK) return uae_tape_fail(t, st);
+    uae_var *flat = uae_ad_reshape(t, sc, 3, (int64_t[]){S, n * n, 1});
+    return uae_ad_reshape(t, uae_ad_gather_rows(t, flat, uae_ad_value(idx)), 2,
+                          (int64_t[]){S, count});
+}
+
+/* T on the joint pairs (S, n) and on the marginal pairs (S, n), or (S, n (n - 1)) with all pairs;
+ * or (InfoNCE) only the bound itself. */
 typedef struct scores {
     uae_var *tj, *tm, *bound;
 } scores;
 
-static scores forward(uae_mine *m, uae_tape *t, uae_var **pv, uae_var *xs, uae_var *ys) {
+/* all_pairs: marginal scores from every pair i != j (else from one fresh permutation). */
+static scores forward(uae_mine *m, uae_tape *t, uae_var **pv, uae_var *xs, uae_var *ys,
+                      bool all_pairs) {
     scores r = {NULL, NULL, NULL};
     uae_var *fx = branch(m, t, pv, XCW, xs);
     uae_var *fy = branch(m, t, pv, YCW, ys);
     if (!fx || !fy) return r;
     if (m->cfg.estimator == UAE_MINE_EST_INFONCE) {
-        r.bound = infonce(m, t, pv, fx, fy);
+        r.bound = infonce(m, t, score_matrix(m, t, pv, fx, fy));
         return r;
     }
-    /* The branches act row by row, so the marginal pairs (x_k, y_perm(k)) reuse the y-branch
-     * outputs: gather their rows instead of running the branch a second time. */
-    uae_var *perm = draw_permutation(m, t);
-    if (!perm) return r;
-    r.tj = head(m, t, pv, fx, fy);
-    r.tm = head(m, t, pv, fx, uae_ad_gather_rows(t, fy, uae_ad_value(perm)));
+    if (all_pairs) {
+        /* Every (x_i, y_j) with i != j is a sample of the product of the marginals: n (n - 1)
+         * marginal scores instead of one permutation's n (see all_pairs in uae/mine.h). */
+        uae_var *sc = score_matrix(m, t, pv, fx, fy);
+        r.tj = pick_scores(m, t, sc, false);
+        r.tm = pick_scores(m, t, sc, true);
+    } else {
+        /* The branches act row by row, so the marginal pairs (x_k, y_perm(k)) reuse the y-branch
+         * outputs: gather their rows instead of running the branch a second time. */
+        uae_var *perm = draw_permutation(m, t);
+        if (!perm) return r;
+        r.tj = head(m, t, pv, fx, fy);
+        r.tm = head(m, t, pv, fx, uae_ad_gather_rows(t, fy, uae_ad_value(perm)));
+    }
     if (r.tj && r.tm)
         r.bound = uae_ad_mine_bound(t, m->cfg.estimator == UAE_MINE_EST_JS ? UAE_MINE_JS : UAE_MINE_DV,
                                     r.tj, r.tm);
@@ -322,7 +361,7 @@ uae_var *uae_mine_bound(uae_mine *m, uae_tape *t, uae_var *xs, uae_var *ys, bool
     uae_var *pv[SLOT_COUNT];
     if (st == UAE_OK) st = uae_params_leaves(m->P, t, trainable, pv);
     if (st != UAE_OK) return uae_tape_fail(t, st);
-    return forward(m, t, pv, xs, ys).bound;
+    return forward(m, t, pv, xs, ys, m->cfg.all_pairs).bound;
 }
 
 /* The EMA-corrected DV gradient (Belghazi et al. 2018, section 3.2). The gradient of
@@ -368,7 +407,7 @@ uae_status uae_mine_train_step(uae_mine *m, uae_tape *t, const uae_tensor *xs,
     uae_var *pv[SLOT_COUNT];
     uae_status st = uae_params_leaves(m->P, t, true, pv);
     if (st == UAE_OK) {
-        scores sc = forward(m, t, pv, uae_ad_const(t, xs), uae_ad_const(t, ys));
+        scores sc = forward(m, t, pv, uae_ad_const(t, xs), uae_ad_const(t, ys), m->cfg.all_pairs);
         uae_var *objective = sc.bound;
         bool dv = m->cfg.estimator == UAE_MINE_EST_DV;
         /* The JS bound's maximiser is also T* = log dP/dQ (f-GAN, Nowozin et al. 2016), where
@@ -383,7 +422,34 @@ uae_status uae_mine_train_step(uae_mine *m, uae_tape *t, const uae_tensor *xs,
         st = uae_ad_backward(t, loss);
         if (st == UAE_OK && bounds) st = uae_tensor_read(uae_ad_value(sc.bound), bounds);
     }
+    /* Step decay of the learning rate: lr * 0.5^(steps taken / half life); off if 0. */
+    if (m->cfg.lr_half_life > 0)
+        m->opt.p.lr = m->cfg.opt.p.lr * powf(0.5f, (float)m->opt.p.step / (float)m->cfg.lr_half_life);
     if (st == UAE_OK) st = uae_optimizer_step(&m->opt, m->P);
+    uae_tape_reset(t);
+    uae_arena_reset(ar, mark);
+    return st;
+}
+
+uae_status uae_mine_evaluate(uae_mine *m, uae_tape *t, const uae_tensor *xs, const uae_tensor *ys,
+                             float *bounds) {
+    UAE_TRY(check_samples(m, xs, "x"));
+    UAE_TRY(check_samples(m, ys, "y"));
+    if (m->cfg.estimator != UAE_MINE_EST_INFONCE && (m->n < 2 || m->n > 4096))
+        return uae_fail(UAE_ERR_INVALID, "mine evaluate: needs 2 <= n <= 4096 samples, got %lld",
+                        (long long)m->n);
+    uae_arena *ar = uae_tape_arena(t);
+    size_t mark = uae_arena_mark(ar);
+    uae_tape_reset(t);
+    uae_tape_set_recording(t, false); /* no gradient wanted: nothing kept for backward */
+    uae_var *pv[SLOT_COUNT];
+    uae_status st = uae_params_leaves(m->P, t, false, pv);
+    if (st == UAE_OK) {
+        scores sc = forward(m, t, pv, uae_ad_const(t, xs), uae_ad_const(t, ys), true);
+        st = uae_tape_status(t);
+        if (st == UAE_OK) st = uae_tensor_read(uae_ad_value(sc.bound), bounds);
+    }
+    uae_tape_set_recording(t, true);
     uae_tape_reset(t);
     uae_arena_reset(ar, mark);
     return st;

@@ -13,6 +13,7 @@
  *     uae_mine_create(be, &mc, S, n, 1, 1, d, &m);   // S estimators, n samples of d floats each
  *     uae_mine_reset(m, seed, first_index);           // estimator s: weights from (seed, first+s)
  *     for (...) uae_mine_train_step(m, tape, xs, ys, bounds);   // xs, ys (S, n, d); bounds (S)
+ *     uae_mine_evaluate(m, tape, xs2, ys2, bounds);  // the estimate, on fresh samples xs2, ys2
  *     uae_mine_free(m);
  *
  * The network (the official code's, "mine" / "mine-dense"): two branches, one for x-samples and
@@ -63,6 +64,17 @@ typedef struct uae_mine_config {
     bool train_js;          /* DV only: train T on the JS bound (same optimum T = log p/q, far
                              * less gradient noise), report the DV bound of that T */
     float ema_rate;         /* 0.01 */
+    bool all_pairs;         /* DV and JS: the marginal samples are all n (n - 1) pairs (x_i, y_j),
+                             * i != j, of the batch, not one random permutation's n pairs (off,
+                             * official). With one permutation the log-mean-exp of the DV bound
+                             * sees n samples of the heavy-tailed e^T and the bound is biased low:
+                             * by ~14% at 4 nats on 20-d Gaussians with n = 512, even with the
+                             * exact T; all pairs remove nearly all of it (tests/test_mine.c).
+                             * Costs an (S, n, n) score matrix: one matrix product with the DOT
+                             * head, an (S, n, n, out) pair tensor with the SUM head. n <= 4096. */
+    int lr_half_life;       /* 0 (official): constant opt.p.lr. > 0: the lr halves every
+                             * lr_half_life steps since the last reset, so the network settles
+                             * near the optimum instead of jittering around it at the end */
     uae_optimizer opt;      /* Adam, lr 1.5e-5, betas 0.9/0.999, eps 1e-8 (tf.train.AdamOptimizer) */
 } uae_mine_config;
 
@@ -94,8 +106,9 @@ uae_status uae_mine_reset(uae_mine *m, uint64_t seed, uint64_t first_index);
 /* The bounds (S) of the estimators for samples xs and ys (shapes as uae_mine_create says), as a
  * tape variable differentiable in xs, ys and (if trainable) in the network weights, whose
  * gradients land in the store's gradient tensors. Each call draws fresh marginal permutations
- * (estimator s: RNG stream derived from first_index + s; the counter advances per call). NULL on
- * error (the tape holds the status). */
+ * (estimator s: RNG stream derived from first_index + s; the counter advances per call; none with
+ * cfg.all_pairs or InfoNCE, which use every pair of the batch). NULL on error (the tape holds the
+ * status). */
 uae_var *uae_mine_bound(uae_mine *m, uae_tape *t, uae_var *xs, uae_var *ys, bool trainable);
 
 /* One Adam step of every estimator, maximising its bound on the constant samples xs, ys (with
@@ -104,6 +117,15 @@ uae_var *uae_mine_bound(uae_mine *m, uae_tape *t, uae_var *xs, uae_var *ys, bool
  * recording. */
 uae_status uae_mine_train_step(uae_mine *m, uae_tape *t, const uae_tensor *xs,
                                const uae_tensor *ys, float *bounds);
+
+/* The bounds (S floats, host) of the current networks on samples xs, ys (as for train_step), with
+ * every pair (x_i, y_j), i != j, as a marginal sample, whatever cfg.all_pairs says; no training,
+ * no gradient, no permutation drawn. The estimate to report after training: evaluated on fresh
+ * samples the networks were not trained on, it is a lower bound of I (in expectation, for DV)
+ * nearly free of the one-permutation bias (see all_pairs). InfoNCE: the usual bound. Needs
+ * 2 <= n <= 4096. The tape is reset and its arena rewound to where it was on entry. */
+uae_status uae_mine_evaluate(uae_mine *m, uae_tape *t, const uae_tensor *xs, const uae_tensor *ys,
+                             float *bounds);
 
 /* The parameter store (for inspection and tests), the config, and the sizes. */
 uae_params *uae_mine_store(uae_mine *m);
