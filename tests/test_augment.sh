@@ -124,12 +124,9 @@ check_run "$tmp/csv" representation 192 16 1 test_mse linear_accuracy ||
 python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['settings']; \
 assert s['select_k'] == 6 and s['total_steps'] == 2, s" "$tmp/csv/results.json" ||
     fail "select_k = d / 2 and the temperature annealed over the base run's steps"
-# A run whose UAE file was cut short (to its first 5 rows, the header rewritten, as a kill after
-# the fifth row leaves it) resumes: it reuses the base model and writes the same bytes, although
-# its attack batches now start at row 5 instead of 0 and 8. (Not the contrastive task yet: its
-# loss takes the negatives from the attack batch until it uses the fixed set of negatives.)
-cp -r "$tmp/csv" "$tmp/csv-cut"
-python3 - "$tmp/csv-cut/seed-2/uae.npy" 5 <<'EOF' || fail "cutting uae.npy"
+# Cuts the .npy $1 to its first $2 rows, the header rewritten, as a kill after row $2 leaves it.
+cut_npy() {
+    python3 - "$1" "$2" <<'EOF' || fail "cutting $1"
 import sys
 path, keep = sys.argv[1], int(sys.argv[2])
 raw = open(path, "rb").read()
@@ -143,6 +140,12 @@ row_bytes = (len(raw) - 10 - hlen) // rows
 open(path, "wb").write(raw[:8] + hlen.to_bytes(2, "little") + new.encode("latin1") +
                        raw[10 + hlen:10 + hlen + keep * row_bytes])
 EOF
+}
+# A run whose UAE file was cut short (to its first 5 rows, the header rewritten, as a kill after
+# the fifth row leaves it) resumes: it reuses the base model and writes the same bytes, although
+# its attack batches now start at row 5 instead of 0 and 8.
+cp -r "$tmp/csv" "$tmp/csv-cut"
+cut_npy "$tmp/csv-cut/seed-2/uae.npy" 5
 expect 0 "representation on a CSV table, resumed" -- "$UAE" "${CSV_RUN[@]}" --seeds 1,2 \
     --out "$tmp/csv-cut"
 contains "seed 2: base model loaded" "the resumed run reuses the base model"
@@ -190,6 +193,14 @@ expect 0 "tiny augment --task contrastive" -- "$UAE" "${CON_RUN[@]}" --out "$tmp
 contains "linear-probe accuracy" "augment prints the probe's accuracy"
 check_run "$tmp/con" contrastive 64 16 1 probe_accuracy test_nt_xent ||
     fail "contrastive: results"
+# The contrastive loss does not depend on the batch (fixed views, a seeded set of negatives), so
+# a resumed contrastive run also writes the same bytes, its batches starting at row 5.
+cp -r "$tmp/con" "$tmp/con-cut"
+cut_npy "$tmp/con-cut/seed-1/uae.npy" 5
+expect 0 "contrastive, resumed" -- "$UAE" "${CON_RUN[@]}" --out "$tmp/con-cut"
+cmp "$tmp/con/seed-1/uae.npy" "$tmp/con-cut/seed-1/uae.npy" &&
+    echo "ok:   resumed contrastive uae.npy == uninterrupted uae.npy" ||
+    fail "the resumed contrastive run's uae.npy differs from the uninterrupted one"
 
 # ---- uae attack: an interrupted run resumes to the same bytes ---------------------------------
 model=$aug/seed-1/base.safetensors
