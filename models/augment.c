@@ -880,16 +880,18 @@ static uae_status write_md(const char *path, const uae_augment_options *o,
     UAE_TRY(uae_atomic_file_open(path, &f));
     FILE *out = uae_atomic_file_stream(f);
     fprintf(out, "# uae augment: %s with %s\n\n", task_names[o->task], cfg->preset);
+    const bool random = effective_samples(o, cfg) == UAE_ATTACK_SAMPLES_RANDOM;
     fprintf(out, "%lld training examples per seed, %lld adversarial examples (%s, %d iterations, "
-            "MINE hidden %d, %d MINE steps, %s MINE samples, eps %g), base %d epochs, retraining "
-            "%d epochs, noise sigma %g",
-            (long long)n_train, (long long)n, uae_attack_method_name(o->attack.method),
-            o->attack.iterations, o->attack.mine.hidden, o->attack.mine_steps,
-            uae_attack_samples_name(effective_samples(o, cfg)), (double)o->attack.eps, cfg->epochs,
-            o->retrain_epochs > 0 ? o->retrain_epochs : cfg->epochs, (double)o->noise_sigma);
-    if (effective_samples(o, cfg) == UAE_ATTACK_SAMPLES_RANDOM)
+            "MINE hidden %d, %d MINE steps, %s MINE samples", (long long)n_train, (long long)n,
+            uae_attack_method_name(o->attack.method), o->attack.iterations, o->attack.mine.hidden,
+            o->attack.mine_steps,
+            uae_attack_samples_name(random ? UAE_ATTACK_SAMPLES_RANDOM : o->attack.samples));
+    if (random)
         fprintf(out, " (%d projections to %d dimensions)", o->attack.proj_count,
                 o->attack.proj_dim);
+    fprintf(out, ", eps %g), base %d epochs, retraining %d epochs, noise sigma %g",
+            (double)o->attack.eps, cfg->epochs,
+            o->retrain_epochs > 0 ? o->retrain_epochs : cfg->epochs, (double)o->noise_sigma);
     if (o->attack.mine_warmup > 0 || o->attack.mine.opt.p.lr != 1.5e-5f)
         fprintf(out, ", MINE warm-up %d steps, MINE lr %g", o->attack.mine_warmup,
                 (double)o->attack.mine.opt.p.lr);
