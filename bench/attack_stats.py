@@ -1,0 +1,29 @@
+# usage: python3 bench/attack_stats.py DIR...   (DIR: a `uae attack` output folder; needs numpy)
+# Summary of `uae attack` output folders: success rate, mean I of the successes, mean relative loss
+# change, iterations per sample, mean |delta| and mean ||delta||_inf (from adversarial.safetensors).
+import json, struct, sys
+import numpy as np
+
+def load_st(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    hdr = json.loads(raw[8:8 + n])
+    out = {}
+    for k, v in hdr.items():
+        if k == "__metadata__": continue
+        a, b = v["data_offsets"]
+        out[k] = np.frombuffer(raw[8 + n + a:8 + n + b], np.float32).reshape(v["shape"])
+    return out
+
+for d in sys.argv[1:]:
+    L = [json.loads(l) for l in open(d + "/stats.jsonl")]
+    st = load_st(d + "/adversarial.safetensors")
+    x, xa = st["x"].reshape(len(L), -1), st["x_adv"].reshape(len(L), -1)
+    dl = np.abs(xa - x)
+    succ = [l for l in L if l["success"]]
+    mi = [l["I"] for l in succ if l["I"] is not None]
+    rel = np.mean([(l["loss_adv"] - l["loss_clean"]) / abs(l["loss_clean"]) for l in L if l["loss_clean"] != 0])
+    print("%s: n %d success %.3f meanI(succ) %s rel.loss %+.3f it/sample %.0f mean|d| %.4f mean|d|inf %.4f sel0 %.3f" % (
+        d, len(L), len(succ) / len(L), "%.4f" % np.mean(mi) if mi else "-", rel,
+        np.mean([l["iterations"] for l in L]), dl.mean(), dl.max(axis=1).mean(),
+        np.mean([l["selected_iter"] == 0 for l in L])))
