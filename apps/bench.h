@@ -57,7 +57,7 @@ typedef struct bench_case {
     double flop;           /* floating-point operations per run; 0 where not meaningful */
     double bytes;          /* least bytes read + written per run; 0 where not meaningful */
     double items;          /* end-to-end cases: images or UAEs per run; 0 for single ops */
-    char item_unit[16];    /* "images", "UAEs" */
+    char item_unit[16];    /* "images", "UAE-its" (images x attack iterations) */
 } bench_case;
 
 enum { BENCH_MAX_SIZES = 16 };

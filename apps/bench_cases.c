@@ -225,8 +225,9 @@ int bench_cases_build(const bench_selection *sel, bench_case **out) {
             snprintf(c->name, sizeof c->name, "uae-gen B=%lld", (long long)c->u.gen.b);
             snprintf(c->shape, sizeof c->shape, "%d it x %d MINE steps (official 40 x 20)",
                      c->u.gen.iterations, c->u.gen.mine_steps);
-            c->items = (double)c->u.gen.b;
-            snprintf(c->item_unit, sizeof c->item_unit, "UAEs");
+            /* UAE-iterations (an image through one iteration): a full UAE is 40 of them */
+            c->items = (double)c->u.gen.b * c->u.gen.iterations;
+            snprintf(c->item_unit, sizeof c->item_unit, "UAE-its");
         }
     }
     UAE_ASSERT(n <= MAX_CASES);

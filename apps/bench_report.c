@@ -280,7 +280,7 @@ int bench_write_json(const bench_report *r, FILE *f) {
  * device (and thread count), plus the CBLAS reference. Hand-written: rectangles and labels. */
 
 typedef enum svg_panel_kind { PANEL_FLOPS, PANEL_BYTES, PANEL_ITEMS, PANEL_COUNT } svg_panel_kind;
-static const char *const panel_titles[] = {"GFLOP/s", "GB/s", "images or UAEs per second"};
+static const char *const panel_titles[] = {"GFLOP/s", "GB/s", "images or UAE-iterations per second"};
 _Static_assert(sizeof panel_titles / sizeof panel_titles[0] == PANEL_COUNT, "one title each");
 
 /* The panel a case is drawn in: by its headline rate, as in bench_format_rate. */
