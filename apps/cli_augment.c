@@ -240,7 +240,7 @@ static uae_status load_data(const cli_globals *g, const augment_args *a, uae_dat
     if (train->c == 1 && train->h == 1) {
         uae_logf(&g->log, UAE_LOG_INFO, "a table of %lld features: each scaled to [0, 1] with "
                  "the training split's minimum and maximum", (long long)train->d);
-        UAE_TRY(uae_augment_scale01(train, test, NULL, NULL));
+        UAE_TRY(uae_data_scale01(train, test, NULL, NULL));
     }
     return UAE_OK;
 }

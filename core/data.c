@@ -293,6 +293,23 @@ void uae_batcher_free(uae_batcher *b) {
 
 /* ---- standardisation ---- */
 
+void uae_data_feature_stats(const float *x, int64_t n, int64_t d, double *mean, double *std) {
+    /* Two passes in double, rows in order: the result does not depend on anything but the data. */
+    for (int64_t j = 0; j < d; j++) mean[j] = std[j] = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < d; j++) mean[j] += x[i * d + j];
+    for (int64_t j = 0; j < d; j++) mean[j] /= (double)n;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < d; j++) {
+            double t = x[i * d + j] - mean[j];
+            std[j] += t * t;
+        }
+    for (int64_t j = 0; j < d; j++) {
+        std[j] = sqrt(std[j] / (double)n);
+        if (!(std[j] > 0)) std[j] = 1; /* a constant feature: centre it, do not divide by 0 */
+    }
+}
+
 uae_status uae_data_standardize(uae_dataset *train, uae_dataset *test, float *mean, float *std) {
     int64_t d = train->d, n = train->n;
     if (test && test->d != d)
@@ -302,19 +319,7 @@ uae_status uae_data_standardize(uae_dataset *train, uae_dataset *test, float *me
     double *mu = calloc((size_t)(2 * d > 0 ? 2 * d : 1), sizeof *mu);
     if (!mu) return uae_fail(UAE_ERR_NOMEM, "standardize: out of memory");
     double *sd = mu + d;
-    /* Two passes in double, rows in order: the result does not depend on anything but the data. */
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < d; j++) mu[j] += train->x[i * d + j];
-    for (int64_t j = 0; j < d; j++) mu[j] /= (double)n;
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < d; j++) {
-            double t = train->x[i * d + j] - mu[j];
-            sd[j] += t * t;
-        }
-    for (int64_t j = 0; j < d; j++) {
-        sd[j] = sqrt(sd[j] / (double)n);
-        if (!(sd[j] > 0)) sd[j] = 1; /* a constant feature: centre it, do not divide by 0 */
-    }
+    uae_data_feature_stats(train->x, n, d, mu, sd);
     uae_dataset *sets[2] = {train, test};
     for (int s = 0; s < 2; s++) {
         if (!sets[s]) continue;
@@ -329,6 +334,41 @@ uae_status uae_data_standardize(uae_dataset *train, uae_dataset *test, float *me
         if (std) std[j] = (float)sd[j];
     }
     free(mu);
+    return UAE_OK;
+}
+
+uae_status uae_data_scale01(uae_dataset *train, uae_dataset *test, float *lo, float *hi) {
+    const int64_t d = train->d;
+    if (train->n < 1 || d < 1 || (test && test->d != d))
+        return uae_fail(UAE_ERR_INVALID, "scale to [0, 1]: %lld training examples of %lld "
+                        "features, test examples of %lld", (long long)train->n, (long long)d,
+                        (long long)(test ? test->d : d));
+    float *mn = malloc((size_t)d * sizeof *mn), *mx = malloc((size_t)d * sizeof *mx);
+    if (!mn || !mx) {
+        free(mn);
+        free(mx);
+        return uae_fail(UAE_ERR_NOMEM, "scale to [0, 1]: out of memory");
+    }
+    for (int64_t j = 0; j < d; j++) mn[j] = mx[j] = train->x[j];
+    for (int64_t i = 1; i < train->n; i++)
+        for (int64_t j = 0; j < d; j++) {
+            float v = train->x[i * d + j];
+            if (v < mn[j]) mn[j] = v;
+            if (v > mx[j]) mx[j] = v;
+        }
+    uae_dataset *sets[2] = {train, test};
+    for (int s = 0; s < 2 && sets[s]; s++)
+        for (int64_t i = 0; i < sets[s]->n; i++)
+            for (int64_t j = 0; j < d; j++) {
+                float *v = &sets[s]->x[i * d + j];
+                float r = mx[j] - mn[j];
+                float u = r > 0.0f ? (*v - mn[j]) / r : 0.0f;
+                *v = u < 0.0f ? 0.0f : u > 1.0f ? 1.0f : u; /* clips only the test set's */
+            }
+    if (lo) memcpy(lo, mn, (size_t)d * sizeof *lo);
+    if (hi) memcpy(hi, mx, (size_t)d * sizeof *hi);
+    free(mn);
+    free(mx);
     return UAE_OK;
 }
 

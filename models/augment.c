@@ -659,7 +659,7 @@ static uae_status check_range(const uae_dataset *train, const uae_attack_config 
         if (!(train->x[i] >= a->lo && train->x[i] <= a->hi))
             return uae_fail(UAE_ERR_INVALID, "augment: training example %lld, feature %lld is %g, "
                             "outside the attack's box [%g, %g]; scale the data into it (tables: "
-                            "uae_augment_scale01)", (long long)(i / train->d),
+                            "uae_data_scale01)", (long long)(i / train->d),
                             (long long)(i % train->d), (double)train->x[i], (double)a->lo,
                             (double)a->hi);
     return UAE_OK;
@@ -1020,37 +1020,3 @@ uae_status uae_augment_run(uae_backend *be, const uae_dataset *train, const uae_
     return write_json(rep->table_json, o, &cfg, rep, n_train, n, test->n, negatives_n);
 }
 
-uae_status uae_augment_scale01(uae_dataset *train, uae_dataset *test, float *lo, float *hi) {
-    const int64_t d = train->d;
-    if (train->n < 1 || d < 1 || (test && test->d != d))
-        return uae_fail(UAE_ERR_INVALID, "scale to [0, 1]: %lld training examples of %lld "
-                        "features, test examples of %lld", (long long)train->n, (long long)d,
-                        (long long)(test ? test->d : d));
-    float *mn = malloc((size_t)d * sizeof *mn), *mx = malloc((size_t)d * sizeof *mx);
-    if (!mn || !mx) {
-        free(mn);
-        free(mx);
-        return uae_fail(UAE_ERR_NOMEM, "scale to [0, 1]: out of memory");
-    }
-    for (int64_t j = 0; j < d; j++) mn[j] = mx[j] = train->x[j];
-    for (int64_t i = 1; i < train->n; i++)
-        for (int64_t j = 0; j < d; j++) {
-            float v = train->x[i * d + j];
-            if (v < mn[j]) mn[j] = v;
-            if (v > mx[j]) mx[j] = v;
-        }
-    uae_dataset *sets[2] = {train, test};
-    for (int s = 0; s < 2 && sets[s]; s++)
-        for (int64_t i = 0; i < sets[s]->n; i++)
-            for (int64_t j = 0; j < d; j++) {
-                float *v = &sets[s]->x[i * d + j];
-                float r = mx[j] - mn[j];
-                float u = r > 0.0f ? (*v - mn[j]) / r : 0.0f;
-                *v = u < 0.0f ? 0.0f : u > 1.0f ? 1.0f : u; /* clips only the test set's */
-            }
-    if (lo) memcpy(lo, mn, (size_t)d * sizeof *lo);
-    if (hi) memcpy(hi, mx, (size_t)d * sizeof *hi);
-    free(mn);
-    free(mx);
-    return UAE_OK;
-}

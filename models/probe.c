@@ -57,18 +57,18 @@ static uae_status check_inputs(const float *x_train, const int32_t *y_train, int
     return UAE_OK;
 }
 
-/* Per-feature mean and 1/std of x (n, d), summed in double in example order; 1/std = 1 for a
- * constant feature (only centred). */
-static void feature_scale(const float *x, int64_t n, int64_t d, float *mean, float *inv_std) {
+/* Per-feature mean and 1/std of x (n, d) (uae_data_feature_stats: in double, in example order;
+ * 1/std = 1 for a constant feature, only centred). */
+static uae_status feature_scale(const float *x, int64_t n, int64_t d, float *mean, float *inv_std) {
+    double *m = malloc((size_t)(2 * d) * sizeof *m);
+    if (!m) return uae_fail(UAE_ERR_NOMEM, "linear probe: out of host memory");
+    uae_data_feature_stats(x, n, d, m, m + d);
     for (int64_t j = 0; j < d; j++) {
-        double s = 0.0, q = 0.0;
-        for (int64_t i = 0; i < n; i++) s += x[i * d + j];
-        double m = s / (double)n;
-        for (int64_t i = 0; i < n; i++) q += (x[i * d + j] - m) * (x[i * d + j] - m);
-        double sd = sqrt(q / (double)n);
-        mean[j] = (float)m;
-        inv_std[j] = sd > 0.0 ? (float)(1.0 / sd) : 1.0f;
+        mean[j] = (float)m[j];
+        inv_std[j] = (float)(1.0 / m[d + j]);
     }
+    free(m);
+    return UAE_OK;
 }
 
 /* dst[i] = (x[idx[i]] - mean) * inv_std for count rows (idx NULL: rows first .. first+count). */
@@ -203,7 +203,7 @@ uae_status uae_probe_run(uae_backend *be, const float *x_train, const int32_t *y
     UAE_TRY(check_inputs(x_train, y_train, n_train, x_test, y_test, n_test, d, classes, o));
     probe p;
     uae_status st = probe_init(&p, be, n_train, d, classes, o);
-    if (st == UAE_OK) feature_scale(x_train, n_train, d, p.mean, p.inv_std);
+    if (st == UAE_OK) st = feature_scale(x_train, n_train, d, p.mean, p.inv_std);
     int32_t *yb = st == UAE_OK ? malloc((size_t)p.cap * sizeof *yb) : NULL;
     if (st == UAE_OK && !yb) st = uae_fail(UAE_ERR_NOMEM, "linear probe: out of host memory");
     for (int e = 0; e < o->epochs && st == UAE_OK; e++) {

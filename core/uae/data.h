@@ -134,6 +134,17 @@ uae_status uae_data_load_png_folder(const char *dir, int channels, uae_dataset *
 /* Frees what ds owns and zeroes it; NULL or an empty dataset is a no-op. */
 void uae_dataset_free(uae_dataset *ds);
 
+/* The per-feature mean and standard deviation (population, in double, rows in order) of x (n, d)
+ * (host, not owned) into mean and std (d, caller-owned); a constant feature gets std 1, so that
+ * standardising only centres it. n >= 1. */
+void uae_data_feature_stats(const float *x, int64_t n, int64_t d, double *mean, double *std);
+
+/* Min-max scales every feature of train to [0, 1] with train's per-feature minimum and maximum
+ * (a constant feature becomes 0), and test with the same numbers, clipped to [0, 1]: tables (CSV)
+ * put into the box the attack and the noise arm work in. lo and hi, if not NULL, receive the (d)
+ * minima and maxima used. */
+uae_status uae_data_scale01(uae_dataset *train, uae_dataset *test, float *lo, float *hi);
+
 /* Standardises the features of train (and test, if not NULL) with the per-feature mean and
  * standard deviation of train; a feature with std 0 is only centred. mean and std, if not NULL,
  * receive the (d) values used. */

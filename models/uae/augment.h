@@ -182,17 +182,12 @@ typedef struct uae_augment_report {
  * present) -> the retrained arms -> each evaluated on the whole test set (the task's metrics, see
  * uae_augment_metric). Writes results.md, results.json and seed-S/examples.png (x, x', |delta| as
  * a heat map) into out_dir. The training inputs must lie in the attack's box [lo, hi] (images in
- * [0, 1]; scale tables with uae_augment_scale01): UAE_ERR_INVALID naming the first value outside.
+ * [0, 1]; scale tables with uae_data_scale01): UAE_ERR_INVALID naming the first value outside.
  * The representation task anneals the concrete temperature over the base run (total_steps =
  * epochs * ceil(n_train / batch)); the retrained arms continue at the final temperature. */
 uae_status uae_augment_run(uae_backend *be, const uae_dataset *train, const uae_dataset *test,
                            const uae_augment_options *o, uae_augment_report *rep);
 
-/* Min-max scales every feature of train to [0, 1] with train's per-feature minimum and maximum
- * (a constant feature becomes 0), and test with the same numbers, clipped to [0, 1]: tables (CSV)
- * put into the box the attack and the noise arm work in. lo and hi, if not NULL, receive the (d)
- * minima and maxima used. */
-uae_status uae_augment_scale01(uae_dataset *train, uae_dataset *test, float *lo, float *hi);
 
 #ifdef __cplusplus
 }
