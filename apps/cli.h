@@ -65,7 +65,7 @@ enum {
  * error, which has been printed). */
 #define CLI_STOP (-2)
 
-enum { CLI_MAX_OPTIONS = 48 };
+enum { CLI_MAX_OPTIONS = 64 };
 
 /* Parses one command's argv: global options are handled here, the command's own are returned one
  * by one. Typical use:

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "apps/cli_attack.h"
+#include "apps/cli_data.h"
 #include "uae/augment.h"
 #include "uae/checkpoint.h"
 #include "uae/data.h"
@@ -230,7 +231,8 @@ static uae_status read_success(const char *path, int64_t n, float *success) {
 }
 
 typedef struct attack_args {
-    const char *model, *data, *split, *out;
+    const char *model, *split, *out;
+    cli_data_args data; /* default: the checkpoint's data set, table options and scaling */
     long long n, batch, first;
     long long negatives; /* 0: the default */
     cli_attack_args at;
@@ -250,8 +252,10 @@ static int parse_attack(const cli_command *cmd, cli_globals *g, int argc, char *
         {"negatives", required_argument, NULL, OPT_NEGATIVES},
     };
     cli_attack_options_join(own, sizeof own / sizeof own[0], opts);
+    cli_data_options_append(opts);
     *a = (attack_args){.split = "train", .n = 100, .batch = 16};
     cli_attack_args_init(&a->at);
+    cli_data_args_init(&a->data);
     cli_parser p;
     cli_parser_init(&p, cmd, g, argc, argv, opts);
     *stop = false;
@@ -261,7 +265,7 @@ static int parse_attack(const cli_command *cmd, cli_globals *g, int argc, char *
         switch (c) {
         case CLI_STOP: *stop = true; return p.exit_code;
         case OPT_MODEL: a->model = v; break;
-        case OPT_DATA: a->data = v; break;
+        case OPT_DATA: a->data.path = v; break;
         case OPT_SPLIT: a->split = v; break;
         case OPT_OUT: a->out = v; break;
         case OPT_N: rc = cli_parse_int(cmd, "--n", v, 1, INT64_MAX, &a->n); break;
@@ -272,6 +276,7 @@ static int parse_attack(const cli_command *cmd, cli_globals *g, int argc, char *
             break;
         default:
             rc = cli_attack_option(cmd, &a->at, c, v);
+            if (rc < 0) rc = cli_data_option(cmd, &a->data, c, v);
             if (rc < 0) return cli_usage_error(cmd, "unhandled option");
         }
         if (rc != CLI_EXIT_OK) return rc;
@@ -351,7 +356,7 @@ static int attack_with(const cli_command *cmd, cli_globals *g, const attack_args
     snprintf(npy, sizeof npy, "%s/adversarial.npy", a->out);
     snprintf(stats, sizeof stats, "%s/stats.jsonl", a->out);
     snprintf(stpath, sizeof stpath, "%s/adversarial.safetensors", a->out);
-    char *settings = settings_json(a->model, a->data, a->split, a->first, (long long)n, g->seed, &ac,
+    char *settings = settings_json(a->model, a->data.path, a->split, a->first, (long long)n, g->seed, &ac,
                                    contrastive);
     bool resume = false;
     rc = settings ? check_settings(cmd, spath, settings, &resume) : CLI_EXIT_FAILURE;
@@ -410,13 +415,18 @@ static int run_attack(const cli_command *cmd, cli_globals *g, int argc, char **a
     if (rc != CLI_EXIT_OK) return rc;
     uae_model *m = NULL;
     uae_dataset train = {0}, test = {0};
-    if (uae_checkpoint_load_model(a.model, be, &m, NULL) != UAE_OK ||
-        uae_data_load(a.data, NULL, &train, &test) != UAE_OK)
-        rc = fail(cmd);
+    uae_checkpoint_info info;
+    cli_scaling sc = {0};
+    if (uae_checkpoint_load_model(a.model, be, &m, &info) != UAE_OK) rc = fail(cmd);
+    /* The data set, table options and scaling the model was trained with, unless given. */
+    if (rc == CLI_EXIT_OK) rc = cli_data_args_merge_run(cmd, &a.data, info.run, a.model);
+    if (rc == CLI_EXIT_OK) rc = cli_data_load(cmd, g, &a.data, &train, &test, &sc);
     if (rc == CLI_EXIT_OK)
         rc = attack_with(cmd, g, &a, m, strcmp(a.split, "test") == 0 ? &test : &train, &train);
     uae_dataset_free(&train);
     uae_dataset_free(&test);
+    cli_scaling_free(&sc);
+    cli_data_args_free(&a.data);
     uae_model_free(m);
     uae_backend_free(be);
     return rc;
@@ -436,13 +446,14 @@ const cli_command cli_cmd_attack = {
         "Options:\n"
         "  --model CKPT       a checkpoint from `uae train` (required)\n"
         "  --out DIR          the output folder (required)\n"
-        "  --data PATH        the data set (default: Fashion-MNIST)\n"
+        "  --data PATH        the data set (default: the one the model was trained on, read\n"
+        "                     with the same table options and scaling)\n"
         "  --split NAME       train (default) or test\n"
         "  --n N              examples to attack (default 100)\n"
         "  --first I          start at example I of the split (default 0)\n"
         "  --batch B          examples attacked at once (default 16; results do not depend on it)\n"
         "  --negatives M      contrastive models: the loss's negatives, M training examples\n"
         "                     chosen by the seed (default 254)\n"
-        "\n" CLI_ATTACK_OPTIONS_HELP,
+        "\n" CLI_ATTACK_OPTIONS_HELP "\n" CLI_DATA_OPTIONS_HELP,
     .run = run_attack,
 };

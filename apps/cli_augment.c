@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "apps/cli_attack.h"
+#include "apps/cli_data.h"
 #include "uae/augment.h"
 #include "uae/data.h"
 
@@ -28,7 +29,6 @@ enum {
     OPT_ATTACK_BATCH,
     OPT_SELECT_K,
     OPT_PROBE_EPOCHS,
-    OPT_LABEL_COLUMN,
 };
 
 /* The demo's scale-down, chosen by measuring the attack's time per sample on 2 CPU cores (see
@@ -46,7 +46,8 @@ enum {
 #define DEMO_SEEDS "1,2,3"
 
 typedef struct augment_args {
-    const char *task, *model, *data, *seeds, *target, *out, *preset, *label_column;
+    const char *task, *model, *seeds, *target, *out, *preset;
+    cli_data_args data; /* --data and the table options */
     long long n_train, n, n_test, epochs, retrain_epochs, batch, attack_batch, select_k,
         probe_epochs;
     double noise_sigma;
@@ -90,12 +91,13 @@ static int parse_augment(const cli_command *cmd, cli_globals *g, int argc, char 
         {"attack-batch", required_argument, NULL, OPT_ATTACK_BATCH},
         {"select-k", required_argument, NULL, OPT_SELECT_K},
         {"probe-epochs", required_argument, NULL, OPT_PROBE_EPOCHS},
-        {"label-column", required_argument, NULL, OPT_LABEL_COLUMN},
     };
     struct option opts[CLI_MAX_OPTIONS];
     cli_attack_options_join(own, sizeof own / sizeof own[0], opts);
+    cli_data_options_append(opts);
     *a = (augment_args){.noise_sigma = NAN};
     cli_attack_args_init(&a->at);
+    cli_data_args_init(&a->data);
     cli_parser p;
     cli_parser_init(&p, cmd, g, argc, argv, opts);
     *stop = false;
@@ -106,12 +108,11 @@ static int parse_augment(const cli_command *cmd, cli_globals *g, int argc, char 
         case CLI_STOP: *stop = true; return p.exit_code;
         case OPT_TASK: a->task = v; break;
         case OPT_MODEL: a->model = v; break;
-        case OPT_DATA: a->data = v; break;
+        case OPT_DATA: a->data.path = v; break;
         case OPT_SEEDS: a->seeds = v; break;
         case OPT_TARGET: a->target = v; break;
         case OPT_OUT: a->out = v; break;
         case OPT_PRESET: a->preset = v; break;
-        case OPT_LABEL_COLUMN: a->label_column = v; break;
         case OPT_SELECT_K:
             rc = cli_parse_int(cmd, "--select-k", v, 1, 1 << 20, &a->select_k);
             break;
@@ -134,10 +135,16 @@ static int parse_augment(const cli_command *cmd, cli_globals *g, int argc, char 
             break;
         default:
             rc = cli_attack_option(cmd, &a->at, c, v);
+            if (rc < 0) rc = cli_data_option(cmd, &a->data, c, v);
             if (rc < 0) return cli_usage_error(cmd, "unhandled option");
         }
         if (rc != CLI_EXIT_OK) return rc;
     }
+    /* The attack's box and the noise arm's clipping are [0, 1]: a table is scaled into it. */
+    if (a->data.scale != CLI_SCALE_AUTO && a->data.scale != CLI_SCALE_MINMAX)
+        return cli_usage_error(cmd, "--scale %s: augment works in the box [0, 1], so tables are "
+                               "min-max scaled (leave --scale out, or give --scale minmax)",
+                               cli_scale_name(a->data.scale));
     return cli_check_positional(&p, 0);
 }
 
@@ -223,26 +230,26 @@ static int make_options(const cli_command *cmd, const augment_args *a, uae_augme
     return CLI_EXIT_OK;
 }
 
-/* Loads --data. Tables (examples of 1 x 1 x d) are min-max scaled into [0, 1] with the training
+/* Loads --data with the table options. Tables are min-max scaled into [0, 1] with the training
  * split's per-feature range (the test split clipped to it): the box the attack and the noise arm
- * work in, as images already are. */
-static uae_status load_data(const cli_globals *g, const augment_args *a, uae_dataset *train,
-                            uae_dataset *test) {
-    uae_data_options opt = uae_data_options_default();
-    opt.label_column = a->label_column;
-    UAE_TRY(uae_data_load(a->data, &opt, train, test));
+ * work in, as images already are. Prints the error and returns CLI_EXIT_FAILURE. */
+static int load_data(const cli_command *cmd, const cli_globals *g, const augment_args *a,
+                     uae_dataset *train, uae_dataset *test, cli_scaling *sc) {
+    int rc = cli_data_load(cmd, g, &a->data, train, test, sc);
+    if (rc != CLI_EXIT_OK) return rc;
+    if (sc->kind == CLI_SCALE_MINMAX)
+        uae_logf(&g->log, UAE_LOG_INFO, "a table of %lld features: each scaled to [0, 1] with "
+                 "the training split's minimum and maximum", (long long)train->d);
     if (a->n_test > 0 && a->n_test < test->n) {
         uae_dataset sub;
-        UAE_TRY(uae_data_subset(test, a->n_test, 0, &sub));
+        if (uae_data_subset(test, a->n_test, 0, &sub) != UAE_OK) {
+            fprintf(stderr, "uae %s: %s\n", cmd->name, uae_last_error());
+            return CLI_EXIT_FAILURE;
+        }
         uae_dataset_free(test);
         *test = sub;
     }
-    if (train->c == 1 && train->h == 1) {
-        uae_logf(&g->log, UAE_LOG_INFO, "a table of %lld features: each scaled to [0, 1] with "
-                 "the training split's minimum and maximum", (long long)train->d);
-        UAE_TRY(uae_data_scale01(train, test, NULL, NULL));
-    }
-    return UAE_OK;
+    return CLI_EXIT_OK;
 }
 
 static double now_seconds(void) {
@@ -334,7 +341,9 @@ static int run_with(const cli_command *cmd, cli_globals *g, int argc, char **arg
     rc = cli_open_device(cmd, g, &be);
     if (rc != CLI_EXIT_OK) return rc;
     uae_dataset train = {0}, test = {0};
-    uae_status st = load_data(g, &a, &train, &test);
+    cli_scaling sc = {0};
+    rc = load_data(cmd, g, &a, &train, &test, &sc);
+    uae_status st = rc == CLI_EXIT_OK ? UAE_OK : UAE_ERR_INVALID;
     view v = {.g = g, .gen = {.quiet = g->quiet, .label = "attack"}, .t0 = now_seconds()};
     o.on_batch = on_batch;
     o.on_generate = cli_gen_bar_update;
@@ -356,12 +365,14 @@ static int run_with(const cli_command *cmd, cli_globals *g, int argc, char **arg
     if (v.bar_on) uae_progress_end(&v.bar);
     if (st == UAE_OK) {
         print_report(&o, &rep);
-    } else {
+    } else if (rc == CLI_EXIT_OK) {
         fprintf(stderr, "uae %s: %s\n", cmd->name, uae_last_error());
         rc = st == UAE_ERR_UNSUPPORTED ? CLI_EXIT_UNAVAILABLE : CLI_EXIT_FAILURE;
     }
     uae_dataset_free(&train);
     uae_dataset_free(&test);
+    cli_scaling_free(&sc);
+    cli_data_args_free(&a.data);
     uae_backend_free(be);
     return rc;
 }
@@ -384,9 +395,8 @@ static int run_demo(const cli_command *cmd, cli_globals *g, int argc, char **arg
     "                     concrete-ae for representation, simclr-small for contrastive\n" \
     "  --data PATH        the data set, any format of `uae train` (default: Fashion-MNIST);\n" \
     "                     a table (CSV) is min-max scaled to [0, 1] per feature with the\n" \
-    "                     training split's range (the test split clipped to it)\n" \
-    "  --label-column C   CSV: the label column (default: the last; \"\": none, and the\n" \
-    "                     accuracies are n/a)\n" \
+    "                     training split's range (the test split clipped to it); without\n" \
+    "                     labels (--label-column \"\") the accuracies are n/a\n" \
 "  --n-train N        seeded training subset per seed (paper: all)\n" \
     "  --n N              adversarial examples per seed, of the first N subset examples\n" \
     "                     (default: all of the subset)\n" \
@@ -406,7 +416,7 @@ static int run_demo(const cli_command *cmd, cli_globals *g, int argc, char **arg
     "  --attack-batch B   examples attacked at once (16)\n" \
     "  --out DIR          the output folder (augment-out; demo: demo-out)\n" \
     "  --preset NAME      paper (the official settings; long) or demo (the scaled-down ones)\n" \
-    "\n" CLI_ATTACK_OPTIONS_HELP
+    "\n" CLI_ATTACK_OPTIONS_HELP "\n" CLI_DATA_OPTIONS_HELP
 
 #define ARMS_HELP \
     "The attack has the official defaults of the task's model (autoencoders: 40 iterations,\n" \

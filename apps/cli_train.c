@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "apps/cli.h"
+#include "apps/cli_data.h"
 #include "uae/checkpoint.h"
 #include "uae/image.h"
 #include "uae/io.h"
@@ -43,12 +44,14 @@ enum {
 /* The data sets a command works on: the train and test splits of --data, cut down as asked. */
 typedef struct cli_data {
     uae_dataset train, val, test;
+    cli_scaling scaling; /* of the table's features (tables: minmax by default) */
 } cli_data;
 
 static void cli_data_free(cli_data *d) {
     uae_dataset_free(&d->train);
     uae_dataset_free(&d->val);
     uae_dataset_free(&d->test);
+    cli_scaling_free(&d->scaling);
 }
 
 /* Replaces *ds by its seeded subset of n examples (n = 0: all). */
@@ -61,13 +64,19 @@ static uae_status keep_subset(uae_dataset *ds, int64_t n, uint64_t seed) {
     return UAE_OK;
 }
 
-/* Loads path (NULL: Fashion-MNIST), keeps n_train / n_test seeded examples (0: all) and holds
- * n_val training examples out for validation. Prints the error and returns CLI_EXIT_FAILURE. */
-static int load_data(const cli_command *cmd, const cli_globals *g, const char *path,
+/* Loads da->path (NULL: Fashion-MNIST) with its table options and scaling (computed on the whole
+ * train split), keeps n_train / n_test seeded examples (0: all) and holds n_val training examples
+ * out for validation. Prints the error and returns CLI_EXIT_FAILURE. */
+static int load_data(const cli_command *cmd, const cli_globals *g, const cli_data_args *da,
                      int64_t n_train, int64_t n_val, int64_t n_test, uint64_t seed, cli_data *d) {
     memset(d, 0, sizeof *d);
-    uae_logf(&g->log, UAE_LOG_DEBUG, "loading %s", path ? path : UAE_DATA_DEFAULT_PATH);
-    uae_status st = uae_data_load(path, NULL, &d->train, &d->test);
+    int rc = cli_data_load(cmd, g, da, &d->train, &d->test, &d->scaling);
+    if (rc != CLI_EXIT_OK) return rc;
+    uae_status st = UAE_OK;
+    if (n_train > d->train.n)
+        st = uae_fail(UAE_ERR_INVALID, "--n-train %lld: the training split has only %lld "
+                      "examples (leave --n-train out to use them all)", (long long)n_train,
+                      (long long)d->train.n);
     if (st == UAE_OK) st = keep_subset(&d->train, n_train, seed);
     if (st == UAE_OK) st = keep_subset(&d->test, n_test, seed);
     if (st == UAE_OK && n_val > 0) {
@@ -123,7 +132,8 @@ static void format_eval(const char *what, const uae_eval_stats *e, char *buf, si
 /* ---- uae train ------------------------------------------------------------------------------- */
 
 typedef struct train_args {
-    const char *model, *data, *out, *log, *optimizer;
+    const char *model, *out, *log, *optimizer;
+    cli_data_args data;
     long long epochs, batch, n_train, n_test, n_val, hidden, latent, select_k, checkpoint_every;
     double lr, dropout, tau;
     bool resume;
@@ -153,17 +163,21 @@ static int parse_train(const cli_command *cmd, cli_globals *g, int argc, char **
         {"tau", required_argument, NULL, OPT_TAU},
         {0},
     };
+    struct option all[CLI_MAX_OPTIONS];
+    memcpy(all, opts, sizeof opts);
+    cli_data_options_append(all);
     *a = (train_args){.epochs = -1, .batch = -1, .hidden = -1, .latent = -1, .select_k = -1,
                       .lr = NAN, .dropout = NAN, .tau = NAN};
+    cli_data_args_init(&a->data);
     cli_parser p;
-    cli_parser_init(&p, cmd, g, argc, argv, opts);
+    cli_parser_init(&p, cmd, g, argc, argv, all);
     for (int c; (c = cli_next(&p)) != -1;) {
         int rc = CLI_EXIT_OK;
         const char *v = p.arg;
         switch (c) {
         case CLI_STOP: a->stop = true; return p.exit_code;
         case OPT_MODEL: a->model = v; break;
-        case OPT_DATA: a->data = v; break;
+        case OPT_DATA: a->data.path = v; break;
         case OPT_OUT: a->out = v; break;
         case OPT_LOG: a->log = v; break;
         case OPT_OPTIMIZER: a->optimizer = v; break;
@@ -184,7 +198,9 @@ static int parse_train(const cli_command *cmd, cli_globals *g, int argc, char **
         case OPT_LR: rc = cli_parse_float(cmd, "--lr", v, 1e-12, 1e6, &a->lr); break;
         case OPT_DROPOUT: rc = cli_parse_float(cmd, "--dropout", v, 0.0, 0.99, &a->dropout); break;
         case OPT_TAU: rc = cli_parse_float(cmd, "--tau", v, 1e-6, 1e6, &a->tau); break;
-        default: return cli_usage_error(cmd, "unhandled option");
+        default:
+            rc = cli_data_option(cmd, &a->data, c, v);
+            if (rc < 0) return cli_usage_error(cmd, "unhandled option");
         }
         if (rc != CLI_EXIT_OK) return rc;
     }
@@ -217,11 +233,17 @@ static int make_config(const cli_command *cmd, const train_args *a, const uae_da
     return CLI_EXIT_OK;
 }
 
-/* The settings that choose the data, saved in the checkpoint (uae.run) for eval and resume. */
+/* The settings that choose the data, saved in the checkpoint (uae.run) for eval, attack and
+ * resume: the data set (absolute, and relative to the checkpoint), the table options and the
+ * scaling with its numbers. */
 static char *run_json(const train_args *a, const cli_data *d) {
-    json_t *o = json_pack("{s:s?, s:I, s:I, s:I, s:I}", "data", a->data, "n_train",
-                          (json_int_t)a->n_train, "n_val", (json_int_t)a->n_val, "n_test",
-                          (json_int_t)a->n_test, "train_examples", (json_int_t)d->train.n);
+    json_t *o = json_pack("{s:I, s:I, s:I, s:I}", "n_train", (json_int_t)a->n_train, "n_val",
+                          (json_int_t)a->n_val, "n_test", (json_int_t)a->n_test, "train_examples",
+                          (json_int_t)d->train.n);
+    if (o && cli_data_args_record(&a->data, &d->scaling, a->out, o) != CLI_EXIT_OK) {
+        json_decref(o);
+        o = NULL;
+    }
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return s;
@@ -250,9 +272,15 @@ static int check_resume(const cli_command *cmd, const char *path, const uae_mode
         json_t *v;
         json_object_foreach((json_t *)pairs[k][0], key, v) {
             json_t *w = json_object_get(pairs[k][1], key);
-            if (strcmp(key, "epochs") == 0 || (w && json_equal(v, w))) continue;
-            char *vs = json_dumps(v, JSON_ENCODE_ANY);
-            char *ws = w ? json_dumps(w, JSON_ENCODE_ANY) : NULL;
+            /* epochs may grow; the test subset is only evaluated, it does not change training;
+             * a data set that moved with its checkpoint is the same (train_examples compares) */
+            if (strcmp(key, "epochs") == 0 || strcmp(key, "n_test") == 0 ||
+                strcmp(key, "data") == 0 || strcmp(key, "data_from_checkpoint") == 0 ||
+                (w && json_equal(v, w)))
+                continue;
+            /* float32 settings read back as doubles: 7 digits print them as typed (0.001) */
+            char *vs = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(7));
+            char *ws = w ? json_dumps(w, JSON_ENCODE_ANY | JSON_REAL_PRECISION(7)) : NULL;
             rc = cli_usage_error(cmd, "--resume: %s was made with %s = %s, this command asks for "
                                  "%s (resume with the same options, or train afresh without "
                                  "--resume)", path, key, ws ? ws : "(nothing)", vs ? vs : "?");
@@ -400,12 +428,20 @@ static int run_train(const cli_command *cmd, cli_globals *g, int argc, char **ar
     uae_backend *be;
     rc = cli_open_device(cmd, g, &be);
     if (rc != CLI_EXIT_OK) return rc;
+    /* --resume: the data set and table options default to the checkpoint's. */
+    uae_model_config ccfg;
+    uae_checkpoint_info cinfo;
+    if (a.resume && file_exists(a.out)) {
+        if (uae_checkpoint_read_config(a.out, &ccfg, &cinfo) != UAE_OK) rc = runtime_error(cmd);
+        else rc = cli_data_args_merge_run(cmd, &a.data, cinfo.run, a.out);
+    }
     cli_data d;
-    rc = load_data(cmd, g, a.data, a.n_train, a.n_val, a.n_test, g->seed, &d);
+    if (rc == CLI_EXIT_OK) rc = load_data(cmd, g, &a.data, a.n_train, a.n_val, a.n_test, g->seed, &d);
     if (rc == CLI_EXIT_OK) {
         rc = train_with(cmd, g, &a, &d, be);
         cli_data_free(&d);
     }
+    cli_data_args_free(&a.data);
     uae_backend_free(be);
     return rc;
 }
@@ -424,7 +460,8 @@ const cli_command cli_cmd_train = {
         "Options:\n"
         "  --model NAME       the preset (required)\n"
         "  --out FILE         the checkpoint to write (required)\n"
-        "  --data PATH        the data set (default: Fashion-MNIST in " UAE_DATA_DEFAULT_PATH ")\n"
+        "  --data PATH        the data set: IDX, CIFAR, CSV or PNG folders (docs/user-guide.md;\n"
+        "                     default: Fashion-MNIST in " UAE_DATA_DEFAULT_PATH ")\n"
         "  --epochs N         epochs (default: the preset's)\n"
         "  --batch N          examples per step (default: the preset's)\n"
         "  --optimizer NAME   sgd, adam, rmsprop or adadelta with its defaults (default: the\n"
@@ -441,7 +478,8 @@ const cli_command cli_cmd_train = {
         "  --log FILE         JSON-lines log: one line per epoch and a final one\n"
         "  --resume           continue the run saved in --out (same options; --epochs may grow)\n"
         "  --checkpoint-every N  also write the checkpoint every N steps within an epoch (long\n"
-        "                     epochs: --resume then continues from that step)\n",
+        "                     epochs: --resume then continues from that step)\n\n"
+        CLI_DATA_OPTIONS_HELP,
     .run = run_train,
 };
 
@@ -462,17 +500,10 @@ static void loaded_free(loaded *l) {
     uae_backend_free(l->be);
 }
 
-/* The run's data path from the checkpoint's uae.run, into buf ("" if none). */
-static void run_data_path(const uae_checkpoint_info *info, char *buf, size_t cap) {
-    buf[0] = '\0';
-    json_t *o = info->run[0] ? json_loads(info->run, 0, NULL) : NULL;
-    const char *s = json_string_value(json_object_get(o, "data"));
-    if (s) snprintf(buf, cap, "%s", s);
-    json_decref(o);
-}
-
+/* Loads the checkpoint model and the test split of its data set, read with its table options
+ * and scaling (what the command line gives in da overrides them). */
 static int load_checkpoint_and_data(const cli_command *cmd, cli_globals *g, const char *model,
-                                    const char *data, int64_t n_test, loaded *l) {
+                                    cli_data_args *da, int64_t n_test, loaded *l) {
     memset(l, 0, sizeof *l);
     int rc = cli_open_device(cmd, g, &l->be);
     if (rc != CLI_EXIT_OK) return rc;
@@ -481,11 +512,9 @@ static int load_checkpoint_and_data(const cli_command *cmd, cli_globals *g, cons
         loaded_free(l);
         return rc;
     }
-    char path[4096];
-    run_data_path(&l->info, path, sizeof path);
-    if (!data && path[0]) data = path;
+    rc = cli_data_args_merge_run(cmd, da, l->info.run, model);
     /* Only the test split is used; the training split is loaded with it and dropped. */
-    rc = load_data(cmd, g, data, 0, 0, n_test, l->info.seed, &l->d);
+    if (rc == CLI_EXIT_OK) rc = load_data(cmd, g, da, 0, 0, n_test, l->info.seed, &l->d);
     if (rc != CLI_EXIT_OK) {
         loaded_free(l);
         return rc;
@@ -504,25 +533,32 @@ static int run_eval(const cli_command *cmd, cli_globals *g, int argc, char **arg
         {"json", no_argument, NULL, OPT_JSON},
         {0},
     };
-    const char *model = NULL, *data = NULL;
+    struct option all[CLI_MAX_OPTIONS];
+    memcpy(all, opts, sizeof opts);
+    cli_data_options_append(all);
+    const char *model = NULL;
+    cli_data_args da;
+    cli_data_args_init(&da);
     long long n_test = 0, batch = 0; /* 0: the batch size of the training */
     bool json = false;
     cli_parser p;
-    cli_parser_init(&p, cmd, g, argc, argv, opts);
+    cli_parser_init(&p, cmd, g, argc, argv, all);
     for (int c; (c = cli_next(&p)) != -1;) {
         int rc = CLI_EXIT_OK;
         if (c == CLI_STOP) return p.exit_code;
-        if (c == OPT_MODEL) model = p.arg;
-        if (c == OPT_DATA) data = p.arg;
-        if (c == OPT_JSON) json = true;
-        if (c == OPT_N_TEST) rc = cli_parse_int(cmd, "--n-test", p.arg, 1, INT64_MAX, &n_test);
-        if (c == OPT_BATCH) rc = cli_parse_int(cmd, "--batch", p.arg, 1, 1 << 20, &batch);
+        else if (c == OPT_MODEL) model = p.arg;
+        else if (c == OPT_DATA) da.path = p.arg;
+        else if (c == OPT_JSON) json = true;
+        else if (c == OPT_N_TEST) rc = cli_parse_int(cmd, "--n-test", p.arg, 1, INT64_MAX, &n_test);
+        else if (c == OPT_BATCH) rc = cli_parse_int(cmd, "--batch", p.arg, 1, 1 << 20, &batch);
+        else rc = cli_data_option(cmd, &da, c, p.arg);
         if (rc != CLI_EXIT_OK) return rc;
     }
     if (cli_check_positional(&p, 0) != CLI_EXIT_OK) return CLI_EXIT_USAGE;
     if (!model) return cli_usage_error(cmd, "--model FILE is required (a checkpoint of uae train)");
     loaded l;
-    int rc = load_checkpoint_and_data(cmd, g, model, data, n_test, &l);
+    int rc = load_checkpoint_and_data(cmd, g, model, &da, n_test, &l);
+    cli_data_args_free(&da);
     if (rc != CLI_EXIT_OK) return rc;
     uae_eval_stats e;
     if (batch == 0) batch = uae_model_config_of(l.m)->batch;
@@ -567,7 +603,7 @@ const cli_command cli_cmd_eval = {
             "  --data PATH    the data set (default: the one it was trained on)\n"
             "  --n-test N     a seeded subset of N test examples (default: all)\n"
             "  --batch N      examples per evaluation step (default: the training's)\n"
-            "  --json         print one JSON object instead of text\n",
+            "  --json         print one JSON object instead of text\n\n" CLI_DATA_OPTIONS_HELP,
     .run = run_eval,
 };
 
@@ -582,25 +618,32 @@ static int run_reconstruct(const cli_command *cmd, cli_globals *g, int argc, cha
         {"out", required_argument, NULL, OPT_OUT},
         {0},
     };
-    const char *model = NULL, *data = NULL, *out = NULL;
+    struct option all[CLI_MAX_OPTIONS];
+    memcpy(all, opts, sizeof opts);
+    cli_data_options_append(all); /* all but --scale, which is the picture's here */
+    const char *model = NULL, *out = NULL;
+    cli_data_args da;
+    cli_data_args_init(&da);
     long long n = 16, scale = 2;
     cli_parser p;
-    cli_parser_init(&p, cmd, g, argc, argv, opts);
+    cli_parser_init(&p, cmd, g, argc, argv, all);
     for (int c; (c = cli_next(&p)) != -1;) {
         int rc = CLI_EXIT_OK;
         if (c == CLI_STOP) return p.exit_code;
-        if (c == OPT_MODEL) model = p.arg;
-        if (c == OPT_DATA) data = p.arg;
-        if (c == OPT_OUT) out = p.arg;
-        if (c == OPT_N) rc = cli_parse_int(cmd, "--n", p.arg, 1, 1024, &n);
-        if (c == OPT_SCALE) rc = cli_parse_int(cmd, "--scale", p.arg, 1, 16, &scale);
+        else if (c == OPT_MODEL) model = p.arg;
+        else if (c == OPT_DATA) da.path = p.arg;
+        else if (c == OPT_OUT) out = p.arg;
+        else if (c == OPT_N) rc = cli_parse_int(cmd, "--n", p.arg, 1, 1024, &n);
+        else if (c == OPT_SCALE) rc = cli_parse_int(cmd, "--scale", p.arg, 1, 16, &scale);
+        else rc = cli_data_option(cmd, &da, c, p.arg);
         if (rc != CLI_EXIT_OK) return rc;
     }
     if (cli_check_positional(&p, 0) != CLI_EXIT_OK) return CLI_EXIT_USAGE;
     if (!model) return cli_usage_error(cmd, "--model FILE is required (a checkpoint of uae train)");
     if (!out) return cli_usage_error(cmd, "--out FILE is required (the PNG grid)");
     loaded l;
-    int rc = load_checkpoint_and_data(cmd, g, model, data, 0, &l);
+    int rc = load_checkpoint_and_data(cmd, g, model, &da, 0, &l);
+    cli_data_args_free(&da);
     if (rc != CLI_EXIT_OK) return rc;
     const uae_model_config *cfg = uae_model_config_of(l.m);
     const uae_dataset *ts = &l.d.test;
@@ -656,6 +699,7 @@ const cli_command cli_cmd_reconstruct = {
             "  --out FILE     the PNG to write (required)\n"
             "  --data PATH    the data set (default: the one it was trained on)\n"
             "  --n N          images (default 16)\n"
-            "  --scale N      pixels per image pixel (default 2)\n",
+            "  --scale N      pixels per image pixel (default 2)\n\n"
+            CLI_DATA_OPTIONS_HELP "(here --scale is the picture's: a table is scaled as its checkpoint says)\n",
     .run = run_reconstruct,
 };

@@ -293,6 +293,17 @@ static uae_status schema_build(const csv_table *t, const uae_data_options *opt, 
         for (int64_t j = 0; j < t->ncols; j++)
             if (j != s->label) s->cols[s->ncols++].src = j;
     }
+    /* Dropped columns: removed from the list above (the default's or the one given); dropping
+     * the label or a column not in the list changes nothing. */
+    for (const char *p = opt->drop_columns; p && st == UAE_OK;) {
+        size_t len = strcspn(p, ",");
+        int64_t col = -1, k = 0;
+        st = resolve_column(t, p, len, &col);
+        for (int64_t i = 0; st == UAE_OK && i < s->ncols; i++)
+            if (s->cols[i].src != col) s->cols[k++] = s->cols[i];
+        if (st == UAE_OK) s->ncols = k;
+        p = p[len] ? p + len + 1 : NULL;
+    }
     if (st == UAE_OK && s->ncols == 0)
         st = uae_fail(UAE_ERR_INVALID, "%s: no feature columns (the label is column %lld of %lld)",
                       t->path, (long long)s->label, (long long)t->ncols);
@@ -308,9 +319,10 @@ static uae_status schema_build(const csv_table *t, const uae_data_options *opt, 
         if (opt->categorical == UAE_CSV_CAT_REJECT) {
             st = uae_fail(UAE_ERR_FORMAT, "%s: row %lld (line %lld), column '%s' (index %lld): '%s' is "
                           "not a number; this column is categorical: choose one-hot or ordinal "
-                          "encoding, or leave the column out", t->path, (long long)bad,
+                          "encoding (--categorical onehot|ordinal), or leave the column out "
+                          "(--drop-columns '%s')", t->path, (long long)bad,
                           (long long)t->lines[bad], cell(t, 0, c->src), (long long)c->src,
-                          cell(t, bad, c->src));
+                          cell(t, bad, c->src), cell(t, 0, c->src));
             break;
         }
         c->categorical = true;
@@ -318,8 +330,9 @@ static uae_status schema_build(const csv_table *t, const uae_data_options *opt, 
         st = distinct(t, c->src, &c->cats, &c->ncats);
         if (st == UAE_OK && c->onehot && c->ncats > CSV_MAX_ONEHOT)
             st = uae_fail(UAE_ERR_INVALID, "%s: column '%s' has %lld distinct values, more than %d for "
-                          "one-hot encoding; use ordinal encoding", t->path, cell(t, 0, c->src),
-                          (long long)c->ncats, CSV_MAX_ONEHOT);
+                          "one-hot encoding; use ordinal encoding (--categorical ordinal) or leave the "
+                          "column out (--drop-columns '%s')", t->path, cell(t, 0, c->src),
+                          (long long)c->ncats, CSV_MAX_ONEHOT, cell(t, 0, c->src));
         s->d += c->onehot ? c->ncats : 1;
     }
 
@@ -361,9 +374,10 @@ static const char *invalid_value(const csv_schema *s, int64_t i, const char *x) 
 
 static uae_status missing_error(const csv_table *t, int64_t r, int64_t col, bool is_label) {
     return uae_fail(UAE_ERR_FORMAT, "%s: row %lld (line %lld), column '%s' (index %lld): missing %s; "
-                    "choose a missing-value policy (drop the row%s)", t->path, (long long)r,
-                    (long long)t->lines[r], cell(t, 0, col), (long long)col,
-                    is_label ? "label" : "value", is_label ? "" : ", or the column mean");
+                    "choose a missing-value policy (--missing drop: drop the row%s)", t->path,
+                    (long long)r, (long long)t->lines[r], cell(t, 0, col), (long long)col,
+                    is_label ? "label" : "value",
+                    is_label ? "" : "; --missing mean: the column mean");
 }
 
 static uae_status encode(const csv_table *t, const csv_schema *s, const uae_data_options *opt,

@@ -84,6 +84,7 @@ typedef struct uae_data_options {
      * a header name is matched first, then an index. A name with a comma needs its index. */
     const char *label_column;    /* NULL: the last column; "" : no labels */
     const char *feature_columns; /* NULL: every column except the label */
+    const char *drop_columns;    /* NULL: none; else columns removed from the features */
     uae_csv_categorical categorical;
     uae_csv_missing missing;
     bool standardize;            /* tabular: (x - mean) / std, both from the train split */
