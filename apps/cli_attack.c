@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "apps/cli_attack.h"
 #include "apps/cli_data.h"
@@ -121,13 +123,63 @@ int cli_attack_apply(const cli_command *cmd, const cli_attack_args *a, uae_attac
     return CLI_EXIT_OK;
 }
 
+void cli_attack_preset_demo(uae_attack_config *cfg) {
+    cfg->iterations = 20;
+    cfg->mine_steps = 4;
+    cfg->mine.hidden = 32;
+    cfg->mine.conv_filters = 4;
+}
+
+static double gen_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 void cli_gen_bar_update(void *user, double done, int64_t total) {
     cli_gen_bar *b = user;
+    const char *label = b->label ? b->label : "attack";
+    double now = gen_now();
     if (!b->started) {
-        uae_progress_begin(&b->bar, b->label ? b->label : "attack", total, b->quiet);
+        uae_progress_begin(&b->bar, label, total, b->quiet);
         b->started = true;
+        b->lines = !b->quiet && !isatty(fileno(stderr));
+        b->t0 = b->last_line = now;
+        b->first = done;
+        b->t1 = b->d1 = 0;
+        b->last_tenth = total > 0 ? (int64_t)(10.0 * done / (double)total) : 0;
+        b->estimated = false;
     }
     uae_progress_update(&b->bar, (int64_t)done, NULL);
+    /* The expected time: the remaining samples at the rate between the first progress report
+     * of this process (after the first attack iteration, which includes the set-up) and the
+     * next one. */
+    if (done > b->first && b->t1 == 0) {
+        b->t1 = now;
+        b->d1 = done;
+    } else if (b->log && !b->estimated && b->t1 > 0 && done > b->d1 && total > 0) {
+        double per = (now - b->t1) / (done - b->d1);
+        char all[32];
+        uae_logf(b->log, UAE_LOG_INFO, "%s: about %.3g s per example here: expected %s for the "
+                 "%lld examples of this run", label, per,
+                 uae_format_duration(now - b->t0 + per * ((double)total - done), all, sizeof all),
+                 (long long)((double)total - b->first + 0.5));
+        b->estimated = true;
+    }
+    if (!b->lines || total <= 0) return;
+    int64_t tenth = (int64_t)(10.0 * done / (double)total);
+    if (tenth > b->last_tenth || now - b->last_line >= CLI_GEN_LINE_SECONDS) {
+        /* Not the bar's line: that counts whole examples, and a batch reports tenths of them. */
+        char el[32], eta[32];
+        double rate = done > b->first ? (done - b->first) / (now - b->t0) : 0.0;
+        fprintf(stderr, "%s: %.0f%% (%.1f of %lld examples) after %s, about %s left\n", label,
+                100.0 * done / (double)total, done, (long long)total,
+                uae_format_duration(now - b->t0, el, sizeof el),
+                uae_format_duration(rate > 0 ? ((double)total - done) / rate : NAN, eta, sizeof eta));
+        fflush(stderr);
+        b->last_tenth = tenth;
+        b->last_line = now;
+    }
 }
 
 void cli_gen_bar_end(cli_gen_bar *b) {
@@ -146,6 +198,7 @@ enum {
     OPT_FIRST,
     OPT_OUT,
     OPT_NEGATIVES,
+    OPT_PRESET,
 };
 
 static int fail(const cli_command *cmd) {
@@ -183,26 +236,55 @@ static char *settings_json(const char *model, const char *data, const char *spli
     return s;
 }
 
-/* Compares the settings with DIR/settings.json (a rerun) or writes them there (a new run).
- * *resume tells whether there is something to continue. */
+/* The first setting in which the run recorded in old differs from this one's (new), except n,
+ * which may grow; NULL if none. Keys of either side count (a setting one of them lacks). */
+static const char *first_difference(json_t *old, json_t *new) {
+    json_t *sides[2] = {new, old};
+    for (int k = 0; k < 2; k++) {
+        const char *key;
+        json_t *v;
+        json_object_foreach(sides[k], key, v) {
+            if (strcmp(key, "n") == 0) continue;
+            json_t *w = json_object_get(sides[1 - k], key);
+            if (!w || !json_equal(v, w)) return key;
+        }
+    }
+    return NULL;
+}
+
+/* Compares the settings with DIR/settings.json (a rerun) or writes them there (a new run or a
+ * larger --n). *resume tells whether there is something to continue. */
 static int check_settings(const cli_command *cmd, const char *path, const char *settings,
                           bool *resume) {
-    FILE *f = fopen(path, "r");
+    json_t *old = NULL;
     *resume = false;
-    if (f) {
-        char buf[2048];
-        size_t len = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[len] = '\0';
-        if (len > 0 && buf[len - 1] == '\n') buf[len - 1] = '\0';
-        if (strcmp(buf, settings) != 0) {
-            fprintf(stderr, "uae %s: %s holds another run's settings:\n  %s\nthis run's:\n  %s\n"
-                    "use another --out folder, or remove that one\n", cmd->name, path, buf,
-                    settings);
-            return CLI_EXIT_FAILURE;
+    if (access(path, F_OK) == 0) {
+        json_error_t err;
+        old = json_load_file(path, 0, &err);
+        json_t *new = json_loads(settings, 0, NULL);
+        const char *key = old && new ? first_difference(old, new) : "?";
+        if (!old) {
+            fprintf(stderr, "uae %s: %s: not the settings of a run (%s); use another --out "
+                    "folder, or remove that one\n", cmd->name, path, err.text);
+        } else if (key) {
+            char *a = json_dumps(json_object_get(old, key), JSON_ENCODE_ANY | JSON_REAL_PRECISION(7));
+            char *b = json_dumps(json_object_get(new, key), JSON_ENCODE_ANY | JSON_REAL_PRECISION(7));
+            fprintf(stderr, "uae %s: %s was made with %s = %s, this run has %s = %s (its other "
+                    "settings may differ too); rerun with the same options to continue, or use "
+                    "another --out folder\n", cmd->name, path, key, a ? a : "(nothing)", key,
+                    b ? b : "(nothing)");
+            free(a);
+            free(b);
         }
+        bool same = old && !key;
+        bool grows = same && !json_equal(json_object_get(old, "n"), json_object_get(new, "n"));
+        json_decref(old);
+        json_decref(new);
+        if (!same) return CLI_EXIT_FAILURE;
         *resume = true;
-        return CLI_EXIT_OK;
+        if (!grows) return CLI_EXIT_OK;
+        /* Another --n: the examples already made are those of the run so far (its first ones);
+         * the record says the new count. (Fewer than there are is refused when generating.) */
     }
     uae_atomic_file *af;
     if (uae_atomic_file_open(path, &af) != UAE_OK) return fail(cmd);
@@ -211,8 +293,8 @@ static int check_settings(const cli_command *cmd, const char *path, const char *
     return CLI_EXIT_OK;
 }
 
-/* Reads the "success" of each statistics line into success[0 .. n). */
-static uae_status read_success(const char *path, int64_t n, float *success) {
+/* Reads the "success" of each statistics line into success[0 .. n) (0 or 1). */
+static uae_status read_success(const char *path, int64_t n, uint8_t *success) {
     FILE *f = fopen(path, "r");
     if (!f) return uae_fail(UAE_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
     char *line = NULL;
@@ -220,7 +302,7 @@ static uae_status read_success(const char *path, int64_t n, float *success) {
     int64_t i = 0;
     while (i < n && getline(&line, &cap, f) > 0) {
         json_t *o = json_loads(line, 0, NULL);
-        success[i++] = json_is_true(json_object_get(o, "success")) ? 1.0f : 0.0f;
+        success[i++] = json_is_true(json_object_get(o, "success")) ? 1 : 0;
         json_decref(o);
     }
     free(line);
@@ -231,7 +313,7 @@ static uae_status read_success(const char *path, int64_t n, float *success) {
 }
 
 typedef struct attack_args {
-    const char *model, *split, *out;
+    const char *model, *split, *out, *preset;
     cli_data_args data; /* default: the checkpoint's data set, table options and scaling */
     long long n, batch, first;
     long long negatives; /* 0: the default */
@@ -250,6 +332,7 @@ static int parse_attack(const cli_command *cmd, cli_globals *g, int argc, char *
         {"first", required_argument, NULL, OPT_FIRST},
         {"out", required_argument, NULL, OPT_OUT},
         {"negatives", required_argument, NULL, OPT_NEGATIVES},
+        {"preset", required_argument, NULL, OPT_PRESET},
     };
     cli_attack_options_join(own, sizeof own / sizeof own[0], opts);
     cli_data_options_append(opts);
@@ -267,6 +350,7 @@ static int parse_attack(const cli_command *cmd, cli_globals *g, int argc, char *
         case OPT_MODEL: a->model = v; break;
         case OPT_DATA: a->data.path = v; break;
         case OPT_SPLIT: a->split = v; break;
+        case OPT_PRESET: a->preset = v; break;
         case OPT_OUT: a->out = v; break;
         case OPT_N: rc = cli_parse_int(cmd, "--n", v, 1, INT64_MAX, &a->n); break;
         case OPT_BATCH: rc = cli_parse_int(cmd, "--batch", v, 1, 1 << 16, &a->batch); break;
@@ -286,15 +370,18 @@ static int parse_attack(const cli_command *cmd, cli_globals *g, int argc, char *
     if (!a->out) return cli_usage_error(cmd, "--out DIR is required");
     if (strcmp(a->split, "train") != 0 && strcmp(a->split, "test") != 0)
         return cli_usage_error(cmd, "--split: '%s' is not train or test", a->split);
+    if (a->preset && strcmp(a->preset, "demo") != 0 && strcmp(a->preset, "paper") != 0)
+        return cli_usage_error(cmd, "--preset: '%s' is not demo or paper", a->preset);
     uae_attack_config check; /* the attack options' names, checked before anything is loaded */
     uae_attack_defaults(UAE_MODEL_AUTOENCODER, &check);
     return cli_attack_apply(cmd, &a->at, &check);
 }
 
 /* Attacks, then writes the safetensors file and prints the summary. train: where a contrastive
- * model's negatives come from (whichever split is attacked). */
+ * model's negatives come from (whichever split is attacked); sc: the table's scaling. */
 static int attack_with(const cli_command *cmd, cli_globals *g, const attack_args *a,
-                       uae_model *m, const uae_dataset *ds, const uae_dataset *train) {
+                       uae_model *m, const uae_dataset *ds, const uae_dataset *train,
+                       const cli_scaling *sc) {
     const uae_model_config *mc = uae_model_config_of(m);
     if (ds->c != mc->channels || ds->h != mc->height || ds->w != mc->width) {
         fprintf(stderr, "uae %s: the data's examples are %d x %d x %d, the model expects %d x %d "
@@ -309,6 +396,7 @@ static int attack_with(const cli_command *cmd, cli_globals *g, const attack_args
     int64_t n = ds->n - a->first < a->n ? ds->n - a->first : a->n;
     uae_attack_config ac;
     if (uae_attack_defaults(mc->kind, &ac) != UAE_OK) return fail(cmd);
+    if (a->preset && strcmp(a->preset, "demo") == 0) cli_attack_preset_demo(&ac);
     int rc = cli_attack_apply(cmd, &a->at, &ac);
     if (rc != CLI_EXIT_OK) return rc;
     ac.seed = g->seed;
@@ -366,7 +454,7 @@ static int attack_with(const cli_command *cmd, cli_globals *g, const attack_args
         free(negatives);
         return rc;
     }
-    cli_gen_bar bar = {.quiet = g->quiet, .label = "attack"};
+    cli_gen_bar bar = {.quiet = g->quiet, .label = "attack", .log = &g->log};
     uae_generate_options go = {.npy_path = npy, .stats_path = stats, .batch = a->batch,
                                .resume = resume, .progress = cli_gen_bar_update, .user = &bar};
     uae_generate_summary s;
@@ -376,23 +464,43 @@ static int attack_with(const cli_command *cmd, cli_globals *g, const attack_args
     free(negatives);
     if (st != UAE_OK) return fail(cmd);
 
-    /* The whole result in one file: x, x_adv and success as floats. */
+    /* The whole result in one file: x, x_adv, the rows' indices in the split and success; for a
+     * table also its feature names and scaling (metadata, and features.json beside it). */
     uae_npy_array adv;
-    float *success = malloc((size_t)n * sizeof *success);
-    if (!success) return CLI_EXIT_FAILURE;
+    uint8_t *success = malloc((size_t)n * sizeof *success);
+    int64_t *index = malloc((size_t)n * sizeof *index);
+    if (!success || !index) {
+        free(success);
+        free(index);
+        return CLI_EXIT_FAILURE;
+    }
+    for (int64_t i = 0; i < n; i++) index[i] = a->first + i;
     st = uae_npy_read(npy, &adv);
     if (st == UAE_OK) st = read_success(stats, n, success);
+    json_t *table = cli_data_describe(train, sc);
+    char *table_s = table ? json_dumps(table, JSON_COMPACT) : NULL;
     if (st == UAE_OK) {
-        uae_st_tensor t[3] = {
-            {"x", 4, {n, ds->c, ds->h, ds->w}, x},
-            {"x_adv", 4, {n, ds->c, ds->h, ds->w}, adv.data},
-            {"success", 1, {n}, success},
+        uae_st_tensor t[4] = {
+            {.name = "x", .ndim = 4, .shape = {n, ds->c, ds->h, ds->w}, .data = x},
+            {.name = "x_adv", .ndim = 4, .shape = {n, ds->c, ds->h, ds->w}, .data = adv.data},
+            {.name = "index", .ndim = 1, .shape = {n}, .data = index, .dtype = UAE_ST_I64},
+            {.name = "success", .ndim = 1, .shape = {n}, .data = success, .dtype = UAE_ST_U8},
         };
-        uae_st_meta meta[1] = {{"uae.attack", uae_attack_method_name(ac.method)}};
-        st = uae_safetensors_write(stpath, t, 3, meta, 1);
+        uae_st_meta meta[3] = {{"uae.attack", uae_attack_method_name(ac.method)},
+                               {"uae.split", a->split},
+                               {"uae.table", table_s}};
+        st = uae_safetensors_write(stpath, t, 4, meta, table_s ? 3 : 2);
     }
+    if (st == UAE_OK && table) {
+        char fpath[1024];
+        snprintf(fpath, sizeof fpath, "%s/features.json", a->out);
+        st = cli_write_json(fpath, table);
+    }
+    json_decref(table);
+    free(table_s);
     uae_npy_array_free(&adv);
     free(success);
+    free(index);
     if (st != UAE_OK) return fail(cmd);
     if (s.resumed > 0)
         printf("resumed after %lld examples already in %s\n", (long long)s.resumed, npy);
@@ -401,7 +509,8 @@ static int attack_with(const cli_command *cmd, cli_globals *g, const attack_args
            (long long)s.n, uae_attack_method_name(ac.method), (double)s.success / (double)s.n,
            s.mi_mean, (double)s.selected0 / (double)s.n, (long long)s.attacked, s.seconds,
            s.seconds > 0 ? (double)s.attacked / s.seconds : 0.0);
-    printf("wrote %s, %s, %s\n", npy, stats, stpath);
+    printf("wrote %s, %s, %s%s%s\n", npy, stats, stpath, ds->feature_names ? ", " : "",
+           ds->feature_names ? "features.json" : "");
     return CLI_EXIT_OK;
 }
 
@@ -422,7 +531,8 @@ static int run_attack(const cli_command *cmd, cli_globals *g, int argc, char **a
     if (rc == CLI_EXIT_OK) rc = cli_data_args_merge_run(cmd, &a.data, info.run, a.model);
     if (rc == CLI_EXIT_OK) rc = cli_data_load(cmd, g, &a.data, &train, &test, &sc);
     if (rc == CLI_EXIT_OK)
-        rc = attack_with(cmd, g, &a, m, strcmp(a.split, "test") == 0 ? &test : &train, &train);
+        rc = attack_with(cmd, g, &a, m, strcmp(a.split, "test") == 0 ? &test : &train, &train,
+                         &sc);
     uae_dataset_free(&train);
     uae_dataset_free(&test);
     cli_scaling_free(&sc);
@@ -440,12 +550,24 @@ const cli_command cli_cmd_attack = {
         "Runs the MinMax attack (or a baseline) on N examples of a trained model's data and\n"
         "writes, into DIR: adversarial.npy (the examples, streamed batch by batch, so memory\n"
         "does not grow with N), stats.jsonl (per example: index, success, I, loss_clean,\n"
-        "loss_adv, selected_iter, iterations, seconds), adversarial.safetensors (x, x_adv,\n"
-        "success, at the end) and settings.json. Rerunning the same command continues where\n"
-        "adversarial.npy ends, with the same results as a run that never stopped.\n\n"
+        "loss_adv, selected_iter, iterations, seconds: its share of its batch's wall time),\n"
+        "adversarial.safetensors (at the end: x, x_adv, index (int64, the rows in the split),\n"
+        "success (uint8)), settings.json, and for a table features.json (feature names and\n"
+        "the scaling, to map rows back to the table's units). Rerunning the same command\n"
+        "continues where adversarial.npy ends, with the same results as a run that never\n"
+        "stopped; a larger --n extends the folder; other settings are refused, naming the\n"
+        "first that differs.\n\n"
+        "At the paper's settings an example takes about 40 s on 2 CPU cores (conv-ae); the run\n"
+        "says its expected time once its first iterations are timed. --preset demo does about\n"
+        "a tenth of the work (20 iterations of 4 small MINE steps, not 40 of 20). When stderr\n"
+        "is not a terminal, a progress line is written at every tenth of the run and at least\n"
+        "every 30 s.\n\n"
         "Options:\n"
         "  --model CKPT       a checkpoint from `uae train` (required)\n"
         "  --out DIR          the output folder (required)\n"
+        "  --preset NAME      paper (the official attack settings, the default) or demo (20\n"
+        "                     iterations of 4 MINE steps, MINE width 32 with 4 filters: the\n"
+        "                     settings of `uae demo`); the attack options below override it\n"
         "  --data PATH        the data set (default: the one the model was trained on, read\n"
         "                     with the same table options and scaling)\n"
         "  --split NAME       train (default) or test\n"

@@ -59,11 +59,30 @@ int cli_attack_apply(const cli_command *cmd, const cli_attack_args *a, uae_attac
     "  --targeted --target-class K   classifiers: targeted attack towards class K\n" \
     "  --kappa X          classifiers: C&W confidence (0)\n"
 
-/* A progress bar over generated samples (uae_generate_progress_fn). */
+/* The demo's attack scale-down (`uae demo`, `uae attack --preset demo`), chosen by measuring the
+ * attack's time per sample on 2 CPU cores (docs/results.md): 20 iterations of 4 MINE steps, MINE
+ * hidden width 32 with 4 filters, where the official code has 40, 20, 512 and 16. */
+void cli_attack_preset_demo(uae_attack_config *cfg);
+
+/* A progress bar over generated samples (uae_generate_progress_fn). Where stderr is not a
+ * terminal (a log file, a pipe), the bar cannot redraw: it writes a line at every tenth of the
+ * run and at least every CLI_GEN_LINE_SECONDS instead. With log set, it also says, once an
+ * attack iteration after the first (which includes the set-up) has been timed, how long the whole
+ * run is expected to take. */
+enum { CLI_GEN_LINE_SECONDS = 30 };
 typedef struct cli_gen_bar {
     uae_progress bar;
     bool started, quiet;
     const char *label;
+    const uae_log *log;  /* NULL: no expected-time line */
+    /* set up by the first update */
+    bool lines;          /* stderr is not a terminal: steady lines instead of a bar */
+    bool estimated;      /* the expected time was printed */
+    double t0, first;    /* when, and at how many samples, the run (this process) started */
+    double t1, d1;       /* when, and at how many samples, the first progress after the start
+                          * came (0: not yet): the rate is measured from there, after set-up */
+    double last_line;    /* when the last steady line was written */
+    int64_t last_tenth;  /* the tenth of the run of the last steady line */
 } cli_gen_bar;
 
 void cli_gen_bar_update(void *user, double done, int64_t total);

@@ -32,17 +32,13 @@ enum {
 };
 
 /* The demo's scale-down, chosen by measuring the attack's time per sample on 2 CPU cores (see
- * docs/results.md): the official settings are n = 60000, MINE hidden 512 with 16 filters, 20 MINE
- * steps per iteration, 40 iterations, 3 seeds, the preset's epochs. */
+ * docs/results.md): the official settings are n = 60000, 3 seeds, the preset's epochs; the
+ * attack's are cli_attack_preset_demo's. */
 #define DEMO_N_TRAIN 500
 #define DEMO_N 500
 #define DEMO_BATCH 32
 #define DEMO_EPOCHS 20
 #define DEMO_RETRAIN_EPOCHS 10
-#define DEMO_ITERATIONS 20
-#define DEMO_MINE_STEPS 4
-#define DEMO_MINE_HIDDEN 32
-#define DEMO_MINE_FILTERS 4
 #define DEMO_SEEDS "1,2,3"
 
 typedef struct augment_args {
@@ -182,10 +178,7 @@ static int make_options(const cli_command *cmd, const augment_args *a, uae_augme
         o->epochs = DEMO_EPOCHS;
         o->batch = DEMO_BATCH;
         o->retrain_epochs = DEMO_RETRAIN_EPOCHS;
-        o->attack.iterations = DEMO_ITERATIONS;
-        o->attack.mine_steps = DEMO_MINE_STEPS;
-        o->attack.mine.hidden = DEMO_MINE_HIDDEN;
-        o->attack.mine.conv_filters = DEMO_MINE_FILTERS;
+        cli_attack_preset_demo(&o->attack);
         seeds = DEMO_SEEDS;
     } else if (strcmp(preset, "paper") != 0) {
         return cli_usage_error(cmd, "--preset: '%s' is not demo or paper", preset);
@@ -344,7 +337,7 @@ static int run_with(const cli_command *cmd, cli_globals *g, int argc, char **arg
     cli_scaling sc = {0};
     rc = load_data(cmd, g, &a, &train, &test, &sc);
     uae_status st = rc == CLI_EXIT_OK ? UAE_OK : UAE_ERR_INVALID;
-    view v = {.g = g, .gen = {.quiet = g->quiet, .label = "attack"}, .t0 = now_seconds()};
+    view v = {.g = g, .gen = {.quiet = g->quiet, .label = "attack", .log = &g->log}, .t0 = now_seconds()};
     o.on_batch = on_batch;
     o.on_generate = cli_gen_bar_update;
     o.on_stage = on_stage;
@@ -363,6 +356,14 @@ static int run_with(const cli_command *cmd, cli_globals *g, int argc, char **arg
     }
     cli_gen_bar_end(&v.gen);
     if (v.bar_on) uae_progress_end(&v.bar);
+    /* A table's feature names and scaling beside the examples, to map them back to its units. */
+    json_t *table = st == UAE_OK ? cli_data_describe(&train, &sc) : NULL;
+    if (table) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/features.json", o.out_dir);
+        st = cli_write_json(path, table);
+        json_decref(table);
+    }
     if (st == UAE_OK) {
         print_report(&o, &rep);
     } else if (rc == CLI_EXIT_OK) {

@@ -3,6 +3,8 @@
  * scaling of tables. Parsing and loading only; the formats are the library's (uae/data.h). */
 #include "apps/cli_data.h"
 
+#include "uae/io.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -277,4 +279,15 @@ json_t *cli_data_describe(const uae_dataset *train, const cli_scaling *sc) {
         json_object_set_new(o, "unscale", json_string("x * std + mean"));
     }
     return o;
+}
+
+uae_status cli_write_json(const char *path, const json_t *o) {
+    uae_atomic_file *af;
+    UAE_TRY(uae_atomic_file_open(path, &af));
+    FILE *f = uae_atomic_file_stream(af);
+    if (json_dumpf(o, f, JSON_INDENT(1)) != 0 || fputc('\n', f) == EOF) {
+        uae_atomic_file_abort(af);
+        return uae_fail(UAE_ERR_IO, "%s: cannot write", path);
+    }
+    return uae_atomic_file_commit(af);
 }

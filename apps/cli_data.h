@@ -83,6 +83,9 @@ const char *cli_scale_name(cli_scale_kind k);
  * NULL for data without feature names (images). The caller json_decrefs it. */
 json_t *cli_data_describe(const uae_dataset *train, const cli_scaling *sc);
 
+/* Writes o as indented JSON to path, atomically. */
+uae_status cli_write_json(const char *path, const json_t *o);
+
 /* The help text of the data options. */
 #define CLI_DATA_OPTIONS_HELP \
     "Table options (CSV; a checkpoint records them, so later commands read it the same way):\n" \

@@ -241,6 +241,20 @@ uae_status uae_data_split(const uae_dataset *ds, int64_t n_held, uint64_t seed, 
     return st;
 }
 
+uae_status uae_data_subset_indices(int64_t total, int64_t n, uint64_t seed, int64_t *idx) {
+    if (n < 0 || total < 0)
+        return uae_fail(UAE_ERR_INVALID, "subset: size %lld of %lld", (long long)n, (long long)total);
+    if (n > total) n = total;
+    bool *chosen = malloc((size_t)(total > 0 ? total : 1));
+    if (!chosen) return uae_fail(UAE_ERR_NOMEM, "subset: out of memory");
+    uae_status st = choose(total, n, seed, STREAM_SUBSET, chosen);
+    int64_t m = 0;
+    for (int64_t i = 0; st == UAE_OK && i < total; i++)
+        if (chosen[i]) idx[m++] = i;
+    free(chosen);
+    return st;
+}
+
 uae_status uae_data_subset(const uae_dataset *ds, int64_t n, uint64_t seed, uae_dataset *out) {
     memset(out, 0, sizeof *out);
     if (n < 0) return uae_fail(UAE_ERR_INVALID, "subset: negative size %lld", (long long)n);

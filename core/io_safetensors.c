@@ -29,6 +29,12 @@ static int dtype_size(const char *name) {
 
 /* ---- Writing ------------------------------------------------------------------------------- */
 
+/* What uae_safetensors_write writes for each uae_st_dtype (host order, as for F32). */
+static const char *const st_dtype_name[] = {"F32", "I64", "U8"};
+static const size_t st_dtype_size[] = {sizeof(float), sizeof(int64_t), sizeof(uint8_t)};
+_Static_assert(sizeof st_dtype_name / sizeof *st_dtype_name == UAE_ST_DTYPE_COUNT, "a name per dtype");
+_Static_assert(sizeof st_dtype_size / sizeof *st_dtype_size == UAE_ST_DTYPE_COUNT, "a size per dtype");
+
 static void put_le64(unsigned char out[8], uint64_t v) {
     for (int i = 0; i < 8; i++) out[i] = (unsigned char)(v >> (8 * i));
 }
@@ -82,10 +88,11 @@ static uae_status build_header(const char *path, const uae_st_tensor *ts, size_t
             break;
         }
         UAE_ASSERT(ts[i].data || numel == 0);
+        UAE_ASSERT((unsigned)ts[i].dtype < UAE_ST_DTYPE_COUNT);
         json_t *shape = json_array();
         for (int d = 0; d < ts[i].ndim; d++) json_array_append_new(shape, json_integer(ts[i].shape[d]));
-        uint64_t end = offset + (uint64_t)numel * sizeof(float);
-        json_t *entry = json_pack("{s:s, s:o, s:[I,I]}", "dtype", "F32", "shape", shape,
+        uint64_t end = offset + (uint64_t)numel * st_dtype_size[ts[i].dtype];
+        json_t *entry = json_pack("{s:s, s:o, s:[I,I]}", "dtype", st_dtype_name[ts[i].dtype], "shape", shape,
                                   "data_offsets", (json_int_t)offset, (json_int_t)end);
         if (!entry || json_object_set_new(root, name, entry) != 0)
             st = uae_fail(UAE_ERR_INVALID, "%s: cannot add tensor '%s' to the header (not valid "
@@ -111,7 +118,7 @@ uae_status uae_safetensors_write(const char *path, const uae_st_tensor *ts, size
         int64_t numel;
         if (ts[i].ndim >= 0 && ts[i].ndim <= UAE_IO_MAX_DIMS &&
             uae_io_numel(ts[i].ndim, ts[i].shape, &numel) && ts[i].data)
-            crc = uae_crc32(crc, ts[i].data, (size_t)numel * sizeof(float));
+            crc = uae_crc32(crc, ts[i].data, (size_t)numel * st_dtype_size[ts[i].dtype]);
     }
     json_t *root;
     UAE_TRY(build_header(path, ts, n, meta, n_meta, crc, &root));
@@ -139,7 +146,8 @@ uae_status uae_safetensors_write(const char *path, const uae_st_tensor *ts, size
         int64_t numel;
         uae_io_numel(ts[i].ndim, ts[i].shape, &numel);  // checked in build_header
         // (An empty tensor may have data == NULL, which fwrite must not be given.)
-        ok = numel == 0 || fwrite(ts[i].data, sizeof(float), (size_t)numel, fp) == (size_t)numel;
+        size_t size = st_dtype_size[ts[i].dtype];
+        ok = numel == 0 || fwrite(ts[i].data, size, (size_t)numel, fp) == (size_t)numel;
     }
     if (!ok) {
         st = uae_fail(UAE_ERR_IO, "%s: write failed: %s", path, strerror(errno));

@@ -353,6 +353,27 @@ static uae_status embed_all(uae_model *m, const float *x, int64_t n, int64_t bat
     return UAE_OK;
 }
 
+/* SEED/uae.safetensors: what a NumPy user needs beside uae.npy to pair each adversarial example
+ * with its original: x (the clean rows), x_adv (= uae.npy) and index (int64, the rows in the
+ * training split given to uae_augment_run). */
+static uae_status write_pairs(const seed_run *s, const uae_dataset *train) {
+    int64_t *index = malloc((size_t)(s->sub.n > 0 ? s->sub.n : 1) * sizeof *index);
+    if (!index) return uae_fail(UAE_ERR_NOMEM, "augment: out of memory");
+    uae_status st = uae_data_subset_indices(train->n, s->sub.n, s->seed, index);
+    char path[320];
+    snprintf(path, sizeof path, "%s/uae.safetensors", s->dir);
+    const int64_t n = s->n;
+    uae_st_tensor t[3] = {
+        {.name = "x", .ndim = 4, .shape = {n, s->sub.c, s->sub.h, s->sub.w}, .data = s->sub.x},
+        {.name = "x_adv", .ndim = 4, .shape = {n, s->sub.c, s->sub.h, s->sub.w}, .data = s->xadv},
+        {.name = "index", .ndim = 1, .shape = {n}, .data = index, .dtype = UAE_ST_I64},
+    };
+    uae_st_meta meta[1] = {{"uae.index", "rows of the training split"}};
+    if (st == UAE_OK) st = uae_safetensors_write(path, t, 3, meta, 1);
+    free(index);
+    return st;
+}
+
 /* A linear probe on features (rows of f_train for the seed's subset, f_test for the test set) of
  * dim values: the test accuracy, or NaN without labels. */
 static uae_status probe_accuracy(uae_backend *be, const uae_augment_options *o,
@@ -606,7 +627,7 @@ static uae_status check_seed_settings(const uae_augment_options *o, const seed_r
     if (old[0]) {
         stage(o, "seed %llu: other settings than in %s: starting this seed afresh",
               (unsigned long long)s->seed, path);
-        const char *names[] = {"base.safetensors", "uae.npy", "uae.jsonl"};
+        const char *names[] = {"base.safetensors", "uae.npy", "uae.jsonl", "uae.safetensors"};
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
             char p[320];
             snprintf(p, sizeof p, "%s/%s", s->dir, names[i]);
@@ -728,6 +749,7 @@ static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_
                         (long long)arr.shape[0], (long long)s->n);
     }
     s->xadv = arr.data; /* now owned by s */
+    UAE_TRY(write_pairs(s, train));
 
     char png[320];
     snprintf(png, sizeof png, "%s/examples.png", s->dir);

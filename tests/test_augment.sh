@@ -120,6 +120,31 @@ contains "scaled to [0, 1]" "augment says it scaled the table"
 contains "linear accuracy on the selected features" "augment prints the accuracy"
 check_run "$tmp/csv" representation 192 16 1 test_mse linear_accuracy ||
     fail "representation on a CSV table: results"
+# Self-describing outputs: uae.safetensors pairs uae.npy with the clean rows and their indices in
+# the training split; features.json maps the scaled rows back to the table's units.
+python3 - "$tmp/csv" "$tmp/table.csv" <<'EOF' || fail "augment's outputs describe themselves"
+import array, ast, json, struct, sys
+d = sys.argv[1]
+b = open(f"{d}/seed-1/uae.safetensors", "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+def tensor(name, code):
+    s, e = h[name]["data_offsets"]
+    return array.array(code, b[8 + n + s:8 + n + e])
+assert h["index"]["dtype"] == "I64" and h["x"]["shape"] == [16, 1, 1, 12], h
+idx = list(tensor("index", "q"))
+assert idx == sorted(idx) and len(set(idx)) == 16 and 0 <= idx[0] and idx[-1] < 192, idx
+raw = open(f"{d}/seed-1/uae.npy", "rb").read()
+hl = int.from_bytes(raw[8:10], "little")
+assert ast.literal_eval(raw[10:10 + hl].decode())["shape"] == (16, 1, 1, 12)
+assert array.array("f", raw[10 + hl:]) == tensor("x_adv", "f"), "x_adv is uae.npy"
+f = json.load(open(f"{d}/features.json"))
+assert f["features"] == ["f%d" % j for j in range(12)] and f["scale"] == "minmax", f
+x = tensor("x", "f")
+assert all(0 <= v <= 1 for v in x)
+lo, hi = f["min"], f["max"]
+assert all(lo[j] < hi[j] for j in range(12)), f
+EOF
 # concrete-ae's batch is 234, so 192 rows are one step per epoch: 2 epochs anneal over 2 steps.
 python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['settings']; \
 assert s['select_k'] == 6 and s['total_steps'] == 2, s" "$tmp/csv/results.json" ||
@@ -254,7 +279,7 @@ cmp "$tmp/A/adversarial.npy" "$tmp/B/adversarial.npy" && echo "ok:   resumed .np
     fail "the resumed attack's .npy differs from the uninterrupted one"
 [ "$(wc -l <"$tmp/B/stats.jsonl")" -eq "$N" ] || fail "the resumed statistics have the wrong length"
 expect 1 "attack into a folder of other settings" -- "$UAE" "${ATTACK[@]}" --eps 0.5 --out "$tmp/B"
-contains "another run's settings" "the message says why"
+contains "was made with eps = 1.0, this run has eps = 0.5" "the message names the first differing setting"
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures failure(s)"

@@ -141,10 +141,10 @@ static void fill_values(void) {
 
 static uae_status write_model(const char *path) {
     uae_st_tensor ts[] = {
-        {"w", 2, {3, 5}, w},
-        {"b", 1, {5}, b},
-        {"scalar", 0, {0}, s},
-        {"empty", 2, {0, 4}, NULL},
+        {"w", 2, {3, 5}, w, UAE_ST_F32},
+        {"b", 1, {5}, b, UAE_ST_F32},
+        {"scalar", 0, {0}, s, UAE_ST_F32},
+        {"empty", 2, {0, 4}, NULL, UAE_ST_F32},
     };
     uae_st_meta meta[] = {{"epoch", "3"}, {"note", "h\xc3\xa9llo"}};
     return uae_safetensors_write(path, ts, 4, meta, 2);
@@ -210,12 +210,12 @@ static void test_safetensors_roundtrip(void) {
 
 static void test_safetensors_write_errors(void) {
     const char *path = in_dir("bad_write.safetensors");
-    uae_st_tensor dup[] = {{"a", 1, {5}, b}, {"a", 1, {5}, b}};
+    uae_st_tensor dup[] = {{"a", 1, {5}, b, UAE_ST_F32}, {"a", 1, {5}, b, UAE_ST_F32}};
     CHECK_FAILS(uae_safetensors_write(path, dup, 2, NULL, 0), UAE_ERR_INVALID,
                 "two tensors are called 'a'");
-    uae_st_tensor neg[] = {{"n", 2, {3, -1}, b}};
+    uae_st_tensor neg[] = {{"n", 2, {3, -1}, b, UAE_ST_F32}};
     CHECK_FAILS(uae_safetensors_write(path, neg, 1, NULL, 0), UAE_ERR_INVALID, "'n' has a bad shape");
-    uae_st_tensor meta_name[] = {{"__metadata__", 1, {5}, b}};
+    uae_st_tensor meta_name[] = {{"__metadata__", 1, {5}, b, UAE_ST_F32}};
     CHECK_FAILS(uae_safetensors_write(path, meta_name, 1, NULL, 0), UAE_ERR_INVALID, "not allowed");
     uae_st_meta reserved[] = {{UAE_SAFETENSORS_CHECKSUM_KEY, "crc32:00000000"}};
     CHECK_FAILS(uae_safetensors_write(path, NULL, 0, reserved, 1), UAE_ERR_INVALID, "reserved");
@@ -370,14 +370,14 @@ static void test_atomicity(void) {
     UAE_ASSERT(old);
 
     // 1. Refused before writing (a duplicate name).
-    uae_st_tensor dup[] = {{"a", 1, {5}, b}, {"a", 1, {5}, b}};
+    uae_st_tensor dup[] = {{"a", 1, {5}, b, UAE_ST_F32}, {"a", 1, {5}, b, UAE_ST_F32}};
     CHECK_FAILS(uae_safetensors_write(path, dup, 2, NULL, 0), UAE_ERR_INVALID, NULL);
     CHECK(same_file(path, old, old_len));
 
     // 2. A write that fails half way: the file size limit (RLIMIT_FSIZE) makes write() fail with
     //    EFBIG after 64 KiB, as a full disk would. SIGXFSZ would kill us; ignore it for the test.
     static float big[1 << 18];  // 1 MiB of data
-    uae_st_tensor bigt[] = {{"big", 1, {1 << 18}, big}};
+    uae_st_tensor bigt[] = {{"big", 1, {1 << 18}, big, UAE_ST_F32}};
     struct rlimit saved, small;
     getrlimit(RLIMIT_FSIZE, &saved);
     small = saved;
@@ -685,7 +685,7 @@ static int write_interop(void) {
     float wi[4 * 6], bi[7], rows[5 * 4];
     for (int i = 0; i < 24; i++) wi[i] = (float)i * 0.25f - 3.0f;
     for (int i = 0; i < 7; i++) bi[i] = 1.0f / (float)(i + 1);
-    uae_st_tensor ts[] = {{"layer.w", 2, {4, 6}, wi}, {"layer.b", 1, {7}, bi}};
+    uae_st_tensor ts[] = {{"layer.w", 2, {4, 6}, wi, UAE_ST_F32}, {"layer.b", 1, {7}, bi, UAE_ST_F32}};
     uae_st_meta meta[] = {{"producer", "uaekit test_io"}};
     CHECK_OK(uae_safetensors_write(in_dir("uae.safetensors"), ts, 2, meta, 1));
     CHECK_OK(uae_npy_write(in_dir("uae.npy"), 2, (int64_t[]){4, 6}, wi));

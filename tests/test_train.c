@@ -328,7 +328,7 @@ static void test_load_errors(uae_backend *be, const uae_dataset *ds) {
 
     /* A safetensors file of another program: no uaekit metadata. */
     float v[3] = {1, 2, 3};
-    uae_st_tensor t = {"enc.bias", 1, {3}, v};
+    uae_st_tensor t = {"enc.bias", 1, {3}, v, UAE_ST_F32};
     CHECK_OK(uae_safetensors_write(tmp_path("foreign.safetensors"), &t, 1, NULL, 0));
     expect_error(uae_checkpoint_load(tmp_path("foreign.safetensors"), m, NULL), UAE_ERR_FORMAT,
                  "not a uaekit checkpoint", "a foreign file");

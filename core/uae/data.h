@@ -169,6 +169,10 @@ uae_status uae_data_split(const uae_dataset *ds, int64_t n_held, uint64_t seed, 
  * experiments; n >= ds->n gives a copy of everything. The caller owns *out. */
 uae_status uae_data_subset(const uae_dataset *ds, int64_t n, uint64_t seed, uae_dataset *out);
 
+/* The indices in 0 .. total-1 of the examples that uae_data_subset(ds, n, seed) keeps for a ds of
+ * total examples, in increasing order, into idx (min(n, total) entries, caller-owned). */
+uae_status uae_data_subset_indices(int64_t total, int64_t n, uint64_t seed, int64_t *idx);
+
 /* Mini-batches in a new seeded order every epoch; the last batch of an epoch may be smaller. */
 typedef struct uae_batcher {
     const uae_dataset *ds;  /* not owned */

@@ -81,7 +81,8 @@ uint32_t uae_crc32(uint32_t crc, const void *data, size_t n);
  * "__metadata__": {"key": "value", ...}} padded with spaces to a multiple of 8, then the data;
  * offsets count from the first byte after the header.
  *
- * uaekit writes float32 (F32) tensors only, laid out in the order given, and adds the metadata key
+ * uaekit writes float32 (F32) tensors, and I64 and U8 ones for indices and flags, laid out in the
+ * order given, and adds the metadata key
  * "uae.checksum" = "crc32:xxxxxxxx" (8 lowercase hex digits): the CRC-32 of the whole data area.
  * On open the checksum is verified if present; files written by other tools (without it) open
  * normally, unverified. The key is reserved: passing it in meta is an error. */
@@ -90,11 +91,21 @@ uint32_t uae_crc32(uint32_t crc, const void *data, size_t n);
 /* Header lengths above this are refused before allocating (the limit of the Rust reference). */
 #define UAE_SAFETENSORS_MAX_HEADER 100000000u
 
+/* The element types uaekit writes; it reads F32 only. */
+typedef enum uae_st_dtype {
+    UAE_ST_F32,                      /* float (the default: 0) */
+    UAE_ST_I64,                      /* int64_t, e.g. data-set indices */
+    UAE_ST_U8,                       /* uint8_t, e.g. 0/1 flags */
+    UAE_ST_DTYPE_COUNT
+} uae_st_dtype;
+
 typedef struct uae_st_tensor {
     const char *name;                /* UTF-8, unique within the file */
     int ndim;                        /* 0 (a scalar) to UAE_IO_MAX_DIMS */
     int64_t shape[UAE_IO_MAX_DIMS];  /* outermost first; entries may be 0 (an empty tensor) */
-    const float *data;               /* product(shape) floats, row-major (not owned) */
+    const void *data;                /* product(shape) elements of dtype, row-major, in host byte
+                                      * order, written little-endian (not owned) */
+    uae_st_dtype dtype;              /* writing: the elements' type; reading: always F32 */
 } uae_st_tensor;
 
 typedef struct uae_st_meta {
