@@ -124,10 +124,10 @@ int cli_attack_apply(const cli_command *cmd, const cli_attack_args *a, uae_attac
 }
 
 void cli_attack_preset_demo(uae_attack_config *cfg) {
-    cfg->iterations = 20;
-    cfg->mine_steps = 4;
-    cfg->mine.hidden = 32;
-    cfg->mine.conv_filters = 4;
+    cfg->iterations = CLI_DEMO_ITERATIONS;
+    cfg->mine_steps = CLI_DEMO_MINE_STEPS;
+    cfg->mine.hidden = CLI_DEMO_MINE_HIDDEN;
+    cfg->mine.conv_filters = CLI_DEMO_MINE_FILTERS;
 }
 
 static double gen_now(void) {

@@ -62,6 +62,10 @@ int cli_attack_apply(const cli_command *cmd, const cli_attack_args *a, uae_attac
 /* The demo's attack scale-down (`uae demo`, `uae attack --preset demo`), chosen by measuring the
  * attack's time per sample on 2 CPU cores (docs/results.md): 20 iterations of 4 MINE steps, MINE
  * hidden width 32 with 4 filters, where the official code has 40, 20, 512 and 16. */
+#define CLI_DEMO_ITERATIONS 20
+#define CLI_DEMO_MINE_STEPS 4
+#define CLI_DEMO_MINE_HIDDEN 32
+#define CLI_DEMO_MINE_FILTERS 4
 void cli_attack_preset_demo(uae_attack_config *cfg);
 
 /* A progress bar over generated samples (uae_generate_progress_fn). Where stderr is not a

@@ -285,12 +285,14 @@ static void on_batch(void *user, int epoch, int64_t done, int64_t n, float loss)
 }
 
 /* Every metric's table (mean ± std over seeds) and how the UAE arm compares with the others. */
-static void print_report(const uae_augment_options *o, const uae_augment_report *r) {
+static void print_report(const uae_augment_options *o, const uae_augment_report *r,
+                         int64_t n_test, bool subset) {
     for (int j = 0; j < r->nmetrics; j++) {
         const uae_augment_metric *mt = &r->metric[j];
         const bool higher = mt->higher_is_better;
-        printf("\n%s on the whole test set, mean ± std over %d seed(s) (%s is better):\n",
-               mt->text, r->nseeds, higher ? "higher" : "lower");
+        printf("\n%s on %s test set (%lld examples), mean ± std over %d seed%s (%s is better):\n",
+               mt->text, subset ? "a seeded subset of the" : "the whole", (long long)n_test,
+               r->nseeds, r->nseeds == 1 ? "" : "s", higher ? "higher" : "lower");
         if (mt->needs_labels && !r->labels) {
             printf("  n/a (no labels)\n");
             continue;
@@ -365,7 +367,7 @@ static int run_with(const cli_command *cmd, cli_globals *g, int argc, char **arg
         json_decref(table);
     }
     if (st == UAE_OK) {
-        print_report(&o, &rep);
+        print_report(&o, &rep, test.n, a.n_test > 0 && test.n == a.n_test);
     } else if (rc == CLI_EXIT_OK) {
         fprintf(stderr, "uae %s: %s\n", cmd->name, uae_last_error());
         rc = st == UAE_ERR_UNSUPPORTED ? CLI_EXIT_UNAVAILABLE : CLI_EXIT_FAILURE;
@@ -420,17 +422,19 @@ static int run_demo(const cli_command *cmd, cli_globals *g, int argc, char **arg
     "\n" CLI_ATTACK_OPTIONS_HELP "\n" CLI_DATA_OPTIONS_HELP
 
 #define ARMS_HELP \
-    "The attack has the official defaults of the task's model (autoencoders: 40 iterations,\n" \
-    "p = 0.25; contrastive: 20 iterations, p = 0.5, the negatives a fixed seeded set of\n" \
-    "training examples).\n" \
+    "With --preset paper the attack has the official defaults of the task's model\n" \
+    "(autoencoders: 40 iterations; contrastive: 20, its negatives a fixed seeded set of\n" \
+    "training examples), and the dual update of its constraint weight c fades its\n" \
+    "regulariser as (t+1)^-p over the iterations t, p = 0.25 (contrastive: 0.5; see\n" \
+    "docs/method.md).\n" \
     "For each seed: train the base model on a seeded subset; make adversarial examples\n" \
     "(UAEs) of N training examples (written as they are made; a rerun resumes); retrain copies\n" \
     "of the base model (weights and optimizer state) on the originals + the UAEs (1:1 when\n" \
     "N = n-train), on the originals + Gaussian-noise copies, on the originals + duplicates\n" \
     "(the control: same steps, no new data) and on the originals alone; evaluate every arm\n" \
-    "and the base model on the whole test set. Writes results.md, results.json and per seed\n" \
-    "seed-S/examples.png (x, x', |delta| as a heat map), uae.npy, uae.jsonl and\n" \
-    "base.safetensors.\n\n"
+    "and the base model on the test set (all of it unless --n-test). Writes results.md,\n" \
+    "results.json and per seed seed-S/examples.png (x, x', |delta| as a heat map), uae.npy,\n" \
+    "uae.jsonl, uae.safetensors (x, x_adv and the rows' index) and base.safetensors.\n\n"
 
 const cli_command cli_cmd_augment = {
     .name = "augment",
@@ -455,9 +459,9 @@ const cli_command cli_cmd_demo = {
             " UAEs (1:1), seeds " DEMO_SEEDS ",\n"
             "  base training " XSTR(DEMO_EPOCHS) " epochs, retraining " XSTR(DEMO_RETRAIN_EPOCHS)
             " epochs, batches of " XSTR(DEMO_BATCH) ",\n"
-            "  MinMax with " XSTR(DEMO_ITERATIONS) " iterations (paper 40), " XSTR(DEMO_MINE_STEPS)
+            "  MinMax with " XSTR(CLI_DEMO_ITERATIONS) " iterations (paper 40), " XSTR(CLI_DEMO_MINE_STEPS)
             " MINE steps per iteration (paper 20),\n"
-            "  MINE hidden width " XSTR(DEMO_MINE_HIDDEN) " (paper 512) and " XSTR(DEMO_MINE_FILTERS)
+            "  MINE hidden width " XSTR(CLI_DEMO_MINE_HIDDEN) " (paper 512) and " XSTR(CLI_DEMO_MINE_FILTERS)
             " conv filters (paper 16).\n"
             "The test set is the whole Fashion-MNIST test set (10000 images). At this scale the\n"
             "result is a demonstration of the pipeline, not a reproduction (docs/results.md).\n"

@@ -50,8 +50,8 @@ static void print_main_help(FILE *f) {
           "  0  success\n"
           "  1  runtime failure (a file, the device, a failed check)\n"
           "  2  usage error (unknown option, bad value, unknown or ambiguous device)\n"
-          "  3  not available in this version or build\n\n"
-          "Documentation: docs/user-guide.md\n",
+          "  3  not available in this build or on this device\n\n"
+          "Documentation: " UAE_DOCDIR "/docs/user-guide.md (docs/ in the source tree)\n",
           f);
 }
 

@@ -117,8 +117,9 @@ uae_status uae_backend_open(const char *spec, uae_backend **out) {
     }
     int match = -1, nmatch = 0;
     for (int i = 0; i < n; i++)
+        /* The OpenCL version too: Debian's PoCL says "PoCL" only there. */
         if (contains_nocase(all[i].name, spec) || contains_nocase(all[i].vendor, spec) ||
-            contains_nocase(all[i].platform, spec)) {
+            contains_nocase(all[i].platform, spec) || contains_nocase(all[i].api_version, spec)) {
             match = i;
             nmatch++;
         }

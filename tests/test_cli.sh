@@ -62,6 +62,30 @@ contains "1  ref" "the message lists the devices"
 expect 2 "UAE_DEVICE=nosuchdevice" -- env UAE_DEVICE=nosuchdevice "$UAE" selftest
 contains "UAE_DEVICE=nosuchdevice" "the message says the environment chose the device"
 
+# The demo's help says its numbers (not macro names), and what p is.
+expect 0 "demo --help" -- "$UAE" demo --help
+grep -q "DEMO_" "$out" && fail "demo --help shows macro names instead of numbers"
+contains "MinMax with 20 iterations (paper 40)" "demo --help says the demo's iterations"
+contains "(t+1)^-p" "demo --help says what p is"
+
+# A name matches the OpenCL version too (Debian's PoCL says "PoCL" only there), and device strings
+# are not cut short (PoCL's version string is longer than 63 characters).
+pocl=$("$UAE" devices --json 2>/dev/null | python3 -c '
+import json, sys
+d = [x for x in json.load(sys.stdin)["devices"] if "pocl" in x["opencl_version"].lower()]
+print(d[0]["index"], len(d[0]["opencl_version"]) if len(d) == 1 else "")' 2>/dev/null)
+if [ -n "$pocl" ]; then
+    expect 0 "--device pocl matches the PoCL device" -- "$UAE" devices --device pocl -v
+    contains "* ${pocl%% *} " "--device pocl selects the device whose OpenCL version names PoCL"
+    version=$(clinfo 2>/dev/null | sed -n 's/^ *Device Version *//p' | grep -i pocl | head -1)
+    if [ -n "$version" ]; then
+        "$UAE" devices --json | grep -qF "\"opencl_version\": \"$version\"" ||
+            fail "devices --json gives the whole OpenCL version ($version)"
+    fi
+else
+    echo "skip: no single PoCL device: --device pocl not checked"
+fi
+
 # selftest on the reference itself: never a wrong result; 3 only while ops are missing.
 "$UAE" selftest --device ref >"$out" 2>&1
 rc=$?

@@ -40,8 +40,8 @@ typedef struct uae_device_info {
     char name[128];            /* device name */
     char vendor[128];
     char type[16];             /* "cpu", "gpu", "accelerator", "other" */
-    char driver_version[64];
-    char api_version[64];      /* e.g. "OpenCL 3.0 PoCL ..."; "" for host backends */
+    char driver_version[256];
+    char api_version[256];     /* e.g. "OpenCL 3.0 PoCL ..."; "" for host backends */
     int compute_units;         /* cores / threads / compute units */
     uint64_t global_mem_bytes;
     uint64_t local_mem_bytes;
