@@ -640,7 +640,14 @@ static int run_reconstruct(const cli_command *cmd, cli_globals *g, int argc, cha
     }
     if (cli_check_positional(&p, 0) != CLI_EXIT_OK) return CLI_EXIT_USAGE;
     if (!model) return cli_usage_error(cmd, "--model FILE is required (a checkpoint of uae train)");
-    if (!out) return cli_usage_error(cmd, "--out FILE is required (the PNG grid)");
+    if (!out) return cli_usage_error(cmd, "--out FILE is required (.png, .npy or .safetensors)");
+    const char *dot = strrchr(out, '.');
+    bool png = dot && strcmp(dot, ".png") == 0, npy = dot && strcmp(dot, ".npy") == 0;
+    bool st_out = dot && strcmp(dot, ".safetensors") == 0;
+    if (!png && !npy && !st_out)
+        return cli_usage_error(cmd, "--out %s: write FILE.png (a picture of the originals over "
+                               "their reconstructions), FILE.npy (the reconstructions) or "
+                               "FILE.safetensors (x, y and the rows' index)", out);
     loaded l;
     int rc = load_checkpoint_and_data(cmd, g, model, &da, 0, &l);
     cli_data_args_free(&da);
@@ -665,6 +672,28 @@ static int run_reconstruct(const cli_command *cmd, cli_globals *g, int argc, cha
         fprintf(stderr, "uae %s: the model gives %lld values per image, expected %lld\n",
                 cmd->name, (long long)dim, (long long)ts->d);
         rc = CLI_EXIT_FAILURE;
+    }
+    if (rc == CLI_EXIT_OK && !png) {
+        /* The numbers: y alone, or with the originals and their rows in the test split. */
+        int64_t *index = malloc((size_t)n * sizeof *index);
+        uae_status st = index ? UAE_OK : uae_fail(UAE_ERR_NOMEM, "out of memory");
+        for (int64_t i = 0; index && i < n; i++) index[i] = i;
+        int64_t shape[4] = {n, ts->c, ts->h, ts->w};
+        if (st == UAE_OK && npy) st = uae_npy_write(out, 4, shape, y);
+        uae_st_tensor t[3] = {
+            {.name = "x", .ndim = 4, .shape = {n, ts->c, ts->h, ts->w}, .data = ts->x},
+            {.name = "y", .ndim = 4, .shape = {n, ts->c, ts->h, ts->w}, .data = y},
+            {.name = "index", .ndim = 1, .shape = {n}, .data = index, .dtype = UAE_ST_I64},
+        };
+        uae_st_meta meta[2] = {{"uae.model", cfg->preset}, {"uae.index", "rows of the test split"}};
+        if (st == UAE_OK && st_out) st = uae_safetensors_write(out, t, 3, meta, 2);
+        free(index);
+        if (st != UAE_OK) rc = runtime_error(cmd);
+        else uae_logf(&g->log, UAE_LOG_INFO, "wrote %s: the reconstructions of %lld test examples "
+                      "by %s", out, n, cfg->preset);
+        free(y);
+        loaded_free(&l);
+        return rc;
     }
     /* Originals above their reconstructions, GRID_COLUMNS per row pair. */
     int npairs = (int)((n + GRID_COLUMNS - 1) / GRID_COLUMNS);
@@ -691,14 +720,17 @@ static int run_reconstruct(const cli_command *cmd, cli_globals *g, int argc, cha
 const cli_command cli_cmd_reconstruct = {
     .name = "reconstruct",
     .summary = "write a PNG of test images and their reconstructions by an autoencoder",
-    .usage = "reconstruct --model FILE --out FILE.png [OPTIONS]",
-    .help = "Runs the first N test images through a trained autoencoder and writes a PNG grid:\n"
-            "the originals above their reconstructions, 16 per row.\n\n"
+    .usage = "reconstruct --model FILE --out FILE.png|FILE.npy|FILE.safetensors [OPTIONS]",
+    .help = "Runs the first N test examples through a trained autoencoder and writes, as --out's\n"
+            "name says, a PNG grid (the originals above their reconstructions, 16 per row), a\n"
+            ".npy of the reconstructions (N, C, H, W), or a .safetensors file with x (the\n"
+            "originals, as the model saw them: scaled, for a table), y (the reconstructions)\n"
+            "and index (int64, the rows of the test split).\n\n"
             "Options:\n"
             "  --model FILE   the checkpoint of an autoencoder (required)\n"
-            "  --out FILE     the PNG to write (required)\n"
+            "  --out FILE     FILE.png, FILE.npy or FILE.safetensors (required)\n"
             "  --data PATH    the data set (default: the one it was trained on)\n"
-            "  --n N          images (default 16)\n"
+            "  --n N          examples (default 16; at most 1024)\n"
             "  --scale N      pixels per image pixel (default 2)\n\n"
             CLI_DATA_OPTIONS_HELP "(here --scale is the picture's: a table is scaled as its checkpoint says)\n",
     .run = run_reconstruct,

@@ -130,6 +130,19 @@ print('%.4f' % [json.loads(l) for l in open(sys.argv[1])][-1]['test']['mse'])" "
 expect 0 "eval of the standardised model" -- "$UAE" eval --model "$tmp/std.st"
 contains "mse:        $std_test" "eval standardises as the training did"
 
+# reconstruct writes what --out's name says, or refuses it
+expect 2 "reconstruct --out recon.jpg" -- "$UAE" reconstruct --model "$M" --out "$tmp/recon.jpg"
+contains "FILE.npy" "the message lists the formats"
+[ -e "$tmp/recon.jpg" ] && fail "nothing is written under a name that says another format"
+expect 0 "reconstruct --out recon.npy" -- "$UAE" reconstruct --model "$M" --n 5 --out "$tmp/recon.npy"
+python3 - "$tmp/recon.npy" <<'EOF' || fail "recon.npy holds the reconstructions (5, 1, 1, 12)"
+import ast, sys
+raw = open(sys.argv[1], "rb").read()
+assert raw[:6] == b"\x93NUMPY", raw[:6]
+hl = int.from_bytes(raw[8:10], "little")
+assert ast.literal_eval(raw[10:10 + hl].decode())["shape"] == (5, 1, 1, 12)
+EOF
+
 # augment takes the table options; only min-max scaling fits its box
 expect 2 "augment --scale standard" -- "$UAE" augment --data "$T" --scale standard --out "$tmp/aug"
 contains "--scale minmax" "augment says which scaling it needs"
