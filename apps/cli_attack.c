@@ -504,9 +504,10 @@ static int attack_with(const cli_command *cmd, cli_globals *g, const attack_args
     if (st != UAE_OK) return fail(cmd);
     if (s.resumed > 0)
         printf("resumed after %lld examples already in %s\n", (long long)s.resumed, npy);
-    printf("%lld examples (%s): success rate %.3f, mean I %.4f, selected iterate 0 in %.3f of "
+    printf("%lld example%s (%s): success rate %.3f, mean I %.4f, selected iterate 0 in %.3f of "
            "them; %lld attacked in %.1f s (%.3f UAEs/s)\n",
-           (long long)s.n, uae_attack_method_name(ac.method), (double)s.success / (double)s.n,
+           (long long)s.n, s.n == 1 ? "" : "s", uae_attack_method_name(ac.method),
+           (double)s.success / (double)s.n,
            s.mi_mean, (double)s.selected0 / (double)s.n, (long long)s.attacked, s.seconds,
            s.seconds > 0 ? (double)s.attacked / s.seconds : 0.0);
     printf("wrote %s, %s, %s%s%s\n", npy, stats, stpath, ds->feature_names ? ", " : "",

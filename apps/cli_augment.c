@@ -338,6 +338,12 @@ static int run_with(const cli_command *cmd, cli_globals *g, int argc, char **arg
     uae_dataset train = {0}, test = {0};
     cli_scaling sc = {0};
     rc = load_data(cmd, g, &a, &train, &test, &sc);
+    if (rc == CLI_EXIT_OK && a.n_train > train.n) { /* as given; a preset's takes what there is */
+        fprintf(stderr, "uae %s: --n-train %lld: the training split has only %lld examples (leave "
+                "--n-train out to use them all)\n", cmd->name, (long long)o.n_train,
+                (long long)train.n);
+        rc = CLI_EXIT_FAILURE;
+    }
     uae_status st = rc == CLI_EXIT_OK ? UAE_OK : UAE_ERR_INVALID;
     view v = {.g = g, .gen = {.quiet = g->quiet, .label = "attack", .log = &g->log}, .t0 = now_seconds()};
     o.on_batch = on_batch;

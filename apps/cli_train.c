@@ -222,6 +222,23 @@ static int make_config(const cli_command *cmd, const train_args *a, const uae_da
             return cli_usage_error(cmd, "--optimizer: %s", uae_last_error());
         if (fn != cfg->opt.p.fn) cfg->opt = uae_optimizer_default(fn);
     }
+    /* The model-specific options, each rejected where the preset has no such setting. */
+    const struct {
+        const char *option, *presets;
+        bool given, applies;
+    } specific[] = {
+        {"--hidden", "dense-ae and sparse-ae", a->hidden > 0,
+         strcmp(cfg->preset, "dense-ae") == 0 || strcmp(cfg->preset, "sparse-ae") == 0},
+        {"--latent", "aae", a->latent > 0, strcmp(cfg->preset, "aae") == 0},
+        {"--select-k", "concrete-ae", a->select_k > 0, strcmp(cfg->preset, "concrete-ae") == 0},
+        {"--dropout", "classifier and concrete-ae", !isnan(a->dropout),
+         strcmp(cfg->preset, "classifier") == 0 || strcmp(cfg->preset, "concrete-ae") == 0},
+        {"--tau", "simclr-small", !isnan(a->tau), strcmp(cfg->preset, "simclr-small") == 0},
+    };
+    for (size_t i = 0; i < sizeof specific / sizeof specific[0]; i++)
+        if (specific[i].given && !specific[i].applies)
+            return cli_usage_error(cmd, "%s does not apply to %s (only to %s)", specific[i].option,
+                                   cfg->preset, specific[i].presets);
     if (a->epochs > 0) cfg->epochs = (int)a->epochs;
     if (a->batch > 0) cfg->batch = (int)a->batch;
     if (!isnan(a->lr)) cfg->opt.p.lr = (float)a->lr;

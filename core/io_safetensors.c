@@ -311,6 +311,15 @@ static uae_status load(FILE *fp, uint64_t file_size, uae_safetensors *st) {
                         path, (unsigned long long)file_size);
     uint64_t header_len = 0;
     for (int i = 7; i >= 0; i--) header_len = header_len << 8 | len_bytes[i];
+    // A length that cannot be right in a file whose header does not start with '{' (as every
+    // safetensors header does): another kind of file (text, a PNG), not a damaged one.
+    if (header_len > UAE_SAFETENSORS_MAX_HEADER || header_len > file_size - 8) {
+        int first = fgetc(fp);
+        if (first != '{')
+            return uae_fail(UAE_ERR_FORMAT, "%s: not a safetensors file (a safetensors file "
+                            "starts with an 8-byte header length and a JSON header)", path);
+        ungetc(first, fp);
+    }
     // Checked before allocating anything, so that a damaged length cannot ask for terabytes.
     if (header_len > UAE_SAFETENSORS_MAX_HEADER)
         return uae_fail(UAE_ERR_FORMAT, "%s: header length %llu is beyond the limit of %u bytes",

@@ -18,6 +18,9 @@
 #include "uae/io.h"
 #include "uae/rng.h"
 
+/* "s" after a count other than 1: "1 epoch", "2 epochs". */
+#define PLURAL(n) ((n) == 1 ? "" : "s")
+
 static double now_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -478,8 +481,9 @@ static uae_status base_model(uae_backend *be, const uae_augment_options *o, seed
         stage(o, "seed %llu: base model loaded from %s", (unsigned long long)s->seed,
               s->base_path);
     } else {
-        stage(o, "seed %llu: training the base model (%s, %lld examples, %d epochs)",
-              (unsigned long long)s->seed, s->cfg.preset, (long long)s->sub.n, epochs);
+        stage(o, "seed %llu: training the base model (%s, %lld example%s, %d epoch%s)",
+              (unsigned long long)s->seed, s->cfg.preset, (long long)s->sub.n,
+              PLURAL(s->sub.n), epochs, PLURAL(epochs));
         st = uae_model_create(be, &s->cfg, s->seed, &m);
         uae_train_options to = uae_train_options_default();
         to.epochs = epochs;
@@ -728,10 +732,11 @@ static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_
     char npy[320], stats[320];
     snprintf(npy, sizeof npy, "%s/uae.npy", s->dir);
     snprintf(stats, sizeof stats, "%s/uae.jsonl", s->dir);
-    stage(o, "seed %llu: generating %lld adversarial examples (%s, %d iterations, MINE hidden "
-          "%d, %d MINE steps)", (unsigned long long)seed, (long long)s->n,
-          uae_attack_method_name(o->attack.method), o->attack.iterations, o->attack.mine.hidden,
-          o->attack.mine_steps);
+    stage(o, "seed %llu: generating %lld adversarial example%s (%s, %d iteration%s, MINE hidden "
+          "%d, %d MINE step%s)", (unsigned long long)seed, (long long)s->n, PLURAL(s->n),
+          uae_attack_method_name(o->attack.method), o->attack.iterations,
+          PLURAL(o->attack.iterations), o->attack.mine.hidden, o->attack.mine_steps,
+          PLURAL(o->attack.mine_steps));
     uae_model *m = NULL;
     UAE_TRY(uae_checkpoint_load_model(s->base_path, be, &m, NULL));
     uae_generate_options go = {.npy_path = npy, .stats_path = stats, .batch = o->attack_batch,
@@ -775,8 +780,8 @@ static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_
                      (a == UAE_ARM_NOISE || a == UAE_ARM_UAE);
         uae_dataset ds;
         float *targets;
-        stage(o, "seed %llu: retraining '%s' (%d epochs)", (unsigned long long)seed,
-              arm_names[a], repochs);
+        stage(o, "seed %llu: retraining '%s' (%d epoch%s)", (unsigned long long)seed,
+              arm_names[a], repochs, PLURAL(repochs));
         st = arm_data(s, extra, clean, &ds, &targets);
         double va[UAE_AUGMENT_MAX_METRICS] = {NAN, NAN};
         if (st == UAE_OK)
@@ -911,9 +916,10 @@ static uae_status write_md(const char *path, const uae_augment_options *o,
     if (random)
         fprintf(out, " (%d projections to %d dimensions)", o->attack.proj_count,
                 o->attack.proj_dim);
-    fprintf(out, ", eps %g), base %d epochs, retraining %d epochs, noise sigma %g",
-            (double)o->attack.eps, cfg->epochs,
-            o->retrain_epochs > 0 ? o->retrain_epochs : cfg->epochs, (double)o->noise_sigma);
+    const int repochs = o->retrain_epochs > 0 ? o->retrain_epochs : cfg->epochs;
+    fprintf(out, ", eps %g), base %d epoch%s, retraining %d epoch%s, noise sigma %g",
+            (double)o->attack.eps, cfg->epochs, PLURAL(cfg->epochs), repochs, PLURAL(repochs),
+            (double)o->noise_sigma);
     if (o->attack.mine_warmup > 0 || o->attack.mine.opt.p.lr != 1.5e-5f)
         fprintf(out, ", MINE warm-up %d steps, MINE lr %g", o->attack.mine_warmup,
                 (double)o->attack.mine.opt.p.lr);

@@ -203,6 +203,8 @@ expect 0 "tiny augment (conv-ae)" -- "$UAE" augment --model conv-ae --n-train 64
 contains "uae vs noise" "augment prints the comparison"
 contains "results.md" "augment says where the table is"
 contains "on a seeded subset of the test set (300 examples)" "--n-test is not called the whole test set"
+contains "training the base model (conv-ae, 64 examples, 1 epoch)" "one epoch is not '1 epochs'"
+grep -q " 1 epochs" "$out" && fail "augment writes '1 epochs'"
 check_run "$aug" reconstruction 64 16 1 test_mse || fail "reconstruction: results"
 python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['settings']; \
 assert s['n_test'] == 300, s" "$aug/results.json" || fail "reconstruction: n_test"

@@ -46,6 +46,9 @@ for c in train eval attack augment reconstruct; do
     contains "--drop-columns" "$c --help lists the table options"
     contains "--missing MODE" "$c --help lists --missing"
 done
+expect 2 "--latent on dense-ae" -- "$UAE" "${train[@]}" --data "$T" --drop-columns MouseID \
+    --categorical onehot --missing mean --latent 4 --out "$tmp/x.st"
+contains "--latent does not apply to dense-ae (only to aae)" "an option of another preset is rejected"
 expect 1 "--n-train larger than the data" -- "$UAE" "${train[@]}" --data "$T" \
     --drop-columns MouseID --categorical onehot --missing mean --n-train 500 --out "$tmp/x.st"
 contains "--n-train 500: the training split has only 96 examples" "--n-train says how many there are"
@@ -130,6 +133,10 @@ print('%.4f' % [json.loads(l) for l in open(sys.argv[1])][-1]['test']['mse'])" "
 expect 0 "eval of the standardised model" -- "$UAE" eval --model "$tmp/std.st"
 contains "mse:        $std_test" "eval standardises as the training did"
 
+# a file that is not a checkpoint says so
+expect 1 "eval of a CSV file as the model" -- "$UAE" eval --model "$T"
+contains "not a safetensors file" "eval says the file is not a safetensors file"
+
 # reconstruct writes what --out's name says, or refuses it
 expect 2 "reconstruct --out recon.jpg" -- "$UAE" reconstruct --model "$M" --out "$tmp/recon.jpg"
 contains "FILE.npy" "the message lists the formats"
@@ -142,6 +149,10 @@ assert raw[:6] == b"\x93NUMPY", raw[:6]
 hl = int.from_bytes(raw[8:10], "little")
 assert ast.literal_eval(raw[10:10 + hl].decode())["shape"] == (5, 1, 1, 12)
 EOF
+
+expect 1 "augment --n-train larger than the data" -- "$UAE" augment --data "$T" "${opts[@]}" \
+    --task representation --n-train 1000 --out "$tmp/aug"
+contains "--n-train 1000: the training split has only 96 examples" "augment says how many there are"
 
 # augment takes the table options; only min-max scaling fits its box
 expect 2 "augment --scale standard" -- "$UAE" augment --data "$T" --scale standard --out "$tmp/aug"
