@@ -578,6 +578,42 @@ static uae_status write_grid(const char *path, const seed_run *s) {
     return st;
 }
 
+/* A table's first (up to) 10 examples as CSV: per example its x, x' and |x' - x| rows, labelled,
+ * the features named as in the data set (the values are the scaled ones the model saw). */
+static uae_status write_examples_csv(const char *path, const seed_run *s) {
+    int k = s->n < 10 ? (int)s->n : 10;
+    uae_atomic_file *af;
+    UAE_TRY(uae_atomic_file_open(path, &af));
+    FILE *f = uae_atomic_file_stream(af);
+    fputs("example,row", f);
+    for (int64_t j = 0; j < s->d; j++) {
+        /* a name with a comma or a quote is quoted, its quotes doubled */
+        const char *name = s->sub.feature_names ? s->sub.feature_names[j] : NULL;
+        if (!name) {
+            fprintf(f, ",f%lld", (long long)j);
+            continue;
+        }
+        fputs(",\"", f);
+        for (const char *c = name; *c; c++) {
+            if (*c == '"') fputc('"', f);
+            fputc(*c, f);
+        }
+        fputc('"', f);
+    }
+    fputc('\n', f);
+    static const char *const what[3] = {"x", "x_adv", "abs_delta"};
+    for (int i = 0; i < k; i++)
+        for (int r = 0; r < 3; r++) {
+            fprintf(f, "%d,%s", i, what[r]);
+            for (int64_t j = 0; j < s->d; j++) {
+                float x = s->sub.x[i * s->d + j], xa = s->xadv[i * s->d + j];
+                fprintf(f, ",%.9g", (double)(r == 0 ? x : r == 1 ? xa : fabsf(xa - x)));
+            }
+            fputc('\n', f);
+        }
+    return uae_atomic_file_commit(af);
+}
+
 /* The MINE samples the attack will use: concrete-ae has no first convolution, so its attack always
  * falls back to random projections (said so in the tables rather than the "conv" asked for). */
 /* The MINE samples the attack really uses: random projections for a model without a first conv
@@ -756,9 +792,11 @@ static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_
     s->xadv = arr.data; /* now owned by s */
     UAE_TRY(write_pairs(s, train));
 
+    /* A picture of images; a table's rows are numbers, which a picture of 1-pixel rows hides. */
+    bool table = s->sub.c == 1 && s->sub.h == 1;
     char png[320];
-    snprintf(png, sizeof png, "%s/examples.png", s->dir);
-    UAE_TRY(write_grid(png, s));
+    snprintf(png, sizeof png, "%s/examples.%s", s->dir, table ? "csv" : "png");
+    UAE_TRY(table ? write_examples_csv(png, s) : write_grid(png, s));
     if (k == 0) snprintf(rep->grid_png, sizeof rep->grid_png, "%s", png);
 
     /* The noise arm's copies: x + N(0, sigma^2) per pixel, clipped to [0, 1], from the counter

@@ -51,7 +51,8 @@ expect 2 "attack --samples nope" -- "$UAE" attack --model x --out "$tmp/a" --sam
 
 # check_run DIR TASK N_TRAIN N LABELS METRIC...: results.json and results.md of a finished run hold
 # every arm and every metric, per seed finite values (accuracies in [0, 1], MSEs in (0, 1)), or
-# "n/a" for accuracies without labels (LABELS 0); examples.png is a PNG; uae.jsonl has N lines.
+# "n/a" for accuracies without labels (LABELS 0); examples.png is a PNG (a table's examples.csv is
+# checked apart); uae.jsonl has N lines.
 check_run() {
     python3 - "$@" <<'EOF'
 import json, math, os, sys
@@ -84,8 +85,11 @@ for arm in arms:
     assert "| %s |" % arm in md, md
 assert ("n/a (no labels)" in md) == (not labels), md
 for seed in s["seeds"]:
-    png = open(os.path.join(d, "seed-%d" % seed, "examples.png"), "rb").read(8)
-    assert png == b"\x89PNG\r\n\x1a\n", png
+    if task == "representation" and os.path.exists(os.path.join(d, "seed-%d" % seed, "examples.csv")):
+        pass  # a table's examples: checked by the CSV run's own check
+    else:
+        png = open(os.path.join(d, "seed-%d" % seed, "examples.png"), "rb").read(8)
+        assert png == b"\x89PNG\r\n\x1a\n", png
     stats = [json.loads(l) for l in open(os.path.join(d, "seed-%d" % seed, "uae.jsonl"))]
     assert [x["index"] for x in stats] == list(range(n)), stats
     for key in ("success", "I", "loss_clean", "loss_adv", "selected_iter", "iterations",
@@ -144,6 +148,14 @@ x = tensor("x", "f")
 assert all(0 <= v <= 1 for v in x)
 lo, hi = f["min"], f["max"]
 assert all(lo[j] < hi[j] for j in range(12)), f
+# A table's examples are a CSV table, labelled, not a picture of 1-pixel rows.
+import csv, os
+rows = list(csv.reader(open(f"{d}/seed-1/examples.csv")))
+assert rows[0] == ["example", "row"] + f["features"], rows[0]
+assert [r[1] for r in rows[1:4]] == ["x", "x_adv", "abs_delta"] and len(rows) == 1 + 3 * 10, rows[:4]
+xadv = tensor("x_adv", "f")
+assert all(abs(float(rows[2][2 + j]) - xadv[j]) < 1e-6 for j in range(12)), rows[2]
+assert not os.path.exists(f"{d}/seed-1/examples.png")
 EOF
 # concrete-ae's batch is 234, so 192 rows are one step per epoch: 2 epochs anneal over 2 steps.
 python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['settings']; \
