@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "apps/cli.h"
 #include "apps/cli_data.h"
@@ -321,7 +322,10 @@ static int check_resume(const cli_command *cmd, const char *path, const uae_mode
 typedef struct train_view {
     const cli_globals *g;
     uae_progress bar;
-    int bar_epoch;  /* the epoch the bar shows; 0: none open */
+    int bar_epoch;       /* the epoch the bar shows; 0: none open */
+    int bar_epoch_done;  /* the last epoch whose steps ended (the one being evaluated) */
+    uae_progress eval_bar;
+    bool eval_open;
 } train_view;
 
 /* The bar counts images, so its rate is the throughput in images/s; it ends with the epoch's last
@@ -338,7 +342,26 @@ static void on_batch(void *user, int epoch, int64_t done, int64_t n, float loss)
     uae_progress_update(&v->bar, done, "loss=%.4f", (double)loss);
     if (done == n) {
         uae_progress_end(&v->bar);
+        v->bar_epoch_done = epoch;
         v->bar_epoch = 0;
+    }
+}
+
+/* The evaluation after an epoch: a bar over its examples (a large test set takes a while). */
+static void on_eval(void *user, const char *set, int64_t done, int64_t n) {
+    train_view *v = user;
+    if (done == 0) {
+        char label[32];
+        snprintf(label, sizeof label, "epoch %d %s", v->bar_epoch_done, set);
+        /* On a terminal only: in a log, the epoch's line with the metrics follows at once. */
+        uae_progress_begin(&v->eval_bar, label, n, v->g->quiet || !isatty(fileno(stderr)));
+        v->eval_open = true;
+        return;
+    }
+    uae_progress_update(&v->eval_bar, done, NULL);
+    if (done == n) {
+        uae_progress_end(&v->eval_bar);
+        v->eval_open = false;
     }
 }
 
@@ -423,10 +446,12 @@ static int train_with(const cli_command *cmd, cli_globals *g, const train_args *
         train_view view = {.g = g};
         o.on_batch = on_batch;
         o.on_epoch = on_epoch;
+        o.on_eval = on_eval;
         o.user = &view;
         uae_train_stats last;
         uae_status st = uae_train_run(m, &d->train, &o, &last);
         if (view.bar_epoch) uae_progress_end(&view.bar);
+        if (view.eval_open) uae_progress_end(&view.eval_bar);
         if (st != UAE_OK)
             rc = runtime_error(cmd);
         else

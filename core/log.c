@@ -165,21 +165,30 @@ const char *uae_progress_format(const uae_progress *p, double now, char *buf, si
     append(buf, cap, &len, "%s", p->label);
     if (p->total > 0) {
         int64_t done = p->done < 0 ? 0 : p->done > p->total ? p->total : p->done;
-        int filled = (int)(done * BAR / p->total);
-        char bar[BAR + 1];
-        for (int i = 0; i < BAR; i++) bar[i] = i < filled ? '#' : '.';
-        bar[BAR] = '\0';
         /* ETA from the mean rate so far: remaining items / (items per second). Unknown until the
          * first item is done. */
         double eta = p->done > 0 && rate > 0 ? (double)(p->total - done) / rate : NAN;
         uae_format_duration(eta, time_s, sizeof time_s);
-        append(buf, cap, &len, " [%s] %lld/%lld %3d%%  %s items/s  ETA %s", bar, (long long)p->done,
+        char tail[320];
+        size_t tlen = 0;
+        tail[0] = '\0';
+        append(tail, sizeof tail, &tlen, " %lld/%lld %3d%%  %s items/s  ETA %s", (long long)p->done,
                (long long)p->total, (int)(done * 100 / p->total), rate_s, time_s);
+        if (p->extra[0]) append(tail, sizeof tail, &tlen, "  %s", p->extra);
+        /* The bar gives up cells (down to MIN_BAR) before the numbers and the text are cut. */
+        enum { MIN_BAR = 8 };
+        long room = (long)(p->width > 1 ? p->width - 1 : 1) - (long)strlen(p->label) - 3 - (long)tlen;
+        int cells = room >= BAR ? BAR : room <= MIN_BAR ? MIN_BAR : (int)room;
+        int filled = (int)(done * cells / p->total);
+        char bar[BAR + 1];
+        for (int i = 0; i < cells; i++) bar[i] = i < filled ? '#' : '.';
+        bar[cells] = '\0';
+        append(buf, cap, &len, " [%s]%s", bar, tail);
     } else {
         uae_format_duration(elapsed, time_s, sizeof time_s);
         append(buf, cap, &len, "  %lld  %s items/s  elapsed %s", (long long)p->done, rate_s, time_s);
+        if (p->extra[0]) append(buf, cap, &len, "  %s", p->extra);
     }
-    if (p->extra[0]) append(buf, cap, &len, "  %s", p->extra);
     /* Never wider than the terminal: a wrapped line cannot be redrawn in place with "\r". */
     size_t max_visible = p->width > 1 ? (size_t)p->width - 1 : 1;
     if (len > max_visible) buf[max_visible] = '\0';

@@ -230,17 +230,21 @@ static uae_status eval_batch(runner *r, const uae_tensor *xv, const uae_tensor *
     return st;
 }
 
-/* Evaluates ds in batches of `batch` (at most r->cap) examples. */
+/* Evaluates ds in batches of `batch` (at most r->cap) examples, telling o->on_eval (o may be
+ * NULL) how far it is. */
 static uae_status evaluate_with(runner *r, const uae_dataset *ds, int64_t batch, uint64_t seed,
-                                uae_eval_stats *out) {
+                                const uae_train_options *o, const char *set, uae_eval_stats *out) {
     eval_sums s = {0};
     if (batch > r->cap) batch = r->cap;
+    uae_train_eval_fn progress = o ? o->on_eval : NULL;
+    if (progress) progress(o->user, set, 0, ds->n);
     for (int64_t first = 0; first < ds->n; first += batch) {
         int64_t count = ds->n - first < batch ? ds->n - first : batch;
         for (int64_t i = 0; i < count; i++) r->idx[i] = first + i;
         uae_tensor xv, ov;
         UAE_TRY(runner_load(r, ds, count, &xv, &ov, NULL));
         UAE_TRY(eval_batch(r, &xv, &ov, count, seed, &s));
+        if (progress) progress(o->user, set, first + count, ds->n);
     }
     out->n = s.n;
     out->loss = s.loss_n ? s.loss / (double)s.loss_n : NAN;
@@ -259,7 +263,7 @@ uae_status uae_train_evaluate(uae_model *m, const uae_dataset *ds, int64_t batch
     runner r;
     UAE_TRY(runner_init(&r, m, ds->n < batch ? ds->n : batch, NULL));
     uae_status st = check_data(&r, ds, "evaluation");
-    if (st == UAE_OK) st = evaluate_with(&r, ds, batch, seed, out);
+    if (st == UAE_OK) st = evaluate_with(&r, ds, batch, seed, NULL, "test", out);
     runner_free(&r);
     return st;
 }
@@ -450,8 +454,8 @@ static uae_status run_epochs(runner *r, uae_model *m, const uae_dataset *train,
                          resumed ? from->epoch_loss : 0.0, perm, &step, info, &s);
         s.step = step;
         int64_t eb = o->eval_batch ? o->eval_batch : o->batch;
-        if (st == UAE_OK && o->val) st = evaluate_with(r, o->val, eb, o->seed, &s.val);
-        if (st == UAE_OK && o->test) st = evaluate_with(r, o->test, eb, o->seed, &s.test);
+        if (st == UAE_OK && o->val) st = evaluate_with(r, o->val, eb, o->seed, o, "val", &s.val);
+        if (st == UAE_OK && o->test) st = evaluate_with(r, o->test, eb, o->seed, o, "test", &s.test);
         if (st == UAE_OK && info) {
             *info = (uae_checkpoint_info){.epoch = epoch + 1, .step = step, .seed = o->seed};
             if (o->run_json) snprintf(info->run, sizeof info->run, "%s", o->run_json);

@@ -77,6 +77,24 @@ scaled=$("$UAE" eval --model "$tmp/run/m.st" --json 2>/dev/null | mse_of)
 python3 -c "import sys; a, b = map(float, sys.argv[1:]); sys.exit(0 if b < 1 and a > 5 * b else 1)" \
     "$raw" "$scaled" || fail "tables are min-max scaled by default (mse scaled $scaled, raw $raw)"
 
+# On a terminal the bar fits 80 columns with its loss, and the evaluation after an epoch has one
+# too; in a log, the evaluation adds no lines.
+if command -v script >/dev/null 2>&1; then
+    COLUMNS=80 script -qec "'$UAE' ${train[*]} --data '$T' ${opts[*]} --out '$tmp/tty.st'" /dev/null \
+        >"$out" 2>&1 || fail "train on a terminal (script)"
+    contains "epoch 1 test [" "the evaluation after an epoch shows a bar on a terminal"
+    python3 - "$out" <<'EOF' || fail "the training bar fits 80 columns with its loss"
+import re, sys
+text = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+bars = [re.sub(r"\x1b\[K", "", l) for l in re.split(r"[\r\n]+", text) if "epoch 1 [" in l]
+assert bars and all(len(b) <= 79 and "loss=" in b for b in bars), bars
+EOF
+else
+    echo "skip: no script(1): the terminal bars are not checked"
+fi
+"$UAE" "${train[@]}" --data "$T" "${opts[@]}" --out "$tmp/log.st" >"$out" 2>&1
+grep -q "epoch 1 test" "$out" && fail "in a log the evaluation adds no lines"
+
 # ---- the one data-set rule --------------------------------------------------------------------
 # eval with no --data nor options, from another folder: the training's test loss, exactly.
 last_test=$(python3 -c "

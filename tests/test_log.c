@@ -96,11 +96,25 @@ static void test_progress_format(void) {
               "training: 350/1000 in 4.3 s (81.2 items/s)  loss=0.1234");
     CHECK_STR(uae_progress_summary(&p, 100.0 + 125, b, sizeof b),
               "training: 350/1000 in 2:05 (2.80 items/s)  loss=0.1234");
-    /* The line is cut to width - 1 so that the terminal never wraps it. */
+    /* A narrower line: the bar gives up cells first, so that the numbers and the text fit 80
+     * columns (a training epoch's line with its loss)... */
+    p.width = 80;
+    uae_progress_format(&p, 104.31, b, sizeof b);
+    CHECK_STR(b, "training [#####............] 350/1000  35%  81.2 items/s  ETA 0:08  loss=0.1234");
+    uae_progress_begin_opts(&p, "epoch 12", 60000, false, &o);
+    p.width = 80;
+    uae_progress_update(&p, 60000, "loss=%.4f", 0.0849);
+    uae_progress_format(&p, 100.0 + 60000 / 63100.0, b, sizeof b);
+    CHECK(strlen(b) <= 79);
+    CHECK(strstr(b, "loss=0.0849") != NULL);
+    /* ...and the line is cut to width - 1 when even a bar of 8 cells leaves too little room, so
+     * that the terminal never wraps it. */
+    uae_progress_begin_opts(&p, "training", 1000, false, &o);
+    uae_progress_update(&p, 350, "loss=%.4f", 0.1234);
     p.width = 30;
     uae_progress_format(&p, 104.31, b, sizeof b);
     CHECK(strlen(b) == 29);
-    CHECK(strncmp(b, "training [#######......", 23) == 0);
+    CHECK(strncmp(b, "training [##......] 350/1000", 28) == 0);
 
     /* Unknown total: no bar, no ETA, the elapsed time instead. */
     uae_progress_begin_opts(&p, "reading", 0, false, &o);

@@ -52,6 +52,10 @@ typedef struct uae_train_stats {
 /* Called when an epoch starts (done = 0, loss NaN) and after every training step: examples done in
  * this epoch out of n, and the step's mean loss. */
 typedef void (*uae_train_batch_fn)(void *user, int epoch, int64_t done, int64_t n, float loss);
+/* Progress of an evaluation after an epoch: set is "val" or "test"; called with done = 0 before
+ * the first batch and after every batch (done = n after the last). */
+typedef void (*uae_train_eval_fn)(void *user, const char *set, int64_t done, int64_t n);
+
 /* Called after every epoch (after its evaluation and checkpoint). */
 typedef void (*uae_train_epoch_fn)(void *user, const uae_train_stats *s);
 
@@ -76,6 +80,7 @@ typedef struct uae_train_options {
     const float *targets;           /* autoencoders: (train->n, d) what example i is trained to
                                        reconstruct (an adversarial or noisy input targets its clean
                                        original); NULL: the example itself. Not owned. */
+    uae_train_eval_fn on_eval;      /* optional */
 } uae_train_options;
 
 /* Everything zero or NULL, but epochs 1, batch 100, seed 1. */
