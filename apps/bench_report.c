@@ -279,14 +279,19 @@ int bench_write_json(const bench_report *r, FILE *f) {
  * memory-bound ones, items/s for the end-to-end ones; one group of bars per case, one bar per
  * device (and thread count), plus the CBLAS reference. Hand-written: rectangles and labels. */
 
-typedef enum svg_panel_kind { PANEL_FLOPS, PANEL_BYTES, PANEL_ITEMS, PANEL_COUNT } svg_panel_kind;
-static const char *const panel_titles[] = {"GFLOP/s", "GB/s", "images or UAE-iterations per second"};
+/* One unit per panel (and so per axis): images/s and UAE-iterations/s are not comparable. */
+typedef enum svg_panel_kind {
+    PANEL_FLOPS, PANEL_BYTES, PANEL_IMAGES, PANEL_UAE_ITS, PANEL_COUNT
+} svg_panel_kind;
+static const char *const panel_titles[] = {"GFLOP/s", "GB/s", "images per second",
+                                           "UAE-iterations per second (images x attack iterations)"};
 _Static_assert(sizeof panel_titles / sizeof panel_titles[0] == PANEL_COUNT, "one title each");
 
 /* The panel a case is drawn in: by its headline rate, as in bench_format_rate. */
 static svg_panel_kind panel_of(const bench_case *c) {
-    return c->flop > 0 ? PANEL_FLOPS : c->items > 0 ? PANEL_ITEMS : c->bytes > 0 ? PANEL_BYTES
-                                                                                 : PANEL_COUNT;
+    if (c->flop > 0) return PANEL_FLOPS;
+    if (c->items > 0) return strcmp(c->item_unit, "UAE-its") == 0 ? PANEL_UAE_ITS : PANEL_IMAGES;
+    return c->bytes > 0 ? PANEL_BYTES : PANEL_COUNT;
 }
 
 enum { SVG_MAX_SERIES = 16 };
@@ -317,9 +322,9 @@ static double svg_value(const bench_report *r, const svg_series *s, int c, svg_p
             if (x->has_cblas && x->cblas_threads == s->threads) return bench_gflops(bc, &x->cblas);
         } else if (x->device_index == s->device && x->threads == s->threads &&
                    x->status == BENCH_OK) {
-            return kind == PANEL_FLOPS   ? bench_gflops(bc, &x->t)
-                   : kind == PANEL_ITEMS ? bench_items_per_s(bc, &x->t)
-                                         : bench_gbps(bc, &x->t);
+            return kind == PANEL_FLOPS ? bench_gflops(bc, &x->t)
+                   : kind == PANEL_BYTES ? bench_gbps(bc, &x->t)
+                                         : bench_items_per_s(bc, &x->t);
         }
     }
     return 0;
@@ -418,7 +423,9 @@ uae_status bench_write_svg(const bench_report *r, const char *path) {
     fprintf(f, "</text>\n<text x=\"10\" y=\"38\" font-size=\"11\">uaekit %s; CLBlast %s; CBLAS ",
             r->uaekit_version, r->clblast_version ? r->clblast_version : "-");
     xml_text(f, r->cblas_name ? r->cblas_name : "-");
-    fputs("; median of repeated runs</text>\n", f);
+    fputs("; median of repeated runs", f);
+    if (r->quick) fputs("; --quick: tiny shapes and 3 samples, a test run, not a measurement", f);
+    fputs("</text>\n", f);
     static const char *const colors[] = {"#4c72b0", "#dd8452", "#55a868", "#c44e52",
                                          "#8172b3", "#937860", "#da8bc3", "#8c8c8c"};
     int y = 56;

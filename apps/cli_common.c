@@ -90,6 +90,7 @@ static int finish_globals(cli_parser *p) {
     cli_globals *g = p->g;
     if (g->quiet && g->verbose) return cli_usage_error(p->cmd, "--quiet and --verbose exclude each other");
     uae_log_init(&g->log, g->quiet ? UAE_LOG_WARN : g->verbose ? UAE_LOG_DEBUG : UAE_LOG_INFO);
+    if (p->cmd && p->cmd->program) g->log.program = p->cmd->program; /* "uae-bench: warning: ..." */
     return CLI_EXIT_OK;
 }
 

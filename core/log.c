@@ -52,7 +52,8 @@ void uae_logv(const uae_log *log, uae_log_level level, const char *fmt, va_list 
     if (level == UAE_LOG_INFO)
         fprintf(f, "%s\n", msg);
     else
-        fprintf(f, "uae: %s: %s\n", uae_log_level_name(level), msg);
+        fprintf(f, "%s: %s: %s\n", log->program ? log->program : "uae", uae_log_level_name(level),
+                msg);
     fflush(f);
 }
 

@@ -113,6 +113,22 @@ import sys, xml.etree.ElementTree as ET
 ET.parse(sys.argv[1])' "$tmp/chart.svg"
 fi
 
+# Every op at once: one unit per SVG panel (images/s and UAE-iterations/s apart), --quick marked,
+# warnings prefixed with the program's name.
+expect 0 "--quick --svg, every op" -- "$BENCH" --quick --device cpu --svg "$tmp/all.svg"
+grep -q ">images per second" "$tmp/all.svg" && grep -q ">UAE-iterations per second" "$tmp/all.svg" ||
+    { echo "FAIL: images/s and UAE-iterations/s have panels of their own"; failures=$((failures + 1)); }
+grep -q "images or UAE" "$tmp/all.svg" &&
+    { echo "FAIL: no panel mixes two units"; failures=$((failures + 1)); }
+grep -q -- "--quick: tiny shapes" "$tmp/all.svg" ||
+    { echo "FAIL: the SVG of a --quick run says so"; failures=$((failures + 1)); }
+if grep -q "^uae: " "$out.err"; then
+    echo "FAIL: uae-bench's warnings are prefixed 'uae-bench:', not 'uae:'"
+    failures=$((failures + 1))
+fi
+expect 0 "--help on uae-gen and --quick" -- "$BENCH" --help
+contains "--quick at B = 1" "--help says that --quick runs uae-gen"
+
 expect 0 "the table" -- "$BENCH" --quick --device cpu --op attack_step
 contains "uaekit " "the table names the version"
 contains "attack_step" "the table lists the case"

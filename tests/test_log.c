@@ -212,6 +212,15 @@ static void test_log(void) {
     uae_logf(&log, UAE_LOG_DEBUG, "x");
     CHECK_STR(slurp(f, out, sizeof out), "uae: error: disk full\nepoch 3\nuae: debug: x\n");
     fclose(f);
+    /* Another program (uae-bench) names itself. */
+    f = tmpfile();
+    CHECK(f != NULL);
+    if (!f) return;
+    log.stream = f;
+    log.program = "uae-bench";
+    uae_logf(&log, UAE_LOG_WARN, "load %d", 7);
+    CHECK_STR(slurp(f, out, sizeof out), "uae-bench: warning: load 7\n");
+    fclose(f);
 }
 
 int main(void) {

@@ -67,6 +67,8 @@ typedef struct uae_log {
     void *user;            /* passed to sink, not owned */
     FILE *stream;          /* where the default sink writes; not owned */
     bool stream_is_tty;    /* the default sink clears a progress bar line before writing */
+    const char *program;   /* the default sink's prefix of errors, warnings and debug messages;
+                            * NULL: "uae" (not owned) */
 } uae_log;
 
 /* Sets up a log that writes to stderr: errors as "uae: error: ...", warnings as
