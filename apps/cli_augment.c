@@ -439,7 +439,8 @@ static int run_demo(const cli_command *cmd, cli_globals *g, int argc, char **arg
     "N = n-train), on the originals + Gaussian-noise copies, on the originals + duplicates\n" \
     "(the control: same steps, no new data) and on the originals alone; evaluate every arm\n" \
     "and the base model on the test set (all of it unless --n-test). Writes results.md,\n" \
-    "results.json and per seed seed-S/examples.png (x, x', |delta| as a heat map; a table:\n" \
+    "results.json and per seed seed-S/examples.png (rows x, x', |delta| as a heat map and its\n" \
+    "colour scale from 0 to the largest |delta|, labelled; a table:\n" \
     "examples.csv, the same rows as numbers), uae.npy,\n" \
     "uae.jsonl, uae.safetensors (x, x_adv and the rows' index) and base.safetensors.\n\n"
 

@@ -270,8 +270,61 @@ static void colour(uae_colormap cmap, float t, unsigned char rgb[3]) {
     }
 }
 
+/* A 3 x 5 pixel font for row labels: each glyph is 5 rows of 3 bits (the high bit on the left). */
+static const struct {
+    const char *utf8;
+    unsigned char rows[5];
+} glyphs[] = {
+    {"0", {7, 5, 5, 5, 7}}, {"1", {2, 6, 2, 2, 7}}, {"2", {7, 1, 7, 4, 7}}, {"3", {7, 1, 7, 1, 7}},
+    {"4", {5, 5, 7, 1, 1}}, {"5", {7, 4, 7, 1, 7}}, {"6", {7, 4, 7, 5, 7}}, {"7", {7, 1, 1, 1, 1}},
+    {"8", {7, 5, 7, 5, 7}}, {"9", {7, 5, 7, 1, 7}}, {".", {0, 0, 0, 0, 2}}, {"-", {0, 0, 7, 0, 0}},
+    {"+", {0, 2, 7, 2, 0}}, {"e", {7, 5, 7, 4, 7}}, {"x", {0, 5, 2, 5, 0}}, {"'", {2, 2, 0, 0, 0}},
+    {"|", {2, 2, 2, 2, 2}}, {"\xce\xb4", {3, 4, 7, 5, 7}}, {" ", {0, 0, 0, 0, 0}},
+};
+
+/* The glyph at s (advancing *len bytes), or -1 for a character the font lacks. */
+static int glyph_at(const char *s, size_t *len) {
+    for (size_t g = 0; g < sizeof glyphs / sizeof glyphs[0]; g++) {
+        size_t n = strlen(glyphs[g].utf8);
+        if (strncmp(s, glyphs[g].utf8, n) == 0) {
+            *len = n;
+            return (int)g;
+        }
+    }
+    *len = 1;
+    return -1;
+}
+
+/* Glyphs in a label (UTF-8 sequences count once). */
+static int label_glyphs(const char *s) {
+    int n = 0;
+    for (size_t len; s && *s; s += len, n++) glyph_at(s, &len);
+    return n;
+}
+
+/* Draws text in black into img (H, W, 3 bytes), glyph pixels of gs x gs, top-left at (x0, y0). */
+static void draw_text(unsigned char *img, int64_t W, int64_t H, int64_t x0, int64_t y0, int gs,
+                      const char *s) {
+    for (size_t len; *s; s += len, x0 += 4 * gs) {
+        int g = glyph_at(s, &len);
+        for (int r = 0; g >= 0 && r < 5; r++)
+            for (int b = 0; b < 3; b++) {
+                if (!(glyphs[g].rows[r] >> (2 - b) & 1)) continue;
+                for (int64_t y = y0 + r * gs; y < y0 + (r + 1) * gs && y < H; y++)
+                    for (int64_t x = x0 + b * gs; x < x0 + (b + 1) * gs && x < W; x++)
+                        memset(img + (y * W + x) * 3, 0, 3);
+            }
+    }
+}
+
 uae_status uae_image_write_grid(const char *path, const uae_image_row *rows, int nrows, int c,
                                 int h, int w, int gap, int scale) {
+    return uae_image_write_grid_labelled(path, rows, NULL, nrows, c, h, w, gap, scale);
+}
+
+uae_status uae_image_write_grid_labelled(const char *path, const uae_image_row *rows,
+                                         const char *const *labels, int nrows, int c, int h, int w,
+                                         int gap, int scale) {
     UAE_TRY(check_size(path, c, h, w));
     int ncols = 0;
     for (int i = 0; i < nrows; i++) {
@@ -284,7 +337,13 @@ uae_status uae_image_write_grid(const char *path, const uae_image_row *rows, int
         return uae_fail(UAE_ERR_INVALID, "%s: a grid needs rows and images, gap >= 0 and scale >= 1 "
                         "(got %d rows, %d columns, gap %d, scale %d)", path, nrows, ncols, gap, scale);
     int64_t cw = (int64_t)w * scale, ch = (int64_t)h * scale;
-    int64_t W = ncols * cw + (ncols - 1) * (int64_t)gap, H = nrows * ch + (nrows - 1) * (int64_t)gap;
+    /* The labels' column: glyphs as large as the pixels (smaller where a row is low). */
+    int gs = ch >= 7 * scale ? scale : ch >= 7 ? (int)(ch / 7) : 1, most = 0;
+    for (int i = 0; labels && i < nrows; i++)
+        if (label_glyphs(labels[i]) > most) most = label_glyphs(labels[i]);
+    const int64_t lw = most ? (int64_t)(4 * most + 2) * gs : 0; /* left of the first column */
+    int64_t W = lw + ncols * cw + (ncols - 1) * (int64_t)gap;
+    int64_t H = nrows * ch + (nrows - 1) * (int64_t)gap;
     if (W * H > UAE_IMAGE_MAX_PIXELS)
         return uae_fail(UAE_ERR_INVALID, "%s: a %lld x %lld grid is above the limit of %d pixels", path,
                         (long long)W, (long long)H, UAE_IMAGE_MAX_PIXELS);
@@ -323,11 +382,13 @@ uae_status uae_image_write_grid(const char *path, const uae_image_row *rows, int
                         for (int k = 0; k < c; k++) v += im[k * plane + p];
                         colour(r->cmap, (v / (float)c - lo) / (hi - lo), rgb);
                     }
-                    unsigned char *dst = img + (((i * (ch + gap) + y) * W) + j * (cw + gap) + x) * 3;
+                    unsigned char *dst = img + (((i * (ch + gap) + y) * W) + lw + j * (cw + gap) + x) * 3;
                     memcpy(dst, rgb, 3);
                 }
         }
     }
+    for (int i = 0; labels && i < nrows; i++)
+        if (labels[i]) draw_text(img, W, H, gs, i * (ch + gap) + (ch - 5 * gs) / 2, gs, labels[i]);
     uae_status st = write_png8(path, img, 3, (int)H, (int)W);
     free(img);
     return st;

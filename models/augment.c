@@ -565,15 +565,40 @@ static uae_status retrain(uae_backend *be, const uae_augment_options *o, const s
 /* x, x' and |x' - x| (a heat map) of the first few examples, as one PNG. */
 static uae_status write_grid(const char *path, const seed_run *s) {
     int k = s->n < 10 ? (int)s->n : 10;
-    float *delta = malloc((size_t)(k * s->d) * sizeof *delta);
+    const int64_t d = s->d, plane = (int64_t)s->sub.h * s->sub.w;
+    float *delta = malloc((size_t)(2 * k * d) * sizeof *delta);
     if (!delta) return uae_fail(UAE_ERR_NOMEM, "augment: out of memory");
-    for (int64_t i = 0; i < k * s->d; i++) delta[i] = fabsf(s->xadv[i] - s->sub.x[i]);
-    uae_image_row rows[3] = {
+    float *scale = delta + k * d; /* (k, c, h, w) the colour scale: 0 at the left to hi */
+    for (int64_t i = 0; i < k * d; i++) delta[i] = fabsf(s->xadv[i] - s->sub.x[i]);
+    /* The heat map's range, 0 .. the largest |delta| of a pixel (its mean over the channels, as
+     * the colour map takes it), shared with the scale row. */
+    float hi = 0.0f;
+    for (int64_t i = 0; i < k; i++)
+        for (int64_t p = 0; p < plane; p++) {
+            float v = 0.0f;
+            for (int ch = 0; ch < s->sub.c; ch++) v += delta[i * d + ch * plane + p];
+            v /= (float)s->sub.c;
+            if (v > hi) hi = v;
+        }
+    const int64_t span = (int64_t)k * s->sub.w - 1;
+    for (int64_t i = 0; i < k; i++)
+        for (int ch = 0; ch < s->sub.c; ch++)
+            for (int64_t y = 0; y < s->sub.h; y++)
+                for (int64_t x = 0; x < s->sub.w; x++)
+                    scale[i * d + ch * plane + y * s->sub.w + x] =
+                        span > 0 ? hi * (float)(i * s->sub.w + x) / (float)span : hi;
+    float top = hi > 0.0f ? hi : 1.0f; /* no perturbation: all dark, not a division by 0 */
+    uae_image_row rows[4] = {
         {s->sub.x, k, UAE_CMAP_NONE, 0, 0},
         {s->xadv, k, UAE_CMAP_NONE, 0, 0},
-        {delta, k, UAE_CMAP_VIRIDIS, 0, 0},
+        {delta, k, UAE_CMAP_VIRIDIS, 0.0f, top},
+        {scale, k, UAE_CMAP_VIRIDIS, 0.0f, top},
     };
-    uae_status st = uae_image_write_grid(path, rows, 3, s->sub.c, s->sub.h, s->sub.w, 2, 3);
+    char range[48];
+    snprintf(range, sizeof range, "0..%.3g", (double)hi);
+    const char *labels[4] = {"x", "x'", "|\xce\xb4|", range};
+    uae_status st = uae_image_write_grid_labelled(path, rows, labels, 4, s->sub.c, s->sub.h,
+                                                  s->sub.w, 2, 3);
     free(delta);
     return st;
 }

@@ -218,6 +218,14 @@ contains "on a seeded subset of the test set (300 examples)" "--n-test is not ca
 contains "training the base model (conv-ae, 64 examples, 1 epoch)" "one epoch is not '1 epochs'"
 grep -q " 1 epochs" "$out" && fail "augment writes '1 epochs'"
 check_run "$aug" reconstruction 64 16 1 test_mse || fail "reconstruction: results"
+# examples.png: four rows (x, x', |delta| and its colour scale) of 10 images of 28 x 28 pixels
+# drawn 3 x 3, gaps of 2, and a column of labels on the left (the grid alone is 858 wide).
+python3 - "$aug/seed-1/examples.png" <<'EOF' || fail "examples.png has labelled rows and a colour scale"
+import struct, sys, zlib
+raw = open(sys.argv[1], "rb").read()
+w, h = struct.unpack(">II", raw[16:24])
+assert h == 4 * 84 + 3 * 2 and w > 10 * 84 + 9 * 2, (w, h)
+EOF
 python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['settings']; \
 assert s['n_test'] == 300, s" "$aug/results.json" || fail "reconstruction: n_test"
 

@@ -493,6 +493,17 @@ static void test_png(void) {
     int px = 16 * w + 20;
     CHECK(back[px] == 253 / 255.0f && back[plane + px] == 231 / 255.0f && back[2 * plane + px] == 37 / 255.0f);
     free(back);
+    /* Labelled: a column of (4 * 4 glyphs + 2) * 1 pixels left of the same grid, text in black. */
+    const char *labels[2] = {"x", "0..1"};
+    CHECK_OK(uae_image_write_grid_labelled(at("grid.png"), rows, labels, 2, 1, 4, 5, 1, 2));
+    CHECK_OK(uae_image_read_png(at("grid.png"), 0, &back, &c, &h, &w));
+    CHECK(c == 3 && h == 17 && w == 18 + 32);
+    int black = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < 18; x++) black += back[y * w + x] == 0.0f;
+    CHECK(black > 0);
+    CHECK(back[8 * w + 18] == 1.0f && back[16 * w + 18 + 20] == 253 / 255.0f); /* shifted by 18 */
+    free(back);
     rows[1].cmap = UAE_CMAP_BWR;
     CHECK_OK(uae_image_write_grid(at("grid.png"), rows, 2, 1, 4, 5, 2, 1));
     float mask[4 * 5] = {0};

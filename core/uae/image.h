@@ -61,6 +61,13 @@ typedef struct uae_image_row {
 uae_status uae_image_write_grid(const char *path, const uae_image_row *rows, int nrows, int c,
                                 int h, int w, int gap, int scale);
 
+/* The same with a label left of each row (labels[i] NULL or "": none; labels NULL: no column),
+ * drawn in black in a 3 x 5 pixel font that has the digits, '.', '-', '+', 'e', 'x', ''', '|',
+ * ' ' and the Greek delta (UTF-8); other characters are left blank. */
+uae_status uae_image_write_grid_labelled(const char *path, const uae_image_row *rows,
+                                         const char *const *labels, int nrows, int c, int h, int w,
+                                         int gap, int scale);
+
 /* Writes a feature mask (h, w) as a gray PNG: |weight| divided by the largest |weight| (so a 0/1
  * mask of selected features is black and white), each pixel a scale x scale block. */
 uae_status uae_image_write_mask(const char *path, const float *weights, int h, int w, int scale);
