@@ -12,7 +12,8 @@ def load_st(path):
     for k, v in hdr.items():
         if k == "__metadata__": continue
         a, b = v["data_offsets"]
-        out[k] = np.frombuffer(raw[8 + n + a:8 + n + b], np.float32).reshape(v["shape"])
+        dtype = {"F32": np.float32, "I64": np.int64, "U8": np.uint8}[v["dtype"]]  # index, success
+        out[k] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype).reshape(v["shape"])
     return out
 
 for d in sys.argv[1:]:
