@@ -296,6 +296,8 @@ static int check_resume(const cli_command *cmd, const char *path, const uae_mode
                 strcmp(key, "data") == 0 || strcmp(key, "data_from_checkpoint") == 0 ||
                 (w && json_equal(v, w)))
                 continue;
+            /* A checkpoint of a version before table options: read as it was (merged: none). */
+            if (!w && strcmp(key, "table") == 0) continue;
             /* float32 settings read back as doubles: 7 digits print them as typed (0.001) */
             char *vs = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(7));
             char *ws = w ? json_dumps(w, JSON_ENCODE_ANY | JSON_REAL_PRECISION(7)) : NULL;

@@ -142,6 +142,39 @@ expect 2 "--resume with another learning rate names it as typed" -- \
     "$UAE" train --model dense-ae --hidden 8 --epochs 3 --resume --out "$tmp/moved/run/r2.st" --lr 0.001
 contains "this command asks for 0.001" "the number is printed as typed"
 
+# A checkpoint of an earlier version (uae.run without the table record): eval reads its data as
+# it was trained (unscaled), and --resume continues it.
+python3 - "$tmp/num.csv" <<'EOF'
+import random, sys
+random.seed(2)
+with open(sys.argv[1], "w") as f:
+    f.write("a,b,c,label\n")
+    for i in range(60):
+        f.write("%.3f,%.3f,%.3f,%d\n" % (random.random(), random.random(), random.random(), i % 2))
+EOF
+"$UAE" train --model dense-ae --hidden 2 --epochs 1 --data "$tmp/num.csv" --scale none \
+    --out "$tmp/old.st" --log "$tmp/old.jsonl" >/dev/null 2>&1 || fail "train the 'old' checkpoint"
+python3 - "$tmp/old.st" "$tmp/num.csv" <<'EOF' || fail "rewriting uae.run as an earlier version did"
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+h = json.loads(raw[8:8 + n])
+run = json.loads(h["__metadata__"]["uae.run"])
+h["__metadata__"]["uae.run"] = json.dumps({"data": sys.argv[2], "n_train": 0, "n_val": 0,
+                                          "n_test": 0, "train_examples": run["train_examples"]})
+text = json.dumps(h).encode()
+text += b" " * (-len(text) % 8)
+open(sys.argv[1], "wb").write(struct.pack("<Q", len(text)) + text + raw[8 + n:])
+EOF
+old_test=$(python3 -c "
+import json, sys
+print('%.4f' % [json.loads(l) for l in open(sys.argv[1])][-1]['test']['mse'])" "$tmp/old.jsonl" 2>/dev/null)
+expect 0 "eval of an earlier version's checkpoint" -- "$UAE" eval --model "$tmp/old.st"
+contains "mse:        $old_test" "an earlier checkpoint's table is read unscaled, as it was trained"
+expect 0 "--resume of an earlier version's checkpoint" -- "$UAE" train --model dense-ae --hidden 2 \
+    --epochs 2 --resume --out "$tmp/old.st"
+contains "resuming" "an earlier checkpoint resumes"
+
 # standard scaling is recorded and used by eval
 "$UAE" "${train[@]}" --data "$T" "${opts[@]}" --scale standard --out "$tmp/std.st" \
     --log "$tmp/std.jsonl" >/dev/null 2>&1 || fail "train --scale standard"
