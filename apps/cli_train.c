@@ -389,11 +389,12 @@ static int load_for_resume(const cli_command *cmd, const cli_globals *g, const t
     if (rc != CLI_EXIT_OK) return rc;
     if (uae_checkpoint_load(a->out, m, info) != UAE_OK) return runtime_error(cmd);
     if (info->epoch > cfg->epochs)
-        return cli_usage_error(cmd, "--resume: %s has %lld epochs already, more than --epochs %d",
-                               a->out, (long long)info->epoch, cfg->epochs);
+        return cli_usage_error(cmd, "--resume: %s has %lld epoch%s already, more than --epochs %d",
+                               a->out, (long long)info->epoch, info->epoch == 1 ? "" : "s",
+                               cfg->epochs);
     if (info->epoch == cfg->epochs) {
-        uae_logf(&g->log, UAE_LOG_INFO, "%s has all %d epochs already: nothing to do (--epochs N "
-                 "trains it further)", a->out, cfg->epochs);
+        uae_logf(&g->log, UAE_LOG_INFO, "%s has all %d epoch%s already: nothing to do (--epochs N "
+                 "trains it further)", a->out, cfg->epochs, cfg->epochs == 1 ? "" : "s");
         *done = true;
     } else if (info->epoch_step) {
         uae_logf(&g->log, UAE_LOG_INFO, "resuming %s in epoch %lld after its step %lld (step %lld "

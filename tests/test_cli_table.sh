@@ -171,9 +171,16 @@ import json, sys
 print('%.4f' % [json.loads(l) for l in open(sys.argv[1])][-1]['test']['mse'])" "$tmp/old.jsonl" 2>/dev/null)
 expect 0 "eval of an earlier version's checkpoint" -- "$UAE" eval --model "$tmp/old.st"
 contains "mse:        $old_test" "an earlier checkpoint's table is read unscaled, as it was trained"
+cp "$tmp/old.st" "$tmp/one.st"
+expect 0 "--resume of a finished one-epoch run" -- "$UAE" train --model dense-ae --hidden 2 \
+    --epochs 1 --resume --out "$tmp/one.st"
+contains "has all 1 epoch already" "one epoch is not '1 epochs'"
 expect 0 "--resume of an earlier version's checkpoint" -- "$UAE" train --model dense-ae --hidden 2 \
     --epochs 2 --resume --out "$tmp/old.st"
 contains "resuming" "an earlier checkpoint resumes"
+expect 2 "--resume with fewer epochs than done" -- "$UAE" train --model dense-ae --hidden 2 \
+    --epochs 1 --resume --out "$tmp/old.st"
+contains "has 2 epochs already, more than --epochs 1" "the message counts the epochs"
 
 # standard scaling is recorded and used by eval
 "$UAE" "${train[@]}" --data "$T" "${opts[@]}" --scale standard --out "$tmp/std.st" \
