@@ -457,9 +457,8 @@ static int train_with(const cli_command *cmd, cli_globals *g, const train_args *
         if (view.eval_open) uae_progress_end(&view.eval_bar);
         if (st != UAE_OK)
             rc = runtime_error(cmd);
-        else
-            uae_logf(&g->log, UAE_LOG_INFO, "saved %s (epoch %d, step %lld)", a->out, last.epoch,
-                     (long long)last.step);
+        else /* the result: on stdout, as every command's (progress and notes: stderr) */
+            printf("saved %s (epoch %d, step %lld)\n", a->out, last.epoch, (long long)last.step);
     }
     uae_model_free(m);
     free(run);
@@ -734,8 +733,8 @@ static int run_reconstruct(const cli_command *cmd, cli_globals *g, int argc, cha
         if (st == UAE_OK && st_out) st = uae_safetensors_write(out, t, 3, meta, 2);
         free(index);
         if (st != UAE_OK) rc = runtime_error(cmd);
-        else uae_logf(&g->log, UAE_LOG_INFO, "wrote %s: the reconstructions of %lld test examples "
-                      "by %s", out, n, cfg->preset);
+        else printf("wrote %s: the reconstructions of %lld test examples by %s\n", out, n,
+                    cfg->preset);
         free(y);
         loaded_free(&l);
         return rc;
@@ -754,8 +753,8 @@ static int run_reconstruct(const cli_command *cmd, cli_globals *g, int argc, cha
                     UAE_OK)
         rc = runtime_error(cmd);
     else if (rows)
-        uae_logf(&g->log, UAE_LOG_INFO, "wrote %s: %lld test images (rows 1, 3, ...) and their "
-                 "reconstructions by %s", out, n, cfg->preset);
+        printf("wrote %s: %lld test images (rows 1, 3, ...) and their reconstructions by %s\n",
+               out, n, cfg->preset);
     free(rows);
     free(y);
     loaded_free(&l);

@@ -95,6 +95,17 @@ fi
 "$UAE" "${train[@]}" --data "$T" "${opts[@]}" --out "$tmp/log.st" >"$out" 2>&1
 grep -q "epoch 1 test" "$out" && fail "in a log the evaluation adds no lines"
 
+# Results on stdout, progress and notes on stderr, in every command.
+"$UAE" "${train[@]}" --data "$T" "${opts[@]}" --out "$tmp/split.st" >"$tmp/o.txt" 2>"$tmp/e.txt"
+grep -q "^saved " "$tmp/o.txt" && ! grep -q "epoch 1/" "$tmp/o.txt" && grep -q "epoch 1/" "$tmp/e.txt" ||
+    fail "train: the result on stdout, the epochs on stderr"
+"$UAE" reconstruct --model "$tmp/split.st" --out "$tmp/split.npy" >"$tmp/o.txt" 2>"$tmp/e.txt"
+grep -q "^wrote " "$tmp/o.txt" || fail "reconstruct: what it wrote on stdout"
+"$UAE" attack --model "$tmp/split.st" --n 2 --iterations 2 --mine-steps 1 --proj-count 4 \
+    --proj-dim 2 --out "$tmp/split-att" >"$tmp/o.txt" 2>"$tmp/e.txt"
+grep -q "success rate" "$tmp/o.txt" && ! grep -q "expected\|%" "$tmp/o.txt" && grep -q "expected" "$tmp/e.txt" ||
+    fail "attack: the summary on stdout, progress on stderr"
+
 # ---- the one data-set rule --------------------------------------------------------------------
 # eval with no --data nor options, from another folder: the training's test loss, exactly.
 last_test=$(python3 -c "
