@@ -186,8 +186,9 @@ static char *settings_json(const char *model, const char *data, const char *spli
  * *resume tells whether there is something to continue. */
 static int check_settings(const cli_command *cmd, const char *path, const char *settings,
                           bool *resume) {
-    FILE *f = fopen(path, "r");
+    FILE *f;
     *resume = false;
+    if (uae_file_open(path, "r", &f) != UAE_OK && errno != ENOENT) return fail(cmd);
     if (f) {
         char buf[2048];
         size_t len = fread(buf, 1, sizeof buf - 1, f);
@@ -212,8 +213,8 @@ static int check_settings(const cli_command *cmd, const char *path, const char *
 
 /* Reads the "success" of each statistics line into success[0 .. n). */
 static uae_status read_success(const char *path, int64_t n, float *success) {
-    FILE *f = fopen(path, "r");
-    if (!f) return uae_fail(UAE_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+    FILE *f;
+    UAE_TRY(uae_file_open(path, "r", &f));
     char *line = NULL;
     size_t cap = 0;
     int64_t i = 0;

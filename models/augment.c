@@ -43,12 +43,11 @@ static void summary_add(uae_generate_summary *s, bool success, double mi, int se
  * last line), rewrites the file atomically with them and adds them to *s. */
 static uae_status cut_stats(const char *path, uint64_t first_index, int64_t rows,
                             uae_generate_summary *s, double *mi_sum, int64_t *mi_n) {
-    FILE *in = fopen(path, "r");
-    if (!in) {
-        if (rows > 0)
-            return uae_fail(UAE_ERR_IO, "%s: cannot open (%s) to resume; it should hold the "
-                            "statistics of the %lld examples already generated", path,
-                            strerror(errno), (long long)rows);
+    FILE *in;
+    if (uae_file_open(path, "r", &in) != UAE_OK) {
+        if (rows > 0 || errno != ENOENT)
+            return uae_fail_context(UAE_ERR_IO, "resuming: it should hold the statistics of the "
+                                    "%lld examples already generated", (long long)rows);
         return UAE_OK;
     }
     uae_atomic_file *af = NULL;
@@ -596,7 +595,8 @@ static uae_status check_seed_settings(const uae_augment_options *o, const seed_r
              a->iterations, a->mine_steps, a->mine.hidden, a->mine.conv_filters, (double)a->eps,
              (double)a->lr, (unsigned long long)s->seed, extra);
     snprintf(path, sizeof path, "%s/settings.json", s->dir);
-    FILE *f = fopen(path, "r");
+    FILE *f;
+    if (uae_file_open(path, "r", &f) != UAE_OK && errno != ENOENT) return UAE_ERR_IO;
     if (f) {
         size_t len = fread(old, 1, sizeof old - 1, f);
         old[len] = '\0';
