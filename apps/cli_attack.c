@@ -186,15 +186,11 @@ static char *settings_json(const char *model, const char *data, const char *spli
  * *resume tells whether there is something to continue. */
 static int check_settings(const cli_command *cmd, const char *path, const char *settings,
                           bool *resume) {
-    FILE *f;
+    char buf[8192]; /* settings_json holds two paths of up to 4096 bytes */
+    bool exists;
     *resume = false;
-    if (uae_file_open(path, "r", &f) != UAE_OK && errno != ENOENT) return fail(cmd);
-    if (f) {
-        char buf[2048];
-        size_t len = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[len] = '\0';
-        if (len > 0 && buf[len - 1] == '\n') buf[len - 1] = '\0';
+    if (uae_file_read_text(path, buf, sizeof buf, &exists) != UAE_OK) return fail(cmd);
+    if (exists) {
         if (strcmp(buf, settings) != 0) {
             fprintf(stderr, "uae %s: %s holds another run's settings:\n  %s\nthis run's:\n  %s\n"
                     "use another --out folder, or remove that one\n", cmd->name, path, buf,

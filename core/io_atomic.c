@@ -121,6 +121,28 @@ not_regular:
     return UAE_ERR_IO;
 }
 
+uae_status uae_file_read_text(const char *path, char *buf, size_t cap, bool *exists) {
+    UAE_ASSERT(path && buf && cap > 0 && exists);
+    buf[0] = '\0';
+    *exists = false;
+    FILE *f;
+    if (uae_file_open(path, "rb", &f) != UAE_OK) return errno == ENOENT ? UAE_OK : UAE_ERR_IO;
+    *exists = true;
+    size_t len = fread(buf, 1, cap - 1, f);
+    bool more = len == cap - 1 && fgetc(f) != EOF, failed = ferror(f) != 0;
+    fclose(f);
+    buf[len] = '\0';
+    if (failed) return uae_fail(UAE_ERR_IO, "%s: read failed", path);
+    if (more)
+        return uae_fail(UAE_ERR_FORMAT, "%s: longer than %zu bytes, expected a short settings "
+                        "record", path, cap - 1);
+    if (strlen(buf) != len)
+        return uae_fail(UAE_ERR_FORMAT, "%s: byte offset %zu: a NUL byte, expected text", path,
+                        strlen(buf));
+    if (len > 0 && buf[len - 1] == '\n') buf[len - 1] = '\0';
+    return UAE_OK;
+}
+
 uae_status uae_atomic_file_open(const char *path, uae_atomic_file **out) {
     UAE_ASSERT(path && out);
     *out = NULL;
@@ -183,8 +205,24 @@ static void sync_folder(const char *path) {
     close(fd);
 }
 
+void uae_io_test_pause(const char *path, const char *where) {
+    static _Atomic int commits;
+    const char *spec = getenv("UAE_TEST_PAUSE_COMMIT");
+    char *suffix = NULL;
+    long n = spec ? strtol(spec, &suffix, 10) : 0;
+    if (n < 1 || !suffix || *suffix != ':') return;
+    suffix++;
+    size_t len = strlen(path), slen = strlen(suffix);
+    if (len < slen || strcmp(path + len - slen, suffix) != 0) return;
+    if (++commits != n) return;
+    fprintf(stderr, "uae: UAE_TEST_PAUSE_COMMIT: paused in the write of %s (%s)\n", path, where);
+    fflush(stderr);
+    for (int i = 0; i < 600; i++) sleep(1);
+}
+
 uae_status uae_atomic_file_commit(uae_atomic_file *f) {
     UAE_ASSERT(f);
+    uae_io_test_pause(f->path, f->tmp_path);
     uae_status st = UAE_OK;
     // ferror catches a write that failed earlier, even if the caller did not check fwrite.
     if (fflush(f->fp) != 0 || ferror(f->fp))

@@ -83,6 +83,12 @@ void uae_atomic_file_abort(uae_atomic_file *f);
  * (ENOENT for a missing file, so that a caller can treat "absent" apart from "unreadable"). */
 uae_status uae_file_open(const char *path, const char *mode, FILE **out);
 
+/* Reads a small text file whole (a settings record) into buf, cap bytes with the terminating NUL,
+ * without a trailing newline. *exists is false (and buf "") if path does not exist: not an error.
+ * UAE_ERR_FORMAT if the file has cap bytes or more or holds a NUL byte (no longer a text that
+ * can be compared); UAE_ERR_IO if it cannot be read (a FIFO, a folder: uae_file_open). */
+uae_status uae_file_read_text(const char *path, char *buf, size_t cap, bool *exists);
+
 /* CRC-32 (zlib's, the one in gzip and PNG) of n bytes, continuing from crc; start with crc = 0. */
 uint32_t uae_crc32(uint32_t crc, const void *data, size_t n);
 
