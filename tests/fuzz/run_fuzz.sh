@@ -17,7 +17,7 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
     -artifact_prefix="$artifacts/$(basename "$exe")-" -print_final_stats=1 "$work" "$seeds" 2>"$work.log"
 rc=$?
 # The summary lines: runs, coverage, corpus size (the log is long; meson keeps the tail).
-grep -E '^(INFO: Seed|#[0-9]+ *DONE|stat::|Done [0-9]+ runs)' "$work.log" | tail -12
+grep -E '^(INFO: Seed|#[0-9]+[[:space:]]+DONE|stat::|Done [0-9]+ runs)' "$work.log" | tail -12
 if [ "$rc" -ne 0 ]; then
     tail -60 "$work.log"
     for f in "$artifacts/$(basename "$exe")"-*; do
