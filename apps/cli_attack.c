@@ -256,11 +256,15 @@ static const char *first_difference(json_t *old, json_t *new) {
  * larger --n). *resume tells whether there is something to continue. */
 static int check_settings(const cli_command *cmd, const char *path, const char *settings,
                           bool *resume) {
+    char buf[8192]; /* settings_json holds two paths of up to 4096 bytes */
+    bool exists;
     json_t *old = NULL;
     *resume = false;
-    if (access(path, F_OK) == 0) {
+    /* uae_file_read_text: a FIFO or other special file is refused, not waited on */
+    if (uae_file_read_text(path, buf, sizeof buf, &exists) != UAE_OK) return fail(cmd);
+    if (exists) {
         json_error_t err;
-        old = json_load_file(path, 0, &err);
+        old = json_loads(buf, 0, &err);
         json_t *new = json_loads(settings, 0, NULL);
         const char *key = old && new ? first_difference(old, new) : "?";
         if (!old) {
@@ -295,8 +299,8 @@ static int check_settings(const cli_command *cmd, const char *path, const char *
 
 /* Reads the "success" of each statistics line into success[0 .. n) (0 or 1). */
 static uae_status read_success(const char *path, int64_t n, uint8_t *success) {
-    FILE *f = fopen(path, "r");
-    if (!f) return uae_fail(UAE_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+    FILE *f;
+    UAE_TRY(uae_file_open(path, "r", &f));
     char *line = NULL;
     size_t cap = 0;
     int64_t i = 0;

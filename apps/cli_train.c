@@ -281,7 +281,10 @@ static int check_resume(const cli_command *cmd, const char *path, const uae_mode
     free(theirs);
     int rc = CLI_EXIT_OK;
     if (!a || !b || !ra || !rb) {
-        fprintf(stderr, "uae %s: out of memory comparing settings\n", cmd->name);
+        /* The checkpoint's settings were checked when it was read; this run's are ours. */
+        fprintf(stderr, "uae %s: --resume: cannot compare the settings of %s with this command's "
+                "(%s)\n", cmd->name, path, !rb ? "the checkpoint's run settings are not JSON"
+                                               : "out of memory");
         rc = CLI_EXIT_FAILURE;
     }
     const json_t *pairs[2][2] = {{a, b}, {ra, rb}};

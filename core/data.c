@@ -128,10 +128,12 @@ uae_status data_list_dir(const char *dir, bool dirs_only, char ***names, int64_t
 uae_status data_alloc(uae_dataset *ds, int64_t n, int c, int h, int w, bool labels) {
     memset(ds, 0, sizeof *ds);
     int64_t d = (int64_t)c * h * w;
+    /* n <= 2^32 - 1 too: shuffles draw 32-bit indices (uae_rng_permutation asserts it), and
+     * 2^32 examples of one feature would otherwise pass the float limit. */
     if (n < 0 || c <= 0 || h <= 0 || w <= 0 || d > UAE_DATA_MAX_FLOATS ||
-        (d > 0 && n > UAE_DATA_MAX_FLOATS / d))
-        return uae_fail(UAE_ERR_NOMEM, "dataset of %lld x (%d, %d, %d) is above the limit of %lld floats",
-                        (long long)n, c, h, w, (long long)UAE_DATA_MAX_FLOATS);
+        (d > 0 && n > UAE_DATA_MAX_FLOATS / d) || n > (int64_t)UINT32_MAX)
+        return uae_fail(UAE_ERR_NOMEM, "dataset of %lld x (%d, %d, %d) is above the limit of %lld floats "
+                        "and 2^32 - 1 examples", (long long)n, c, h, w, (long long)UAE_DATA_MAX_FLOATS);
     ds->x = malloc((size_t)(n * d > 0 ? n * d : 1) * sizeof *ds->x);
     ds->y = labels ? malloc((size_t)(n > 0 ? n : 1) * sizeof *ds->y) : NULL;
     if (!ds->x || (labels && !ds->y)) {

@@ -2,6 +2,7 @@
  * escapes, CRLF), choosing feature and label columns, encoding categorical columns and applying the
  * missing-value policy. Standardisation and mean imputation happen in data.c, on the train split. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 #include <strings.h>
@@ -67,6 +68,21 @@ static uae_status csv_read(const char *path, csv_table *t) {
         return uae_fail(UAE_ERR_IO, "%s: read %lld of %lld bytes", path, (long long)got, (long long)size);
     }
     t->text[size] = '\0';
+    /* Fields become C strings: a NUL byte would cut one short without a word. Text has none; a
+     * file that has one is binary, or UTF-16 (which is half NULs). */
+    const char *nul = memchr(t->text, '\0', (size_t)size);
+    if (nul) {
+        int64_t nl = 1, col = 1;
+        for (const char *q = t->text; q < nul; q++) {
+            if (*q == '\n') nl++, col = 1;
+            else if (*q == ',') col++;
+        }
+        int64_t off = (int64_t)(nul - t->text);
+        csv_free(t);
+        return uae_fail(UAE_ERR_FORMAT, "%s: line %lld, field %lld (byte offset %lld): a NUL byte; "
+                        "CSV text has none (a binary file, or text in UTF-16? save it as UTF-8)",
+                        path, (long long)nl, (long long)col, (long long)off);
+    }
 
     /* One pass over the text. Fields are moved left in place (quotes removed) and terminated. */
     char *p = t->text, *end = t->text + size;
@@ -175,13 +191,30 @@ static bool is_missing(const char *s) {
            strcasecmp(s, "NaN") == 0 || strcmp(s, "?") == 0 || strcasecmp(s, "null") == 0;
 }
 
-/* A finite number that is the whole of s. */
+/* A finite number that is the whole of s and fits a float32: |v| <= FLT_MAX (3.4e38). Values
+ * closer to 0 than the smallest float round to the nearest float, as any conversion does: 1e-40
+ * becomes a float subnormal, 1e-310 (a double subnormal, which strtod reports as an underflow)
+ * becomes 0. So underflow is accepted and overflow is not: a feature of 1e39 would be Inf. */
 static bool parse_number(const char *s, double *v) {
     char *e;
     errno = 0;
     *v = strtod(s, &e);
-    return e != s && *e == '\0' && errno != ERANGE && isfinite(*v);
+    if (e == s || *e != '\0' || !isfinite(*v)) return false;
+    return errno != ERANGE || fabs(*v) <= DBL_MIN; /* ERANGE with a tiny value: an underflow */
 }
+
+/* A number in the text, whatever its size (out-of-range values are an error of their own, not a
+ * sign that the column is categorical). */
+static bool looks_numeric(const char *s) {
+    double v;
+    if (parse_number(s, &v)) return true;
+    char *e;
+    errno = 0;
+    v = strtod(s, &e);
+    return e != s && *e == '\0' && errno == ERANGE && fabs(v) > 1.0; /* an overflow */
+}
+
+static bool in_float_range(double v) { return fabs(v) <= FLT_MAX; }
 
 static int cmp_cstr(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -257,7 +290,9 @@ static uae_status distinct(const csv_table *t, int64_t col, char ***out, int64_t
 static int64_t first_non_numeric(const csv_table *t, int64_t col) {
     double v;
     for (int64_t r = 1; r <= t->nrows; r++)
-        if (!is_missing(cell(t, r, col)) && !parse_number(cell(t, r, col), &v)) return r;
+        if (!is_missing(cell(t, r, col)) && !parse_number(cell(t, r, col), &v) &&
+            !looks_numeric(cell(t, r, col)))
+            return r;
     return 0;
 }
 
@@ -369,7 +404,9 @@ static const char *invalid_value(const csv_schema *s, int64_t i, const char *x) 
     if (i < 0) return find_cat(s->label_cats, s->nlabel_cats, x) >= 0 ? NULL : "a label of the train set";
     if (s->cols[i].categorical)
         return find_cat(s->cols[i].cats, s->cols[i].ncats, x) >= 0 ? NULL : "a category of the train set";
-    return parse_number(x, &v) ? NULL : "a finite number";
+    if (!parse_number(x, &v)) return looks_numeric(x) ? "within the float32 range (magnitude at most "
+                                                        "3.4e38)" : "a finite number";
+    return in_float_range(v) ? NULL : "within the float32 range (magnitude at most 3.4e38)";
 }
 
 static uae_status missing_error(const csv_table *t, int64_t r, int64_t col, bool is_label) {

@@ -62,10 +62,10 @@ uae_status uae_image_read_png(const char *path, int want_c, float **pix, int *c,
     png_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return uae_fail(UAE_ERR_NOMEM, "%s: out of memory", path);
     ctx->path = path;
-    ctx->f = fopen(path, "rb");
-    if (!ctx->f) {
+    uae_status open_st = uae_file_open(path, "rb", &ctx->f);
+    if (open_st != UAE_OK) {
         free(ctx);
-        return uae_fail(UAE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return open_st;
     }
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, ctx, on_error, on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
@@ -102,18 +102,28 @@ uae_status uae_image_read_png(const char *path, int want_c, float **pix, int *c,
                  (unsigned)height, UAE_IMAGE_MAX_PIXELS);
         png_longjmp(png, 1);
     }
-    /* Normalise to 8 or 16-bit gray or RGB without alpha. */
+    /* Normalise to 8 or 16-bit gray or RGB. Transparency is dropped: an alpha channel, and the
+     * tRNS chunk of a palette or gray image (which png_set_palette_to_rgb would expand into an
+     * alpha channel), mean nothing to the models; the colour values are kept as stored. */
     if (type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (type == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
     if (type & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
+    if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_strip_alpha(png);
     png_set_interlace_handling(png); /* Adam7 files: png_read_image then fills whole rows */
     png_read_update_info(png, info);
     int file_c = png_get_channels(png, info);
     int bytes = png_get_bit_depth(png, info) == 16 ? 2 : 1;
     size_t rowbytes = png_get_rowbytes(png, info);
-    UAE_ASSERT(file_c == 1 || file_c == 3);
-    UAE_ASSERT(rowbytes == (size_t)width * file_c * bytes);
-    int oc = want_c ? want_c : file_c;
+    /* If a libpng version left an alpha channel in, it is skipped below (stride file_c, colour
+     * channels color_c); anything else is a file we do not understand, never an abort. */
+    int color_c = file_c == 2 || file_c == 4 ? file_c - 1 : file_c;
+    if ((color_c != 1 && color_c != 3) || rowbytes != (size_t)width * file_c * bytes) {
+        snprintf(ctx->msg, sizeof ctx->msg, "%d channels of %d bytes in rows of %zu bytes after "
+                 "conversion (colour type %d, bit depth %d), expected gray or RGB", file_c, bytes,
+                 rowbytes, type, depth);
+        png_longjmp(png, 1);
+    }
+    int oc = want_c ? want_c : color_c;
     data = malloc(rowbytes * height);
     rows = malloc(height * sizeof(png_bytep));
     out = malloc((size_t)oc * width * height * sizeof(float));
@@ -137,13 +147,13 @@ uae_status uae_image_read_png(const char *path, int want_c, float **pix, int *c,
     float *o = out;
     for (size_t p = 0; p < plane; p++) {
         float v[3] = {0, 0, 0};
-        for (int k = 0; k < file_c; k++) {
+        for (int k = 0; k < color_c; k++) {
             const unsigned char *s = data + (p * file_c + k) * bytes;
             v[k] = (float)(bytes == 2 ? (s[0] << 8 | s[1]) : s[0]) / maxval;
         }
-        if (file_c == 1 && oc == 3) {
+        if (color_c == 1 && oc == 3) {
             o[p] = o[plane + p] = o[2 * plane + p] = v[0];
-        } else if (file_c == 3 && oc == 1) {
+        } else if (color_c == 3 && oc == 1) {
             o[p] = 0.299f * v[0] + 0.587f * v[1] + 0.114f * v[2];
         } else {
             for (int k = 0; k < oc; k++) o[k * plane + p] = v[k];

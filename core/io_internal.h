@@ -18,4 +18,13 @@ bool uae_io_numel(int ndim, const int64_t *shape, int64_t *numel);
 /* Formats a shape as "(256, 784)" into buf (cap bytes, 200 is always enough); returns buf. */
 const char *uae_io_shape_str(int ndim, const int64_t *shape, char *buf, size_t cap);
 
+/* A test hook, for the crash-consistency test (tests/test_crash.sh, docs/reliability.md): with
+ * UAE_TEST_PAUSE_COMMIT=N:SUFFIX in the environment, the N-th write in this process of a file whose
+ * name ends with SUFFIX stops in its middle, says so on stderr (naming `where`) and sleeps, so that
+ * a test can kill the process there. Called by uae_atomic_file_commit before the temporary is
+ * flushed (it holds part of the data), and by uae_npy_appender_sync between the rows and the
+ * header that counts them. The counter is the library's only mutable global; only this hook has
+ * one. Without the variable it costs a getenv per write. */
+void uae_io_test_pause(const char *path, const char *where);
+
 #endif /* UAE_IO_INTERNAL_H */

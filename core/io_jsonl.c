@@ -22,10 +22,8 @@ uae_status uae_jsonl_open(const char *path, bool append, uae_jsonl **out) {
         free(log);
         return uae_fail(UAE_ERR_NOMEM, "%s: out of memory opening the log", path);
     }
-    log->fp = fopen(path, append ? "ab" : "wb");
-    if (!log->fp) {
-        uae_status st = uae_fail(UAE_ERR_IO, "%s: cannot open for writing: %s", path,
-                                 strerror(errno));
+    uae_status st = uae_file_open(path, append ? "ab" : "wb", &log->fp);
+    if (st != UAE_OK) {
         free(log->path);
         free(log);
         return st;

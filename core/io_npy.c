@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -143,13 +144,16 @@ static uae_status read_header(const char *path, FILE *fp, header_info *h) {
     const char *p = text;
     char key[32], descr[32];
     skip_space(&p);
-    bool ok = *p++ == '{';
+    /* p never steps over the terminating NUL (an empty header: tests/fuzz/corpus/npy/crash-*). */
+    bool ok = *p == '{';
+    if (ok) p++;
     while (ok) {
         skip_space(&p);
         if (*p == '}') break;
         ok = parse_str(&p, key, sizeof key);
         skip_space(&p);
-        ok = ok && *p++ == ':';
+        ok = ok && *p == ':';
+        if (ok) p++;
         skip_space(&p);
         if (!ok) break;
         if (strcmp(key, "descr") == 0) {
@@ -258,8 +262,8 @@ static uae_status read_data(const char *path, FILE *fp, uae_npy_array *out) {
 uae_status uae_npy_read(const char *path, uae_npy_array *out) {
     UAE_ASSERT(path && out);
     memset(out, 0, sizeof *out);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return uae_fail(UAE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    FILE *fp;
+    UAE_TRY(uae_file_open(path, "rb", &fp));
     uae_status st = read_data(path, fp, out);
     fclose(fp);
     return st;
@@ -281,22 +285,37 @@ struct uae_npy_appender {
     int64_t row_floats;                 /* product of the row shape */
     size_t preamble;                    /* bytes before the data; fixed for the file's life */
     bool broken;                        /* a write failed: the file position is unknown */
+    char cause[160];                    /* the first failure's message: later calls repeat it */
 };
+
+/* Marks the appender broken and fails with st and the message made from fmt, which later calls
+ * repeat: a full disk's "No space left on device" stays the reason given, whichever call the
+ * caller reports (the close after a failed append, typically). */
+static uae_status broken(uae_npy_appender *app, uae_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static uae_status broken(uae_npy_appender *app, uae_status st, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (!app->broken) vsnprintf(app->cause, sizeof app->cause, fmt, ap);
+    va_end(ap);
+    app->broken = true;
+    return uae_fail(st, "%s: %s", app->path, app->cause);
+}
+
+static uae_status earlier_failure(const uae_npy_appender *app) {
+    return uae_fail(UAE_ERR_IO, "%s: an earlier write failed (%s); reopen with resume", app->path,
+                    app->cause);
+}
 
 /* Rewrites the header with the current count, in the space reserved for it, and returns to the
  * end of the data. */
 static uae_status write_count(uae_npy_appender *app) {
     char pre[1024];
-    if (npy_preamble(pre, sizeof pre, app->ndim, app->shape, 0, app->preamble) != app->preamble) {
-        app->broken = true;
-        return uae_fail(UAE_ERR_FORMAT, "%s: the .npy header has no room for the row count",
-                        app->path);
-    }
+    if (npy_preamble(pre, sizeof pre, app->ndim, app->shape, 0, app->preamble) != app->preamble)
+        return broken(app, UAE_ERR_FORMAT, "the .npy header has no room for the row count");
     if (fseek(app->fp, 0, SEEK_SET) != 0 || fwrite(pre, 1, app->preamble, app->fp) != app->preamble ||
-        fseek(app->fp, 0, SEEK_END) != 0) {
-        app->broken = true;
-        return uae_fail(UAE_ERR_IO, "%s: cannot rewrite the header: %s", app->path, strerror(errno));
-    }
+        fseek(app->fp, 0, SEEK_END) != 0)
+        return broken(app, UAE_ERR_IO, "cannot rewrite the header: %s", strerror(errno));
     return UAE_OK;
 }
 
@@ -370,7 +389,11 @@ uae_status uae_npy_appender_open(const char *path, int row_ndim, const int64_t *
     app->row_floats = row_floats;
 
     uae_status st = UAE_OK;
-    app->fp = resume ? fopen(path, "rb+") : NULL;
+    if (resume && uae_file_open(path, "rb+", &app->fp) != UAE_OK && errno != ENOENT) {
+        st = uae_fail_context(UAE_ERR_IO, "cannot resume");
+        appender_free(app);
+        return st;
+    }
     struct stat sb;
     if (app->fp && fstat(fileno(app->fp), &sb) == 0 && sb.st_size == 0) {
         // A crash right after creating the file, before its header: start it afresh.
@@ -380,10 +403,8 @@ uae_status uae_npy_appender_open(const char *path, int row_ndim, const int64_t *
     }
     if (app->fp) {
         st = resume_file(app);
-    } else if (resume && errno != ENOENT) {
-        st = uae_fail(UAE_ERR_IO, "%s: cannot open to resume: %s", path, strerror(errno));
-    } else if (!(app->fp = fopen(path, "wb+"))) {
-        st = uae_fail(UAE_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    } else if ((st = uae_file_open(path, "wb+", &app->fp)) != UAE_OK) {
+        st = uae_fail_context(st, "creating the .npy");
     } else {
         // A new file: the header with a count of 0, padded for 21 digits.
         char pre[1024];
@@ -402,17 +423,14 @@ uae_status uae_npy_appender_open(const char *path, int row_ndim, const int64_t *
 
 uae_status uae_npy_appender_append(uae_npy_appender *app, int64_t n_rows, const float *rows) {
     UAE_ASSERT(app && n_rows >= 0 && (rows || n_rows == 0));
-    if (app->broken)
-        return uae_fail(UAE_ERR_IO, "%s: an earlier write failed; reopen with resume", app->path);
+    if (app->broken) return earlier_failure(app);
     int64_t total;
     if (!uae_io_numel(2, (int64_t[]){app->shape[0] + n_rows, app->row_floats}, &total))
         return uae_fail(UAE_ERR_INVALID, "%s: appending %lld rows would exceed 2^60 floats",
                         app->path, (long long)n_rows);
     size_t n = (size_t)(n_rows * app->row_floats);
-    if (n > 0 && fwrite(rows, sizeof(float), n, app->fp) != n) {
-        app->broken = true;
-        return uae_fail(UAE_ERR_IO, "%s: write failed: %s", app->path, strerror(errno));
-    }
+    if (n > 0 && fwrite(rows, sizeof(float), n, app->fp) != n)
+        return broken(app, UAE_ERR_IO, "write failed: %s", strerror(errno));
     app->shape[0] += n_rows;
     return UAE_OK;
 }
@@ -424,20 +442,15 @@ int64_t uae_npy_appender_rows(const uae_npy_appender *app) {
 
 uae_status uae_npy_appender_sync(uae_npy_appender *app) {
     UAE_ASSERT(app);
-    if (app->broken)
-        return uae_fail(UAE_ERR_IO, "%s: an earlier write failed; reopen with resume", app->path);
+    if (app->broken) return earlier_failure(app);
     // Data first, header second: a crash in between leaves a header that counts fewer rows than
     // the file holds, which the reader handles, never one that counts rows that are not there.
-    if (fflush(app->fp) != 0 || fsync(fileno(app->fp)) != 0) {
-        app->broken = true;
-        return uae_fail(UAE_ERR_IO, "%s: flushing rows failed: %s", app->path, strerror(errno));
-    }
+    if (fflush(app->fp) != 0 || fsync(fileno(app->fp)) != 0)
+        return broken(app, UAE_ERR_IO, "flushing rows failed: %s", strerror(errno));
+    uae_io_test_pause(app->path, "rows written, header not yet");
     UAE_TRY(write_count(app));
-    if (fflush(app->fp) != 0 || fsync(fileno(app->fp)) != 0) {
-        app->broken = true;
-        return uae_fail(UAE_ERR_IO, "%s: flushing the header failed: %s", app->path,
-                        strerror(errno));
-    }
+    if (fflush(app->fp) != 0 || fsync(fileno(app->fp)) != 0)
+        return broken(app, UAE_ERR_IO, "flushing the header failed: %s", strerror(errno));
     return UAE_OK;
 }
 

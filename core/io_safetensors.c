@@ -380,13 +380,13 @@ uae_status uae_safetensors_open(const char *path, uae_safetensors **out) {
         free(st);
         return uae_fail(UAE_ERR_NOMEM, "%s: out of memory opening the file", path);
     }
-    FILE *fp = fopen(path, "rb");
+    FILE *fp;
     struct stat sb;
-    uae_status s;
-    if (!fp)
-        s = uae_fail(UAE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    else if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode))
-        s = uae_fail(UAE_ERR_IO, "%s: not a regular file", path);
+    uae_status s = uae_file_open(path, "rb", &fp);
+    if (s != UAE_OK)
+        ;
+    else if (fstat(fileno(fp), &sb) != 0)
+        s = uae_fail(UAE_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
     else
         s = load(fp, (uint64_t)sb.st_size, st);
     if (fp) fclose(fp);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "model_impl.h"
 #include "uae/checkpoint.h"
 #include "uae/image.h"
 #include "uae/io.h"
@@ -41,17 +42,16 @@ static void summary_add(uae_generate_summary *s, bool success, double mi, int se
     }
 }
 
-/* On resume: keeps the first `rows` statistics lines of path whose indices run first_index,
+/* On resume (declared in model_impl.h for tests/fuzz/fuzz_stats.c): keeps the first `rows` statistics lines of path whose indices run first_index,
  * first_index + 1, ... (a crash may have left lines for rows the .npy never counted, or a partial
  * last line), rewrites the file atomically with them and adds them to *s. */
-static uae_status cut_stats(const char *path, uint64_t first_index, int64_t rows,
-                            uae_generate_summary *s, double *mi_sum, int64_t *mi_n) {
-    FILE *in = fopen(path, "r");
-    if (!in) {
-        if (rows > 0)
-            return uae_fail(UAE_ERR_IO, "%s: cannot open (%s) to resume; it should hold the "
-                            "statistics of the %lld examples already generated", path,
-                            strerror(errno), (long long)rows);
+uae_status uae_augment_cut_stats(const char *path, uint64_t first_index, int64_t rows,
+                                uae_generate_summary *s, double *mi_sum, int64_t *mi_n) {
+    FILE *in;
+    if (uae_file_open(path, "r", &in) != UAE_OK) {
+        if (rows > 0 || errno != ENOENT)
+            return uae_fail_context(UAE_ERR_IO, "resuming: it should hold the statistics of the "
+                                    "%lld examples already generated", (long long)rows);
         return UAE_OK;
     }
     uae_atomic_file *af = NULL;
@@ -141,7 +141,7 @@ uae_status uae_augment_generate(uae_model *m, const uae_attack_config *ac, const
         st = uae_fail(UAE_ERR_INVALID, "%s already holds %lld examples, more than the %lld asked "
                       "for", o->npy_path, (long long)rows, (long long)n);
     if (st == UAE_OK && o->stats_path && o->resume)
-        st = cut_stats(o->stats_path, first_index, rows, sum, &mi_sum, &mi_n);
+        st = uae_augment_cut_stats(o->stats_path, first_index, rows, sum, &mi_sum, &mi_n);
     else if (st == UAE_OK && rows > 0)
         st = uae_fail(UAE_ERR_INVALID, "generate: resuming without a statistics file");
     sum->resumed = rows;
@@ -682,7 +682,8 @@ static uae_status check_seed_settings(const uae_augment_options *o, const seed_r
              a->iterations, a->mine_steps, a->mine.hidden, a->mine.conv_filters, (double)a->eps,
              (double)a->lr, (unsigned long long)s->seed, extra);
     snprintf(path, sizeof path, "%s/settings.json", s->dir);
-    FILE *f = fopen(path, "r");
+    FILE *f;
+    if (uae_file_open(path, "r", &f) != UAE_OK && errno != ENOENT) return UAE_ERR_IO;
     if (f) {
         size_t len = fread(old, 1, sizeof old - 1, f);
         old[len] = '\0';

@@ -421,6 +421,15 @@ static uae_status read_meta(const uae_safetensors *st, const char *path, uae_mod
     if (run && strlen(run) >= sizeof in.run)
         return uae_fail(UAE_ERR_FORMAT, "%s: uae.run is longer than %d bytes", path,
                         UAE_CHECKPOINT_RUN_MAX - 1);
+    if (run) { /* the run settings are compared key by key on resume: a JSON object */
+        json_error_t jerr;
+        json_t *o = json_loads(run, 0, &jerr);
+        bool object = json_is_object(o);
+        json_decref(o);
+        if (!object)
+            return uae_fail(UAE_ERR_FORMAT, "%s: metadata uae.run (the run settings) is not a JSON "
+                            "object: %.80s", path, run);
+    }
     snprintf(in.run, sizeof in.run, "%s", run && strcmp(run, "{}") != 0 ? run : "");
     if (cfg) *cfg = c;
     if (info) *info = in;
@@ -539,8 +548,9 @@ uae_status uae_checkpoint_load_model(const char *path, uae_backend *be, uae_mode
     uae_model_config cfg;
     UAE_TRY(uae_checkpoint_read_config(path, &cfg, NULL));
     uae_model *m;
-    UAE_TRY(uae_model_create(be, &cfg, 0, &m));
-    uae_status s = uae_checkpoint_load(path, m, info);
+    uae_status s = uae_model_create(be, &cfg, 0, &m);
+    if (s != UAE_OK) return uae_fail_context(s, "%s", path);
+    s = uae_checkpoint_load(path, m, info);
     if (s != UAE_OK) {
         uae_model_free(m);
         return s;

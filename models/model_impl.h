@@ -6,6 +6,8 @@
 
 #include "uae/model.h"
 
+#include "uae/augment.h"
+
 #define UAE_MODEL_MAX_PARAMS 64 /* parameter tensors of one model (the AAE has 18) */
 #define UAE_MODEL_MAX_LAYERS 16
 
@@ -102,5 +104,12 @@ enum {
     UAE_STREAM_VIEWS = 1301,     /* simclr, the attack: the two fixed views of each sample */
     UAE_STREAM_NEG_VIEWS = 1302, /* simclr, the attack: the view of each negative */
 };
+
+/* models/augment.c: on resume, keeps the statistics lines of path that belong to the `rows`
+ * examples already generated (indices first_index, first_index + 1, ...), rewrites the file
+ * atomically with them and adds them to *s, *mi_sum and *mi_n. Internal; also the entry point of
+ * the stats.jsonl fuzzer (tests/fuzz/fuzz_stats.c). */
+uae_status uae_augment_cut_stats(const char *path, uint64_t first_index, int64_t rows,
+                                 uae_generate_summary *s, double *mi_sum, int64_t *mi_n);
 
 #endif /* UAE_MODEL_IMPL_H */

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked.h"
+
 static const uae_model_family *const families[] = {
     &uae_family_dense_ae, &uae_family_sparse_ae, &uae_family_conv_ae,   &uae_family_aae,
     &uae_family_concrete_ae, &uae_family_simclr_small, &uae_family_classifier,
@@ -27,6 +29,17 @@ static const uae_model_family *find_family(const char *name) {
     return NULL;
 }
 
+/* channels x height x width within UAE_MODEL_MAX_FEATURES, computed without overflow. */
+static uae_status check_features(const char *preset, int channels, int height, int width) {
+    int64_t d;
+    if (channels < 1 || height < 1 || width < 1 ||
+        !uae_checked_mul3(channels, height, width, &d) || d > UAE_MODEL_MAX_FEATURES)
+        return uae_fail(UAE_ERR_INVALID, "model '%s': input %d x %d x %d (channels x height x "
+                        "width), expected each >= 1 and at most %lld features in all", preset,
+                        channels, height, width, (long long)UAE_MODEL_MAX_FEATURES);
+    return UAE_OK;
+}
+
 uae_status uae_model_defaults(const char *preset, int channels, int height, int width, int classes,
                               uae_model_config *cfg) {
     const uae_model_family *f = preset ? find_family(preset) : NULL;
@@ -43,6 +56,7 @@ uae_status uae_model_defaults(const char *preset, int channels, int height, int 
     if (channels < 1 || height < 1 || width < 1 || classes < 0)
         return uae_fail(UAE_ERR_INVALID, "model '%s': input %d x %d x %d with %d classes",
                         preset, channels, height, width, classes);
+    UAE_TRY(check_features(preset, channels, height, width));
     memset(cfg, 0, sizeof *cfg);
     snprintf(cfg->preset, sizeof cfg->preset, "%s", f->name);
     cfg->kind = f->kind;
@@ -59,6 +73,9 @@ uae_status uae_model_create(uae_backend *be, const uae_model_config *cfg, uint64
     const uae_model_family *f = find_family(cfg->preset);
     if (!f) return uae_fail(UAE_ERR_INVALID, "model preset '%s' is unknown (uae_model_presets "
                             "lists them)", cfg->preset);
+    /* The configuration may come from a file (a checkpoint's metadata, which the checksum does
+     * not cover): every size computed from it below must fit. */
+    UAE_TRY(check_features(cfg->preset, cfg->channels, cfg->height, cfg->width));
     uae_model *m = calloc(1, sizeof *m);
     if (!m) return uae_fail(UAE_ERR_NOMEM, "model: out of host memory");
     m->cfg = *cfg;

@@ -6,9 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked.h"
+
 /* ---- Parameters ---------------------------------------------------------------------------- */
 
 #define NAME_CAP 64
+/* The most floats in one parameter store (2^40: 4 TiB per copy), far above any device. */
+#define PARAMS_MAX_FLOATS ((int64_t)1 << 40)
 
 typedef struct pentry {
     char name[NAME_CAP];
@@ -75,17 +79,26 @@ int uae_params_add(uae_params *p, const char *name, int ndim, const int64_t *sha
     memset(e, 0, sizeof *e);
     snprintf(e->name, sizeof e->name, "%s", name);
     e->ndim = ndim;
-    size_t numel = 1;
+    int64_t numel = 1, padded, total;
     for (int d = 0; d < UAE_MAX_DIMS; d++) {
         e->shape[d] = d < ndim ? shape[d] : 1;
         if (e->shape[d] < 1)
             return add_error(p, uae_fail(UAE_ERR_SHAPE, "params: '%s' dimension %d is %lld", name, d,
                                          (long long)e->shape[d]));
-        numel *= (size_t)e->shape[d];
+        if (!uae_checked_mul(numel, e->shape[d], &numel))
+            return add_error(p, uae_fail(UAE_ERR_NOMEM, "params: '%s' has more than 2^63 elements",
+                                         name));
     }
+    /* Sizes come from a configuration that may come from a file: checked, and bounded so that
+     * every later byte count (4 per float, 4 tensors of the store) fits too. */
+    if (!uae_checked_add(numel, 15, &padded) ||
+        !uae_checked_add((int64_t)p->total, padded / 16 * 16, &total) || total > PARAMS_MAX_FLOATS)
+        return add_error(p, uae_fail(UAE_ERR_NOMEM, "params: '%s' (%lld elements) takes the "
+                                     "store above %lld floats", name, (long long)numel,
+                                     (long long)PARAMS_MAX_FLOATS));
     e->init = init;
     e->offset = p->total;
-    p->total += (numel + 15) / 16 * 16;
+    p->total = (size_t)total;
     return p->n++;
 }
 

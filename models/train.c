@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "checked.h"
 #include "uae/checkpoint.h"
 #include "uae/io.h"
 
@@ -74,31 +75,48 @@ static void runner_free(runner *r) {
  * larger tensor gets a chunk of its own. */
 enum { ARENA_CHUNK_FLOATS = 1 << 22 };
 
-static uae_status runner_init(runner *r, uae_model *m, int64_t cap, const float *targets) {
+/* The model's input shape, without allocating anything: enough for check_data. The model was
+ * created, so channels x height x width is within UAE_MODEL_MAX_FEATURES. */
+static void runner_shape(runner *r, uae_model *m) {
     memset(r, 0, sizeof *r);
     r->m = m;
     r->cfg = uae_model_config_of(m);
     r->d = (int64_t)r->cfg->channels * r->cfg->height * r->cfg->width;
-    r->cap = cap;
     r->images = !(r->cfg->channels == 1 && r->cfg->height == 1);
     r->need_onehot = r->cfg->kind == UAE_MODEL_CLASSIFIER;
+}
+
+static uae_status runner_init(runner *r, uae_model *m, int64_t cap, const float *targets) {
+    runner_shape(r, m);
+    r->cap = cap;
     if (r->need_onehot && r->cfg->classes < 1)
         return uae_fail(UAE_ERR_INVALID, "model '%s': a classifier with %d classes",
                         r->cfg->preset, r->cfg->classes);
     uae_backend *be = uae_params_backend(uae_model_params(m));
     int np = uae_params_count(uae_model_params(m));
+    size_t xbytes, ohbytes = 0, capbytes;
+    int64_t xn, ohn;
+    if (!uae_checked_bytes(cap, sizeof(int64_t), &capbytes) || !uae_checked_mul(cap, r->d, &xn) ||
+        !uae_checked_bytes(xn, sizeof *r->hx, &xbytes) ||
+        (r->need_onehot && (!uae_checked_mul(cap, r->cfg->classes, &ohn) ||
+                            !uae_checked_bytes(ohn, sizeof *r->hoh, &ohbytes))))
+        return uae_fail(UAE_ERR_NOMEM, "model '%s': batches of %lld examples of %lld features "
+                        "do not fit in memory (use a smaller --batch)", r->cfg->preset,
+                        (long long)cap, (long long)r->d);
     r->pv = calloc((size_t)np, sizeof *r->pv);
-    r->hx = malloc((size_t)(cap * r->d) * sizeof *r->hx);
-    r->hy = malloc((size_t)cap * sizeof *r->hy);
-    r->idx = malloc((size_t)cap * sizeof *r->idx);
-    if (r->need_onehot) r->hoh = malloc((size_t)(cap * r->cfg->classes) * sizeof *r->hoh);
+    r->hx = malloc(xbytes);
+    r->hy = malloc(capbytes);
+    r->idx = malloc(capbytes);
+    if (r->need_onehot) r->hoh = malloc(ohbytes);
     r->targets = targets;
-    if (targets) r->ht = malloc((size_t)(cap * r->d) * sizeof *r->ht);
+    if (targets) r->ht = malloc(xbytes);
     if (!r->pv || !r->hx || !r->hy || !r->idx || (r->need_onehot && !r->hoh) ||
         (targets && !r->ht)) {
+        uae_status st = uae_fail(UAE_ERR_NOMEM, "model '%s': out of host memory for batches of "
+                                 "%lld examples of %lld features (use a smaller --batch)",
+                                 r->cfg->preset, (long long)cap, (long long)r->d);
         runner_free(r);
-        return uae_fail(UAE_ERR_NOMEM, "training: out of host memory for batches of %lld",
-                        (long long)cap);
+        return st;
     }
     uae_status st = uae_arena_create(be, ARENA_CHUNK_FLOATS, &r->arena);
     if (st == UAE_OK) st = uae_tape_create(r->arena, &r->tape);
@@ -261,9 +279,10 @@ uae_status uae_train_evaluate(uae_model *m, const uae_dataset *ds, int64_t batch
     if (batch < 1)
         return uae_fail(UAE_ERR_INVALID, "evaluation: batch size %lld", (long long)batch);
     runner r;
+    runner_shape(&r, m); /* the data's shape first: a mismatch is not a memory problem */
+    UAE_TRY(check_data(&r, ds, "evaluation"));
     UAE_TRY(runner_init(&r, m, ds->n < batch ? ds->n : batch, NULL));
-    uae_status st = check_data(&r, ds, "evaluation");
-    if (st == UAE_OK) st = evaluate_with(&r, ds, batch, seed, NULL, "test", out);
+    uae_status st = evaluate_with(&r, ds, batch, seed, NULL, "test", out);
     runner_free(&r);
     return st;
 }
@@ -484,8 +503,10 @@ uae_status uae_train_run(uae_model *m, const uae_dataset *train, const uae_train
     UAE_TRY(check_options(o, train));
     int64_t eval_n = o->eval_batch ? o->eval_batch : o->batch;
     runner r;
+    runner_shape(&r, m); /* the data's shape first: a mismatch is not a memory problem */
+    UAE_TRY(check_data(&r, train, "training"));
     UAE_TRY(runner_init(&r, m, o->batch > eval_n ? o->batch : eval_n, o->targets));
-    uae_status st = check_data(&r, train, "training");
+    uae_status st = UAE_OK;
     if (st == UAE_OK && o->val) st = check_data(&r, o->val, "validation");
     if (st == UAE_OK && o->test) st = check_data(&r, o->test, "test");
     int64_t *perm = st == UAE_OK ? malloc((size_t)train->n * sizeof *perm) : NULL;

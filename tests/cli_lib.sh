@@ -1,8 +1,10 @@
 # tests/cli_lib.sh — helpers shared by the shell tests of the `uae` commands (sourced, not run).
 # Sets up $tmp (removed on exit), $out (the last command's output) and $failures, and defines:
 #   expect CODE DESCRIPTION -- COMMAND...   run COMMAND, output in $out, check its exit status
+#                                           (86, a sanitizer's report, always fails)
 #   contains TEXT DESCRIPTION               the output of the last `expect` contains TEXT
 #   fail DESCRIPTION                        count a failure
+#   make_table FILE                         write a small seeded CSV table
 unset UAE_DEVICE
 # Idle OpenMP threads sleep instead of spinning: on a machine with more busy threads than cores,
 # spinning threads make every step of a small model up to 100 times slower (not a correctness
@@ -18,7 +20,13 @@ expect() {
     shift 3
     "$@" >"$out" 2>&1
     local got=$?
-    if [ "$got" -ne "$want" ]; then
+    if [ "$got" -eq 86 ]; then
+        # The sanitizer build's exit code (tests/meson.build): a memory error or undefined
+        # behaviour was reported, whatever status the test expected.
+        echo "FAIL: $what: AddressSanitizer/UBSan report (exit status 86): $*"
+        sed 's/^/    | /' "$out" | grep -A30 -m1 'Sanitizer\|runtime error' | head -40
+        failures=$((failures + 1))
+    elif [ "$got" -ne "$want" ]; then
         echo "FAIL: $what: exit status $got, expected $want: $*"
         sed 's/^/    | /' "$out" | tail -20
         failures=$((failures + 1))
@@ -38,4 +46,17 @@ contains() {
 fail() {
     echo "FAIL: $1"
     failures=$((failures + 1))
+}
+
+# make_table FILE: a table of 600 rows, 16 features in [0, 1) and a label 0..2 (seeded), for tests
+# that need data but not a data set.
+make_table() {
+    python3 - "$1" <<'PY'
+import random, sys
+r = random.Random(1)
+with open(sys.argv[1], "w") as f:
+    f.write(",".join("f%d" % i for i in range(16)) + ",label\n")
+    for i in range(600):
+        f.write(",".join("%.4f" % r.random() for _ in range(16)) + ",%d\n" % (i % 3))
+PY
 }

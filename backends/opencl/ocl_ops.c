@@ -64,15 +64,18 @@ static uae_status enqueue(ocl_ctx *c, ocl_kernel_id k, const karg *args, int nar
     size_t local = pow2_floor(want < limit ? want : limit);
     for (;;) {
         size_t global = per_group ? count * local : (count + local - 1) / local * local;
-        cl_int err = clEnqueueNDRangeKernel(c->queue, c->kernels[k], 1, NULL, &global, &local, 0,
-                                            NULL, NULL);
+        cl_int err = uae_ocl_fault_hit(&c->fault, OCL_FAULT_LAUNCH, (int)k)
+                         ? CL_OUT_OF_RESOURCES
+                         : clEnqueueNDRangeKernel(c->queue, c->kernels[k], 1, NULL, &global, &local,
+                                                  0, NULL, NULL);
         if (err == CL_SUCCESS) return UAE_OK;
         if ((err == CL_INVALID_WORK_GROUP_SIZE || err == CL_OUT_OF_RESOURCES) && local > 1) {
             local /= 2;
             continue;
         }
-        return uae_ocl_fail(err, "clEnqueueNDRangeKernel", "kernel %s, %zu %s, work-group %zu",
-                            uae_ocl_kernel_name(k), count, per_group ? "groups" : "items", local);
+        return uae_ocl_fail(err, "clEnqueueNDRangeKernel", "kernel %s, %zu %s, work-group %zu, "
+                            "on %s", uae_ocl_kernel_name(k), count, per_group ? "groups" : "items",
+                            local, c->info.name);
     }
 }
 

@@ -158,6 +158,11 @@ static char *build_log(const ocl_ctx *c, cl_program prog) {
 
 static uae_status build_from_source(ocl_ctx *c, const char *options) {
     cl_int err;
+    if (c->fault.kind == OCL_FAULT_BUILD)
+        return uae_fail(UAE_ERR_BUILD, "opencl: clBuildProgram failed with %s (%d) on %s, options "
+                        "\"%s\"; build log:\n(a build failure injected by UAE_OPENCL_FAULT=build)",
+                        uae_ocl_error_name(CL_BUILD_PROGRAM_FAILURE), (int)CL_BUILD_PROGRAM_FAILURE,
+                        c->info.name, options);
     /* The cast only drops the array's own const: OpenCL 1.2 declares `const char **` but does not
      * write through it. */
     c->program = clCreateProgramWithSource(c->context, UAE_OCL_NSOURCES,
@@ -214,6 +219,7 @@ static uae_status build_program(ocl_ctx *c) {
     uint64_t key = cache_key(c, options);
     unsigned char *bin = NULL;
     size_t size = 0;
+    if (c->fault.kind == OCL_FAULT_BUILD) return build_from_source(c, options); /* no cache */
     c->cache = uae_ocl_cache_load(dir, key, &bin, &size);
     if (c->cache == OCL_CACHE_HIT && !build_from_binary(c, options, bin, size))
         c->cache = OCL_CACHE_REJECTED; /* the driver refused it (e.g. changed underneath) */
@@ -266,8 +272,11 @@ static uae_status ocl_alloc(void *ctx, size_t bytes, void **buf) {
                         "allocation CL_DEVICE_MAX_MEM_ALLOC_SIZE = %llu bytes",
                         bytes, c->info.name, (unsigned long long)c->max_alloc);
     cl_int err;
-    cl_mem m = clCreateBuffer(c->context, CL_MEM_READ_WRITE, bytes ? bytes : 64, NULL, &err);
-    if (err != CL_SUCCESS) return uae_ocl_fail(err, "clCreateBuffer", "%zu bytes", bytes);
+    cl_mem m = NULL;
+    if (uae_ocl_fault_hit(&c->fault, OCL_FAULT_ALLOC, -1)) err = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+    else m = clCreateBuffer(c->context, CL_MEM_READ_WRITE, bytes ? bytes : 64, NULL, &err);
+    if (err != CL_SUCCESS)
+        return uae_ocl_fail(err, "clCreateBuffer", "%zu bytes on %s", bytes, c->info.name);
     *buf = m;
     return UAE_OK;
 }
@@ -359,8 +368,48 @@ ocl_cache_result uae_ocl_backend_cache_result(const uae_backend *be) {
     return ((const ocl_ctx *)be->ctx)->cache;
 }
 
+bool uae_ocl_fault_hit(ocl_fault *f, ocl_fault_kind kind, int k) {
+    if (f->kind != kind || (kind == OCL_FAULT_LAUNCH && f->kernel >= 0 && f->kernel != k))
+        return false;
+    return ++f->count >= f->n;
+}
+
+/* Parses UAE_OPENCL_FAULT: launch:<kernel>:<n> (a kernel name with or without its "uae_" prefix,
+ * or "any"), alloc:<n> or build. */
+static uae_status parse_fault(const char *spec, ocl_fault *f) {
+    memset(f, 0, sizeof *f);
+    f->kernel = -1;
+    if (!spec || !*spec) return UAE_OK;
+    char name[64] = "";
+    long n = 0;
+    int used = 0;
+    if (strcmp(spec, "build") == 0) {
+        f->kind = OCL_FAULT_BUILD;
+        return UAE_OK;
+    }
+    if (sscanf(spec, "alloc:%ld%n", &n, &used) == 1 && spec[used] == '\0' && n >= 1) {
+        f->kind = OCL_FAULT_ALLOC;
+        f->n = n;
+        return UAE_OK;
+    }
+    if (sscanf(spec, "launch:%63[^:]:%ld%n", name, &n, &used) == 2 && spec[used] == '\0' && n >= 1) {
+        f->kind = OCL_FAULT_LAUNCH;
+        f->n = n;
+        if (strcmp(name, "any") == 0) return UAE_OK;
+        for (int k = 0; k < OCL_K_COUNT; k++)
+            if (strcmp(kernel_names[k], name) == 0 ||
+                (strncmp(kernel_names[k], "uae_", 4) == 0 && strcmp(kernel_names[k] + 4, name) == 0))
+                f->kernel = k;
+        if (f->kernel >= 0) return UAE_OK;
+    }
+    return uae_fail(UAE_ERR_INVALID, "opencl: UAE_OPENCL_FAULT='%s': expected launch:<kernel>:<n> "
+                    "(a kernel such as optim or uae_optim, or any), alloc:<n> or build", spec);
+}
+
 static uae_status open_device(ocl_ctx *c) {
     cl_int err;
+    /* Fault injection for tests (docs/reliability.md); read once, here. */
+    UAE_TRY(parse_fault(getenv("UAE_OPENCL_FAULT"), &c->fault));
     fill_info(c->platform, c->device, &c->info);
     clGetDeviceInfo(c->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof c->max_wg, &c->max_wg, NULL);
     c->max_alloc = c->info.max_alloc_bytes;

@@ -61,6 +61,22 @@ typedef struct ocl_tuning {
     size_t scratch_floats; /* conv2d im2col scratch size (per buffer) */
 } ocl_tuning;
 
+/* Fault injection (UAE_OPENCL_FAULT, read once when the backend opens; docs/reliability.md): the
+ * n-th kernel launch (of one kernel, or of any) and every later one fails with
+ * CL_OUT_OF_RESOURCES, or the n-th buffer allocation and every later one with
+ * CL_MEM_OBJECT_ALLOCATION_FAILURE, or the program build fails, as a driver would. */
+typedef enum ocl_fault_kind { OCL_FAULT_NONE, OCL_FAULT_LAUNCH, OCL_FAULT_ALLOC, OCL_FAULT_BUILD }
+    ocl_fault_kind;
+typedef struct ocl_fault {
+    ocl_fault_kind kind;
+    int kernel;     /* OCL_FAULT_LAUNCH: an ocl_kernel_id, or -1 for any kernel */
+    long n;         /* the first failing call, counting from 1 */
+    long count;     /* calls of the kind (and kernel) so far */
+} ocl_fault;
+
+/* True if this call (a launch of kernel k, or an allocation) is to fail; counts it. */
+bool uae_ocl_fault_hit(ocl_fault *f, ocl_fault_kind kind, int k);
+
 typedef struct ocl_ctx {
     cl_platform_id platform;
     cl_device_id device;
@@ -77,6 +93,7 @@ typedef struct ocl_ctx {
     bool gemm_builtin;             /* GEMM by our own kernel: CLBlast failed here, or asked for */
     cl_mem scratch[2];             /* grow-only scratch buffers for conv2d (owned) */
     size_t scratch_bytes[2];
+    ocl_fault fault;               /* UAE_OPENCL_FAULT, or kind NONE */
 } ocl_ctx;
 
 /* ---- opencl_errors.c ---- */

@@ -59,7 +59,11 @@ typedef struct uae_atomic_file uae_atomic_file;
 
 /* Creates the temporary file next to path. The caller owns *out and must end it with exactly one
  * of uae_atomic_file_commit or uae_atomic_file_abort. The new file gets the old file's permission
- * bits if path exists, else 0644. */
+ * bits if path exists, else 0644. Stale temporaries: a process killed between open and commit
+ * leaves its "<path>.tmp.XXXXXX" behind; the next uae_atomic_file_open of the same path removes
+ * every such file of that path (regular files only, exactly six characters after ".tmp."). So two
+ * writers of one path at the same time are not supported: the later open removes the earlier
+ * writer's temporary and that writer's commit fails (UAE_ERR_IO), leaving the target whole. */
 uae_status uae_atomic_file_open(const char *path, uae_atomic_file **out);
 
 /* The stream to write to (owned by f; do not fclose it). */
@@ -71,6 +75,19 @@ uae_status uae_atomic_file_commit(uae_atomic_file *f);
 
 /* Removes the temporary file and frees f; the target is untouched. NULL is a no-op. */
 void uae_atomic_file_abort(uae_atomic_file *f);
+
+/* Opens path like fopen(path, mode) ("r", "rb", "r+", "w", "wb+", "a", "ab", ...), but only if it
+ * is a regular file (or, for a writing mode, does not exist yet): a FIFO, a device or a folder
+ * fails at once with UAE_ERR_IO "not a regular file" instead of blocking in open(). Every file
+ * uaekit reads or appends to is opened through this. On failure *out is NULL and errno is kept
+ * (ENOENT for a missing file, so that a caller can treat "absent" apart from "unreadable"). */
+uae_status uae_file_open(const char *path, const char *mode, FILE **out);
+
+/* Reads a small text file whole (a settings record) into buf, cap bytes with the terminating NUL,
+ * without a trailing newline. *exists is false (and buf "") if path does not exist: not an error.
+ * UAE_ERR_FORMAT if the file has cap bytes or more or holds a NUL byte (no longer a text that
+ * can be compared); UAE_ERR_IO if it cannot be read (a FIFO, a folder: uae_file_open). */
+uae_status uae_file_read_text(const char *path, char *buf, size_t cap, bool *exists);
 
 /* CRC-32 (zlib's, the one in gzip and PNG) of n bytes, continuing from crc; start with crc = 0. */
 uint32_t uae_crc32(uint32_t crc, const void *data, size_t n);

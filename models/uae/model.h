@@ -49,8 +49,14 @@ typedef struct uae_model_config {
     int epochs, batch;            /* training defaults of the preset */
 } uae_model_config;
 
+/* The most input features (channels x height x width) a model may have: 2^28, above any image
+ * uaekit reads (UAE_IMAGE_MAX_PIXELS x 3) and any table. A checkpoint's configuration is checked
+ * against it before anything is computed from it, so that no size derived from a file overflows. */
+#define UAE_MODEL_MAX_FEATURES ((int64_t)1 << 28)
+
 /* Fills cfg with the preset's official defaults for inputs of the given shape. UAE_ERR_INVALID
- * with the list of presets for an unknown name. */
+ * with the list of presets for an unknown name, or for a shape of more than UAE_MODEL_MAX_FEATURES
+ * features. */
 uae_status uae_model_defaults(const char *preset, int channels, int height, int width, int classes,
                               uae_model_config *cfg);
 
