@@ -275,6 +275,11 @@ static void test_gemm(void) {
     gemm_case(false, true, 150, 4097, 5, 1.0f, 1.0f, 1, 1, 0);
     /* A model shape: one layer of a per-sample network batch (batch >= threads). */
     gemm_case(false, true, 16, 64, 100, 1.0f, 0.0f, 0, 8, 0);
+    /* Few rows and a B of over 2^20 floats: B is read in place, unpacked (omp_gemm.c), with a
+     * partial last sliver (n = 1025); and the dot-product path of A B^T (m <= 32, k >= 256). */
+    gemm_case(false, false, 17, 1025, 1024, 1.0f, 0.0f, 0, 1, 0);
+    gemm_case(true, false, 9, 1030, 1040, -0.5f, 2.0f, 3, 1, 0);
+    gemm_case(false, true, 16, 37, 1027, 1.0f, 0.5f, 2, 3, 1);
 }
 
 /* ---- Convolutions ---------------------------------------------------------------------------- */

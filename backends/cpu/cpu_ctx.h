@@ -54,9 +54,16 @@ typedef struct uae_cpu_kernels {
      * a packed A block, a multiple of mr), nc (columns of a packed B block, a multiple of nr). */
     int mr, nr, kc, mc, nc;
     /* C[0:mr_, 0:nr_] = alpha * (A sliver @ B sliver) + beta * C over kc steps (beta == 0: C not
-     * read). a: kc x mr floats (k-major), b: kc x nr floats. */
+     * read). a: kc x mr floats (k-major, packed); b: kc rows of nr floats, ldb apart (nr for a
+     * packed sliver, B's own row length when the kernel reads B in place). */
     void (*gemm_ukernel)(int64_t kc, const float *restrict a, const float *restrict b,
-                         float *restrict c, int64_t ldc, int mr_, int nr_, float alpha, float beta);
+                         int64_t ldb, float *restrict c, int64_t ldc, int mr_, int nr_,
+                         float alpha, float beta);
+    /* C = alpha * A @ B^T + beta * C for A (m, k) and B (n, k) both row-major, as dot products
+     * along k (no packing): for few rows of A and long k, where packing the transpose of B would
+     * cost as much as the product. NULL: the packed path does these too. Each element's sum has a
+     * fixed order (independent of m, n and the threads). */
+    void (*gemm_dot)(const uae_sgemm_args *g);
     /* Packs k-range [p0, p0+kc) and columns [j0, j0+nr_) of op(B) as one nr-column sliver,
      * columns past nr_ zero. */
     void (*gemm_pack_b)(const uae_sgemm_args *g, int64_t p0, int64_t kc, int64_t j0, int nr_,

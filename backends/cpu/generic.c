@@ -18,13 +18,13 @@ enum { MR = 4, NR = 8 };
 
 /* The micro-kernel's job: ab = A sliver @ B sliver over kc steps, then the tile update. */
 static void ukernel_c(int64_t kc, const float *restrict a, const float *restrict b,
-                      float *restrict c, int64_t ldc, int mr, int nr, float alpha, float beta) {
+                      int64_t ldb, float *restrict c, int64_t ldc, int mr, int nr, float alpha, float beta) {
     float ab[MR * NR] = {0};
     for (int64_t p = 0; p < kc; p++) {
 #pragma GCC unroll 4
         for (int i = 0; i < MR; i++)
 #pragma GCC unroll 8
-            for (int j = 0; j < NR; j++) ab[i * NR + j] += a[p * MR + i] * b[p * NR + j];
+            for (int j = 0; j < NR; j++) ab[i * NR + j] += a[p * MR + i] * b[p * ldb + j];
     }
     uae_gemm_tile_update(ab, NR, c, ldc, mr, nr, alpha, beta);
 }

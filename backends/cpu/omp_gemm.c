@@ -38,6 +38,17 @@
  * same threshold. */
 #define PARALLEL_MIN_FMAS (1 << 18)
 
+/* Products with at most this many micro-tile rows read a row-major B in place, unpacked, when B
+ * is larger than a core's L2 (4 MiB: the MINE's 512 x 11664 weights). Smaller B are packed: in
+ * cache, packing is cheap and the packed sliver reads faster. */
+#define DIRECT_B_MAX_SLIVERS 4
+#define DIRECT_B_MIN_FLOATS ((int64_t)1 << 20)
+
+/* Products C = A B^T with at most this many rows and a long k go to the kernel table's dot-product
+ * kernel when it has one (the MINE's forward x W^T: 16 x 11664 x 512). */
+#define DOT_MAX_M 32
+#define DOT_MIN_K 256
+
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
@@ -103,6 +114,11 @@ static void gemm_blocked(const uae_sgemm_args *g, const uae_cpu_kernels *kern, f
                          float *pb) {
     const int MR = kern->mr, NR = kern->nr;
     const int64_t KC = kern->kc, MC = kern->mc, NC = kern->nc;
+    /* Few rows (the per-sample MINE products: 16): each B sliver would serve only a few A slivers,
+     * so packing it would cost as much memory traffic as the product. A B stored row by row is
+     * read in place instead (whole slivers; the last, partial one is packed). */
+    const bool direct_b = !g->trans_b && g->m <= DIRECT_B_MAX_SLIVERS * MR &&
+                          g->k * g->n >= DIRECT_B_MIN_FLOATS;
     for (int64_t jc = 0; jc < g->n; jc += NC) {
         int64_t nc = min64(NC, g->n - jc);
         for (int64_t pc = 0; pc < g->k; pc += KC) {
@@ -111,7 +127,8 @@ static void gemm_blocked(const uae_sgemm_args *g, const uae_cpu_kernels *kern, f
             float beta = pc == 0 ? g->beta : 1.0f;
             for (int64_t jr = 0; jr * NR < nc; jr++) {
                 int64_t j0 = jc + jr * NR;
-                kern->gemm_pack_b(g, pc, kc, j0, (int)min64(NR, g->n - j0), pb + jr * kc * NR);
+                int nr = (int)min64(NR, g->n - j0);
+                if (!(direct_b && nr == NR)) kern->gemm_pack_b(g, pc, kc, j0, nr, pb + jr * kc * NR);
             }
             for (int64_t ic = 0; ic < g->m; ic += MC) {
                 int64_t mc = min64(MC, g->m - ic);
@@ -122,11 +139,14 @@ static void gemm_blocked(const uae_sgemm_args *g, const uae_cpu_kernels *kern, f
                 for (int64_t jr = 0; jr * NR < nc; jr++) {
                     int64_t j0 = jc + jr * NR;
                     int nr = (int)min64(NR, g->n - j0);
+                    bool in_place = direct_b && nr == NR;
+                    const float *b = in_place ? g->b + pc * g->ldb + j0 : pb + jr * kc * NR;
+                    int64_t ldb = in_place ? g->ldb : NR;
                     for (int64_t ir = 0; ir * MR < mc; ir++) {
                         int64_t i0 = ic + ir * MR;
                         int mr = (int)min64(MR, g->m - i0);
-                        kern->gemm_ukernel(kc, pa + ir * kc * MR, pb + jr * kc * NR,
-                                           g->c + i0 * g->ldc + j0, g->ldc, mr, nr, g->alpha, beta);
+                        kern->gemm_ukernel(kc, pa + ir * kc * MR, b, ldb, g->c + i0 * g->ldc + j0,
+                                           g->ldc, mr, nr, g->alpha, beta);
                     }
                 }
             }
@@ -135,6 +155,10 @@ static void gemm_blocked(const uae_sgemm_args *g, const uae_cpu_kernels *kern, f
 }
 
 void uae_sgemm_serial(const uae_cpu_kernels *k, const uae_sgemm_args *g, float *scratch) {
+    if (k->gemm_dot && g->trans_b && !g->trans_a && g->m <= DOT_MAX_M && g->k >= DOT_MIN_K) {
+        k->gemm_dot(g);
+        return;
+    }
     float *pa = scratch;
     float *pb = scratch + round_up(min64(g->m, k->mc), k->mr) * min64(g->k, k->kc);
     gemm_blocked(g, k, pa, pb);

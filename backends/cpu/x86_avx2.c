@@ -24,7 +24,7 @@ static void pack_b_avx2(const uae_sgemm_args *g, int64_t p0, int64_t kc, int64_t
 /* 6 rows x 2 vectors of 8 = 12 accumulators, 2 registers for B, 1 for A broadcasts. Zen 3 has two
  * FMA pipes of latency 4, so 12 independent chains keep both busy. */
 static void ukernel_avx2(int64_t kc, const float *restrict a, const float *restrict b,
-                         float *restrict c, int64_t ldc, int mr, int nr, float alpha, float beta) {
+                         int64_t ldb, float *restrict c, int64_t ldc, int mr, int nr, float alpha, float beta) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -56,7 +56,7 @@ static void ukernel_avx2(int64_t kc, const float *restrict a, const float *restr
         c50 = _mm256_fmadd_ps(ai, b0, c50);
         c51 = _mm256_fmadd_ps(ai, b1, c51);
         a += MR;
-        b += NR;
+        b += ldb;
     }
     __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
     if (mr == MR && nr == NR) {
@@ -76,6 +76,63 @@ static void ukernel_avx2(int64_t kc, const float *restrict a, const float *restr
         }
         uae_gemm_tile_update(ab, NR, c, ldc, mr, nr, alpha, beta);
     }
+}
+
+/* Dot-product GEMM C = alpha A B^T + beta C (cpu_ctx.h, gemm_dot): tiles of 2 rows of A x 4
+ * rows of B, 8 ymm accumulators of 8 lanes along k (the tail by a masked load), each reduced at
+ * the end in a fixed order; B is read in place. As x86_avx512.c's, with 16 registers. */
+static float hsum8(__m256 v) {
+    __m128 q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    q = _mm_add_ss(q, _mm_movehdup_ps(q));
+    return _mm_cvtss_f32(q);
+}
+
+static void gemm_dot_avx2(const uae_sgemm_args *g) {
+    enum { TM = 2, TN = 4 };
+    const int64_t K = g->k, k8 = K / 8 * 8;
+    int32_t lanes[8];
+    for (int l = 0; l < 8; l++) lanes[l] = l < K - k8 ? -1 : 0;
+    const __m256i tail = _mm256_loadu_si256((const __m256i *)lanes);
+    for (int64_t j0 = 0; j0 < g->n; j0 += TN)
+        for (int64_t i0 = 0; i0 < g->m; i0 += TM) {
+            const float *a[TM], *b[TN];
+            for (int t = 0; t < TM; t++) a[t] = g->a + (i0 + t < g->m ? i0 + t : g->m - 1) * g->lda;
+            for (int t = 0; t < TN; t++) b[t] = g->b + (j0 + t < g->n ? j0 + t : g->n - 1) * g->ldb;
+            __m256 acc[TM][TN];
+#pragma GCC unroll 2
+            for (int r = 0; r < TM; r++)
+#pragma GCC unroll 4
+                for (int q = 0; q < TN; q++) acc[r][q] = _mm256_setzero_ps();
+            for (int64_t p = 0; p <= K - 8; p += 8) {
+                __m256 va[TM], vb[TN];
+#pragma GCC unroll 2
+                for (int r = 0; r < TM; r++) va[r] = _mm256_loadu_ps(a[r] + p);
+#pragma GCC unroll 4
+                for (int q = 0; q < TN; q++) vb[q] = _mm256_loadu_ps(b[q] + p);
+#pragma GCC unroll 2
+                for (int r = 0; r < TM; r++)
+#pragma GCC unroll 4
+                    for (int q = 0; q < TN; q++) acc[r][q] = _mm256_fmadd_ps(va[r], vb[q], acc[r][q]);
+            }
+            if (K > k8) {
+                __m256 va[TM], vb[TN];
+#pragma GCC unroll 2
+                for (int r = 0; r < TM; r++) va[r] = _mm256_maskload_ps(a[r] + k8, tail);
+#pragma GCC unroll 4
+                for (int q = 0; q < TN; q++) vb[q] = _mm256_maskload_ps(b[q] + k8, tail);
+#pragma GCC unroll 2
+                for (int r = 0; r < TM; r++)
+#pragma GCC unroll 4
+                    for (int q = 0; q < TN; q++) acc[r][q] = _mm256_fmadd_ps(va[r], vb[q], acc[r][q]);
+            }
+            for (int r = 0; r < TM && i0 + r < g->m; r++)
+                for (int q = 0; q < TN && j0 + q < g->n; q++) {
+                    float *c = g->c + (i0 + r) * g->ldc + j0 + q;
+                    float t = g->alpha * hsum8(acc[r][q]);
+                    *c = g->beta == 0.0f ? t : t + g->beta * *c;
+                }
+        }
 }
 
 /* The direct convolution (the plain C loops of generic.c; gcc does not keep their accumulators
@@ -144,6 +201,7 @@ const uae_cpu_kernels uae_cpu_kernels_avx2 = {
     .isa = UAE_CPU_ISA_AVX2,
     .mr = MR, .nr = NR, .kc = 256, .mc = 144, .nc = 4080,
     .gemm_ukernel = ukernel_avx2,
+    .gemm_dot = gemm_dot_avx2,
     .gemm_pack_b = pack_b_avx2,
     .conv_correlate = uae_conv_correlate_avx2,
     .conv_dots = uae_conv_dots_avx2,

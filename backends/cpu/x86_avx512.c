@@ -21,78 +21,117 @@
 #include "backends/cpu/x86_kernels.h"
 #include "backends/cpu/x86_pack.h"
 
-enum { MR = 14, NR = 32 };
+#ifndef UAE_AVX512_MR
+#define UAE_AVX512_MR 8
+#endif
+enum { MR = UAE_AVX512_MR, NR = 32 };
 
 static void pack_b_avx512(const uae_sgemm_args *g, int64_t p0, int64_t kc, int64_t j0, int nr,
                           float *restrict dst) {
     x86_pack_b(g, p0, kc, j0, nr, NR, dst);
 }
 
-#define ROW_FMA(i)                                                                                 \
-    do {                                                                                           \
-        __m512 ai = _mm512_set1_ps(a[i]);                                                          \
-        c##i##0 = _mm512_fmadd_ps(ai, b0, c##i##0);                                                \
-        c##i##1 = _mm512_fmadd_ps(ai, b1, c##i##1);                                                \
-    } while (0)
-
 static void ukernel_avx512(int64_t kc, const float *restrict a, const float *restrict b,
-                           float *restrict c, int64_t ldc, int mr, int nr, float alpha,
+                           int64_t ldb, float *restrict c, int64_t ldc, int mr, int nr, float alpha,
                            float beta) {
-    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
-    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
-    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
-    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
-    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
-    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
-    __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
-    __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
-    __m512 c80 = _mm512_setzero_ps(), c81 = _mm512_setzero_ps();
-    __m512 c90 = _mm512_setzero_ps(), c91 = _mm512_setzero_ps();
-    __m512 c100 = _mm512_setzero_ps(), c101 = _mm512_setzero_ps();
-    __m512 c110 = _mm512_setzero_ps(), c111 = _mm512_setzero_ps();
-    __m512 c120 = _mm512_setzero_ps(), c121 = _mm512_setzero_ps();
-    __m512 c130 = _mm512_setzero_ps(), c131 = _mm512_setzero_ps();
+    /* Arrays indexed by constants only (every loop over them is unrolled): GCC keeps them in
+     * registers. */
+    __m512 c0[MR], c1[MR];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) c0[i] = c1[i] = _mm512_setzero_ps();
     for (int i = 0; i < mr; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
 #pragma GCC unroll 2
     for (int64_t p = 0; p < kc; p++) {
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
-        ROW_FMA(0);
-        ROW_FMA(1);
-        ROW_FMA(2);
-        ROW_FMA(3);
-        ROW_FMA(4);
-        ROW_FMA(5);
-        ROW_FMA(6);
-        ROW_FMA(7);
-        ROW_FMA(8);
-        ROW_FMA(9);
-        ROW_FMA(10);
-        ROW_FMA(11);
-        ROW_FMA(12);
-        ROW_FMA(13);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            __m512 ai = _mm512_set1_ps(a[i]);
+            c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
+            c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+        }
         a += MR;
-        b += NR;
+        b += ldb;
     }
-    __m512 acc[MR][2] = {{c00, c01},   {c10, c11},   {c20, c21},   {c30, c31},   {c40, c41},
-                         {c50, c51},   {c60, c61},   {c70, c71},   {c80, c81},   {c90, c91},
-                         {c100, c101}, {c110, c111}, {c120, c121}, {c130, c131}};
     if (mr == MR && nr == NR) {
         __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-        for (int i = 0; i < MR; i++)
-            for (int h = 0; h < 2; h++) {
-                float *ci = c + i * ldc + 16 * h;
-                __m512 t = _mm512_mul_ps(va, acc[i][h]);
-                if (beta != 0.0f) t = _mm512_add_ps(t, _mm512_mul_ps(vb, _mm512_loadu_ps(ci)));
-                _mm512_storeu_ps(ci, t);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            float *ci = c + i * ldc;
+            __m512 t0 = _mm512_mul_ps(va, c0[i]), t1 = _mm512_mul_ps(va, c1[i]);
+            if (beta != 0.0f) {
+                t0 = _mm512_add_ps(t0, _mm512_mul_ps(vb, _mm512_loadu_ps(ci)));
+                t1 = _mm512_add_ps(t1, _mm512_mul_ps(vb, _mm512_loadu_ps(ci + 16)));
             }
+            _mm512_storeu_ps(ci, t0);
+            _mm512_storeu_ps(ci + 16, t1);
+        }
     } else {
         float ab[MR * NR];
+#pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
-            _mm512_storeu_ps(ab + i * NR, acc[i][0]);
-            _mm512_storeu_ps(ab + i * NR + 16, acc[i][1]);
+            _mm512_storeu_ps(ab + i * NR, c0[i]);
+            _mm512_storeu_ps(ab + i * NR + 16, c1[i]);
         }
         uae_gemm_tile_update(ab, NR, c, ldc, mr, nr, alpha, beta);
     }
+}
+
+/* Dot-product GEMM (cpu_ctx.h, gemm_dot): tiles of 4 rows of A x 4 rows of B, 16 zmm
+ * accumulators of 16 lanes along k (the tail masked), each reduced at the end in a fixed order.
+ * Per 16 k steps it loads 8 vectors for 16 FMAs, and it reads B (the MINE's 24 MB of weights) once,
+ * in place, where the packed path transposes it into a buffer first. Edge tiles repeat the last
+ * row of A or B and drop the repeats. */
+static float hsum16(__m512 v) {
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+    __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    q = _mm_add_ss(q, _mm_movehdup_ps(q));
+    return _mm_cvtss_f32(q);
+}
+
+static void gemm_dot_avx512(const uae_sgemm_args *g) {
+    enum { TM = 4, TN = 4 };
+    const int64_t K = g->k, k16 = K / 16 * 16;
+    const __mmask16 tail = (__mmask16)((1u << (K - k16)) - 1u);
+    for (int64_t j0 = 0; j0 < g->n; j0 += TN)
+        for (int64_t i0 = 0; i0 < g->m; i0 += TM) {
+            const float *a[TM], *b[TN];
+            for (int t = 0; t < TM; t++) a[t] = g->a + (i0 + t < g->m ? i0 + t : g->m - 1) * g->lda;
+            for (int t = 0; t < TN; t++) b[t] = g->b + (j0 + t < g->n ? j0 + t : g->n - 1) * g->ldb;
+            __m512 acc[TM][TN];
+#pragma GCC unroll 4
+            for (int r = 0; r < TM; r++)
+#pragma GCC unroll 4
+                for (int q = 0; q < TN; q++) acc[r][q] = _mm512_setzero_ps();
+            for (int64_t p = 0; p <= K - 16; p += 16) {
+                __m512 va[TM], vb[TN];
+#pragma GCC unroll 4
+                for (int r = 0; r < TM; r++) va[r] = _mm512_loadu_ps(a[r] + p);
+#pragma GCC unroll 4
+                for (int q = 0; q < TN; q++) vb[q] = _mm512_loadu_ps(b[q] + p);
+#pragma GCC unroll 4
+                for (int r = 0; r < TM; r++)
+#pragma GCC unroll 4
+                    for (int q = 0; q < TN; q++) acc[r][q] = _mm512_fmadd_ps(va[r], vb[q], acc[r][q]);
+            }
+            if (tail) {
+                __m512 va[TM], vb[TN];
+#pragma GCC unroll 4
+                for (int r = 0; r < TM; r++) va[r] = _mm512_maskz_loadu_ps(tail, a[r] + k16);
+#pragma GCC unroll 4
+                for (int q = 0; q < TN; q++) vb[q] = _mm512_maskz_loadu_ps(tail, b[q] + k16);
+#pragma GCC unroll 4
+                for (int r = 0; r < TM; r++)
+#pragma GCC unroll 4
+                    for (int q = 0; q < TN; q++) acc[r][q] = _mm512_fmadd_ps(va[r], vb[q], acc[r][q]);
+            }
+            for (int r = 0; r < TM && i0 + r < g->m; r++)
+                for (int q = 0; q < TN && j0 + q < g->n; q++) {
+                    float *c = g->c + (i0 + r) * g->ldc + j0 + q;
+                    float t = g->alpha * hsum16(acc[r][q]);
+                    *c = g->beta == 0.0f ? t : t + g->beta * *c;
+                }
+        }
 }
 
 #ifndef UAE_AVX512_KC
@@ -101,13 +140,17 @@ static void ukernel_avx512(int64_t kc, const float *restrict a, const float *res
 #ifndef UAE_AVX512_MC
 #define UAE_AVX512_MC 168
 #endif
+#ifndef UAE_AVX512_NC
+#define UAE_AVX512_NC 4096
+#endif
 
 /* Blocks: a B sliver is KC*NR*4 bytes, an A block MC*KC*4 (in L2: 1 MiB per core on Zen 4,
  * 1-2 MiB on Intel server cores), a B block KC*NC*4 (in L3). */
 const uae_cpu_kernels uae_cpu_kernels_avx512 = {
     .isa = UAE_CPU_ISA_AVX512,
-    .mr = MR, .nr = NR, .kc = UAE_AVX512_KC, .mc = UAE_AVX512_MC, .nc = 4096,
+    .mr = MR, .nr = NR, .kc = UAE_AVX512_KC, .mc = UAE_AVX512_MC, .nc = UAE_AVX512_NC,
     .gemm_ukernel = ukernel_avx512,
+    .gemm_dot = gemm_dot_avx512,
     .gemm_pack_b = pack_b_avx512,
     .conv_correlate = uae_conv_correlate_avx2,
     .conv_dots = uae_conv_dots_avx2,
