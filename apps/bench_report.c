@@ -242,6 +242,10 @@ int bench_write_json(const bench_report *r, FILE *f) {
             json_object_set_new(o, "item_unit", json_string(c->item_unit));
             json_object_set_new(o, "items_per_s", num_or_null(bench_items_per_s(c, &x->t), ok));
         }
+        if (c->floor_bytes > 0) { /* uae-gen: the counts of the floor (bench_print_floor) */
+            json_object_set_new(o, "floor_bytes", json_real(c->floor_bytes));
+            json_object_set_new(o, "floor_flop", json_real(c->floor_flop));
+        }
         json_object_set_new(o, "host_cpu_per_wall", num_or_null(x->t.cpu_per_wall, ok));
         if (x->has_cblas) {
             json_object_set_new(o, "cblas", stats_json(&x->cblas));
