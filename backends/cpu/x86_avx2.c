@@ -12,7 +12,6 @@
 #include "backends/cpu/kernel_loops.h"
 #include "backends/cpu/omp_gemm.h"
 #include "backends/cpu/x86_pack.h"
-#include "backends/cpu/x86_kernels.h"
 
 enum { MR = 6, NR = 16 };
 
@@ -137,9 +136,9 @@ static void gemm_dot_avx2(const uae_sgemm_args *g) {
 
 /* The direct convolution (the plain C loops of generic.c; gcc does not keep their accumulators
  * in registers). */
-void uae_conv_correlate_avx2(const float *xp, int64_t wp, int64_t nout, const float *wt,
-                             int64_t ntaps, const int64_t *off, const float *bias, float beta,
-                             float *y, int64_t P, int64_t Q) {
+static void conv_correlate_avx2(const float *xp, int64_t wp, int64_t nout, const float *wt,
+                                int64_t ntaps, const int64_t *off, const float *bias, float beta,
+                                float *y, int64_t P, int64_t Q) {
     _Static_assert(UAE_DIRECT_CHUNK == 64, "the AVX2 loop keeps 8 vectors of 8 outputs");
     int64_t len = (P - 1) * wp + Q;
     for (int64_t k = 0; k < nout; k++) {
@@ -175,8 +174,8 @@ void uae_conv_correlate_avx2(const float *xp, int64_t wp, int64_t nout, const fl
     }
 }
 
-void uae_conv_dots_avx2(const float *d, int64_t len, const float *xp, const int64_t *off,
-                        int64_t ntaps, bool accumulate, float *out) {
+static void conv_dots_avx2(const float *d, int64_t len, const float *xp, const int64_t *off,
+                           int64_t ntaps, bool accumulate, float *out) {
     for (int64_t t = 0; t < ntaps; t++) {
         const float *x = xp + off[t];
         /* Four independent chains hide the latency of the multiply-adds. */
@@ -203,8 +202,8 @@ const uae_cpu_kernels uae_cpu_kernels_avx2 = {
     .gemm_ukernel = ukernel_avx2,
     .gemm_dot = gemm_dot_avx2,
     .gemm_pack_b = pack_b_avx2,
-    .conv_correlate = uae_conv_correlate_avx2,
-    .conv_dots = uae_conv_dots_avx2,
+    .conv_correlate = conv_correlate_avx2,
+    .conv_dots = conv_dots_avx2,
     .rng_normal = loops_rng_normal,
     .optim = loops_optim,
     .attack = loops_attack,

@@ -8,8 +8,7 @@
  * 8 loads for 12 FMAs in the AVX2 6 x 16 kernel. On Zen 4 a 512-bit FMA occupies both 256-bit FMA
  * pipes (the same peak FLOPs as AVX2), so the gain there is the lighter load and front-end traffic;
  * on Intel server cores with two 512-bit FMA ports the peak doubles. The elementwise loops are
- * kernel_loops.h's, 16 lanes wide, with the reference's bits. The direct convolution's loops are
- * the AVX2 ones (x86_avx2.c: 64-output chunks fit 8 ymm accumulators). */
+ * kernel_loops.h's, 16 lanes wide, with the reference's bits. */
 #if defined(__GNUC__) && !defined(__clang__)
 /* As in generic.c: lets GCC vectorise the normal fill; changes no result. */
 #pragma GCC optimize("no-trapping-math")
@@ -18,7 +17,6 @@
 
 #include "backends/cpu/kernel_loops.h"
 #include "backends/cpu/omp_gemm.h"
-#include "backends/cpu/x86_kernels.h"
 #include "backends/cpu/x86_pack.h"
 
 #ifndef UAE_AVX512_MR
@@ -134,6 +132,54 @@ static void gemm_dot_avx512(const uae_sgemm_args *g) {
         }
 }
 
+/* The direct convolution (omp_spatial.c; plain C definitions in generic.c): a chunk of 64 flat
+ * outputs is 4 zmm accumulators, one FMA chain per output over the taps in order, as the AVX2
+ * loop's 8 ymm (the same bits). */
+static void conv_correlate_avx512(const float *xp, int64_t wp, int64_t nout, const float *wt,
+                                  int64_t ntaps, const int64_t *off, const float *bias, float beta,
+                                  float *y, int64_t P, int64_t Q) {
+    _Static_assert(UAE_DIRECT_CHUNK == 64, "the AVX-512 loop keeps 4 vectors of 16 outputs");
+    int64_t len = (P - 1) * wp + Q;
+    for (int64_t k = 0; k < nout; k++) {
+        const float *wk = wt + k * ntaps;
+        float *yk = y + k * P * Q;
+        for (int64_t o0 = 0; o0 < len; o0 += UAE_DIRECT_CHUNK) {
+            __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+            __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+            for (int64_t t = 0; t < ntaps; t++) {
+                const float *src = xp + off[t] + o0;
+                __m512 wv = _mm512_set1_ps(wk[t]);
+                a0 = _mm512_fmadd_ps(wv, _mm512_loadu_ps(src + 0), a0);
+                a1 = _mm512_fmadd_ps(wv, _mm512_loadu_ps(src + 16), a1);
+                a2 = _mm512_fmadd_ps(wv, _mm512_loadu_ps(src + 32), a2);
+                a3 = _mm512_fmadd_ps(wv, _mm512_loadu_ps(src + 48), a3);
+            }
+            float acc[UAE_DIRECT_CHUNK];
+            _mm512_storeu_ps(acc + 0, a0);
+            _mm512_storeu_ps(acc + 16, a1);
+            _mm512_storeu_ps(acc + 32, a2);
+            _mm512_storeu_ps(acc + 48, a3);
+            uae_direct_store_chunk(acc, o0, len, wp, Q, bias ? bias + k : NULL, beta, yk);
+        }
+    }
+}
+
+/* out[t] (+)= dot(d, xp + off[t]) over len (a multiple of 32): two chains of 16 lanes, added
+ * and reduced in a fixed order. */
+static void conv_dots_avx512(const float *d, int64_t len, const float *xp, const int64_t *off,
+                             int64_t ntaps, bool accumulate, float *out) {
+    for (int64_t t = 0; t < ntaps; t++) {
+        const float *x = xp + off[t];
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        for (int64_t o = 0; o < len; o += 32) {
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(d + o), _mm512_loadu_ps(x + o), a0);
+            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(d + o + 16), _mm512_loadu_ps(x + o + 16), a1);
+        }
+        float sum = hsum16(_mm512_add_ps(a0, a1));
+        out[t] = accumulate ? out[t] + sum : sum;
+    }
+}
+
 #ifndef UAE_AVX512_KC
 #define UAE_AVX512_KC 256
 #endif
@@ -152,8 +198,8 @@ const uae_cpu_kernels uae_cpu_kernels_avx512 = {
     .gemm_ukernel = ukernel_avx512,
     .gemm_dot = gemm_dot_avx512,
     .gemm_pack_b = pack_b_avx512,
-    .conv_correlate = uae_conv_correlate_avx2,
-    .conv_dots = uae_conv_dots_avx2,
+    .conv_correlate = conv_correlate_avx512,
+    .conv_dots = conv_dots_avx512,
     .rng_normal = loops_rng_normal,
     .optim = loops_optim,
     .attack = loops_attack,
