@@ -7,10 +7,6 @@
 #include "backends/backend_impl.h"
 #include "backends/cpu/cpu_ops.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #define TABLE_ENTRY_REF(kind, stem) [kind] = uae_##stem##_ref,
 #define TABLE_ENTRY_OMP(kind, stem) [kind] = uae_##stem##_omp,
 static const uae_cpu_op_fn ref_table[] = {UAE_CPU_OP_LIST(TABLE_ENTRY_REF)};
@@ -153,19 +149,4 @@ uae_status uae_cpu_backend_create(bool reference, int threads, uae_backend **out
     }
     c->reference = reference;
     return uae_backend_wrap(reference ? &ref_iface : &cpu_iface, c, out);
-}
-
-int uae_cpu_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
-void uae_cpu_set_threads(int n) {
-    UAE_ASSERT(n >= 1);
-#ifdef _OPENMP
-    omp_set_num_threads(n);
-#endif
 }

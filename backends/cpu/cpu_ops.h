@@ -44,13 +44,4 @@ static inline float *uae_cpu_data(const uae_tensor *t) { return (float *)t->buf 
 UAE_CPU_OP_LIST(UAE_CPU_DECLARE)
 #undef UAE_CPU_DECLARE
 
-/* OpenMP's default thread count (omp_get_max_threads), 1 without OpenMP: what a "cpu" backend
- * opened without a count (not "cpu:N") uses. */
-int uae_cpu_threads(void);
-
-/* Sets OpenMP's default thread count for later CPU-backend ops started from the calling thread
- * (omp_set_num_threads; n >= 1) of backends opened without a count ("cpu", not "cpu:N"). A
- * no-op without OpenMP. */
-void uae_cpu_set_threads(int n);
-
 #endif
