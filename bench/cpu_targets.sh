@@ -9,7 +9,7 @@
 # Needs a release build with OpenBLAS (meson's `cblas` option: the CBLAS column) and, for the
 # PyTorch rows, Debian's python3-torch (`apt-get install python3-torch`); without torch those rows
 # say "not run". FULL=1 adds PyTorch's attack at B = 16 (about 2 x 1-2 minutes more).
-# Takes about 8 minutes on a quiet 2-core Zen 4; on a busy machine longer, and the numbers say
+# Took 9-10 minutes on the busy 2-core Zen 4 of docs/performance.md (less alone), and the numbers say
 # more about the other load than about uaekit: run it alone (the load average is recorded).
 set -eu
 BUILD=${1:-build}
@@ -46,7 +46,7 @@ for isa in avx512 avx2 generic; do
     if [ $isa != generic ]; then
         run gen16-$isa.json "$B" --device cpu --op uae-gen --batch 16 --reps 1 --warmup 0 --json
     fi
-    run train-$isa.json "$B" --device cpu --op train-conv-ae --reps 5 --warmup 1 --json
+    run train-$isa.json "$B" --device cpu --op train-conv-ae --scaling --reps 5 --warmup 1 --json
     unset UAE_CPU_ISA
 done
 
@@ -55,10 +55,14 @@ for py in ${PYTHON:-} python3 /usr/bin/python3; do # Debian's torch is for the s
     if "$py" -c 'import torch' 2> /dev/null; then TORCH_PY=$py; break; fi
 done
 if [ -n "$TORCH_PY" ]; then
-    T="$TORCH_PY $HERE/torch_compare.py --threads 2"
-    run torch-gen1.txt $T --case gen --batch 1 --reps 3
-    run torch-train.txt $T --case train --reps 5
-    if [ "${FULL:-0}" = 1 ]; then run torch-gen16.txt $T --case gen --batch 16 --reps 1; fi
+    # 2 threads, and 1 (on a busy machine the 1-thread pair says more: neither side's threads
+    # then wait for each other at barriers while other processes hold the cores).
+    T="$TORCH_PY $HERE/torch_compare.py"
+    run torch-gen1.txt $T --threads 2 --case gen --batch 1 --reps 3
+    run torch-train.txt $T --threads 2 --case train --reps 5
+    run torch-gen1-t1.txt $T --threads 1 --case gen --batch 1 --reps 3
+    run torch-train-t1.txt $T --threads 1 --case train --reps 5
+    if [ "${FULL:-0}" = 1 ]; then run torch-gen16.txt $T --threads 2 --case gen --batch 16 --reps 1; fi
 else
     echo "  PyTorch: not run (no python3-torch)"
 fi

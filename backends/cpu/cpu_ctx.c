@@ -2,6 +2,7 @@
  * (cpuid for the instructions, xgetbv for the operating system saving the wider registers),
  * $UAE_CPU_ISA, the kernel table, the thread count and the grow-only scratch. */
 #include "backends/cpu/cpu_ctx.h"
+#include "uae/tensor.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,15 @@ int uae_cpu_ctx_threads(const cpu_ctx *ctx) {
 #else
     return 1;
 #endif
+}
+
+int uae_cpu_ctx_threads_for(const cpu_ctx *ctx, const uae_op *op) {
+    int64_t floats = 0;
+    for (int i = 0; i < UAE_OP_MAX_SRC; i++)
+        if (op->src[i]) floats += uae_tensor_numel(op->src[i]);
+    for (int i = 0; i < UAE_OP_MAX_DST; i++)
+        if (op->dst[i]) floats += uae_tensor_numel(op->dst[i]);
+    return floats < UAE_CPU_PAR_MIN_FLOATS ? 1 : uae_cpu_ctx_threads(ctx);
 }
 
 uae_status uae_cpu_scratch(cpu_ctx *ctx, size_t bytes, float **out) {

@@ -117,6 +117,14 @@ void uae_cpu_ctx_release(cpu_ctx *ctx);
 /* Threads for the next parallel region. */
 int uae_cpu_ctx_threads(const cpu_ctx *ctx);
 
+/* Threads for the parallel loops of one elementwise, reduction or pooling op: 1 when its tensors
+ * hold fewer than UAE_CPU_PAR_MIN_FLOATS floats in all, else uae_cpu_ctx_threads. A parallel
+ * region costs microseconds on idle cores and, on a busy machine, up to a time slice whenever
+ * one of its threads is descheduled: the attack runs hundreds of tiny ops (biases, per-sample
+ * scores) per MINE step. Which thread computes an element never changes its bits. */
+int uae_cpu_ctx_threads_for(const cpu_ctx *ctx, const uae_op *op);
+enum { UAE_CPU_PAR_MIN_FLOATS = 1 << 15 };
+
 /* At least `bytes` of 64-byte aligned scratch, owned by ctx, valid until the next call on ctx
  * (its contents are not kept). Grows, never shrinks. UAE_ERR_NOMEM when it cannot grow. Not for
  * use by two ops at once: one backend runs one op at a time. */

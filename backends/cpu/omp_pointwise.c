@@ -86,7 +86,7 @@ uae_status uae_binary_omp(cpu_ctx *ctx, const uae_op *op) {
     }
     int64_t len = size[nd - 1], rows = uae_tensor_numel(ta) / len, segs = ceil_div(len, SEG);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads(ctx))
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t w = 0; w < rows * segs; w++) {
         int64_t row = w / segs, s = w % segs;
@@ -149,7 +149,7 @@ uae_status uae_unary_omp(cpu_ctx *ctx, const uae_op *op) {
     float *y = uae_cpu_data(op->dst[0]);
     int64_t n = uae_tensor_numel(op->src[0]);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads(ctx))
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t s = 0; s < ceil_div(n, SEG); s++) {
         int64_t len = n - s * SEG < SEG ? n - s * SEG : SEG;
@@ -165,7 +165,7 @@ uae_status uae_unary_bwd_omp(cpu_ctx *ctx, const uae_op *op) {
     float *dx = uae_cpu_data(op->dst[0]);
     int64_t n = uae_tensor_numel(op->src[0]);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads(ctx))
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t s = 0; s < ceil_div(n, SEG); s++) {
         int64_t o = s * SEG, len = n - o < SEG ? n - o : SEG;
@@ -179,7 +179,7 @@ uae_status uae_fill_omp(cpu_ctx *ctx, const uae_op *op) {
     float v = op->p.fill.value;
     int64_t n = uae_tensor_numel(op->dst[0]);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads(ctx))
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t s = 0; s < ceil_div(n, SEG); s++) {
         int64_t end = (s + 1) * SEG < n ? (s + 1) * SEG : n;
@@ -194,7 +194,7 @@ uae_status uae_clamp_omp(cpu_ctx *ctx, const uae_op *op) {
     float lo = op->p.clamp.lo, hi = op->p.clamp.hi;
     int64_t n = uae_tensor_numel(op->src[0]);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads(ctx))
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t s = 0; s < ceil_div(n, SEG); s++) {
         int64_t end = (s + 1) * SEG < n ? (s + 1) * SEG : n;
@@ -213,7 +213,7 @@ uae_status uae_optim_omp(cpu_ctx *ctx, const uae_op *op) {
     if (o.fn == UAE_OPTIM_SGD || o.fn == UAE_OPTIM_RMSPROP) s2 = NULL;
     int64_t n = uae_tensor_numel(op->src[0]);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads(ctx))
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t s = 0; s < ceil_div(n, SEG); s++) {
         int64_t i = s * SEG, len = n - i < SEG ? n - i : SEG;
@@ -379,7 +379,7 @@ static void reduce_pass(const reduce_plan *p, part_kind kind, const float *shift
 uae_status uae_reduce_omp(cpu_ctx *ctx, const uae_op *op) {
     reduce_plan p;
     reduce_plan_make(op->src[0], op->p.reduce.axes, &p);
-    p.threads = uae_cpu_ctx_threads(ctx);
+    p.threads = uae_cpu_ctx_threads_for(ctx, op);
     uae_reduce_fn fn = op->p.reduce.fn;
     float *dst = uae_cpu_data(op->dst[0]);
     double *part = malloc((size_t)(p.nout * p.nparts) * sizeof *part);
@@ -422,7 +422,7 @@ uae_status uae_softmax_omp(cpu_ctx *ctx, const uae_op *op) {
     float *y = uae_cpu_data(op->dst[0]);
     bool log_out = op->p.softmax.log;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads(ctx))
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * len;
@@ -454,7 +454,7 @@ uae_status uae_gather_rows_omp(cpu_ctx *ctx, const uae_op *op) {
     const float *src = uae_cpu_data(ts), *idx = uae_cpu_data(ti);
     float *dst = uae_cpu_data(op->dst[0]);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads(ctx))
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t k = 0; k < nb * m; k++) {
         int64_t r = uae_row_index(idx[k], n);
@@ -477,7 +477,7 @@ uae_status uae_scatter_rows_omp(cpu_ctx *ctx, const uae_op *op) {
     enum { COLS = 256 };
     int64_t blocks = ceil_div(d, COLS);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads(ctx))
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t w = 0; w < nb * blocks; w++) {
         int64_t b = w / blocks, j0 = w % blocks * COLS;
@@ -504,7 +504,7 @@ uae_status uae_mine_bound_omp(cpu_ctx *ctx, const uae_op *op) {
     float *gm = op->dst[2] ? uae_cpu_data(op->dst[2]) : NULL;
     bool dv = op->p.mine.kind == UAE_MINE_DV;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads(ctx))
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t b = 0; b < nb; b++) {
         const float *j_ = xj + b * n, *m_ = xm + b * m;
@@ -559,7 +559,7 @@ uae_status uae_attack_step_omp(cpu_ctx *ctx, const uae_op *op) {
     float *delta = uae_cpu_data(op->dst[0]);
     float *xadv = op->dst[1] ? uae_cpu_data(op->dst[1]) : NULL;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads(ctx))
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t w = 0; w < nb * segs; w++) {
         int64_t b = w / segs, i0 = b * d + w % segs * SEG;

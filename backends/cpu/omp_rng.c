@@ -14,7 +14,7 @@ uae_status uae_rng_omp(cpu_ctx *ctx, const uae_op *op) {
     int64_t n = uae_tensor_numel(op->dst[0]);
     int64_t chunks = (n + RNG_CHUNK - 1) / RNG_CHUNK;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads(ctx))
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t c = 0; c < chunks; c++) {
         int64_t end = (c + 1) * RNG_CHUNK < n ? (c + 1) * RNG_CHUNK : n;
@@ -42,7 +42,7 @@ uae_status uae_permutation_omp(cpu_ctx *ctx, const uae_op *op) {
     int64_t rows = dst->shape[0], n = dst->shape[1];
     /* Rows are independent (stream + r each); within a row Fisher-Yates is sequential. */
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads(ctx))
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t r = 0; r < rows; r++) {
         float *perm = uae_cpu_data(dst) + r * n; /* (n) */

@@ -478,7 +478,7 @@ uae_status uae_conv2d_bwd_weight_omp(cpu_ctx *ctx, const uae_op *op) {
         /* dw_g = beta*dw_g + (((part 0 + part 1) + part 2) + ...), element by element. */
         float beta = c.beta;
         int64_t parts = c.parts;
-        UAE_OMP(omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads(ctx)))
+        UAE_OMP(omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op)))
         for (int64_t e = 0; e < d->g * filter; e++) {
             int64_t g = e / filter, i = e % filter;
             const float *part = c.part_dw + g * parts * filter + i;
@@ -516,7 +516,7 @@ uae_status uae_maxpool2_omp(cpu_ctx *ctx, const uae_op *op) {
     float *y = uae_cpu_data(yt);
     int64_t planes = xt->shape[0] * xt->shape[1], h = xt->shape[2], w = xt->shape[3];
     int64_t ho = yt->shape[2], wo = yt->shape[3];
-    UAE_OMP(omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads(ctx)))
+    UAE_OMP(omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op)))
     for (int64_t pl = 0; pl < planes; pl++)
         for (int64_t i = 0; i < ho; i++) {
             const float *row = x + (pl * h + 2 * i) * w;
@@ -535,7 +535,7 @@ uae_status uae_maxpool2_bwd_omp(cpu_ctx *ctx, const uae_op *op) {
     float *dx = uae_cpu_data(op->dst[0]);
     int64_t planes = xt->shape[0] * xt->shape[1], h = xt->shape[2], w = xt->shape[3];
     int64_t ho = dyt->shape[2], wo = dyt->shape[3];
-    UAE_OMP(omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads(ctx)))
+    UAE_OMP(omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op)))
     for (int64_t pl = 0; pl < planes; pl++) {
         memset(dx + pl * h * w, 0, (size_t)(h * w) * sizeof(float)); /* dropped rows/columns: 0 */
         for (int64_t i = 0; i < ho; i++)
@@ -553,7 +553,7 @@ uae_status uae_upsample2_omp(cpu_ctx *ctx, const uae_op *op) {
     const float *x = uae_cpu_data(xt);
     float *y = uae_cpu_data(op->dst[0]);
     int64_t planes = xt->shape[0] * xt->shape[1], h = xt->shape[2], w = xt->shape[3];
-    UAE_OMP(omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads(ctx)))
+    UAE_OMP(omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op)))
     for (int64_t pl = 0; pl < planes; pl++)
         for (int64_t i = 0; i < h; i++) {
             const float *src = x + (pl * h + i) * w;
@@ -569,7 +569,7 @@ uae_status uae_upsample2_bwd_omp(cpu_ctx *ctx, const uae_op *op) {
     const float *dy = uae_cpu_data(op->src[0]);
     float *dx = uae_cpu_data(dxt);
     int64_t planes = dxt->shape[0] * dxt->shape[1], h = dxt->shape[2], w = dxt->shape[3];
-    UAE_OMP(omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads(ctx)))
+    UAE_OMP(omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op)))
     for (int64_t pl = 0; pl < planes; pl++)
         for (int64_t i = 0; i < h; i++) {
             const float *top = dy + (pl * 2 * h + 2 * i) * 2 * w, *bottom = top + 2 * w;
