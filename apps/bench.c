@@ -501,7 +501,9 @@ static void measure_all(const bench_opts *o, const cli_globals *g, bench_report 
                 x->device_index = d;
                 /* Only the CPU backend runs threads of its own (ref is scalar; a device's
                  * driver has its own): 0 = "not applicable". */
-                x->threads = strcmp(r->devices[d].info.backend, "cpu") == 0 ? thread_counts[t] : 0;
+                x->threads = strcmp(r->devices[d].info.backend, "cpu") != 0 ? 0
+                             : strchr(r->devices[d].id, ':') ? r->devices[d].info.compute_units
+                                                             : thread_counts[t]; /* cpu:N: N */
                 measure_case(o, g, &r->cases[c], bes[d], x);
                 if (x->status == BENCH_FAILED)
                     uae_logf(&g->log, UAE_LOG_WARN, "%s on %s: %s", r->cases[c].name,
