@@ -9,8 +9,9 @@
 # Needs a release build with OpenBLAS (meson's `cblas` option: the CBLAS column) and, for the
 # PyTorch rows, Debian's python3-torch (`apt-get install python3-torch`); without torch those rows
 # say "not run". FULL=1 adds PyTorch's attack at B = 16 (about 2 x 1-2 minutes more).
-# Took 9-10 minutes on the busy 2-core Zen 4 of docs/performance.md (less alone), and the numbers say
-# more about the other load than about uaekit: run it alone (the load average is recorded).
+# Took 6 to 12 minutes on the busy 2-core Zen 4 of docs/performance.md (less alone); on a busy
+# machine the numbers say more about the other load than about uaekit: run it alone (the load
+# average is recorded).
 set -eu
 BUILD=${1:-build}
 OUT=${2:-cpu-targets-$(date -u +%Y%m%dT%H%M%SZ)}
