@@ -68,9 +68,8 @@ static void direct_dots_c(const float *d, int64_t len, const float *xp, const in
     }
 }
 
-/* Blocks as tuned for Zen 3 (32 KiB L1d, 512 KiB L2 per core), as in BLIS's zen3 configuration: a
- * B sliver is KC*NR*4 = 16 KiB (half of L1), an A block MC*KC*4 = 144 KiB (under a third of L2), a
- * B block KC*NC*4 = 4 MiB (in the shared L3). */
+/* Cache blocks as the AVX2 path's (tuned for Zen 3, as BLIS's zen3 configuration): an A block
+ * MC*KC*4 = 144 KiB (under a third of a 512 KiB L2), a B block KC*NC*4 = 4 MiB (in L3). */
 const uae_cpu_kernels uae_cpu_kernels_generic = {
     .isa = UAE_CPU_ISA_GENERIC,
     .mr = MR, .nr = NR, .kc = 256, .mc = 144, .nc = 4080, /* mc, nc: multiples of 4 and 8 */

@@ -1,7 +1,8 @@
 /* backends/cpu/omp_gemm.c — the OpenMP GEMM of the CPU backend: a cache-blocked, packed product in
  * the GotoBLAS/BLIS structure. The micro-kernel, the B packing and the block sizes come from the
- * context's kernel table (cpu_ctx.h): 6x16 plain C (generic.c), 6x16 AVX2+FMA (x86_avx2.c), 14x32
- * AVX-512 (x86_avx512.c). Not a general BLAS: float32, row-major, no complex
+ * context's kernel table (cpu_ctx.h): 4x8 plain C (generic.c), 6x16 AVX2+FMA (x86_avx2.c), 8x32
+ * AVX-512 (x86_avx512.c); with few rows, a large row-major B is read in place, and A B^T may go to
+ * the table's dot-product kernel (below). Not a general BLAS: float32, row-major, no complex
  * types. The reference it is tested against is uae_gemm_ref (ref_spatial.c).
  *
  * The loops, from outside in (as in BLIS):
