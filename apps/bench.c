@@ -250,12 +250,14 @@ static const cli_command bench_command = {
         "Options:\n"
         "  --all             every device, the scalar reference \"ref\" included (slow)\n"
         "  --op NAME         only the cases of one op: gemm, gemm-batched, conv, conv-bwd-data,\n"
-        "                    conv-bwd-weight, mine_bound, attack_step, optim, or end to end:\n"
+        "                    conv-bwd-weight, mine_bound, attack_step, optim, bandwidth (STREAM\n"
+        "                    add over 3 x 64 MiB, GB/s), or end to end:\n"
         "                    train-conv-ae (an epoch of 1000 synthetic images, images/s),\n"
         "                    uae-gen (UAE-iterations/s, i.e. images x attack iterations per\n"
         "                    second, at B = 1, 16, 64 against conv-ae; a full UAE is 40 of\n"
         "                    them; only when asked for, minutes per run on a CPU, or with\n"
-        "                    --quick at B = 1 and 1 MINE step)\n"
+        "                    --quick at B = 1 and 1 MINE step; with the bandwidth case and\n"
+        "                    gemm 1024, and the attack's floor printed)\n"
         "  --size N[,N...]   only the square GEMMs of these sizes (implies --op gemm)\n"
         "  --batch N         the batch of the conv, dense-layer GEMM, mine_bound, attack_step,\n"
         "                    train-conv-ae and uae-gen cases (default 100 for conv, GEMM and\n"
@@ -317,7 +319,7 @@ static int parse_options(const cli_command *cmd, cli_globals *g, int argc, char 
             if (o->op < 0)
                 return cli_usage_error(cmd, "--op: unknown op '%s' (expected gemm, gemm-batched, "
                                        "conv, conv-bwd-data, conv-bwd-weight, mine_bound, "
-                                       "attack_step, optim, train-conv-ae or uae-gen)", p.arg);
+                                       "attack_step, optim, bandwidth, train-conv-ae or uae-gen)", p.arg);
             break;
         case OPT_SIZE:
             rc = parse_sizes(cmd, p.arg, o);
@@ -501,7 +503,9 @@ static void measure_all(const bench_opts *o, const cli_globals *g, bench_report 
                 x->device_index = d;
                 /* Only the CPU backend runs threads of its own (ref is scalar; a device's
                  * driver has its own): 0 = "not applicable". */
-                x->threads = strcmp(r->devices[d].info.backend, "cpu") == 0 ? thread_counts[t] : 0;
+                x->threads = strcmp(r->devices[d].info.backend, "cpu") != 0 ? 0
+                             : strchr(r->devices[d].id, ':') ? r->devices[d].info.compute_units
+                                                             : thread_counts[t]; /* cpu:N: N */
                 measure_case(o, g, &r->cases[c], bes[d], x);
                 if (x->status == BENCH_FAILED)
                     uae_logf(&g->log, UAE_LOG_WARN, "%s on %s: %s", r->cases[c].name,
@@ -539,6 +543,7 @@ static int report(const bench_opts *o, const bench_report *r) {
     else if (o->csv) rc = bench_write_csv(r, stdout);
     else bench_print_table(r, stdout);
     if (rc == CLI_EXIT_OK && o->scaling) bench_print_scaling(r, notes);
+    if (rc == CLI_EXIT_OK) bench_print_floor(r, notes);
     if (rc == CLI_EXIT_OK && o->compare_a) rc = bench_print_compare(r, o->compare_a, o->compare_b, notes);
     if (rc == CLI_EXIT_OK && o->svg && bench_write_svg(r, o->svg) != UAE_OK) {
         fprintf(stderr, "uae-bench: %s\n", uae_last_error());

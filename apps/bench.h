@@ -26,6 +26,7 @@ typedef enum bench_op {
     BENCH_OP_MINE_BOUND,
     BENCH_OP_ATTACK_STEP,
     BENCH_OP_OPTIM,
+    BENCH_OP_BANDWIDTH,         /* memory bandwidth: STREAM's add, c = a + b, far beyond the caches */
     BENCH_OP_TRAIN_CONV_AE,     /* end to end: a conv-ae training epoch (uae/model.h) */
     BENCH_OP_UAE_GEN,           /* end to end: UAE generation (uae/attack.h) */
     BENCH_OP_COUNT
@@ -53,11 +54,14 @@ typedef struct bench_case {
         struct { uae_optim_fn fn; int64_t n; } optim;
         struct { int64_t images, batch; } train;     /* an epoch of images in batches */
         struct { int64_t b; int iterations, mine_steps; } gen; /* one attack of B images */
+        struct { int64_t n; } stream;                 /* floats per array */
     } u;
     double flop;           /* floating-point operations per run; 0 where not meaningful */
     double bytes;          /* least bytes read + written per run; 0 where not meaningful */
     double items;          /* end-to-end cases: images or UAEs per run; 0 for single ops */
     char item_unit[16];    /* "images", "UAE-its" (images x attack iterations) */
+    double floor_bytes;    /* uae-gen: bytes and FLOP the attack cannot avoid per run (the floor: */
+    double floor_flop;     /* bench_cases.c), 0 elsewhere */
 } bench_case;
 
 enum { BENCH_MAX_SIZES = 16 };
@@ -191,6 +195,11 @@ int bench_print_compare(const bench_report *r, const char *a, const char *b, FIL
 
 /* --scaling: per case, 1 thread against n threads, for the CPU backend and the CBLAS. */
 void bench_print_scaling(const bench_report *r, FILE *f);
+
+/* The floor of each uae-gen result: its floor_bytes over the memory bandwidth of the bandwidth
+ * case (same device and threads, same run) plus its floor_flop over the fastest GEMM case of the
+ * run, beside the measured time and their ratio. Nothing when the run lacks those cases. */
+void bench_print_floor(const bench_report *r, FILE *f);
 
 /* Derived numbers of a result (0 when not meaningful). */
 double bench_gflops(const bench_case *c, const bench_stats *s);

@@ -5,11 +5,12 @@
 #include <string.h>
 
 #include "apps/bench.h"
+#include "uae/attack.h"
 #include "uae/tensor.h"
 
 const char *const bench_op_names[BENCH_OP_COUNT] = {
     "gemm", "gemm-batched", "conv", "conv-bwd-data", "conv-bwd-weight",
-    "mine_bound", "attack_step", "optim", "train-conv-ae", "uae-gen",
+    "mine_bound", "attack_step", "optim", "bandwidth", "train-conv-ae", "uae-gen",
 };
 _Static_assert(sizeof bench_op_names / sizeof bench_op_names[0] == BENCH_OP_COUNT, "one name each");
 
@@ -30,7 +31,40 @@ float bench_uniform(uint64_t *state, float lo, float hi) {
  * mine_bound, attack_step, optim: memory-bound, so bytes only:
  *       mine_bound  4*(4*B*n + B): t_joint and t_marg read, both gradients written, one bound each;
  *       attack_step 4*5*B*D: x, g, delta read, delta and x_adv written;
- *       optim       4*7*n: g, p and two state tensors read, p and the two states written. */
+ *       optim       4*7*n: g, p and two state tensors read, p and the two states written.
+ * bandwidth: STREAM's add c = a + b over arrays of n floats, far larger than the last-level cache:
+ *       4*3*n bytes (a and b read, c written; as STREAM, the write-allocate read of c is not
+ *       counted). Same traffic per element as STREAM's triad.
+ * uae-gen (the floor): see gen_floor. */
+
+/* The least bytes and FLOP of one run of the official attack (conv-ae, MinMax, the MINE of
+ * uae/mine.h with conv samples) on B images, `iterations` iterations of `steps` MINE steps. Per
+ * image, the MINE has two branches (x and x'), each a conv (1 -> F filters, k x k, valid) on the n
+ * = 16 channel maps (28 x 28) of conv-ae's first layer, then dense flat -> hidden (flat =
+ * F*(29-k)^2 = 11664), dense hidden -> out; P parameters in all (11.95 M at the defaults). Only the
+ * two flat -> hidden layers count (the rest is < 0.1 % of either sum):
+ *   MINE step: FLOP 3 * 2 * (2*n*flat*hidden): per branch the forward product, dW = dy^T x and
+ *              dx = dy W (the conv weights below need it); bytes 4 * 10 * P: W read by the
+ *              forward and by dx, the gradient written, Adam reads g, p, m, v and writes p, m, v.
+ *   delta step (the objective's pass): FLOP 3 * 2*n*flat*hidden (both branches forward, dx of
+ *              the x' branch); bytes 4 * 1.5 * P (W of both branches read, W of the x' branch
+ *              again).
+ *   once per run (uae_mine_reset): the values, m and v zeroed and the values drawn: 4 * 4 * P
+ *              bytes.
+ * Each tensor counted once per pass that needs it; what stays in cache between passes (nothing
+ * of the 48 MB per image here) is not subtracted. */
+static void gen_floor(bench_case *c) {
+    uae_attack_config ac;
+    if (uae_attack_defaults(UAE_MODEL_AUTOENCODER, &ac) != UAE_OK) return;
+    const double n = 16, F = ac.mine.conv_filters, k = ac.mine.conv_kernel;
+    const double hid = ac.mine.hidden, out = ac.mine.out, side = 28 - k + 1;
+    const double flat = F * side * side;
+    const double P = 2 * (F * k * k + F + flat * hid + hid + hid * out + out) + out;
+    const double gemm = 2 * n * flat * hid; /* one branch's forward product */
+    const double B = (double)c->u.gen.b, it = c->u.gen.iterations, steps = c->u.gen.mine_steps;
+    c->floor_flop = B * it * (steps * 6 * gemm + 3 * gemm);
+    c->floor_bytes = B * (it * (steps * 40 * P + 6 * P) + 16 * P);
+}
 
 static void add_gemm(bench_case *c, const char *name, bool ta, bool tb, int64_t batch, int64_t m,
                      int64_t k, int64_t n) {
@@ -196,6 +230,20 @@ int bench_cases_build(const bench_selection *sel, bench_case **out) {
             c->bytes = 4.0 * 7.0 * (double)np;
         }
     }
+    if (all || sel->op == BENCH_OP_BANDWIDTH || sel->op == BENCH_OP_UAE_GEN) {
+        /* 3 arrays of 64 MiB (quick: 256 KiB), twice the largest L3 of the machines at hand. */
+        bench_case *c = &cs[n++];
+        memset(c, 0, sizeof *c);
+        c->op = BENCH_OP_BANDWIDTH;
+        c->u.stream.n = quick ? 1 << 16 : 1 << 24;
+        snprintf(c->name, sizeof c->name, "bandwidth add %s", quick ? "256KiB" : "64MiB");
+        snprintf(c->shape, sizeof c->shape, "c = a + b, 3 x %lld floats", (long long)c->u.stream.n);
+        c->bytes = 4.0 * 3.0 * (double)c->u.stream.n;
+    }
+    if (sel->op == BENCH_OP_UAE_GEN && !quick) {
+        /* The GEMM peak of the floor: a square product (the fastest shape). */
+        add_gemm(&cs[n++], "1024", false, false, 1, 1024, 1024, 1024);
+    }
     if (all || sel->op == BENCH_OP_TRAIN_CONV_AE) {
         /* An epoch of 1000 images (quick: 8) in batches of the preset's 100 (or --batch). */
         bench_case *c = &cs[n++];
@@ -228,6 +276,7 @@ int bench_cases_build(const bench_selection *sel, bench_case **out) {
             /* UAE-iterations (an image through one iteration): a full UAE is 40 of them */
             c->items = (double)c->u.gen.b * c->u.gen.iterations;
             snprintf(c->item_unit, sizeof c->item_unit, "UAE-its");
+            gen_floor(c);
         }
     }
     UAE_ASSERT(n <= MAX_CASES);
@@ -327,6 +376,16 @@ static uae_status setup_attack(const bench_case *c, bench_instance *in, uint64_t
     return UAE_OK;
 }
 
+static uae_status setup_bandwidth(const bench_case *c, bench_instance *in, uint64_t *seed) {
+    const int64_t n = c->u.stream.n;
+    UAE_TRY(make(in, 0, 1, &n, seed, -1, 1)); /* a */
+    UAE_TRY(make(in, 1, 1, &n, seed, -1, 1)); /* b */
+    UAE_TRY(make(in, 2, 1, &n, seed, 0, 0));  /* c */
+    in->op = (uae_op){.kind = UAE_OP_BINARY, .src = {&in->t[0], &in->t[1]}, .dst = {&in->t[2]}};
+    in->op.p.binary.fn = UAE_BINARY_ADD;
+    return UAE_OK;
+}
+
 static uae_status setup_optim(const bench_case *c, bench_instance *in, uint64_t *seed) {
     const int64_t n = c->u.optim.n;
     UAE_TRY(make(in, 0, 1, &n, seed, -1, 1));  /* g */
@@ -374,6 +433,7 @@ uae_status bench_instance_create(const bench_case *c, uae_backend *be, uint64_t 
         case BENCH_OP_MINE_BOUND: st = setup_mine(c, in, &s); break;
         case BENCH_OP_ATTACK_STEP: st = setup_attack(c, in, &s); break;
         case BENCH_OP_OPTIM: st = setup_optim(c, in, &s); break;
+        case BENCH_OP_BANDWIDTH: st = setup_bandwidth(c, in, &s); break;
         case BENCH_OP_TRAIN_CONV_AE:
         case BENCH_OP_UAE_GEN:
         case BENCH_OP_COUNT: UAE_ASSERT(!"not a single-op case"); break;

@@ -5,23 +5,34 @@
 #include <string.h>
 
 #include "apps/bench.h"
-#include "backends/cpu/cpu_ops.h"
 #include "bench_config.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #if UAE_BENCH_CBLAS
 #include <cblas.h>
 #endif
 
 void bench_set_threads(int n) {
-    /* The CPU backend's parallel regions start from this (the main) thread, so this is the count
-     * they use from now on. */
-    uae_cpu_set_threads(n);
+    /* OpenMP's default on this (the main) thread: what a "cpu" device opened without a count
+     * ("cpu", not "cpu:N") uses in the parallel regions it starts from here. */
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
 #if UAE_BENCH_OPENBLAS
     openblas_set_num_threads(n);
 #endif
 }
 
-int bench_threads(void) { return uae_cpu_threads(); }
+int bench_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
 
 const char *bench_cblas_name(void) {
 #if UAE_BENCH_OPENBLAS

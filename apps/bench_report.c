@@ -242,6 +242,10 @@ int bench_write_json(const bench_report *r, FILE *f) {
             json_object_set_new(o, "item_unit", json_string(c->item_unit));
             json_object_set_new(o, "items_per_s", num_or_null(bench_items_per_s(c, &x->t), ok));
         }
+        if (c->floor_bytes > 0) { /* uae-gen: the counts of the floor (bench_print_floor) */
+            json_object_set_new(o, "floor_bytes", json_real(c->floor_bytes));
+            json_object_set_new(o, "floor_flop", json_real(c->floor_flop));
+        }
         json_object_set_new(o, "host_cpu_per_wall", num_or_null(x->t.cpu_per_wall, ok));
         if (x->has_cblas) {
             json_object_set_new(o, "cblas", stats_json(&x->cblas));
@@ -539,5 +543,49 @@ void bench_print_scaling(const bench_report *r, FILE *f) {
                     bench_format_time(x2->cblas.median, cb, sizeof cb),
                     x1->cblas.median / x2->cblas.median);
         fputc('\n', f);
+    }
+}
+
+void bench_print_floor(const bench_report *r, FILE *f) {
+    bool header = false;
+    for (int i = 0; i < r->nresults; i++) {
+        const bench_result *x = &r->results[i];
+        const bench_case *c = &r->cases[x->case_index];
+        if (c->op != BENCH_OP_UAE_GEN || x->status != BENCH_OK || c->floor_bytes <= 0) continue;
+        /* The bandwidth and the fastest GEMM of the same device and thread count. */
+        double gbps = 0, gflops = 0;
+        for (int j = 0; j < r->nresults; j++) {
+            const bench_result *y = &r->results[j];
+            const bench_case *d = &r->cases[y->case_index];
+            if (y->device_index != x->device_index || y->threads != x->threads ||
+                y->status != BENCH_OK)
+                continue;
+            /* The best sample: what the machine can do (the floor is a bound). */
+            if (d->op == BENCH_OP_BANDWIDTH && d->bytes / y->t.min / 1e9 > gbps)
+                gbps = d->bytes / y->t.min / 1e9;
+            if ((d->op == BENCH_OP_GEMM || d->op == BENCH_OP_GEMM_BATCHED) && d->flop > 0 &&
+                d->flop / y->t.min / 1e9 > gflops)
+                gflops = d->flop / y->t.min / 1e9;
+        }
+        if (gbps <= 0 || gflops <= 0) continue;
+        double t_mem = c->floor_bytes / (gbps * 1e9), t_flop = c->floor_flop / (gflops * 1e9);
+        if (!header) {
+            fprintf(f, "\nfloor of the attack (docs/performance.md): least bytes / best measured bandwidth "
+                       "+ FLOP / best measured GEMM (fastest sample of each)\n");
+            fprintf(f, "%-16s %-8s %4s %10s %10s %10s %8s %14s %14s %8s\n", "case", "device", "thr",
+                    "measured", "floor", "=bytes", "+FLOP", "bytes", "FLOP", "ratio");
+            header = true;
+        }
+        char a[32], b[32], m[32], fl[32];
+        fprintf(f, "%-16s %-8s %4d %10s %10s %10s %8s %11.2f GB %10.1f GFLOP %7.2fx\n", c->name,
+                r->devices[x->device_index].id, x->threads,
+                bench_format_time(x->t.median, a, sizeof a),
+                bench_format_time(t_mem + t_flop, b, sizeof b),
+                bench_format_time(t_mem, m, sizeof m), bench_format_time(t_flop, fl, sizeof fl),
+                c->floor_bytes / 1e9, c->floor_flop / 1e9, x->t.median / (t_mem + t_flop));
+        fprintf(f, "%-16s %-8s %4s   at %.1f GB/s and %.1f GFLOP/s; per UAE (40 iterations, "
+                   "reset amortised): measured %.2f s, floor %.2f s\n",
+                "", "", "", gbps, gflops,
+                x->t.median / (c->items) * 40, (t_mem + t_flop) / c->items * 40);
     }
 }

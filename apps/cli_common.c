@@ -20,9 +20,10 @@ enum { N_GLOBAL_OPTS = sizeof global_opts / sizeof global_opts[0] };
 
 void cli_print_global_options(FILE *f) {
     fputs("Global options (accepted before or after the command name):\n"
-          "  --device SPEC   where to compute: cpu (default), ref, opencl, gpu, an index from\n"
-          "                  `uae devices`, or a unique part of a device's name, vendor or\n"
-          "                  platform; the default comes from $UAE_DEVICE if it is set\n"
+          "  --device SPEC   where to compute: cpu (default), cpu:N (N threads), ref, opencl,\n"
+          "                  gpu, an index from `uae devices`, or a unique part of a device's\n"
+          "                  name, vendor or platform; the default comes from $UAE_DEVICE if it\n"
+          "                  is set ($UAE_CPU_ISA=generic|avx2|avx512 forces the cpu kernels)\n"
           "  --seed N        seed of the random number generators, 0 .. 2^64-1 (default 1)\n"
           "  -q, --quiet     no progress bars; only warnings and errors\n"
           "  -v, --verbose   also print debug messages\n"

@@ -59,9 +59,10 @@ uae_status uae_backend_wrap(const uae_backend_iface *iface, void *ctx, uae_backe
 /* Sets the device's index in the registry's flat list, and the name that shows it. */
 void uae_backend_set_index(uae_backend *be, int index);
 
-/* The entry points of the host backends (backends/cpu/). They run ops on host pointers; the
- * reference and the OpenMP implementation have the same signature. */
-uae_status uae_cpu_backend_create(bool reference, uae_backend **out);
+/* The entry points of the host backends (backends/cpu/). They run ops on host pointers. threads:
+ * the CPU backend's thread count ("cpu:N"), 0 for OpenMP's default at each op; ignored by the
+ * reference. Fails when $UAE_CPU_ISA names an instruction set this processor does not run. */
+uae_status uae_cpu_backend_create(bool reference, int threads, uae_backend **out);
 
 /* Runs one checked op whose tensors are host memory, with the reference (scalar) implementation.
  * Used as the oracle and for host fallback. */

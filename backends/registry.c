@@ -1,7 +1,7 @@
 /* backends/registry.c — the list of backends and devices, and opening one by name.
  * This is the one file (with meson) that knows which backends the build has: the only
  * `#if UAE_HAVE_OPENCL` in the code. The flat device list is: 0 "cpu", 1 "ref", then every
- * OpenCL device of every platform. */
+ * OpenCL device of every platform. "cpu:N" opens the CPU backend with N threads. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +17,7 @@
 
 static void host_info(int index, uae_device_info *info) {
     uae_backend *be;
-    if (uae_cpu_backend_create(index == 1, &be) != UAE_OK) {
+    if (uae_cpu_backend_create(index == 1, 0, &be) != UAE_OK) {
         memset(info, 0, sizeof *info);
         return;
     }
@@ -48,9 +48,10 @@ uae_status uae_device_list(uae_device_info *infos, int cap, int *count) {
     return UAE_OK;
 }
 
-static uae_status open_index(int index, uae_backend **out) {
+/* threads: for the CPU backend ("cpu:N"), 0 for OpenMP's default. */
+static uae_status open_index(int index, int threads, uae_backend **out) {
     if (index < N_HOST) {
-        uae_status st = uae_cpu_backend_create(index == 1, out);
+        uae_status st = uae_cpu_backend_create(index == 1, threads, out);
         if (st == UAE_OK) uae_backend_set_index(*out, index);
         return st;
     }
@@ -94,8 +95,18 @@ uae_status uae_backend_open(const char *spec, uae_backend **out) {
     uae_device_list(all, CAP, &n);
     if (n > CAP) n = CAP;
 
-    if (strcmp(spec, "cpu") == 0) return open_index(0, out);
-    if (strcmp(spec, "ref") == 0) return open_index(1, out);
+    if (strcmp(spec, "cpu") == 0) return open_index(0, 0, out);
+    if (strncmp(spec, "cpu:", 4) == 0) {
+        char *end;
+        long threads = strtol(spec + 4, &end, 10);
+        if (end == spec + 4 || *end != '\0' || threads < 1 || threads > 4096)
+            return uae_fail(UAE_ERR_INVALID,
+                            "device '%s': expected cpu:N with N threads, 1 <= N <= 4096 (e.g. "
+                            "cpu:1), or cpu for OpenMP's default (OMP_NUM_THREADS)",
+                            spec);
+        return open_index(0, (int)threads, out);
+    }
+    if (strcmp(spec, "ref") == 0) return open_index(1, 0, out);
     if (strcmp(spec, "opencl") == 0 || strcmp(spec, "gpu") == 0) {
         int first = -1, first_gpu = -1;
         for (int i = N_HOST; i < n; i++) {
@@ -107,13 +118,13 @@ uae_status uae_backend_open(const char *spec, uae_backend **out) {
             return fail_with_list(spec, strcmp(spec, "gpu") == 0 ? "no OpenCL GPU found"
                                                                  : "no OpenCL device found",
                                   all, n);
-        return open_index(pick, out);
+        return open_index(pick, 0, out);
     }
     char *end;
     long idx = strtol(spec, &end, 10);
     if (*end == '\0' && end != spec) {
         if (idx < 0 || idx >= n) return fail_with_list(spec, "no device with that index", all, n);
-        return open_index((int)idx, out);
+        return open_index((int)idx, 0, out);
     }
     int match = -1, nmatch = 0;
     for (int i = 0; i < n; i++)
@@ -125,5 +136,5 @@ uae_status uae_backend_open(const char *spec, uae_backend **out) {
         }
     if (nmatch == 0) return fail_with_list(spec, "no device matches", all, n);
     if (nmatch > 1) return fail_with_list(spec, "more than one device matches (use an index)", all, n);
-    return open_index(match, out);
+    return open_index(match, 0, out);
 }

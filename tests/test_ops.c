@@ -5,11 +5,15 @@
  * tensor lie guard floats that must come back untouched.
  *
  *   test_ops                 compare every backend with "ref"
- *   test_ops --determinism   run every row on "cpu" with 1, 2 and 3 threads; the bits must agree
+ *   test_ops --device SPEC   compare one device (e.g. cpu) with "ref"
+ *   test_ops --determinism   run every row on "cpu:1", "cpu:2" and "cpu:3" (1, 2, 3 threads); the
+ *                            bits must agree
  *
  * Environment: UAE_TEST_SMALL=1 runs only the small rows (for slow devices and simulators);
  * UAE_TEST_ALLOW_UNSUPPORTED=1 lets an op that answers UAE_ERR_UNSUPPORTED pass (while a backend is
- * being written). Exit status 0 when every row passed, 1 otherwise.
+ * being written); UAE_CPU_ISA=generic|avx2|avx512 picks the CPU backend's instruction set (exit
+ * status 77, skipped, when this processor does not run it). Exit status 0 when every row passed,
+ * 1 otherwise.
  *
  * Adding an op's test is adding a row. Tolerances (field tol) are the normalised mean squared
  * error sum((a - b)^2) / sum(b^2) over the finite elements; 0 means bit-identical. NaN and Inf
@@ -20,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/cpu/cpu_ops.h" /* uae_cpu_set_threads, for --determinism */
 #include "uae/ops.h"
 
 /* Default tolerance. Transcendental functions differ between libms (and OpenCL's exp/log are
@@ -664,12 +667,32 @@ static uint64_t hash_floats(uint64_t h, const float *x, int64_t n) {
 }
 
 /* Every row on "cpu" with 1, 2 and 3 threads: the destinations must have the same bits. */
+/* Opens spec: 0, or 77 (skip) when $UAE_CPU_ISA names an instruction set this processor does not
+ * run, or 1 (fail). */
+static int open_device(const char *spec, uae_backend **be) {
+    uae_status st = uae_backend_open(spec, be);
+    if (st == UAE_OK) return 0;
+    const char *isa = getenv("UAE_CPU_ISA");
+    bool skip = st == UAE_ERR_UNSUPPORTED && isa && *isa;
+    fprintf(stderr, "test_ops: %s: %s%s\n", spec, uae_last_error(), skip ? " (skipped)" : "");
+    return skip ? 77 : 1;
+}
+
 static int test_determinism(bool small, bool allow_unsupported) {
-    uae_backend *cpu;
-    if (uae_backend_open("cpu", &cpu) != UAE_OK) {
-        fprintf(stderr, "test_ops: %s\n", uae_last_error());
-        return 1;
+    uae_backend *cpus[3];
+    for (int th = 1; th <= 3; th++) {
+        char spec[16];
+        snprintf(spec, sizeof spec, "cpu:%d", th);
+        int rc = open_device(spec, &cpus[th - 1]);
+        if (rc) {
+            while (--th >= 1) uae_backend_free(cpus[th - 1]);
+            return rc;
+        }
     }
+    uae_device_info info;
+    uae_backend_info(cpus[0], &info);
+    printf("== %s, %s, %s: %s\n", uae_backend_name(cpus[0]), uae_backend_name(cpus[1]),
+           uae_backend_name(cpus[2]), info.vendor);
     int failed = 0, skipped = 0;
     for (int i = 0; i < ncases; i++) {
         if (small && cases[i].big) continue;
@@ -681,9 +704,8 @@ static int test_determinism(bool small, bool allow_unsupported) {
         const char *verdict = "ok";
         uae_status st = UAE_OK;
         for (int th = 1; th <= 3 && st == UAE_OK; th++) {
-            uae_cpu_set_threads(th);
             run_result r;
-            run_case(cpu, &c, shapes, init, &r);
+            run_case(cpus[th - 1], &c, shapes, init, &r);
             st = r.st;
             hash[th - 1] = 0xcbf29ce484222325ull;
             for (int k = 0; k < UAE_OP_MAX_DST && st == UAE_OK; k++)
@@ -707,7 +729,7 @@ static int test_determinism(bool small, bool allow_unsupported) {
         for (int k = 0; k < NSLOT; k++) free(init[k]);
     }
     printf("determinism: %d rows failed, %d unsupported (allowed)\n", failed, skipped);
-    uae_backend_free(cpu);
+    for (int th = 0; th < 3; th++) uae_backend_free(cpus[th]);
     return failed ? 1 : 0;
 }
 
@@ -715,6 +737,7 @@ int main(int argc, char **argv) {
     bool small = env_flag("UAE_TEST_SMALL");
     bool allow = env_flag("UAE_TEST_ALLOW_UNSUPPORTED");
     if (argc > 1 && strcmp(argv[1], "--determinism") == 0) return test_determinism(small, allow);
+    const char *only = argc > 2 && strcmp(argv[1], "--device") == 0 ? argv[2] : NULL;
 
     /* Every op kind has at least one row (and one small row, for slow devices). */
     for (int k = 0; k < UAE_OP_COUNT; k++) {
@@ -735,17 +758,26 @@ int main(int argc, char **argv) {
     uae_device_info infos[CAP];
     int n = 0, failed = 0, skipped = 0, tested = 0;
     uae_device_list(infos, CAP, &n);
+    if (only) n = 1; /* one pass, with the device given */
     for (int i = 0; i < n && i < CAP; i++) {
-        if (strcmp(infos[i].backend, "ref") == 0) continue;
+        if (!only && strcmp(infos[i].backend, "ref") == 0) continue;
         char spec[16];
         snprintf(spec, sizeof spec, "%d", i);
         uae_backend *be;
-        if (uae_backend_open(spec, &be) != UAE_OK) {
+        if (only) {
+            int rc = open_device(only, &be);
+            if (rc) {
+                uae_backend_free(ref);
+                return rc;
+            }
+        } else if (uae_backend_open(spec, &be) != UAE_OK) {
             printf("device %d (%s): cannot open: %s  FAILED\n", i, infos[i].name, uae_last_error());
             failed++;
             continue;
         }
-        printf("== %s\n", uae_backend_name(be));
+        uae_device_info info;
+        uae_backend_info(be, &info);
+        printf("== %s: %s\n", uae_backend_name(be), info.vendor);
         failed += test_backend(be, ref, small, allow, &skipped);
         tested++;
         uae_backend_free(be);

@@ -89,7 +89,8 @@ typedef struct tcase {
     uae_op op;                         /* kind and params; tensors come from the arrays below */
     uae_tensor src[UAE_OP_MAX_SRC];    /* ndim == 0: the slot is NULL */
     uae_tensor dst[UAE_OP_MAX_DST];    /* buf: the initial contents, copied before each run */
-    uae_cpu_op_fn ref, omp;
+    uae_cpu_op_fn ref;
+    uae_cpu_omp_fn omp;
     int64_t terms;                     /* most terms summed into one output element */
     bool exact;                        /* the OpenMP version must give the reference's bits */
 } tcase;
@@ -105,7 +106,10 @@ static void free_outputs(float *out[UAE_OP_MAX_DST]) {
 
 /* Runs fn on fresh copies of tc's initial outputs, returned in out (the caller frees them).
  * Checks the status and that the guard values after each output are untouched. */
-static void run(const tcase *tc, uae_cpu_op_fn fn, float *out[UAE_OP_MAX_DST]) {
+/* The CPU backend's context the OpenMP versions run with: one instruction set at a time (main). */
+static cpu_ctx omp_ctx;
+
+static void run(const tcase *tc, bool omp, float *out[UAE_OP_MAX_DST]) {
     uae_op op = tc->op;
     uae_tensor dst[UAE_OP_MAX_DST];
     for (int i = 0; i < UAE_OP_MAX_SRC; i++) op.src[i] = tc->src[i].ndim ? &tc->src[i] : NULL;
@@ -121,7 +125,7 @@ static void run(const tcase *tc, uae_cpu_op_fn fn, float *out[UAE_OP_MAX_DST]) {
         dst[i].buf = out[i];
         op.dst[i] = &dst[i];
     }
-    uae_status st = fn(&op);
+    uae_status st = omp ? tc->omp(&omp_ctx, &op) : tc->ref(&op);
     CHECK(st == UAE_OK, "%s: status %s: %s", tc->name, uae_status_name(st), uae_last_error());
     for (int i = 0; i < UAE_OP_MAX_DST; i++) {
         if (!out[i]) continue;
@@ -153,13 +157,13 @@ static void magnitudes(const tcase *tc, float *mag[UAE_OP_MAX_DST]) {
     } else {
         m.op.p.conv.beta = fabsf(m.op.p.conv.beta);
     }
-    run(&m, m.ref, mag);
+    run(&m, false, mag);
     case_free(&m);
 }
 
 static void set_threads(int n) {
 #ifdef _OPENMP
-    omp_set_num_threads(n);
+    omp_ctx.threads = n;
 #else
     (void)n;
 #endif
@@ -177,11 +181,11 @@ static void check_case(tcase *tc) {
     if (st != UAE_OK) return;
 
     float *ref[UAE_OP_MAX_DST], *mag[UAE_OP_MAX_DST], *omp[3][UAE_OP_MAX_DST];
-    run(tc, tc->ref, ref);
+    run(tc, false, ref);
     if (!tc->exact) magnitudes(tc, mag);
     for (int t = 0; t < 3; t++) {
         set_threads(t + 1);
-        run(tc, tc->omp, omp[t]);
+        run(tc, true, omp[t]);
     }
     set_threads(2);
 
@@ -271,6 +275,11 @@ static void test_gemm(void) {
     gemm_case(false, true, 150, 4097, 5, 1.0f, 1.0f, 1, 1, 0);
     /* A model shape: one layer of a per-sample network batch (batch >= threads). */
     gemm_case(false, true, 16, 64, 100, 1.0f, 0.0f, 0, 8, 0);
+    /* Few rows and a B of over 2^20 floats: B is read in place, unpacked (omp_gemm.c), with a
+     * partial last sliver (n = 1025); and the dot-product path of A B^T (m <= 32, k >= 256). */
+    gemm_case(false, false, 17, 1025, 1024, 1.0f, 0.0f, 0, 1, 0);
+    gemm_case(true, false, 9, 1030, 1040, -0.5f, 2.0f, 3, 1, 0);
+    gemm_case(false, true, 16, 37, 1027, 1.0f, 0.5f, 2, 3, 1);
 }
 
 /* ---- Convolutions ---------------------------------------------------------------------------- */
@@ -428,15 +437,23 @@ static void test_pool(void) {
 }
 
 int main(void) {
-    set_threads(2);
-    test_gemm();
-    test_conv();
-    test_pool();
-    /* Again with the plain C kernels that processors without AVX2 and FMA run. */
-    setenv("UAE_CPU_NOSIMD", "1", 1);
-    test_gemm();
-    test_conv();
-    unsetenv("UAE_CPU_NOSIMD");
+    /* Every instruction set this processor runs (cpu_ctx.h): each has its own GEMM micro-kernel,
+     * packing and convolution loops. */
+    for (int isa = 0; isa < UAE_CPU_ISA_COUNT; isa++) {
+        if (!uae_cpu_isa_supported((uae_cpu_isa)isa)) {
+            printf("test_spatial: %s: not run (this processor or build lacks it)\n",
+                   uae_cpu_isa_name((uae_cpu_isa)isa));
+            continue;
+        }
+        uae_cpu_ctx_init(&omp_ctx, (uae_cpu_isa)isa, 1);
+        set_threads(2);
+        int before = cases;
+        test_gemm();
+        test_conv();
+        test_pool();
+        printf("test_spatial: %s: %d cases\n", uae_cpu_isa_name((uae_cpu_isa)isa), cases - before);
+        uae_cpu_ctx_release(&omp_ctx);
+    }
     if (failures) {
         fprintf(stderr, "test_spatial: %d failures\n", failures);
         return 1;

@@ -1,29 +1,25 @@
 /* backends/cpu/cpu_backend.c — the two host backends: "ref" (every op by its scalar reference)
- * and "cpu" (every op by its OpenMP version). Memory is plain aligned host memory. */
+ * and "cpu" (every op by its OpenMP version, with the context of cpu_ctx.h: the instruction set
+ * chosen when it opens, threads, scratch). Memory is plain aligned host memory. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "backends/backend_impl.h"
 #include "backends/cpu/cpu_ops.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #define TABLE_ENTRY_REF(kind, stem) [kind] = uae_##stem##_ref,
 #define TABLE_ENTRY_OMP(kind, stem) [kind] = uae_##stem##_omp,
 static const uae_cpu_op_fn ref_table[] = {UAE_CPU_OP_LIST(TABLE_ENTRY_REF)};
-static const uae_cpu_op_fn omp_table[] = {UAE_CPU_OP_LIST(TABLE_ENTRY_OMP)};
+static const uae_cpu_omp_fn omp_table[] = {UAE_CPU_OP_LIST(TABLE_ENTRY_OMP)};
 _Static_assert(sizeof ref_table / sizeof ref_table[0] == UAE_OP_COUNT, "one reference per op");
 _Static_assert(sizeof omp_table / sizeof omp_table[0] == UAE_OP_COUNT, "one OpenMP version per op");
 
-typedef struct cpu_ctx {
-    bool reference;
-} cpu_ctx;
-
 uae_status uae_ref_compute(const uae_op *op) { return ref_table[op->kind](op); }
 
-static void cpu_free(void *ctx) { free(ctx); }
+static void cpu_free(void *ctx) {
+    uae_cpu_ctx_release(ctx);
+    free(ctx);
+}
 
 static uae_status cpu_alloc(void *ctx, size_t bytes, void **buf) {
     (void)ctx;
@@ -62,8 +58,8 @@ static float *cpu_host_ptr(void *ctx, void *buf) {
 }
 
 static uae_status cpu_compute(void *ctx, const uae_op *op) {
-    const cpu_ctx *c = ctx;
-    return (c->reference ? ref_table : omp_table)[op->kind](op);
+    cpu_ctx *c = ctx;
+    return c->reference ? ref_table[op->kind](op) : omp_table[op->kind](c, op);
 }
 
 /* Reads the processor's model name from /proc/cpuinfo (Linux); "host CPU" elsewhere. */
@@ -93,10 +89,13 @@ static void cpu_info(void *ctx, uae_device_info *info) {
     snprintf(info->backend, sizeof info->backend, "%s", c->reference ? "ref" : "cpu");
     snprintf(info->platform, sizeof info->platform, "host");
     cpu_model_name(info->name, sizeof info->name);
-    snprintf(info->vendor, sizeof info->vendor, "%s",
-             c->reference ? "uaekit scalar reference" : "uaekit OpenMP");
+    if (c->reference)
+        snprintf(info->vendor, sizeof info->vendor, "uaekit scalar reference");
+    else
+        snprintf(info->vendor, sizeof info->vendor, "uaekit OpenMP, %s kernels; cpu:N for N threads",
+                 uae_cpu_isa_name(c->isa));
     snprintf(info->type, sizeof info->type, "cpu");
-    info->compute_units = c->reference ? 1 : uae_cpu_threads();
+    info->compute_units = c->reference ? 1 : uae_cpu_ctx_threads(c);
     FILE *f = fopen("/proc/meminfo", "r");
     if (f) {
         unsigned long long kb = 0;
@@ -136,24 +135,18 @@ static const uae_backend_iface ref_iface = {
     .sync = NULL,
     .info = cpu_info,
 };
-uae_status uae_cpu_backend_create(bool reference, uae_backend **out) {
+uae_status uae_cpu_backend_create(bool reference, int threads, uae_backend **out) {
     cpu_ctx *c = calloc(1, sizeof *c);
     if (!c) return uae_fail(UAE_ERR_NOMEM, "cpu backend: out of host memory");
+    if (reference) {
+        uae_cpu_ctx_init(c, UAE_CPU_ISA_GENERIC, 1);
+    } else {
+        uae_status st = uae_cpu_ctx_open(c, threads);
+        if (st != UAE_OK) {
+            free(c);
+            return st;
+        }
+    }
     c->reference = reference;
     return uae_backend_wrap(reference ? &ref_iface : &cpu_iface, c, out);
-}
-
-int uae_cpu_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
-void uae_cpu_set_threads(int n) {
-    UAE_ASSERT(n >= 1);
-#ifdef _OPENMP
-    omp_set_num_threads(n);
-#endif
 }

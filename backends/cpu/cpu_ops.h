@@ -1,13 +1,15 @@
-/* backends/cpu/cpu_ops.h — the host implementations of every op, in two versions with the same
- * signature: _ref, the plain scalar reference (the oracle, kept forever), and _omp, the optimised
- * OpenMP version. Tensors handed to these functions hold host pointers: the data of t starts at
+/* backends/cpu/cpu_ops.h — the host implementations of every op, in two versions: _ref, the plain
+ * scalar reference (the oracle, kept forever), and _omp, the optimised OpenMP version, which also
+ * takes the CPU backend's context (instruction set, kernels, threads, scratch: cpu_ctx.h). Tensors handed to these functions hold host pointers: the data of t starts at
  * (float *)t->buf + t->offset (uae_cpu_data). Ops have been checked by uae_op_check already. */
 #ifndef UAE_CPU_OPS_H
 #define UAE_CPU_OPS_H
 
+#include "backends/cpu/cpu_ctx.h"
 #include "uae/ops.h"
 
 typedef uae_status (*uae_cpu_op_fn)(const uae_op *op);
+typedef uae_status (*uae_cpu_omp_fn)(cpu_ctx *ctx, const uae_op *op);
 
 static inline float *uae_cpu_data(const uae_tensor *t) { return (float *)t->buf + t->offset; }
 
@@ -38,16 +40,8 @@ static inline float *uae_cpu_data(const uae_tensor *t) { return (float *)t->buf 
 
 #define UAE_CPU_DECLARE(kind, stem)                          \
     uae_status uae_##stem##_ref(const uae_op *op);           \
-    uae_status uae_##stem##_omp(const uae_op *op);
+    uae_status uae_##stem##_omp(cpu_ctx *ctx, const uae_op *op);
 UAE_CPU_OP_LIST(UAE_CPU_DECLARE)
 #undef UAE_CPU_DECLARE
-
-/* Number of OpenMP threads the CPU backend uses (omp_get_max_threads), 1 without OpenMP. */
-int uae_cpu_threads(void);
-
-/* Sets the number of OpenMP threads of later CPU-backend ops started from the calling thread
- * (omp_set_num_threads; n >= 1). For tests that check that results do not depend on it; a no-op
- * without OpenMP. */
-void uae_cpu_set_threads(int n);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backends/cpu/cpu_ctx.h"
 #include "uae/status.h"
 
 /* An OpenMP directive that disappears (without an unknown-pragma warning) in builds without
@@ -21,12 +22,6 @@
 #else
 #define UAE_OMP(...)
 #endif
-
-/* Whether the host kernels may use their AVX2+FMA versions: the processor has both, and the
- * environment variable UAE_CPU_NOSIMD is unset, empty or "0" (set it to test or debug the plain C
- * versions, which every processor runs). Read on every call; results differ in rounding between the
- * two versions, never between runs or thread counts. */
-bool uae_cpu_use_avx2(void);
 
 /* C = alpha * op(A) @ op(B) + beta * C for one row-major matrix product. C is (m, n), op(A) is
  * (m, k), op(B) is (k, n); lda/ldb/ldc are the actual row lengths of the stored A, B, C (never 0).
@@ -44,16 +39,27 @@ typedef struct uae_sgemm_args {
     int64_t ldc;
 } uae_sgemm_args;
 
-/* Floats of scratch that uae_sgemm_serial needs for these sizes (the packed panels of A and B). */
-size_t uae_sgemm_scratch_floats(int64_t m, int64_t n, int64_t k);
+/* Floats of scratch that uae_sgemm_serial needs for these sizes with these kernels (the packed
+ * panels of A and B). */
+size_t uae_sgemm_scratch_floats(const uae_cpu_kernels *k, int64_t m, int64_t n, int64_t kk);
 
-/* Computes one product on the calling thread. scratch holds uae_sgemm_scratch_floats(m, n, k)
- * floats, 32-byte aligned (not owned; its contents on return are unspecified). Safe to call from
- * inside an OpenMP parallel region, one product per thread. */
-void uae_sgemm_serial(const uae_sgemm_args *g, float *scratch);
+/* Computes one product on the calling thread with the kernels k. scratch holds
+ * uae_sgemm_scratch_floats(k, m, n, k) floats, 64-byte aligned (not owned; its contents on return
+ * are unspecified). Safe to call from inside an OpenMP parallel region, one product per thread. */
+void uae_sgemm_serial(const uae_cpu_kernels *k, const uae_sgemm_args *g, float *scratch);
 
 /* Computes one product with up to `threads` OpenMP threads (fewer for small products). Call it
- * from outside any parallel region. Allocates its scratch: UAE_ERR_NOMEM if that fails. */
-uae_status uae_sgemm_parallel(const uae_sgemm_args *g, int threads);
+ * from outside any parallel region. Its scratch is ctx's (uae_cpu_scratch), or, with ctx NULL, an
+ * allocation of its own. UAE_ERR_NOMEM if that fails. */
+uae_status uae_sgemm_parallel(cpu_ctx *ctx, const uae_cpu_kernels *k, const uae_sgemm_args *g,
+                              int threads);
+
+/* The plain C parts the instruction-set files fall back on: packing of a B sliver NR columns wide
+ * (columns past nr zero), and the write of an MR x NR tile of products ab (row length NR) into C
+ * for partial tiles: c = alpha*ab [+ beta*c], separately rounded, as every micro-kernel does. */
+void uae_gemm_pack_b_c(const uae_sgemm_args *g, int64_t p0, int64_t kc, int64_t j0, int nr,
+                       int NR, float *restrict dst);
+void uae_gemm_tile_update(const float *ab, int NR, float *c, int64_t ldc, int mr, int nr,
+                          float alpha, float beta);
 
 #endif

@@ -52,7 +52,7 @@ static void binary_span(uae_binary_fn fn, const float *a, const float *b, int64_
     }
 }
 
-uae_status uae_binary_omp(const uae_op *op) {
+uae_status uae_binary_omp(cpu_ctx *ctx, const uae_op *op) {
     const uae_tensor *ta = op->src[0], *tb = op->src[1];
     const float *a = uae_cpu_data(ta), *b = uae_cpu_data(tb);
     float *dst = uae_cpu_data(op->dst[0]);
@@ -86,7 +86,7 @@ uae_status uae_binary_omp(const uae_op *op) {
     }
     int64_t len = size[nd - 1], rows = uae_tensor_numel(ta) / len, segs = ceil_div(len, SEG);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t w = 0; w < rows * segs; w++) {
         int64_t row = w / segs, s = w % segs;
@@ -143,13 +143,13 @@ static void unary_span(const uae_unary_params *u, bool bwd, const float *x, cons
 #undef CASE
 }
 
-uae_status uae_unary_omp(const uae_op *op) {
+uae_status uae_unary_omp(cpu_ctx *ctx, const uae_op *op) {
     const uae_unary_params u = op->p.unary;
     const float *x = uae_cpu_data(op->src[0]);
     float *y = uae_cpu_data(op->dst[0]);
     int64_t n = uae_tensor_numel(op->src[0]);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t s = 0; s < ceil_div(n, SEG); s++) {
         int64_t len = n - s * SEG < SEG ? n - s * SEG : SEG;
@@ -158,14 +158,14 @@ uae_status uae_unary_omp(const uae_op *op) {
     return UAE_OK;
 }
 
-uae_status uae_unary_bwd_omp(const uae_op *op) {
+uae_status uae_unary_bwd_omp(cpu_ctx *ctx, const uae_op *op) {
     const uae_unary_params u = op->p.unary;
     const float *x = uae_cpu_data(op->src[0]), *y = uae_cpu_data(op->src[1]);
     const float *dy = uae_cpu_data(op->src[2]);
     float *dx = uae_cpu_data(op->dst[0]);
     int64_t n = uae_tensor_numel(op->src[0]);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t s = 0; s < ceil_div(n, SEG); s++) {
         int64_t o = s * SEG, len = n - o < SEG ? n - o : SEG;
@@ -174,12 +174,12 @@ uae_status uae_unary_bwd_omp(const uae_op *op) {
     return UAE_OK;
 }
 
-uae_status uae_fill_omp(const uae_op *op) {
+uae_status uae_fill_omp(cpu_ctx *ctx, const uae_op *op) {
     float *y = uae_cpu_data(op->dst[0]);
     float v = op->p.fill.value;
     int64_t n = uae_tensor_numel(op->dst[0]);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t s = 0; s < ceil_div(n, SEG); s++) {
         int64_t end = (s + 1) * SEG < n ? (s + 1) * SEG : n;
@@ -188,13 +188,13 @@ uae_status uae_fill_omp(const uae_op *op) {
     return UAE_OK;
 }
 
-uae_status uae_clamp_omp(const uae_op *op) {
+uae_status uae_clamp_omp(cpu_ctx *ctx, const uae_op *op) {
     const float *x = uae_cpu_data(op->src[0]);
     float *y = uae_cpu_data(op->dst[0]);
     float lo = op->p.clamp.lo, hi = op->p.clamp.hi;
     int64_t n = uae_tensor_numel(op->src[0]);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t s = 0; s < ceil_div(n, SEG); s++) {
         int64_t end = (s + 1) * SEG < n ? (s + 1) * SEG : n;
@@ -203,17 +203,8 @@ uae_status uae_clamp_omp(const uae_op *op) {
     return UAE_OK;
 }
 
-/* n elements of one optimizer (a constant at each call site), with or without the first state. */
-ALWAYS_INLINE void optim_loop(uae_optim_fn fn, bool has1, const uae_optim_params *o,
-                              uae_optim_consts c, const float *g, float *p, float *s1, float *s2,
-                              int64_t n) {
-    for (int64_t i = 0; i < n; i++)
-        uae_optim_f(fn, o, c, g[i], &p[i], has1 ? &s1[i] : NULL, s2 ? &s2[i] : NULL);
-}
-
-uae_status uae_optim_omp(const uae_op *op) {
+uae_status uae_optim_omp(cpu_ctx *ctx, const uae_op *op) {
     const uae_optim_params o = op->p.optim;
-    uae_optim_consts c = uae_optim_prepare(&o);
     const float *g = uae_cpu_data(op->src[0]);
     float *p = uae_cpu_data(op->dst[0]);
     float *s1 = op->dst[1] ? uae_cpu_data(op->dst[1]) : NULL;
@@ -222,25 +213,11 @@ uae_status uae_optim_omp(const uae_op *op) {
     if (o.fn == UAE_OPTIM_SGD || o.fn == UAE_OPTIM_RMSPROP) s2 = NULL;
     int64_t n = uae_tensor_numel(op->src[0]);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t s = 0; s < ceil_div(n, SEG); s++) {
         int64_t i = s * SEG, len = n - i < SEG ? n - i : SEG;
-        float *q1 = s1 ? s1 + i : NULL, *q2 = s2 ? s2 + i : NULL;
-        switch (o.fn) {
-        case UAE_OPTIM_SGD:
-            if (q1) optim_loop(UAE_OPTIM_SGD, true, &o, c, g + i, p + i, q1, NULL, len);
-            else optim_loop(UAE_OPTIM_SGD, false, &o, c, g + i, p + i, NULL, NULL, len);
-            break;
-        case UAE_OPTIM_ADAM: optim_loop(UAE_OPTIM_ADAM, true, &o, c, g + i, p + i, q1, q2, len); break;
-        case UAE_OPTIM_RMSPROP:
-            optim_loop(UAE_OPTIM_RMSPROP, true, &o, c, g + i, p + i, q1, NULL, len);
-            break;
-        case UAE_OPTIM_ADADELTA:
-            optim_loop(UAE_OPTIM_ADADELTA, true, &o, c, g + i, p + i, q1, q2, len);
-            break;
-        case UAE_OPTIM_COUNT: break;
-        }
+        ctx->k->optim(&o, g + i, p + i, s1 ? s1 + i : NULL, s2 ? s2 + i : NULL, len);
     }
     return UAE_OK;
 }
@@ -258,6 +235,7 @@ typedef struct reduce_plan {
     int64_t rn[2], rs[2];  /* reduced groups, inner first */
     int64_t nout, count;   /* outputs; elements per output */
     int64_t nchunk, nparts; /* chunks of the inner reduced group; parts per output */
+    int threads;            /* of the parallel passes */
 } reduce_plan;
 
 static void reduce_plan_make(const uae_tensor *tx, unsigned axes, reduce_plan *p) {
@@ -340,7 +318,7 @@ static void reduce_parts_across(const reduce_plan *p, part_kind kind, const floa
     enum { OUT_BLOCK = 64 };
     int64_t nblk = ceil_div(p->kn[0], OUT_BLOCK);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(p->threads)
 #endif
     for (int64_t w = 0; w < p->kn[1] * nblk * p->nparts; w++) {
         int64_t k = w % p->nparts, blk = w / p->nparts % nblk, o1 = w / p->nparts / nblk;
@@ -378,7 +356,7 @@ static void reduce_pass(const reduce_plan *p, part_kind kind, const float *shift
         reduce_parts_across(p, kind, shift, part);
     } else {
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(p->threads)
 #endif
         for (int64_t w = 0; w < p->nout * p->nparts; w++) {
             int64_t o = w / p->nparts, len;
@@ -387,7 +365,7 @@ static void reduce_pass(const reduce_plan *p, part_kind kind, const float *shift
         }
     }
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(p->threads)
 #endif
     for (int64_t o = 0; o < p->nout; o++) {
         const double *q = part + o * p->nparts;
@@ -398,9 +376,10 @@ static void reduce_pass(const reduce_plan *p, part_kind kind, const float *shift
     }
 }
 
-uae_status uae_reduce_omp(const uae_op *op) {
+uae_status uae_reduce_omp(cpu_ctx *ctx, const uae_op *op) {
     reduce_plan p;
     reduce_plan_make(op->src[0], op->p.reduce.axes, &p);
+    p.threads = uae_cpu_ctx_threads_for(ctx, op);
     uae_reduce_fn fn = op->p.reduce.fn;
     float *dst = uae_cpu_data(op->dst[0]);
     double *part = malloc((size_t)(p.nout * p.nparts) * sizeof *part);
@@ -436,14 +415,14 @@ uae_status uae_reduce_omp(const uae_op *op) {
 
 /* ---- Softmax: rows in parallel ---------------------------------------------------------------- */
 
-uae_status uae_softmax_omp(const uae_op *op) {
+uae_status uae_softmax_omp(cpu_ctx *ctx, const uae_op *op) {
     const uae_tensor *tx = op->src[0];
     int64_t len = tx->shape[tx->ndim - 1], rows = uae_tensor_numel(tx) / len;
     const float *x = uae_cpu_data(tx);
     float *y = uae_cpu_data(op->dst[0]);
     bool log_out = op->p.softmax.log;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * len;
@@ -469,13 +448,13 @@ uae_status uae_softmax_omp(const uae_op *op) {
 
 /* ---- Row gather and scatter -------------------------------------------------------------------- */
 
-uae_status uae_gather_rows_omp(const uae_op *op) {
+uae_status uae_gather_rows_omp(cpu_ctx *ctx, const uae_op *op) {
     const uae_tensor *ts = op->src[0], *ti = op->src[1];
     int64_t nb = ts->shape[0], n = ts->shape[1], d = ts->shape[2], m = ti->shape[1];
     const float *src = uae_cpu_data(ts), *idx = uae_cpu_data(ti);
     float *dst = uae_cpu_data(op->dst[0]);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t k = 0; k < nb * m; k++) {
         int64_t r = uae_row_index(idx[k], n);
@@ -487,7 +466,7 @@ uae_status uae_gather_rows_omp(const uae_op *op) {
     return UAE_OK;
 }
 
-uae_status uae_scatter_rows_omp(const uae_op *op) {
+uae_status uae_scatter_rows_omp(cpu_ctx *ctx, const uae_op *op) {
     const uae_tensor *ts = op->src[0], *ti = op->src[1], *td = op->dst[0];
     int64_t nb = td->shape[0], n = td->shape[1], d = td->shape[2], m = ti->shape[1];
     const float *src = uae_cpu_data(ts), *idx = uae_cpu_data(ti);
@@ -498,7 +477,7 @@ uae_status uae_scatter_rows_omp(const uae_op *op) {
     enum { COLS = 256 };
     int64_t blocks = ceil_div(d, COLS);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t w = 0; w < nb * blocks; w++) {
         int64_t b = w / blocks, j0 = w % blocks * COLS;
@@ -515,7 +494,7 @@ uae_status uae_scatter_rows_omp(const uae_op *op) {
 
 /* ---- MINE bounds: estimators in parallel -------------------------------------------------------- */
 
-uae_status uae_mine_bound_omp(const uae_op *op) {
+uae_status uae_mine_bound_omp(cpu_ctx *ctx, const uae_op *op) {
     const uae_tensor *tj = op->src[0], *tm = op->src[1];
     int64_t nb = tj->shape[0], n = tj->shape[1], m = tm->shape[1];
     const float *xj = uae_cpu_data(tj), *xm = uae_cpu_data(tm);
@@ -525,7 +504,7 @@ uae_status uae_mine_bound_omp(const uae_op *op) {
     float *gm = op->dst[2] ? uae_cpu_data(op->dst[2]) : NULL;
     bool dv = op->p.mine.kind == UAE_MINE_DV;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t b = 0; b < nb; b++) {
         const float *j_ = xj + b * n, *m_ = xm + b * m;
@@ -572,7 +551,7 @@ uae_status uae_mine_bound_omp(const uae_op *op) {
 
 /* ---- Attack step: (sample, segment) work items ------------------------------------------------- */
 
-uae_status uae_attack_step_omp(const uae_op *op) {
+uae_status uae_attack_step_omp(cpu_ctx *ctx, const uae_op *op) {
     const uae_attack_params a = op->p.attack;
     int64_t nb = op->src[0]->shape[0], d = op->src[0]->shape[1], segs = ceil_div(d, SEG);
     const float *x = uae_cpu_data(op->src[0]), *g = uae_cpu_data(op->src[1]);
@@ -580,21 +559,13 @@ uae_status uae_attack_step_omp(const uae_op *op) {
     float *delta = uae_cpu_data(op->dst[0]);
     float *xadv = op->dst[1] ? uae_cpu_data(op->dst[1]) : NULL;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t w = 0; w < nb * segs; w++) {
         int64_t b = w / segs, i0 = b * d + w % segs * SEG;
         int64_t end = i0 + SEG < (b + 1) * d ? i0 + SEG : (b + 1) * d;
-        float lrb = lr ? lr[b] : a.lr;
-        /* Two loops, so that `sign` is a constant in each and both vectorise. */
-        if (a.sign)
-            for (int64_t i = i0; i < end; i++)
-                delta[i] = uae_attack_f(&a, true, lrb, x[i], g[i], delta[i]);
-        else
-            for (int64_t i = i0; i < end; i++)
-                delta[i] = uae_attack_f(&a, false, lrb, x[i], g[i], delta[i]);
-        if (xadv)
-            for (int64_t i = i0; i < end; i++) xadv[i] = x[i] + delta[i];
+        ctx->k->attack(&a, lr ? lr[b] : a.lr, x + i0, g + i0, delta + i0, xadv ? xadv + i0 : NULL,
+                       end - i0);
     }
     return UAE_OK;
 }

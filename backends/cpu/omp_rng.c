@@ -1,66 +1,25 @@
 /* backends/cpu/omp_rng.c — OpenMP versions of UAE_OP_RNG and UAE_OP_PERMUTATION. Every element is a
  * function of its index alone, so any split of the work gives the reference's bits; the speed-ups
- * are threads and computing each Philox block once for its four uniforms. */
-#if defined(__GNUC__) && !defined(__clang__)
-/* GCC vectorises the NORMAL loop below only without trapping math (clang's default): the branches
- * of the portable log and cos then become selects, which evaluate both sides. That changes no
- * result: no float operation here can trap, no flag is read, and the operations and their order
- * stay as written (no reassociation, no contraction). It must precede the includes, as
- * functions with different optimisation settings are not inlined into each other. */
-#pragma GCC optimize("no-trapping-math")
-#endif
+ * are threads, the vectorised normal fill of the kernel table (kernel_loops.h) and computing each
+ * Philox block once for its four uniforms. */
 #include "backends/cpu/cpu_ops.h"
-#include "backends/cpu/omp_gemm.h"
 #include "core/philox.h"
 
 /* Elements per parallel task: large enough to amortise scheduling, small enough to balance. */
 #define RNG_CHUNK 4096
 
-/* NORMAL elements [i0, i1): y[i] = uae_philox_normal(.., counter + i, ..). GCC vectorises the
- * loop (SSE2: 4 lanes); element by element it costs about 100 cycles (Philox's 10 rounds, log,
- * sqrt, cos). */
-static void normal_run(float *restrict y, int64_t i0, int64_t i1, const uae_rng_params *p) {
-    for (int64_t i = i0; i < i1; i++)
-        y[i] = uae_philox_normal(p->seed, p->stream, p->counter + (uint64_t)i, p->a, p->b);
-}
-
-#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
-/* The same loop in AVX2 registers (8 lanes). Each lane does the same +, -, * and integer
- * operations in the same order, so the bits are the scalar code's (no FMA: -ffp-contract=off, and
- * the target is "avx2" without "fma"); tests/test_rng.c compares the op with the reference
- * backend bit for bit. */
-#define RNG_NORMAL_AVX2 1
-__attribute__((target("avx2"))) static void
-normal_run_avx2(float *restrict y, int64_t i0, int64_t i1, const uae_rng_params *p) {
-    const uint64_t seed = p->seed, stream = p->stream, counter = p->counter;
-    const float mean = p->a, std = p->b;
-    UAE_OMP(omp simd)
-    for (int64_t i = i0; i < i1; i++)
-        y[i] = uae_philox_normal(seed, stream, counter + (uint64_t)i, mean, std);
-}
-#else
-#define RNG_NORMAL_AVX2 0
-#endif
-
-uae_status uae_rng_omp(const uae_op *op) {
+uae_status uae_rng_omp(cpu_ctx *ctx, const uae_op *op) {
     const uae_rng_params *p = &op->p.rng;
     float *y = uae_cpu_data(op->dst[0]); /* (numel) */
     int64_t n = uae_tensor_numel(op->dst[0]);
     int64_t chunks = (n + RNG_CHUNK - 1) / RNG_CHUNK;
-    bool avx2 = RNG_NORMAL_AVX2 && p->dist == UAE_RNG_NORMAL && uae_cpu_use_avx2();
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t c = 0; c < chunks; c++) {
         int64_t end = (c + 1) * RNG_CHUNK < n ? (c + 1) * RNG_CHUNK : n;
-        if (p->dist == UAE_RNG_NORMAL) {
-#if RNG_NORMAL_AVX2
-            if (avx2) {
-                normal_run_avx2(y, c * RNG_CHUNK, end, p);
-                continue;
-            }
-#endif
-            normal_run(y, c * RNG_CHUNK, end, p);
+        if (p->dist == UAE_RNG_NORMAL) { /* the kernel table's loop, vectorised (cpu_ctx.h) */
+            ctx->k->rng_normal(y, c * RNG_CHUNK, end, p);
             continue;
         }
         /* UNIFORM: element j is word j & 3 of block j >> 2; a new block is needed at the start of
@@ -77,13 +36,13 @@ uae_status uae_rng_omp(const uae_op *op) {
     return UAE_OK;
 }
 
-uae_status uae_permutation_omp(const uae_op *op) {
+uae_status uae_permutation_omp(cpu_ctx *ctx, const uae_op *op) {
     const uae_rng_params *p = &op->p.rng;
     const uae_tensor *dst = op->dst[0];
     int64_t rows = dst->shape[0], n = dst->shape[1];
     /* Rows are independent (stream + r each); within a row Fisher-Yates is sequential. */
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t r = 0; r < rows; r++) {
         float *perm = uae_cpu_data(dst) + r * n; /* (n) */

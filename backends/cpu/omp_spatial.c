@@ -9,10 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#include <immintrin.h>
-#endif
-
 #include "backends/cpu/cpu_ops.h"
 #include "backends/cpu/omp_gemm.h"
 
@@ -118,12 +114,13 @@ static void col2im_add(const conv_geom *d, const float *restrict col, float *res
 typedef uae_status (*conv_task_fn)(const void *ctx, int64_t task, float *col, float *gemm_scratch,
                                    int gemm_threads);
 
-static uae_status task_gemm(const uae_sgemm_args *a, float *gemm_scratch, int gemm_threads) {
+static uae_status task_gemm(cpu_ctx *cpu, const uae_sgemm_args *a, float *gemm_scratch,
+                            int gemm_threads) {
     if (gemm_scratch) {
-        uae_sgemm_serial(a, gemm_scratch);
+        uae_sgemm_serial(cpu->k, a, gemm_scratch);
         return UAE_OK;
     }
-    return uae_sgemm_parallel(a, gemm_threads);
+    return uae_sgemm_parallel(cpu, cpu->k, a, gemm_threads);
 }
 
 static size_t round16(size_t floats) { return (floats + 15) / 16 * 16; }
@@ -131,14 +128,13 @@ static size_t round16(size_t floats) { return (floats + 15) / 16 * 16; }
 /* Runs tasks 0 .. ntasks-1: one per thread if there are at least as many tasks as threads, else in
  * order with threaded GEMMs. The result does not depend on which: tasks write disjoint outputs and
  * the GEMM gives the same bits either way. */
-static uae_status run_tasks(const char *what, int64_t ntasks, size_t col_floats,
+static uae_status run_tasks(cpu_ctx *cpu, const char *what, int64_t ntasks, size_t col_floats,
                             size_t gemm_floats, conv_task_fn fn, const void *ctx) {
-    int threads = uae_cpu_threads();
+    int threads = uae_cpu_ctx_threads(cpu);
     if (ntasks >= threads) {
         size_t per_thread = round16(col_floats) + round16(gemm_floats);
-        size_t bytes = per_thread * (size_t)threads * sizeof(float);
-        float *buf = aligned_alloc(64, bytes);
-        if (!buf) return uae_fail(UAE_ERR_NOMEM, "%s: cannot allocate %zu bytes", what, bytes);
+        float *buf;
+        UAE_TRY(uae_cpu_scratch(cpu, per_thread * (size_t)threads * sizeof(float), &buf));
         /* Dynamic: which thread runs a task does not change its result, and a thread that the
          * system deschedules then holds up only its current task. */
         UAE_OMP(omp parallel for schedule(dynamic) num_threads(threads))
@@ -151,7 +147,6 @@ static uae_status run_tasks(const char *what, int64_t ntasks, size_t col_floats,
             /* With a scratch of its own the GEMM runs serially and cannot fail. */
             (void)fn(ctx, t, col, col + round16(col_floats), 1);
         }
-        free(buf);
         return UAE_OK;
     }
     size_t bytes = round16(col_floats) * sizeof(float);
@@ -174,7 +169,7 @@ typedef struct conv_ctx {
     int64_t parts;                  /* bwd_weight: parts per weight set */
     const float *wt;                /* direct bwd_data: flipped weights (G, C, K, R, S) */
     const int64_t *off;             /* direct: tap offsets into the padded planes */
-    bool avx2;                      /* direct: use the AVX2 build of the loops */
+    cpu_ctx *cpu;                   /* the kernels, scratch and threads */
 } conv_ctx;
 
 /* ---- Direct convolution, for layers with few filters ----------------------------------------- */
@@ -192,7 +187,7 @@ typedef struct conv_ctx {
  * and dropped. */
 enum {
     DIRECT_MAX_K = 8,   /* the most filters (output channels) that go the direct way */
-    DCH = 64,           /* outputs per chunk, kept in registers across all taps */
+    DCH = UAE_DIRECT_CHUNK, /* outputs per chunk, kept in registers across all taps */
     PAD_TAIL = 2 * DCH, /* zeros after padded planes, see pad_planes */
 };
 
@@ -219,121 +214,6 @@ static int64_t padded_floats(int64_t n, int64_t h, int64_t w, int64_t ph, int64_
     return n * (h + 2 * ph) * (w + 2 * pw) + PAD_TAIL;
 }
 
-/* Writes one chunk of flat outputs acc[i] = out[o0 + i] to yk (P, Q): drops o >= len and the
- * columns q >= Q, adds the bias, and accumulates with beta (beta == 0: yk is not read). */
-static void store_chunk(const float *acc, int64_t o0, int64_t len, int64_t wp, int64_t Q,
-                        const float *bias_k, float beta, float *yk) {
-    for (int i = 0; i < DCH && o0 + i < len; i++) {
-        int64_t p = (o0 + i) / wp, q = (o0 + i) % wp;
-        if (q >= Q) continue;
-        float v = bias_k ? acc[i] + *bias_k : acc[i];
-        float *out = yk + p * Q + q;
-        *out = beta == 0.0f ? v : v + beta * *out;
-    }
-}
-
-/* y (nout, P, Q) = [beta * y +] bias + correlation of xp (row length wp) with wt (nout, ntaps) at
- * tap offsets off. */
-static void direct_correlate_c(const float *xp, int64_t wp, int64_t nout, const float *wt,
-                               int64_t ntaps, const int64_t *off, const float *bias, float beta,
-                               float *y, int64_t P, int64_t Q) {
-    int64_t len = (P - 1) * wp + Q; /* flat outputs up to the last one that is kept */
-    for (int64_t k = 0; k < nout; k++)
-        for (int64_t o0 = 0; o0 < len; o0 += DCH) {
-            float acc[DCH] = {0};
-            for (int64_t t = 0; t < ntaps; t++) {
-                const float wv = wt[k * ntaps + t], *src = xp + off[t] + o0;
-                for (int i = 0; i < DCH; i++) acc[i] += wv * src[i];
-            }
-            store_chunk(acc, o0, len, wp, Q, bias ? bias + k : NULL, beta, y + k * P * Q);
-        }
-}
-
-/* out[t] (+)= sum over o < len of d[o] * xp[off[t] + o], len a multiple of 32, in interleaved
- * partial sums added in a fixed order. */
-static void direct_dots_c(const float *d, int64_t len, const float *xp, const int64_t *off,
-                          int64_t ntaps, bool accumulate, float *out) {
-    for (int64_t t = 0; t < ntaps; t++) {
-        const float *x = xp + off[t];
-        float acc[8] = {0};
-        for (int64_t o = 0; o < len; o += 8)
-            for (int i = 0; i < 8; i++) acc[i] += d[o + i] * x[o + i];
-        float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
-                    ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        out[t] = accumulate ? out[t] + sum : sum;
-    }
-}
-
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-/* The same loops with AVX2 + FMA intrinsics (gcc does not keep the plain C accumulators in
- * registers). Fused multiply-adds round differently from the C loops: results are deterministic
- * on one machine, not identical between the two builds. */
-__attribute__((target("avx2,fma"))) static void
-direct_correlate_avx2(const float *xp, int64_t wp, int64_t nout, const float *wt, int64_t ntaps,
-                      const int64_t *off, const float *bias, float beta, float *y, int64_t P,
-                      int64_t Q) {
-    _Static_assert(DCH == 64, "the AVX2 loop keeps 8 vectors of 8 outputs");
-    int64_t len = (P - 1) * wp + Q;
-    for (int64_t k = 0; k < nout; k++) {
-        const float *wk = wt + k * ntaps;
-        float *yk = y + k * P * Q;
-        for (int64_t o0 = 0; o0 < len; o0 += DCH) {
-            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps();
-            __m256 a3 = _mm256_setzero_ps(), a4 = _mm256_setzero_ps(), a5 = _mm256_setzero_ps();
-            __m256 a6 = _mm256_setzero_ps(), a7 = _mm256_setzero_ps();
-            for (int64_t t = 0; t < ntaps; t++) {
-                const float *src = xp + off[t] + o0;
-                __m256 wv = _mm256_broadcast_ss(wk + t);
-                a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 0), a0);
-                a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 8), a1);
-                a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 16), a2);
-                a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 24), a3);
-                a4 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 32), a4);
-                a5 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 40), a5);
-                a6 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 48), a6);
-                a7 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 56), a7);
-            }
-            float acc[DCH];
-            _mm256_storeu_ps(acc + 0, a0);
-            _mm256_storeu_ps(acc + 8, a1);
-            _mm256_storeu_ps(acc + 16, a2);
-            _mm256_storeu_ps(acc + 24, a3);
-            _mm256_storeu_ps(acc + 32, a4);
-            _mm256_storeu_ps(acc + 40, a5);
-            _mm256_storeu_ps(acc + 48, a6);
-            _mm256_storeu_ps(acc + 56, a7);
-            store_chunk(acc, o0, len, wp, Q, bias ? bias + k : NULL, beta, yk);
-        }
-    }
-}
-
-__attribute__((target("avx2,fma"))) static void
-direct_dots_avx2(const float *d, int64_t len, const float *xp, const int64_t *off, int64_t ntaps,
-                 bool accumulate, float *out) {
-    for (int64_t t = 0; t < ntaps; t++) {
-        const float *x = xp + off[t];
-        /* Four independent chains hide the latency of the multiply-adds. */
-        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-        __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-        for (int64_t o = 0; o < len; o += 32) {
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(d + o), _mm256_loadu_ps(x + o), a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(d + o + 8), _mm256_loadu_ps(x + o + 8), a1);
-            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(d + o + 16), _mm256_loadu_ps(x + o + 16), a2);
-            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(d + o + 24), _mm256_loadu_ps(x + o + 24), a3);
-        }
-        float acc[8];
-        _mm256_storeu_ps(acc, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-        float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
-                    ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        out[t] = accumulate ? out[t] + sum : sum;
-    }
-}
-
-#else
-#define direct_correlate_avx2 direct_correlate_c
-#define direct_dots_avx2 direct_dots_c
-#endif
-
 static uae_status direct_fwd_task(const void *vctx, int64_t n, float *buf, float *gemm_scratch,
                                   int gemm_threads) {
     (void)gemm_scratch, (void)gemm_threads;
@@ -341,7 +221,7 @@ static uae_status direct_fwd_task(const void *vctx, int64_t n, float *buf, float
     const conv_geom *d = &c->d;
     int64_t f0 = n / d->per_set * d->k;
     pad_planes(c->x + n * d->c * d->h * d->w, d->c, d->h, d->w, d->pad_h, d->pad_w, buf);
-    (c->avx2 ? direct_correlate_avx2 : direct_correlate_c)(
+    c->cpu->k->conv_correlate(
         buf, d->w + 2 * d->pad_w, d->k, c->w + f0 * d->crs, d->crs, c->off,
         c->bias ? c->bias + f0 : NULL, 0.0f, c->y + n * d->k * d->pq, d->p, d->q);
     return UAE_OK;
@@ -356,7 +236,7 @@ static uae_status direct_bwd_data_task(const void *vctx, int64_t n, float *buf,
     const conv_geom *d = &c->d;
     int64_t g = n / d->per_set, ph = d->r - 1 - d->pad_h, pw = d->s - 1 - d->pad_w;
     pad_planes(c->dy + n * d->k * d->pq, d->k, d->p, d->q, ph, pw, buf);
-    (c->avx2 ? direct_correlate_avx2 : direct_correlate_c)(
+    c->cpu->k->conv_correlate(
         buf, d->q + 2 * pw, d->c, c->wt + g * d->c * d->k * d->r * d->s, d->k * d->r * d->s,
         c->off, NULL, c->beta, c->dx + n * d->c * d->h * d->w, d->h, d->w);
     return UAE_OK;
@@ -383,8 +263,7 @@ static uae_status direct_bwd_weight_task(const void *vctx, int64_t task, float *
             memset(row, 0, (size_t)len * sizeof(float));
             for (int64_t p = 0; p < d->p; p++)
                 memcpy(row + p * wp, dyn + (k * d->p + p) * d->q, (size_t)d->q * sizeof(float));
-            (c->avx2 ? direct_dots_avx2 : direct_dots_c)(row, len, xp, c->off, d->crs, n != first,
-                                                          dw + k * d->crs);
+            c->cpu->k->conv_dots(row, len, xp, c->off, d->crs, n != first, dw + k * d->crs);
             float sum = n == first ? 0.0f : db[k];
             for (int64_t i = 0; i < d->pq; i++) sum += dyn[k * d->pq + i];
             db[k] = sum;
@@ -426,11 +305,12 @@ static uae_status conv_fwd_task(const void *vctx, int64_t n, float *col, float *
         .a = c->w + f0 * d->crs, .lda = d->crs, .b = b, .ldb = d->pq,
         .beta = c->bias ? 1.0f : 0.0f, .c = yn, .ldc = d->pq,
     };
-    return task_gemm(&a, gemm_scratch, gemm_threads);
+    return task_gemm(c->cpu, &a, gemm_scratch, gemm_threads);
 }
 
-uae_status uae_conv2d_omp(const uae_op *op) {
+uae_status uae_conv2d_omp(cpu_ctx *ctx, const uae_op *op) {
     conv_ctx c = {
+        .cpu = ctx,
         .d = conv_geom_of(op->src[0], op->src[1], op->dst[0], &op->p.conv),
         .x = uae_cpu_data(op->src[0]), .w = uae_cpu_data(op->src[1]),
         .bias = op->src[2] ? uae_cpu_data(op->src[2]) : NULL, .y = uae_cpu_data(op->dst[0]),
@@ -440,15 +320,14 @@ uae_status uae_conv2d_omp(const uae_op *op) {
         int64_t *off = tap_offsets(d->c, d->r, d->s, d->h + 2 * d->pad_h, d->w + 2 * d->pad_w);
         if (!off) return uae_fail(UAE_ERR_NOMEM, "conv2d_omp: out of memory");
         c.off = off;
-        c.avx2 = uae_cpu_use_avx2();
-        uae_status st = run_tasks("conv2d_omp", d->n,
+        uae_status st = run_tasks(ctx, "conv2d_omp", d->n,
                                   (size_t)padded_floats(d->c, d->h, d->w, d->pad_h, d->pad_w), 0,
                                   direct_fwd_task, &c);
         free(off);
         return st;
     }
     size_t col = conv_pointwise(d) ? 0 : (size_t)(d->crs * d->pq);
-    return run_tasks("conv2d_omp", d->n, col, uae_sgemm_scratch_floats(d->k, d->pq, d->crs),
+    return run_tasks(ctx, "conv2d_omp", d->n, col, uae_sgemm_scratch_floats(ctx->k, d->k, d->pq, d->crs),
                      conv_fwd_task, &c);
 }
 
@@ -469,9 +348,9 @@ static uae_status conv_bwd_data_task(const void *vctx, int64_t n, float *col, fl
     if (conv_pointwise(d)) { /* col2im is the identity: the GEMM accumulates into dx itself */
         a.beta = c->beta;
         a.c = dxn;
-        return task_gemm(&a, gemm_scratch, gemm_threads);
+        return task_gemm(c->cpu, &a, gemm_scratch, gemm_threads);
     }
-    UAE_TRY(task_gemm(&a, gemm_scratch, gemm_threads));
+    UAE_TRY(task_gemm(c->cpu, &a, gemm_scratch, gemm_threads));
     if (c->beta == 0.0f) /* dx is not read: NaNs in it do not propagate */
         memset(dxn, 0, (size_t)plane * sizeof(float));
     else if (c->beta != 1.0f)
@@ -480,8 +359,9 @@ static uae_status conv_bwd_data_task(const void *vctx, int64_t n, float *col, fl
     return UAE_OK;
 }
 
-uae_status uae_conv2d_bwd_data_omp(const uae_op *op) {
+uae_status uae_conv2d_bwd_data_omp(cpu_ctx *ctx, const uae_op *op) {
     conv_ctx c = {
+        .cpu = ctx,
         .d = conv_geom_of(op->dst[0], op->src[1], op->src[0], &op->p.conv),
         .beta = op->p.conv.beta,
         .dy = uae_cpu_data(op->src[0]), .w = uae_cpu_data(op->src[1]),
@@ -508,8 +388,7 @@ uae_status uae_conv2d_bwd_data_omp(const uae_op *op) {
                                     d->s - 1 - s];
         c.off = off;
         c.wt = wt;
-        c.avx2 = uae_cpu_use_avx2();
-        uae_status st = run_tasks("conv2d_bwd_data_omp", d->n,
+        uae_status st = run_tasks(ctx, "conv2d_bwd_data_omp", d->n,
                                   (size_t)padded_floats(d->k, d->p, d->q, ph, pw), 0,
                                   direct_bwd_data_task, &c);
         free(off);
@@ -517,8 +396,8 @@ uae_status uae_conv2d_bwd_data_omp(const uae_op *op) {
         return st;
     }
     size_t col = conv_pointwise(d) ? 0 : (size_t)(d->crs * d->pq);
-    return run_tasks("conv2d_bwd_data_omp", d->n, col,
-                     uae_sgemm_scratch_floats(d->crs, d->pq, d->k), conv_bwd_data_task, &c);
+    return run_tasks(ctx, "conv2d_bwd_data_omp", d->n, col,
+                     uae_sgemm_scratch_floats(ctx->k, d->crs, d->pq, d->k), conv_bwd_data_task, &c);
 }
 
 /* ---- Gradient with respect to the weights ---------------------------------------------------- */
@@ -551,7 +430,7 @@ static uae_status conv_bwd_weight_task(const void *vctx, int64_t task, float *co
             .a = dyn, .lda = d->pq, .b = b, .ldb = d->pq,
             .beta = n == first ? 0.0f : 1.0f, .c = dw, .ldc = d->crs,
         };
-        UAE_TRY(task_gemm(&a, gemm_scratch, gemm_threads));
+        UAE_TRY(task_gemm(c->cpu, &a, gemm_scratch, gemm_threads));
         for (int64_t k = 0; k < d->k; k++) {
             float sum = n == first ? 0.0f : db[k];
             for (int64_t i = 0; i < d->pq; i++) sum += dyn[k * d->pq + i];
@@ -561,8 +440,9 @@ static uae_status conv_bwd_weight_task(const void *vctx, int64_t task, float *co
     return UAE_OK;
 }
 
-uae_status uae_conv2d_bwd_weight_omp(const uae_op *op) {
+uae_status uae_conv2d_bwd_weight_omp(cpu_ctx *ctx, const uae_op *op) {
     conv_ctx c = {
+        .cpu = ctx,
         .d = conv_geom_of(op->src[0], op->dst[0], op->src[1], &op->p.conv),
         .beta = op->p.conv.beta,
         .x = uae_cpu_data(op->src[0]), .dy = uae_cpu_data(op->src[1]),
@@ -586,20 +466,19 @@ uae_status uae_conv2d_bwd_weight_omp(const uae_op *op) {
             return uae_fail(UAE_ERR_NOMEM, "conv2d_bwd_weight_omp: out of memory");
         }
         c.off = off;
-        c.avx2 = uae_cpu_use_avx2();
         size_t buf = (size_t)(padded_floats(d->c, d->h, d->w, d->pad_h, d->pad_w) + d->k * len);
-        st = run_tasks("conv2d_bwd_weight_omp", tasks, buf, 0, direct_bwd_weight_task, &c);
+        st = run_tasks(ctx, "conv2d_bwd_weight_omp", tasks, buf, 0, direct_bwd_weight_task, &c);
         free(off);
     } else {
         size_t col = conv_pointwise(d) ? 0 : (size_t)(d->crs * d->pq);
-        st = run_tasks("conv2d_bwd_weight_omp", tasks, col,
-                       uae_sgemm_scratch_floats(d->k, d->crs, d->pq), conv_bwd_weight_task, &c);
+        st = run_tasks(ctx, "conv2d_bwd_weight_omp", tasks, col,
+                       uae_sgemm_scratch_floats(ctx->k, d->k, d->crs, d->pq), conv_bwd_weight_task, &c);
     }
     if (st == UAE_OK) {
         /* dw_g = beta*dw_g + (((part 0 + part 1) + part 2) + ...), element by element. */
         float beta = c.beta;
         int64_t parts = c.parts;
-        UAE_OMP(omp parallel for schedule(static))
+        UAE_OMP(omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op)))
         for (int64_t e = 0; e < d->g * filter; e++) {
             int64_t g = e / filter, i = e % filter;
             const float *part = c.part_dw + g * parts * filter + i;
@@ -631,13 +510,13 @@ static int argmax2x2(const float *v, int64_t ld) {
     return best;
 }
 
-uae_status uae_maxpool2_omp(const uae_op *op) {
+uae_status uae_maxpool2_omp(cpu_ctx *ctx, const uae_op *op) {
     const uae_tensor *xt = op->src[0], *yt = op->dst[0];
     const float *x = uae_cpu_data(xt);
     float *y = uae_cpu_data(yt);
     int64_t planes = xt->shape[0] * xt->shape[1], h = xt->shape[2], w = xt->shape[3];
     int64_t ho = yt->shape[2], wo = yt->shape[3];
-    UAE_OMP(omp parallel for schedule(static))
+    UAE_OMP(omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op)))
     for (int64_t pl = 0; pl < planes; pl++)
         for (int64_t i = 0; i < ho; i++) {
             const float *row = x + (pl * h + 2 * i) * w;
@@ -650,13 +529,13 @@ uae_status uae_maxpool2_omp(const uae_op *op) {
     return UAE_OK;
 }
 
-uae_status uae_maxpool2_bwd_omp(const uae_op *op) {
+uae_status uae_maxpool2_bwd_omp(cpu_ctx *ctx, const uae_op *op) {
     const uae_tensor *xt = op->src[0], *dyt = op->src[1];
     const float *x = uae_cpu_data(xt), *dy = uae_cpu_data(dyt);
     float *dx = uae_cpu_data(op->dst[0]);
     int64_t planes = xt->shape[0] * xt->shape[1], h = xt->shape[2], w = xt->shape[3];
     int64_t ho = dyt->shape[2], wo = dyt->shape[3];
-    UAE_OMP(omp parallel for schedule(static))
+    UAE_OMP(omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op)))
     for (int64_t pl = 0; pl < planes; pl++) {
         memset(dx + pl * h * w, 0, (size_t)(h * w) * sizeof(float)); /* dropped rows/columns: 0 */
         for (int64_t i = 0; i < ho; i++)
@@ -669,12 +548,12 @@ uae_status uae_maxpool2_bwd_omp(const uae_op *op) {
     return UAE_OK;
 }
 
-uae_status uae_upsample2_omp(const uae_op *op) {
+uae_status uae_upsample2_omp(cpu_ctx *ctx, const uae_op *op) {
     const uae_tensor *xt = op->src[0];
     const float *x = uae_cpu_data(xt);
     float *y = uae_cpu_data(op->dst[0]);
     int64_t planes = xt->shape[0] * xt->shape[1], h = xt->shape[2], w = xt->shape[3];
-    UAE_OMP(omp parallel for schedule(static))
+    UAE_OMP(omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op)))
     for (int64_t pl = 0; pl < planes; pl++)
         for (int64_t i = 0; i < h; i++) {
             const float *src = x + (pl * h + i) * w;
@@ -685,12 +564,12 @@ uae_status uae_upsample2_omp(const uae_op *op) {
     return UAE_OK;
 }
 
-uae_status uae_upsample2_bwd_omp(const uae_op *op) {
+uae_status uae_upsample2_bwd_omp(cpu_ctx *ctx, const uae_op *op) {
     const uae_tensor *dxt = op->dst[0];
     const float *dy = uae_cpu_data(op->src[0]);
     float *dx = uae_cpu_data(dxt);
     int64_t planes = dxt->shape[0] * dxt->shape[1], h = dxt->shape[2], w = dxt->shape[3];
-    UAE_OMP(omp parallel for schedule(static))
+    UAE_OMP(omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op)))
     for (int64_t pl = 0; pl < planes; pl++)
         for (int64_t i = 0; i < h; i++) {
             const float *top = dy + (pl * 2 * h + 2 * i) * 2 * w, *bottom = top + 2 * w;

@@ -1,0 +1,75 @@
+/* backends/cpu/kernel_loops.h — the elementwise kernels of the CPU backend's tables, as static
+ * functions that each instruction-set file (generic.c, x86_avx2.c, x86_avx512.c) includes and
+ * builds with its own flags: the same C loops, vectorised 4, 8 or 16 lanes wide. Each lane does the
+ * reference's operations in the reference's order (no reassociation, no contraction:
+ * -ffp-contract=off), so every build gives the scalar reference's bits. Include it after setting
+ * the optimisation pragmas of the including file. */
+#ifndef UAE_CPU_KERNEL_LOOPS_H
+#define UAE_CPU_KERNEL_LOOPS_H
+
+#include "backends/cpu/cpu_ctx.h"
+#include "backends/cpu/pointwise_math.h"
+#include "core/philox.h"
+
+#define LOOPS_INLINE static inline __attribute__((always_inline))
+
+/* Writes one chunk of flat outputs acc[i] = out[o0 + i] to yk (P, Q): drops o >= len and the
+ * columns q >= Q, adds the bias, and accumulates with beta (beta == 0: yk is not read). */
+static inline void uae_direct_store_chunk(const float *acc, int64_t o0, int64_t len, int64_t wp,
+                                          int64_t Q, const float *bias_k, float beta, float *yk) {
+    for (int i = 0; i < UAE_DIRECT_CHUNK && o0 + i < len; i++) {
+        int64_t p = (o0 + i) / wp, q = (o0 + i) % wp;
+        if (q >= Q) continue;
+        float v = bias_k ? acc[i] + *bias_k : acc[i];
+        float *out = yk + p * Q + q;
+        *out = beta == 0.0f ? v : v + beta * *out;
+    }
+}
+
+/* NORMAL elements [i0, i1): y[i] = uae_philox_normal(.., counter + i, ..); about 100 cycles per
+ * element in scalar code (Philox's 10 rounds, log, sqrt, cos). */
+static void loops_rng_normal(float *restrict y, int64_t i0, int64_t i1, const uae_rng_params *p) {
+    const uint64_t seed = p->seed, stream = p->stream, counter = p->counter;
+    const float mean = p->a, std = p->b;
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+    for (int64_t i = i0; i < i1; i++)
+        y[i] = uae_philox_normal(seed, stream, counter + (uint64_t)i, mean, std);
+}
+
+/* n elements of one optimizer (a constant at each call site), with or without the first state. */
+LOOPS_INLINE void loops_optim_fn(uae_optim_fn fn, bool has1, const uae_optim_params *o,
+                                 uae_optim_consts c, const float *g, float *p, float *s1, float *s2,
+                                 int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        uae_optim_f(fn, o, c, g[i], &p[i], has1 ? &s1[i] : NULL, s2 ? &s2[i] : NULL);
+}
+
+static void loops_optim(const uae_optim_params *o, const float *g, float *p, float *s1, float *s2,
+                        int64_t n) {
+    uae_optim_consts c = uae_optim_prepare(o);
+    switch (o->fn) {
+    case UAE_OPTIM_SGD:
+        if (s1) loops_optim_fn(UAE_OPTIM_SGD, true, o, c, g, p, s1, NULL, n);
+        else loops_optim_fn(UAE_OPTIM_SGD, false, o, c, g, p, NULL, NULL, n);
+        break;
+    case UAE_OPTIM_ADAM: loops_optim_fn(UAE_OPTIM_ADAM, true, o, c, g, p, s1, s2, n); break;
+    case UAE_OPTIM_RMSPROP: loops_optim_fn(UAE_OPTIM_RMSPROP, true, o, c, g, p, s1, NULL, n); break;
+    case UAE_OPTIM_ADADELTA: loops_optim_fn(UAE_OPTIM_ADADELTA, true, o, c, g, p, s1, s2, n); break;
+    case UAE_OPTIM_COUNT: break;
+    }
+}
+
+/* One attack step over n elements; two loops, so that `sign` is a constant in each. */
+static void loops_attack(const uae_attack_params *a, float lr, const float *x, const float *g,
+                         float *delta, float *xadv, int64_t n) {
+    if (a->sign)
+        for (int64_t i = 0; i < n; i++) delta[i] = uae_attack_f(a, true, lr, x[i], g[i], delta[i]);
+    else
+        for (int64_t i = 0; i < n; i++) delta[i] = uae_attack_f(a, false, lr, x[i], g[i], delta[i]);
+    if (xadv)
+        for (int64_t i = 0; i < n; i++) xadv[i] = x[i] + delta[i];
+}
+
+#endif
