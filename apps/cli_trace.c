@@ -75,15 +75,6 @@ static uae_status cut_before(cli_trace *t, uint64_t first) {
 
 static json_t *number_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
-/* FNV-1a 64 over the bytes of n float32 values (host order: little-endian everywhere uaekit
- * runs), as 16 hex digits: a digest of delta that another program can recompute. */
-static void digest_hex(const float *v, int64_t n, char out[17]) {
-    uint64_t h = 14695981039346656037ull;
-    const unsigned char *p = (const unsigned char *)v;
-    for (size_t i = 0; i < (size_t)n * sizeof *v; i++) h = (h ^ p[i]) * 1099511628211ull;
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
-}
-
 static json_t *iterate_line(const uae_attack_trace *r) {
     double linf = 0.0, sum = 0.0, g2 = 0.0;
     for (int64_t i = 0; i < r->d; i++) {
@@ -92,7 +83,7 @@ static json_t *iterate_line(const uae_attack_trace *r) {
         g2 += (double)r->grad[i] * r->grad[i];
     }
     char hex[17];
-    digest_hex(r->delta, r->d, hex);
+    uae_digest_f32(r->delta, r->d, hex);
     json_t *mine = json_array();
     for (int i = 0; i < r->mine_steps; i++) json_array_append_new(mine, number_or_null(r->mine_mi[i]));
     json_t *o = json_object();

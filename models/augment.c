@@ -511,15 +511,6 @@ static uae_status arm_data(const seed_run *s, const float *extra, bool clean_tar
     return UAE_OK;
 }
 
-/* FNV-1a 64 over the bytes of n float32 values, as 16 hex digits (the digest of docs/user-guide.md,
- * "What each arm trained on": another program recomputes it from the rows). */
-static void rows_digest(const float *v, int64_t n, char out[17]) {
-    uint64_t h = 14695981039346656037ull;
-    const unsigned char *p = (const unsigned char *)v;
-    for (size_t i = 0; i < (size_t)n * sizeof *v; i++) h = (h ^ p[i]) * 1099511628211ull;
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
-}
-
 /* One line of seed-S/arms.jsonl: what arm a trains on, exactly the rows and targets handed to
  * the training loop (ds, targets; NULL targets: each row reconstructs itself). */
 static uae_status record_arm(uae_jsonl *log, const seed_run *s, int a, const uae_dataset *ds,
@@ -531,8 +522,8 @@ static uae_status record_arm(uae_jsonl *log, const seed_run *s, int a, const uae
         [UAE_ARM_UAE] = "uae.npy rows 0..n-1 (the UAEs of subset rows 0..n-1)",
     };
     char xd[17], td[17];
-    rows_digest(ds->x, ds->n * ds->d, xd);
-    rows_digest(targets ? targets : ds->x, ds->n * ds->d, td);
+    uae_digest_f32(ds->x, ds->n * ds->d, xd);
+    uae_digest_f32(targets ? targets : ds->x, ds->n * ds->d, td);
     return uae_jsonl_writef(log, "{s:s, s:I, s:I, s:I, s:s, s:f, s:s, s:s, s:s}", "arm",
                             arm_names[a], "rows", (json_int_t)ds->n, "subset_rows",
                             (json_int_t)s->sub.n, "extra_rows", (json_int_t)(ds->n - s->sub.n),

@@ -269,6 +269,17 @@ static int check_success(uae_model *m, const uae_attack_config *ac0, int64_t B, 
                 fall = t;
                 fall_v = r->violation;
             }
+            /* the dual update of docs/method.md, by hand: c_{t+1} = max(0, (1 - alpha
+             * (t+1)^-p) c_t + alpha g_t); 1e-6 relative: float against double */
+            const rec *nx = find(&tr, b, t + 1);
+            if (nx) {
+                double c1 = (1.0 - ac.dual_rate * pow(t + 1.0, -ac.dual_power)) * r->c +
+                            ac.dual_rate * r->violation;
+                c1 = c1 > 0.0 ? c1 : 0.0;
+                CHECK(fabs(nx->r.c - c1) <= 1e-6 * (fabs(c1) + 1e-3), "%s sample %lld: c_%d = "
+                      "%.8g, the dual update gives %.8g", mc->preset, (long long)b, t + 1,
+                      nx->r.c, c1);
+            }
         }
         int want = best >= 0 ? best : fall;
         const rec *e = find_end(&tr, b);
@@ -950,6 +961,235 @@ out:
     uae_model_free(m);
 }
 
+/* ---- 4. the experiment's arms --------------------------------------------------------------- */
+
+static void digest_hex(const float *v, int64_t n, char out[17]) {
+    /* FNV-1a 64 over the float32 bytes, as docs/user-guide.md says */
+    uint64_t h = 14695981039346656037ull;
+    const unsigned char *p = (const unsigned char *)v;
+    for (size_t i = 0; i < (size_t)n * sizeof *v; i++) h = (h ^ p[i]) * 1099511628211ull;
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+/* rows = a (na rows) followed by b (nb rows), d floats each (caller frees). */
+static float *concat(const float *a, int64_t na, const float *b, int64_t nb, int64_t d) {
+    float *r = malloc((size_t)((na + nb) * d) * sizeof *r);
+    memcpy(r, a, (size_t)(na * d) * sizeof *r);
+    if (nb) memcpy(r + na * d, b, (size_t)(nb * d) * sizeof *r);
+    return r;
+}
+
+static void check_digest(json_t *line, const char *key, const float *rows, int64_t n, int64_t d,
+                         const char *what) {
+    char want[17];
+    digest_hex(rows, n * d, want);
+    const char *got = json_string_value(json_object_get(line, key));
+    CHECK(got && strcmp(got, want) == 0, "%s: %s %s, the rows built here give %s", what, key,
+          got ? got : "(none)", want);
+}
+
+static char seed_digest[2][17];
+
+static void test_arms(uae_backend *be) {
+    const int64_t N = 40, D = 64, NT = 16, NA = 6;
+    uae_dataset train = {.n = N, .d = D, .c = 1, .h = 8, .w = 8}, test = {.n = 10, .d = D, .c = 1,
+                                                                           .h = 8, .w = 8};
+    train.x = images(N, 1, 8, 8, 41);
+    test.x = images(10, 1, 8, 8, 42);
+    char dir[] = "/tmp/uae-test-method-XXXXXX";
+    if (!mkdtemp(dir)) {
+        printf("FAIL: mkdtemp\n");
+        exit(1);
+    }
+    uae_augment_options o = uae_augment_options_default();
+    o.preset = "dense-ae";
+    o.n_train = NT;
+    o.n = NA;
+    o.seeds[0] = 3;
+    o.seeds[1] = 4;
+    o.nseeds = 2;
+    o.epochs = 1;
+    o.retrain_epochs = 1;
+    o.batch = 8;
+    o.noise_sigma = 0.2f; /* not the default: an arm that ignored it would show */
+    o.out_dir = dir;
+    o.attack_batch = 4;
+    small_config(UAE_MODEL_AUTOENCODER, 2, &o.attack);
+    o.attack.mine_steps = 1;
+    o.attack.samples = UAE_ATTACK_SAMPLES_RANDOM;
+    o.attack.proj_count = 6;
+    o.attack.proj_dim = 4;
+    uae_augment_report rep;
+    TRY(uae_augment_run(be, &train, &test, &o, &rep));
+    for (int k = 0; k < 2; k++) {
+        const uint64_t seed = o.seeds[k];
+        char path[512];
+        /* the subset: uae_data_subset (its seed dependence is part 5's) */
+        uae_dataset sub;
+        TRY(uae_data_subset(&train, NT, seed, &sub));
+        snprintf(path, sizeof path, "%s/seed-%llu/uae.npy", dir, (unsigned long long)seed);
+        uae_npy_array adv;
+        TRY(uae_npy_read(path, &adv));
+        CHECK(adv.shape[0] == NA, "uae.npy holds %lld rows", (long long)adv.shape[0]);
+        /* the noise arm's copies, by the rule of docs/user-guide.md: x + sigma N(0, 1)
+         * from (seed, stream 0x4E4F495345, element), clipped to [0, 1] */
+        float *noisy = malloc((size_t)(NA * D) * sizeof *noisy);
+        for (int64_t i = 0; i < NA * D; i++) {
+            float v = sub.x[i] + 0.2f * uae_rng_normal01(seed, 0x4E4F495345ull, (uint64_t)i);
+            noisy[i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+        }
+        float *dup = concat(sub.x, NT, sub.x, NA, D);
+        float *nz = concat(sub.x, NT, noisy, NA, D);
+        float *ua = concat(sub.x, NT, adv.data, NA, D);
+        snprintf(path, sizeof path, "%s/seed-%llu/arms.jsonl", dir, (unsigned long long)seed);
+        FILE *f = fopen(path, "r");
+        CHECK(f, "no %s", path);
+        char line[4096];
+        int arms = 0;
+        while (f && fgets(line, sizeof line, f)) {
+            json_t *j = json_loads(line, 0, NULL);
+            const char *arm = json_string_value(json_object_get(j, "arm"));
+            int64_t rows = (int64_t)json_integer_value(json_object_get(j, "rows"));
+            arms++;
+            if (arm && strcmp(arm, "original") == 0) {
+                CHECK(rows == NT, "original: %lld rows", (long long)rows);
+                check_digest(j, "x_fnv1a64", sub.x, NT, D, "original");
+                check_digest(j, "targets_fnv1a64", sub.x, NT, D, "original");
+                const char *got = json_string_value(json_object_get(j, "x_fnv1a64"));
+                snprintf(seed_digest[k], 17, "%s", got ? got : "");
+            } else if (arm && strcmp(arm, "duplicate") == 0) {
+                CHECK(rows == NT + NA, "duplicate: %lld rows", (long long)rows);
+                check_digest(j, "x_fnv1a64", dup, NT + NA, D, "duplicate");
+                check_digest(j, "targets_fnv1a64", dup, NT + NA, D, "duplicate");
+            } else if (arm && strcmp(arm, "noise") == 0) {
+                CHECK(rows == NT + NA, "noise: %lld rows", (long long)rows);
+                check_digest(j, "x_fnv1a64", nz, NT + NA, D, "noise");
+                check_digest(j, "targets_fnv1a64", dup, NT + NA, D, "noise (clean targets)");
+            } else if (arm && strcmp(arm, "uae") == 0) {
+                CHECK(rows == NT + NA, "uae: %lld rows", (long long)rows);
+                check_digest(j, "x_fnv1a64", ua, NT + NA, D, "uae");
+                check_digest(j, "targets_fnv1a64", dup, NT + NA, D, "uae (clean targets)");
+            } else {
+                CHECK(false, "unknown arm line %s", line);
+            }
+            json_decref(j);
+        }
+        if (f) fclose(f);
+        CHECK(arms == 4, "%d arm records, expected 4", arms);
+        /* the UAEs are of subset rows 0..n-1: uae.jsonl's l(x) is the base model's on them */
+        snprintf(path, sizeof path, "%s/seed-%llu/base.safetensors", dir, (unsigned long long)seed);
+        uae_model *base;
+        TRY(uae_checkpoint_load_model(path, be, &base, NULL));
+        double lx[6];
+        host_sse(base, sub.x, sub.x, NA, lx);
+        snprintf(path, sizeof path, "%s/seed-%llu/uae.jsonl", dir, (unsigned long long)seed);
+        f = fopen(path, "r");
+        for (int i = 0; f && i < NA && fgets(line, sizeof line, f); i++) {
+            json_t *j = json_loads(line, 0, NULL);
+            double lc = json_real_value(json_object_get(j, "loss_clean"));
+            /* 1e-4 relative: float forward against double */
+            CHECK(fabs(lc - lx[i]) <= 1e-4 * lx[i], "uae.jsonl row %d: l(x) %.6g, the base model "
+                  "on subset row %d gives %.6g", i, lc, i, lx[i]);
+            json_decref(j);
+        }
+        if (f) fclose(f);
+        uae_model_free(base);
+        free(noisy);
+        free(dup);
+        free(nz);
+        free(ua);
+        uae_npy_array_free(&adv);
+        uae_dataset_free(&sub);
+    }
+    /* part 5 in the experiment: another seed, another subset */
+    CHECK(strcmp(seed_digest[0], seed_digest[1]) != 0, "seeds 3 and 4 trained on the same subset");
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) printf("note: could not remove %s\n", dir);
+    free(train.x);
+    free(test.x);
+}
+
+/* ---- 5. splits and subsets ------------------------------------------------------------------ */
+
+static void test_splits(void) {
+    enum { N = 50, HELD = 10, SEEDS = 200 };
+    uae_dataset ds = {.n = N, .d = 1, .c = 1, .h = 1, .w = 1};
+    float xs[N];
+    for (int i = 0; i < N; i++) xs[i] = (float)i;
+    ds.x = xs;
+    for (int kind = 0; kind < 2; kind++) {
+        const char *what = kind ? "subset" : "split";
+        int count[N] = {0}, distinct = 0;
+        static uint64_t seen[SEEDS];
+        for (int s = 0; s < SEEDS; s++) {
+            uae_dataset rest = {0}, held = {0}, again = {0}, rest2 = {0};
+            if (kind) {
+                TRY(uae_data_subset(&ds, HELD, (uint64_t)s, &held));
+                TRY(uae_data_subset(&ds, HELD, (uint64_t)s, &again));
+            } else {
+                TRY(uae_data_split(&ds, HELD, (uint64_t)s, &rest, &held));
+                TRY(uae_data_split(&ds, HELD, (uint64_t)s, &rest2, &again));
+            }
+            CHECK(held.n == HELD && memcmp(held.x, again.x, HELD * sizeof(float)) == 0,
+                  "%s seed %d: not a function of the seed", what, s);
+            uint64_t mask = 0;
+            for (int i = 0; i < HELD; i++) {
+                count[(int)held.x[i]]++;
+                mask |= 1ull << (int)held.x[i];
+            }
+            bool dup = false;
+            for (int p = 0; p < distinct; p++) dup |= seen[p] == mask;
+            if (!dup) seen[distinct++] = mask;
+            uae_dataset_free(&rest);
+            uae_dataset_free(&held);
+            uae_dataset_free(&again);
+            uae_dataset_free(&rest2);
+        }
+        /* different seeds, different rows: 200 seeds choosing 10 of 50 collide with probability
+         * ~2e-6 by chance */
+        CHECK(distinct >= SEEDS - 2, "%s: %d distinct row sets over %d seeds", what, distinct,
+              SEEDS);
+        /* every row equally likely: held 200 * 10/50 = 40 times on average, sd 5.7; 5 sd */
+        for (int i = 0; i < N; i++)
+            CHECK(count[i] >= 12 && count[i] <= 68, "%s: row %d chosen %d times of %d (expected "
+                  "40 +- 28)", what, i, count[i], SEEDS);
+    }
+    /* a CSV file is split into train and test by split_seed */
+    char path[] = "/tmp/uae-test-split-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        printf("FAIL: cannot write a CSV\n");
+        exit(1);
+    }
+    fprintf(f, "a,label\n");
+    for (int i = 0; i < 30; i++) fprintf(f, "%d,%d\n", i, i % 2);
+    fclose(f);
+    char csv[64];
+    snprintf(csv, sizeof csv, "%s.csv", path);
+    if (rename(path, csv) != 0) {
+        printf("FAIL: rename\n");
+        exit(1);
+    }
+    float tests[3][6];
+    const uint64_t split_seeds[3] = {1, 1, 2};
+    for (int k = 0; k < 3; k++) {
+        uae_data_options opt = uae_data_options_default();
+        opt.split_seed = split_seeds[k];
+        uae_dataset tr, te;
+        TRY(uae_data_load(csv, &opt, &tr, &te));
+        CHECK(te.n == 6 && tr.n == 24, "CSV split %lld / %lld", (long long)tr.n, (long long)te.n);
+        memcpy(tests[k], te.x, 6 * sizeof(float));
+        uae_dataset_free(&tr);
+        uae_dataset_free(&te);
+    }
+    CHECK(memcmp(tests[0], tests[1], sizeof tests[0]) == 0, "CSV: split_seed 1 twice differs");
+    CHECK(memcmp(tests[0], tests[2], sizeof tests[0]) != 0, "CSV: split_seed 1 and 2 hold out "
+          "the same rows");
+    remove(csv);
+}
+
 int main(void) {
     uae_backend *be;
     TRY(uae_backend_open("cpu", &be));
@@ -958,6 +1198,8 @@ int main(void) {
     test_descent(be);
     test_mine_pairing(be);
     test_attack_mine_sequence(be);
+    test_arms(be);
+    test_splits();
     uae_backend_free(be);
     if (failures) printf("%d failure(s)\n", failures);
     else printf("method: all passed\n");
