@@ -3,6 +3,7 @@
 #   expect CODE DESCRIPTION -- COMMAND...   run COMMAND, output in $out, check its exit status
 #   contains TEXT DESCRIPTION               the output of the last `expect` contains TEXT
 #   fail DESCRIPTION                        count a failure
+#   cut_npy FILE ROWS                       cut a .npy to its first ROWS rows (a killed run)
 unset UAE_DEVICE
 # Idle OpenMP threads sleep instead of spinning: on a machine with more busy threads than cores,
 # spinning threads make every step of a small model up to 100 times slower (not a correctness
@@ -38,4 +39,22 @@ contains() {
 fail() {
     echo "FAIL: $1"
     failures=$((failures + 1))
+}
+
+# Cuts the .npy $1 to its first $2 rows, the header rewritten, as a kill after row $2 leaves it.
+cut_npy() {
+    python3 - "$1" "$2" <<'EOF' || fail "cutting $1"
+import sys
+path, keep = sys.argv[1], int(sys.argv[2])
+raw = open(path, "rb").read()
+hlen = int.from_bytes(raw[8:10], "little")
+header = raw[10:10 + hlen].decode("latin1")
+start = header.index("(") + 1
+rows = int(header[start:header.index(",", start)])
+new = header.replace("(%d," % rows, "(%d," % keep, 1)
+new = new[:-1].ljust(hlen - 1) + "\n"  # the same length: spaces before the newline
+row_bytes = (len(raw) - 10 - hlen) // rows
+open(path, "wb").write(raw[:8] + hlen.to_bytes(2, "little") + new.encode("latin1") +
+                       raw[10 + hlen:10 + hlen + keep * row_bytes])
+EOF
 }

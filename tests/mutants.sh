@@ -16,7 +16,7 @@
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 DIR=${UAE_MUTANT_DIR:-/tmp/uae-mutants}
-TESTS=${UAE_MUTANT_TESTS:-method attack mine data augment golden_augment}
+TESTS=${UAE_MUTANT_TESTS:-method golden_augment attack data mine augment}
 
 MUTANTS=(
 # -- the attack's rules (models/attack.c)
