@@ -345,11 +345,12 @@ static void test_success(uae_backend *be) {
 
 /* ---- 2. the attack's gradient and steps ---------------------------------------------------- */
 
-/* Random mode's MINE samples of iteration 0, built here from docs/method.md: P (d, M*p) with
- * N(0, 1) entries, element i from (seed, stream 0x52 << 56, counter i) (draw 0); sample m of an
- * image v is standardise(v . P[:, m*p .. m*p+p)), the population variance, + 1e-12. */
+/* Random mode's MINE samples under projection draw r (iteration r), built here from
+ * docs/method.md: P (d, M*p) with N(0, 1) entries, element e from (seed, stream 0x52 << 56,
+ * counter r*d*M*p + e); sample m of an image v is standardise(v . P[:, m*p .. m*p+p)), the
+ * population variance, + 1e-12. */
 static void random_samples(const uae_attack_config *ac, const float *img, int64_t B, int64_t D,
-                           float *out) {
+                           uint64_t draw, float *out) {
     const int64_t M = ac->proj_count, p = ac->proj_dim;
     double *row = malloc((size_t)p * sizeof *row);
     for (int64_t b = 0; b < B; b++)
@@ -359,7 +360,8 @@ static void random_samples(const uae_attack_config *ac, const float *img, int64_
                 double a = 0.0;
                 for (int64_t i = 0; i < D; i++)
                     a += (double)img[b * D + i] *
-                         uae_rng_normal01(ac->seed, 0x52ull << 56, (uint64_t)(i * M * p + mm * p + j));
+                         uae_rng_normal01(ac->seed, 0x52ull << 56,
+                                          draw * (uint64_t)(D * M * p) + (uint64_t)(i * M * p + mm * p + j));
                 row[j] = a;
                 mean += a / (double)p;
             }
@@ -378,8 +380,8 @@ static void random_objective(uae_model *m, const uae_attack_config *ac, const fl
     const int64_t D = (int64_t)mc->channels * mc->height * mc->width;
     const int64_t M = ac->proj_count, p = ac->proj_dim;
     float *sx = malloc((size_t)(B * M * p) * sizeof *sx), *sy = malloc((size_t)(B * M * p) * sizeof *sy);
-    random_samples(ac, x, B, D, sx);
-    random_samples(ac, xa, B, D, sy);
+    random_samples(ac, x, B, D, 0, sx);
+    random_samples(ac, xa, B, D, 0, sy);
     uae_backend *be = uae_params_backend(uae_model_params(m));
     uae_arena *ar;
     TRY(uae_arena_create(be, 1 << 22, &ar));
@@ -869,16 +871,35 @@ static void first_layer_samples(uae_model *m, const float *img, int64_t B, uae_t
     uae_arena_free(ar);
 }
 
+/* MINE samples of B images (host, (B, D)) for the attack's iteration `draw`, into out: conv mode,
+ * the first layer's maps; random mode, random_samples (computed in double: the tolerance below). */
+static void attack_samples(uae_model *m, const uae_attack_config *ac, const float *img, int64_t B,
+                           uint64_t draw, uae_tensor *out) {
+    if (ac->samples == UAE_ATTACK_SAMPLES_CONV) {
+        first_layer_samples(m, img, B, out);
+        return;
+    }
+    const uae_model_config *mc = uae_model_config_of(m);
+    const int64_t D = (int64_t)mc->channels * mc->height * mc->width;
+    float *h = malloc((size_t)(B * ac->proj_count * ac->proj_dim) * sizeof *h);
+    random_samples(ac, img, B, D, draw, h);
+    TRY(uae_tensor_write(out, h));
+    free(h);
+}
+
 /* Inside the attack: I_t and the bounds of the MINE steps after iterate t are those of the
  * sequence of calls docs/method.md describes, replayed here on a MINE of our own: reset; per
- * iteration, one bound on the samples of (x, x'_t), then mine_steps training steps on those of
- * (x, x'_{t+1}). conv-ae, conv samples. */
-static void test_attack_mine_sequence(uae_backend *be) {
+ * iteration t, one bound on the samples of (x, x'_t), then mine_steps training steps on those of
+ * (x, x'_{t+1}); in random mode all of iteration t's samples under projection draw t. conv-ae
+ * with conv samples, and dense-ae with random projections. */
+static void test_attack_mine_sequence(uae_backend *be, bool random) {
     const int64_t B = 2, D = 64;
-    const int K = 16; /* conv-ae's first layer: 16 channels of 8 x 8 */
-    uae_model *m = tiny_model(be, "conv-ae", 1, 8, 8, 0, 9);
+    uae_model *m = tiny_model(be, random ? "dense-ae" : "conv-ae", 1, 8, 8, 0, 9);
     uae_attack_config ac;
     small_config(UAE_MODEL_AUTOENCODER, 4, &ac);
+    ac.samples = random ? UAE_ATTACK_SAMPLES_RANDOM : UAE_ATTACK_SAMPLES_CONV;
+    ac.proj_count = 8;
+    ac.proj_dim = 6;
     static trace tr;
     ac.trace = collect;
     ac.trace_user = &tr;
@@ -887,30 +908,42 @@ static void test_attack_mine_sequence(uae_backend *be) {
     uae_attack_result res[2];
     const uint64_t first = 30;
     TRY(uae_attack_run(m, &ac, x, NULL, first, B, xa, res));
+    /* conv-ae's first layer: 16 channels of 8 x 8 per image; random: (B, M, p) */
+    const int K = random ? ac.proj_count : 16;
     uae_arena *ar;
     TRY(uae_arena_create(be, 1 << 22, &ar));
     uae_tape *t;
     TRY(uae_tape_create(ar, &t));
     uae_tensor xs, ys;
-    TRY(uae_arena_tensor4(ar, B * K, 1, 8, 8, &xs));
-    TRY(uae_arena_tensor4(ar, B * K, 1, 8, 8, &ys));
-    size_t mark = uae_arena_mark(ar);
     uae_mine_config mc = ac.mine;
-    mc.net = UAE_MINE_NET_CONV;
     uae_mine *mine;
-    TRY(uae_mine_create(be, &mc, B, K, 1, 8, 8, &mine));
+    if (random) {
+        TRY(uae_arena_tensor(ar, 3, (int64_t[]){B, K, ac.proj_dim}, &xs));
+        TRY(uae_arena_tensor(ar, 3, (int64_t[]){B, K, ac.proj_dim}, &ys));
+        mc.net = UAE_MINE_NET_DENSE;
+        TRY(uae_mine_create(be, &mc, B, K, 1, 1, ac.proj_dim, &mine));
+    } else {
+        TRY(uae_arena_tensor4(ar, B * K, 1, 8, 8, &xs));
+        TRY(uae_arena_tensor4(ar, B * K, 1, 8, 8, &ys));
+        mc.net = UAE_MINE_NET_CONV;
+        TRY(uae_mine_create(be, &mc, B, K, 1, 8, 8, &mine));
+    }
+    size_t mark = uae_arena_mark(ar);
     TRY(uae_mine_reset(mine, ac.seed, first));
-    first_layer_samples(m, x, B, &xs);
+    /* conv: the same ops on the same inputs, 1e-5; random: samples computed in double here, in
+     * float by the attack (standardised, so ~1e-6 apart), 1e-4 */
+    const double tol = random ? 1e-4 : 1e-5;
     float *img = malloc((size_t)(B * D) * sizeof *img);
     int compared = 0;
     for (int it = 0; it < ac.iterations; it++) {
+        attack_samples(m, &ac, x, B, (uint64_t)it, &xs);
         /* x'_t from the trace */
         for (int64_t b = 0; b < B; b++) {
             const rec *r = find(&tr, b, it);
             if (!r) goto out;
             for (int64_t i = 0; i < D; i++) img[b * D + i] = x[b * D + i] + r->delta[i];
         }
-        first_layer_samples(m, img, B, &ys);
+        attack_samples(m, &ac, img, B, (uint64_t)it, &ys);
         uae_tape_reset(t);
         uae_arena_reset(ar, mark);
         uae_tape_set_recording(t, false);
@@ -921,11 +954,9 @@ static void test_attack_mine_sequence(uae_backend *be) {
         uae_tape_reset(t);
         uae_arena_reset(ar, mark);
         for (int64_t b = 0; b < B; b++) {
-            /* 1e-5: the same ops on the same inputs; only batch shapes of the model's forward
-             * differ (none here: the attack's batch is B too) */
-            CHECK(fabs(got[b] - find(&tr, b, it)->r.mi) <= 1e-5 * (1.0 + fabs(got[b])),
-                  "attack sample %lld t %d: I %.7g, the replayed MINE gives %.7g", (long long)b,
-                  it, find(&tr, b, it)->r.mi, got[b]);
+            CHECK(fabs(got[b] - find(&tr, b, it)->r.mi) <= tol * (1.0 + fabs(got[b])),
+                  "attack (%s) sample %lld t %d: I %.7g, the replayed MINE gives %.7g",
+                  random ? "random" : "conv", (long long)b, it, find(&tr, b, it)->r.mi, got[b]);
             compared++;
         }
         if (it + 1 == ac.iterations) break; /* x'_T is not traced */
@@ -934,16 +965,16 @@ static void test_attack_mine_sequence(uae_backend *be) {
             if (!r) goto out;
             for (int64_t i = 0; i < D; i++) img[b * D + i] = x[b * D + i] + r->delta[i];
         }
-        first_layer_samples(m, img, B, &ys);
+        attack_samples(m, &ac, img, B, (uint64_t)it, &ys);
         for (int k = 0; k < ac.mine_steps; k++) {
             float bounds[2];
             TRY(uae_mine_train_step(mine, t, &xs, &ys, bounds));
             for (int64_t b = 0; b < B; b++) {
                 const rec *r = find(&tr, b, it);
                 CHECK(r->r.mine_steps == ac.mine_steps &&
-                          fabs(bounds[b] - r->mine_mi[k]) <= 1e-5 * (1.0 + fabs(bounds[b])),
-                      "attack sample %lld t %d MINE step %d: trace %.7g, replayed %.7g",
-                      (long long)b, it, k, r->mine_mi[k], bounds[b]);
+                          fabs(bounds[b] - r->mine_mi[k]) <= tol * (1.0 + fabs(bounds[b])),
+                      "attack (%s) sample %lld t %d MINE step %d: trace %.7g, replayed %.7g",
+                      random ? "random" : "conv", (long long)b, it, k, r->mine_mi[k], bounds[b]);
                 compared++;
             }
         }
@@ -1197,7 +1228,8 @@ int main(void) {
     test_gradient(be);
     test_descent(be);
     test_mine_pairing(be);
-    test_attack_mine_sequence(be);
+    test_attack_mine_sequence(be, false);
+    test_attack_mine_sequence(be, true);
     test_arms(be);
     test_splits();
     uae_backend_free(be);

@@ -44,6 +44,48 @@ for s in stats:
     l = [l for l in lines if l["index"] == s["index"] and l["selected"]][0]
     assert l["success"] == s["success"] and math.isclose(l["I"], s["I"], rel_tol=1e-6), (l, s)
 PY
+# Success means what the docs say, from the saved files alone: l(x') = sum (x - AE(x'))^2 recomputed
+# here in pure Python from m.safetensors (dense-ae: sigmoid(W2 sigmoid(W1 v + b1) + b2)) and the
+# x, x_adv of adversarial.safetensors equals the selected line's loss_adv, and every success has
+# l(x') <= l(x) and I > 0.
+python3 - "$tmp/m.safetensors" "$tmp/a/adversarial.safetensors" "$tmp/a.jsonl" "$tmp/a/stats.jsonl" <<'PY' ||
+import json, math, struct, sys
+def load(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    head = json.loads(raw[8:8 + n])
+    out = {}
+    for k, v in head.items():
+        if k == "__metadata__":
+            continue
+        a, b = v["data_offsets"]
+        assert v["dtype"] == "F32", v
+        vals = struct.unpack("<%df" % ((b - a) // 4), raw[8 + n + a:8 + n + b])
+        out[k] = (v["shape"], vals)
+    return out
+m, adv = load(sys.argv[1]), load(sys.argv[2])
+(h, d), w1 = m["enc.weight"]
+b1, w2, b2 = m["enc.bias"][1], m["dec.weight"][1], m["dec.bias"][1]
+sig = lambda v: 1.0 / (1.0 + math.exp(-v))
+def sse(x, xa):
+    hid = [sig(b1[j] + sum(w1[j * d + i] * xa[i] for i in range(d))) for j in range(h)]
+    y = [sig(b2[i] + sum(w2[i * h + j] * hid[j] for j in range(h))) for i in range(d)]
+    return sum((x[i] - y[i]) ** 2 for i in range(d))
+xs, xas = adv["x"][1], adv["x_adv"][1]
+lines = [json.loads(l) for l in open(sys.argv[3])]
+stats = [json.loads(l) for l in open(sys.argv[4])]
+for k, s in enumerate(stats):
+    x, xa = xs[k * d:(k + 1) * d], xas[k * d:(k + 1) * d]
+    l0, l1 = sse(x, x), sse(x, xa)
+    sel = [l for l in lines if l["index"] == s["index"] and l["selected"]][0]
+    # 1e-4 relative: the attack's float forward against double
+    assert math.isclose(sel["loss_adv"], l1, rel_tol=1e-4), (sel, l1)
+    assert math.isclose(sel["loss_clean"], l0, rel_tol=1e-4), (sel, l0)
+    if s["success"]:
+        assert l1 <= l0 * (1 + 1e-5) and s["I"] > 0, (s, l0, l1)
+print("losses recomputed from the saved files: ok")
+PY
+    fail "l(x') recomputed from the saved x, x' and model"
 # Cut short after 2 examples (the trace still holds all 5, as a kill between writing the trace and
 # the rows would leave it) and resumed: the examples 2..4 are traced again, once.
 cp -r "$tmp/a" "$tmp/b"
