@@ -16,7 +16,7 @@
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 DIR=${UAE_MUTANT_DIR:-/tmp/uae-mutants}
-TESTS=${UAE_MUTANT_TESTS:-method golden_augment attack data mine augment}
+TESTS=${UAE_MUTANT_TESTS:-method golden_augment trace attack ops autodiff rng data mine augment}
 
 MUTANTS=(
 # -- the attack's rules (models/attack.c)
@@ -53,6 +53,12 @@ MUTANTS=(
 "B1@backends/cpu/pointwise_math.h@float d = uae_clampf_nan(delta - lr * s, -a->eps, a->eps);@float d = uae_clampf_nan(delta + lr * s, -a->eps, a->eps);@the attack step ascends (ref and cpu share the formula)"
 "B2@backends/cpu/omp_pointwise.c@bound[b] = (float)(sj / (double)n - ((double)mx + log(sm / (double)m)));@bound[b] = (float)(sj / (double)n - ((double)mx + log(sm)));@DV bound: log-sum-exp instead of log-mean-exp (cpu backend)"
 "B3@backends/cpu/pointwise_math.h@return uae_clampf_nan(d, a->lo - x, a->hi - x);@return uae_clampf_nan(d, a->lo - x, a->hi);@the box constraint x + delta <= hi is lost"
+"B4@backends/cpu/omp_rng.c@uint64_t stream = p->stream + (uint64_t)r;@uint64_t stream = p->stream;@every row of a permutation op draws the same permutation (cpu backend)"
+"B5@backends/cpu/pointwise_math.h@case UAE_UNARY_RELU: return x > 0.0f ? dy : 0.0f;@case UAE_UNARY_RELU: return x >= 0.0f ? dy : 0.0f;@ReLU's gradient at exactly 0 is 1, not 0"
+# -- core (core/)
+"C1@core/autodiff.c@    if (tm->requires_grad) UAE_TRY(add_into(tm, &sm));@    (void)0;@the DV bound's gradient through the marginal scores is dropped"
+"C2@core/rng.c@uint64_t j = counter + (uint64_t)(n - 1 - i);@uint64_t j = counter + (uint64_t)i;@the host permutation uses its words in another order than the op"
+"M7@models/mine.c@cfg->opt.p.lr = 1.5e-5f;@cfg->opt.p.lr = 1.5e-4f;@MINE's default learning rate 10x the official"
 )
 
 if [ "${UAE_MUTANT_LIST:-0}" = 1 ]; then

@@ -904,6 +904,9 @@ static void test_attack_mine_sequence(uae_backend *be, bool random) {
     ac.trace = collect;
     ac.trace_user = &tr;
     ac.c0 = 2.0f;
+    /* large steps: x'_{t+1} far from x'_t, so that MINE steps on the wrong x' show (with the
+     * default 0.01 the samples move by ~1e-6 and the bounds by less than the tolerance) */
+    ac.lr = 10.0f;
     float *x = images(B, 1, 8, 8, 14), *xa = malloc((size_t)(B * D) * sizeof *xa);
     uae_attack_result res[2];
     const uint64_t first = 30;
@@ -966,6 +969,12 @@ static void test_attack_mine_sequence(uae_backend *be, bool random) {
             for (int64_t i = 0; i < D; i++) img[b * D + i] = x[b * D + i] + r->delta[i];
         }
         attack_samples(m, &ac, img, B, (uint64_t)it, &ys);
+        double moved = 0.0;
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t i = 0; i < D; i++)
+                moved = fmax(moved, fabs(find(&tr, b, it + 1)->delta[i] - find(&tr, b, it)->delta[i]));
+        CHECK(moved > 1e-2, "t %d: delta moved by %g only; the check below cannot see a MINE "
+              "step on the wrong x'", it, moved);
         for (int k = 0; k < ac.mine_steps; k++) {
             float bounds[2];
             TRY(uae_mine_train_step(mine, t, &xs, &ys, bounds));
