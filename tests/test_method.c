@@ -635,10 +635,9 @@ static void run_descent(uae_model *m, const uae_attack_config *ac, const int32_t
     free(res);
 }
 
-/* The classes a classifier predicts for images(B, ..., xseed). */
-static void predicted_classes(uae_model *m, int64_t B, uint64_t xseed, int32_t *labels) {
+/* A classifier's logits (B, classes) for x (host), through uae_model_forward. */
+static void host_logits(uae_model *m, const float *x, int64_t B, float *z) {
     const uae_model_config *mc = uae_model_config_of(m);
-    float *x = images(B, mc->channels, mc->height, mc->width, xseed);
     uae_backend *be = uae_params_backend(uae_model_params(m));
     uae_arena *ar;
     TRY(uae_arena_create(be, 1 << 22, &ar));
@@ -653,18 +652,101 @@ static void predicted_classes(uae_model *m, int64_t B, uint64_t xseed, int32_t *
     uae_batch bt = {.x = &xt};
     uae_var *o = uae_model_forward(m, t, pv, uae_ad_const(t, &xt), &bt);
     TRY(uae_tape_status(t));
-    float *z = malloc((size_t)(B * mc->classes) * sizeof *z);
     TRY(uae_tensor_read(uae_ad_value(o), z));
+    free(pv);
+    uae_tape_free(t);
+    uae_arena_free(ar);
+}
+
+/* The classes a classifier predicts for images(B, ..., xseed). */
+static void predicted_classes(uae_model *m, int64_t B, uint64_t xseed, int32_t *labels) {
+    const uae_model_config *mc = uae_model_config_of(m);
+    float *x = images(B, mc->channels, mc->height, mc->width, xseed);
+    float *z = malloc((size_t)(B * mc->classes) * sizeof *z);
+    host_logits(m, x, B, z);
     for (int64_t b = 0; b < B; b++) {
         labels[b] = 0;
         for (int c = 1; c < mc->classes; c++)
             if (z[b * mc->classes + c] > z[b * mc->classes + labels[b]]) labels[b] = c;
     }
     free(z);
-    free(pv);
     free(x);
-    uae_tape_free(t);
-    uae_arena_free(ar);
+}
+
+/* The supervised attack's selection against its trace: the C&W margin max(z_y - max_{j != y} z_j,
+ * -kappa) of every iterate recomputed from the logits (uae_model_forward, not the attack's loss
+ * code), violation max(0, f + kappa); the returned iterate is, among violation 0 (and I not NaN),
+ * the one with the largest I, else the smallest violation; a success changed the label. */
+static void test_supervised_selection(uae_backend *be) {
+    const int64_t B = 4, D = 256;
+    uae_model *m = tiny_model(be, "classifier", 1, 16, 16, 10, 8);
+    int32_t labels[4];
+    predicted_classes(m, B, 31, labels);
+    uae_attack_config ac;
+    small_config(UAE_MODEL_CLASSIFIER, 10, &ac);
+    ac.mine_steps = 1;
+    ac.c0 = 20.0f;
+    ac.lr = 0.02f;
+    static trace tr;
+    ac.trace = collect;
+    ac.trace_user = &tr;
+    float *x = images(B, 1, 16, 16, 31), *xa = malloc((size_t)(B * D) * sizeof *xa);
+    float *xt = malloc((size_t)D * sizeof *xt), z[10];
+    uae_attack_result res[4];
+    TRY(uae_attack_run(m, &ac, x, labels, 0, B, xa, res));
+    int successes = 0;
+    for (int64_t b = 0; b < B; b++) {
+        int best = -1, fall = -1;
+        float best_mi = 0.0f, fall_v = 0.0f;
+        for (int t = 0; t < ac.iterations; t++) {
+            const rec *k = find(&tr, b, t);
+            if (!k) {
+                CHECK(false, "supervised sample %lld: no record for t %d", (long long)b, t);
+                continue;
+            }
+            for (int64_t i = 0; i < D; i++) xt[i] = x[b * D + i] + k->delta[i];
+            host_logits(m, xt, 1, z);
+            double other = -INFINITY;
+            for (int c = 0; c < 10; c++)
+                if (c != labels[b]) other = fmax(other, z[c]);
+            double f = z[labels[b]] - other, margin = fmax(f, -ac.kappa);
+            double v = fmax(0.0, f + ac.kappa);
+            /* 1e-5 absolute: logits of order 0.1, float */
+            CHECK(fabs(k->r.loss_adv - margin) <= 1e-5 && fabs(k->r.violation - v) <= 1e-5,
+                  "supervised sample %lld t %d: margin %.7g violation %.7g, host %.7g %.7g",
+                  (long long)b, t, k->r.loss_adv, k->r.violation, margin, v);
+            bool ok = k->r.violation == 0.0f && !isnan(k->r.mi);
+            if (ok && (best < 0 || k->r.mi > best_mi)) {
+                best = t;
+                best_mi = k->r.mi;
+            }
+            if (fall < 0 || k->r.violation < fall_v) {
+                fall = t;
+                fall_v = k->r.violation;
+            }
+        }
+        int want = best >= 0 ? best : fall;
+        CHECK(res[b].selected_iter == want && res[b].success == (best >= 0), "supervised sample "
+              "%lld: selected %d (success %d), the rule gives %d (%d)", (long long)b,
+              res[b].selected_iter, res[b].success, want, best >= 0);
+        if (res[b].success) {
+            /* the label changed (or tied): the host's logits of the returned x' */
+            host_logits(m, xa + b * D, 1, z);
+            double other = -INFINITY;
+            for (int c = 0; c < 10; c++)
+                if (c != labels[b]) other = fmax(other, z[c]);
+            CHECK(z[labels[b]] <= other + 1e-6, "supervised sample %lld: success, but class %d "
+                  "still wins (%g vs %g)", (long long)b, labels[b], z[labels[b]], other);
+            successes++;
+        }
+    }
+    CHECK(successes >= 1 && successes < B, "supervised: %d of %lld succeeded; the test needs both "
+          "outcomes", successes, (long long)B);
+    trace_clear(&tr);
+    free(x);
+    free(xa);
+    free(xt);
+    uae_model_free(m);
 }
 
 static void test_descent(uae_backend *be) {
@@ -1236,6 +1318,7 @@ int main(void) {
     test_success(be);
     test_gradient(be);
     test_descent(be);
+    test_supervised_selection(be);
     test_mine_pairing(be);
     test_attack_mine_sequence(be, false);
     test_attack_mine_sequence(be, true);
