@@ -76,6 +76,9 @@ mkdir -p "$DIR"
 # files that did not change keep their times, so the build stays incremental
 (cd "$SRC" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) |
     (mkdir -p "$DIR/src" && cd "$DIR/src" && tar -xf -)
+# A run stopped mid-mutant left an object built from the mutated file, older than the restored
+# source's time: make that file newer, so that it is rebuilt.
+if [ -f "$DIR/mutating" ]; then touch "$DIR/src/$(cat "$DIR/mutating")"; rm -f "$DIR/mutating"; fi
 if [ ! -f "$DIR/build/build.ninja" ]; then
     meson setup "$DIR/build" "$DIR/src" >"$DIR/setup.log" 2>&1 || { log "meson setup failed: $DIR/setup.log"; exit 1; }
 fi
@@ -102,6 +105,7 @@ for m in "${MUTANTS[@]}"; do
     total=$((total + 1))
     f="$DIR/src/$file"
     cp "$f" "$DIR/orig"
+    echo "$file" >"$DIR/mutating"
     applied=$(python3 - "$f" "$text" "$repl" <<'EOF'
 import sys
 path, text, repl = sys.argv[1:4]
@@ -127,6 +131,7 @@ EOF
     fi
     cp "$DIR/orig" "$f"
     touch "$f"
+    rm -f "$DIR/mutating"
     if [ "$res" = killed ]; then killed=$((killed + 1)); else survived=$((survived + 1)); fi
     printf '%-4s %-10s %-16s %s (%ss)\n' "$id" "$res" "$by" "$what" "$(( $(date +%s) - t0 ))"
 done

@@ -2,7 +2,8 @@
  * against the code under test (issue 19; each part names the property):
  *   1. success means what docs/method.md says: l(x') <= l(x) recomputed on the host (by hand for
  *      dense-ae, in double) from x and the returned x', and I > 0; the selection rule holds
- *      against the attack's trace, and the trace's losses are the host's;
+ *      against the attack's trace, and the trace's losses are the host's; c follows the dual update;
+ *      the supervised attack's selection (largest I) against the C&W margin from the logits;
  *   2. the attack moves the right way: its gradient of c max(0, l(x+delta) - l(x)) + I(x, x+delta)
  *      (MINE fixed) agrees with central finite differences of that objective built here from the
  *      model and a fresh MINE; steps on delta lower it (MINE fixed, c fixed); the supervised attack
@@ -10,12 +11,14 @@
  *   3. MINE's marginals: every bound (and every training step's) equals a hand computation of
  *      mean T(x_k, y_k) - log mean exp T(x_k, y_pi(k)) from the weights, with pi the documented
  *      draw (seed, stream 0x50 << 56 + estimator's index, counter draw * n), a new pi every call;
- *      inside the attack, I_t and every MINE step's bound follow that sequence of calls;
+ *      inside the attack, I_t and every MINE step's bound follow that sequence of calls (conv
+ *      samples, and random projections drawn by the documented stream, one matrix per iteration);
  *   4. the experiment's arms train on the rows they claim (seed-S/arms.jsonl against rows built
  *      here: the subset, twice, with noise of the stated sigma, with uae.npy);
  *   5. splits and subsets depend on the seed: different seeds, different held-out rows; every row
  *      equally likely; a CSV's split follows split_seed.
- * Tiny models with fixed seeds; about 10 s on one core. */
+ * Tiny models with fixed seeds; about 1.5 s on one core. tests/mutants.sh plants bugs these parts
+ * must catch (docs/reliability.md, "Mutation testing"). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -803,9 +806,9 @@ enum { MS = 2, MN = 6, MD = 3, MH = 5, MO = 3 };
 /* T(x, y) of estimator s by hand: w . relu(fx + fy), f = W2 (W1 v + b1) + b2 (no activation in a
  * branch, the official network), from the weights w (every parameter, host copies). */
 typedef struct mine_w {
-    float *w[13];
+    float *w[9];
 } mine_w;
-static const char *const mine_names[13] = {"x.fc1.weight", "x.fc1.bias", "x.fc2.weight",
+static const char *const mine_names[9] = {"x.fc1.weight", "x.fc1.bias", "x.fc2.weight",
                                            "x.fc2.bias", "y.fc1.weight", "y.fc1.bias",
                                            "y.fc2.weight", "y.fc2.bias", "out.weight"};
 
