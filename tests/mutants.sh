@@ -50,7 +50,7 @@ MUTANTS=(
 "D2@core/data.c@for (int64_t i = 0; i < k; i++) chosen[perm[i]] = true;@for (int64_t i = 0; i < k; i++) chosen[i] = true;@splits and subsets take the first rows"
 "D3@core/data.c@uae_rng_permutation(seed, STREAM_SHUFFLE + epoch, 0, n, perm);@uae_rng_permutation(seed, STREAM_SHUFFLE, 0, n, perm);@every epoch in the same order"
 # -- backends (backends/cpu)
-"B1@backends/cpu/pointwise_math.h@float d = uae_clampf_nan(delta - lr * s, -a->eps, a->eps);@float d = uae_clampf_nan(delta + lr * s, -a->eps, a->eps);@the attack step ascends (ref and cpu share the formula)"
+"B1@backends/cpu/pointwise_math.h@float d = uae_clampf_nan(delta - lr * s, -a->eps, a->eps);@float d = uae_clampf_nan(delta + lr * s, -a->eps, a->eps);@the attack step ascends (delta + lr g; ref and cpu share the formula)"
 "B2@backends/cpu/omp_pointwise.c@bound[b] = (float)(sj / (double)n - ((double)mx + log(sm / (double)m)));@bound[b] = (float)(sj / (double)n - ((double)mx + log(sm)));@DV bound: log-sum-exp instead of log-mean-exp (cpu backend)"
 "B3@backends/cpu/pointwise_math.h@return uae_clampf_nan(d, a->lo - x, a->hi - x);@return uae_clampf_nan(d, a->lo - x, a->hi);@the box constraint x + delta <= hi is lost"
 "B4@backends/cpu/omp_rng.c@uint64_t stream = p->stream + (uint64_t)r;@uint64_t stream = p->stream;@every row of a permutation op draws the same permutation (cpu backend)"
