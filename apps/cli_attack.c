@@ -13,6 +13,7 @@
 
 #include "apps/cli_attack.h"
 #include "apps/cli_data.h"
+#include "apps/cli_trace.h"
 #include "uae/augment.h"
 #include "uae/checkpoint.h"
 #include "uae/data.h"
@@ -199,6 +200,7 @@ enum {
     OPT_OUT,
     OPT_NEGATIVES,
     OPT_PRESET,
+    OPT_TRACE,
 };
 
 static int fail(const cli_command *cmd) {
@@ -319,6 +321,7 @@ static uae_status read_success(const char *path, int64_t n, uint8_t *success) {
 typedef struct attack_args {
     const char *model, *split, *out, *preset;
     cli_data_args data; /* default: the checkpoint's data set, table options and scaling */
+    const char *trace; /* --trace FILE, or NULL */
     long long n, batch, first;
     long long negatives; /* 0: the default */
     cli_attack_args at;
@@ -337,6 +340,7 @@ static int parse_attack(const cli_command *cmd, cli_globals *g, int argc, char *
         {"out", required_argument, NULL, OPT_OUT},
         {"negatives", required_argument, NULL, OPT_NEGATIVES},
         {"preset", required_argument, NULL, OPT_PRESET},
+        {"trace", required_argument, NULL, OPT_TRACE},
     };
     cli_attack_options_join(own, sizeof own / sizeof own[0], opts);
     cli_data_options_append(opts);
@@ -356,6 +360,7 @@ static int parse_attack(const cli_command *cmd, cli_globals *g, int argc, char *
         case OPT_SPLIT: a->split = v; break;
         case OPT_PRESET: a->preset = v; break;
         case OPT_OUT: a->out = v; break;
+        case OPT_TRACE: a->trace = v; break;
         case OPT_N: rc = cli_parse_int(cmd, "--n", v, 1, INT64_MAX, &a->n); break;
         case OPT_BATCH: rc = cli_parse_int(cmd, "--batch", v, 1, 1 << 16, &a->batch); break;
         case OPT_FIRST: rc = cli_parse_int(cmd, "--first", v, 0, INT64_MAX, &a->first); break;
@@ -462,7 +467,13 @@ static int attack_with(const cli_command *cmd, cli_globals *g, const attack_args
     uae_generate_options go = {.npy_path = npy, .stats_path = stats, .batch = a->batch,
                                .resume = resume, .progress = cli_gen_bar_update, .user = &bar};
     uae_generate_summary s;
-    uae_status st = uae_augment_generate(m, &ac, x, labels, n, (uint64_t)a->first, &go, &s);
+    cli_trace *trace = NULL;
+    uae_status st = a->trace ? cli_trace_open(a->trace, resume, &trace) : UAE_OK;
+    ac.trace = trace ? cli_trace_record : NULL;
+    ac.trace_user = trace;
+    if (st == UAE_OK) st = uae_augment_generate(m, &ac, x, labels, n, (uint64_t)a->first, &go, &s);
+    uae_status tst = cli_trace_close(trace);
+    if (st == UAE_OK) st = tst;
     cli_gen_bar_end(&bar);
     free(labels);
     free(negatives);
@@ -581,6 +592,9 @@ const cli_command cli_cmd_attack = {
         "  --batch B          examples attacked at once (default 16; results do not depend on it)\n"
         "  --negatives M      contrastive models: the loss's negatives, M training examples\n"
         "                     chosen by the seed (default 254)\n"
+        "  --trace FILE       every iterate of every example as JSON lines (t, c, losses,\n"
+        "                     violation, I, each MINE step's I, |delta|, selected; see the\n"
+        "                     user guide)\n"
         "\n" CLI_ATTACK_OPTIONS_HELP "\n" CLI_DATA_OPTIONS_HELP,
     .run = run_attack,
 };

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 struct uae_jsonl {
@@ -64,6 +65,13 @@ uae_status uae_jsonl_writef(uae_jsonl *log, const char *fmt, ...) {
     uae_status st = uae_jsonl_write(log, obj);
     json_decref(obj);
     return st;
+}
+
+void uae_digest_f32(const float *v, int64_t n, char out[17]) {
+    uint64_t h = 14695981039346656037ull; /* FNV-1a 64: offset basis, then xor and multiply */
+    const unsigned char *p = (const unsigned char *)v;
+    for (size_t i = 0; i < (size_t)n * sizeof *v; i++) h = (h ^ p[i]) * 1099511628211ull;
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
 uae_status uae_jsonl_close(uae_jsonl *log) {

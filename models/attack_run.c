@@ -42,6 +42,12 @@ typedef struct run {
     bool *step_ok;                          /* (B): success within the current search step */
     uae_attack_track *tr;                   /* (B) */
     int64_t done, total;
+    /* cfg->trace only: the current iterate's c, delta and gradient, and the bounds of the MINE
+     * steps that follow it (host) */
+    float *tr_c;                            /* (B) */
+    float *tr_delta, *tr_grad;              /* (B, D) */
+    float *tr_mine;                         /* (mine_steps, B) */
+    int search_step;                        /* PENALTY: the current run over c */
 } run;
 
 static double now_seconds(void) {
@@ -167,10 +173,42 @@ static uae_status refresh_ys(run *r) {
 
 /* k MINE Adam steps on the samples of (x, current x'): xs_clean and ys_cur (refresh_ys). Both
  * stay fixed during the k steps (x' does not move; random mode: P neither), so they are computed
- * once, not once per step. */
-static uae_status mine_steps(run *r, int k) {
-    for (int i = 0; i < k; i++) UAE_TRY(uae_mine_train_step(r->mine, r->t, &r->xs_clean, &r->ys_cur, NULL));
+ * once, not once per step. bounds: (k, B) host floats receiving each step's bounds, or NULL. */
+static uae_status mine_steps(run *r, int k, float *bounds) {
+    for (int i = 0; i < k; i++)
+        UAE_TRY(uae_mine_train_step(r->mine, r->t, &r->xs_clean, &r->ys_cur,
+                                    bounds ? bounds + (int64_t)i * r->B : NULL));
     return UAE_OK;
+}
+
+/* Whether an iterate meets the success rule (uae_attack_track_offer's; PGD: its own). */
+static bool iterate_success(const run *r, int64_t b) {
+    if (r->cfg->method == UAE_ATTACK_PGD)
+        return r->cfg->supervised ? r->viol[b] == 0.0f : r->loss[b] > r->lclean_h[b];
+    return r->viol[b] == 0.0f && (r->cfg->supervised ? !isnan(r->mi[b]) : r->mi[b] > 0.0f);
+}
+
+/* Hands iterate it of every sample to cfg->trace (the values of the last objective pass, the
+ * bounds of the mine_done MINE steps since). */
+static uae_status trace_iterates(run *r, int it, int mine_done) {
+    if (!r->cfg->trace) return UAE_OK;
+    float *mm = malloc((size_t)(mine_done > 0 ? mine_done : 1) * sizeof *mm);
+    if (!mm) return uae_fail(UAE_ERR_NOMEM, "attack trace: out of host memory");
+    uae_status st = UAE_OK;
+    for (int64_t b = 0; b < r->B && st == UAE_OK; b++) {
+        for (int i = 0; i < mine_done; i++) mm[i] = r->tr_mine[(int64_t)i * r->B + b];
+        uae_attack_trace rec = {
+            .index = r->first + (uint64_t)b, .sample = b, .iter = it,
+            .search_step = r->search_step,
+            .c = r->cfg->method == UAE_ATTACK_PGD ? NAN : r->tr_c[b],
+            .loss_clean = r->lclean_h[b], .loss_adv = r->loss[b], .violation = r->viol[b],
+            .mi = r->mi[b], .success = iterate_success(r, b), .mine_steps = mine_done,
+            .mine_mi = mm, .d = r->D, .delta = r->tr_delta + b * r->D,
+            .grad = r->tr_grad + b * r->D};
+        st = r->cfg->trace(r->cfg->trace_user, &rec);
+    }
+    free(mm);
+    return st;
 }
 
 /* The objective's pass at the current delta: fills viol, mi, loss and xadv (host) and writes
@@ -205,6 +243,11 @@ static uae_status objective_pass(run *r) {
     if (st == UAE_OK && I) st = uae_tensor_read(uae_ad_value(I), r->mi);
     if (st == UAE_OK && !I)
         for (int64_t b = 0; b < r->B; b++) r->mi[b] = NAN;
+    if (st == UAE_OK && r->cfg->trace) {
+        memcpy(r->tr_c, r->c, (size_t)r->B * sizeof *r->c);
+        st = uae_tensor_read(&r->delta, r->tr_delta);
+        if (st == UAE_OK) st = uae_tensor_read(&r->g, r->tr_grad);
+    }
     uae_tape_reset(t);
     uae_arena_reset(r->scratch, mark);
     return st;
@@ -243,8 +286,7 @@ static void offer(run *r, int it) {
         if (bits & UAE_TRACK_BEST) memcpy(r->keep_best + b * r->D, src, (size_t)r->D * sizeof(float));
         if (bits & UAE_TRACK_FALLBACK)
             memcpy(r->keep_fall + b * r->D, src, (size_t)r->D * sizeof(float));
-        if (!pgd && r->viol[b] == 0.0f && (r->cfg->supervised ? !isnan(r->mi[b]) : r->mi[b] > 0.0f))
-            r->step_ok[b] = true;
+        if (!pgd && iterate_success(r, b)) r->step_ok[b] = true;
     }
 }
 
@@ -261,7 +303,7 @@ static uae_status minmax_run(run *r, int it0, bool dual) {
     UAE_TRY(uae_mine_reset(r->mine, cfg->seed, r->first));
     UAE_TRY(draw_projection(r)); /* random mode: the P of the warm-up and of iteration 0 */
     UAE_TRY(refresh_ys(r));
-    UAE_TRY(mine_steps(r, cfg->mine_warmup));
+    UAE_TRY(mine_steps(r, cfg->mine_warmup, NULL));
     for (int it = 0; it < cfg->iterations; it++) {
         if (it > 0) UAE_TRY(draw_projection(r)); /* a new P per iteration */
         UAE_TRY(objective_pass(r));
@@ -275,8 +317,9 @@ static uae_status minmax_run(run *r, int it0, bool dual) {
         /* MINE catches up with the new x' */
         if (cfg->mine_steps > 0) {
             UAE_TRY(refresh_ys(r));
-            UAE_TRY(mine_steps(r, cfg->mine_steps));
+            UAE_TRY(mine_steps(r, cfg->mine_steps, cfg->trace ? r->tr_mine : NULL));
         }
+        UAE_TRY(trace_iterates(r, it0 + it, cfg->mine_steps));
         progress(r);
     }
     return UAE_OK;
@@ -290,6 +333,7 @@ static uae_status pgd_run(run *r) {
     for (int it = 0; it <= cfg->iterations; it++) {
         UAE_TRY(objective_pass(r));
         offer(r, it);
+        UAE_TRY(trace_iterates(r, it, 0));
         if (it == cfg->iterations) break;
         UAE_TRY(step_delta(r, cfg->pgd_step, cfg->pgd_eps, true));
         progress(r);
@@ -315,6 +359,7 @@ static uae_status penalty_run(run *r) {
     uae_status st = UAE_OK;
     for (int s = 0; s < cfg->search_steps && st == UAE_OK; s++) {
         for (int64_t b = 0; b < r->B; b++) r->step_ok[b] = false;
+        r->search_step = s;
         st = minmax_run(r, s * cfg->iterations, false);
         for (int64_t b = 0; b < r->B && st == UAE_OK; b++) {
             double c = r->c[b];
@@ -430,6 +475,10 @@ static void run_free(run *r) {
     free(r->keep_fall);
     free(r->step_ok);
     free(r->tr);
+    free(r->tr_c);
+    free(r->tr_delta);
+    free(r->tr_grad);
+    free(r->tr_mine);
 }
 
 /* The contrastive loss's negatives: their views' unit embeddings, computed once (they do not
@@ -471,6 +520,16 @@ static uae_status run_setup(run *r, const float *x, const int32_t *labels) {
     if (!r->pv || !r->c || !r->viol || !r->mi || !r->loss || !r->lclean_h || !r->xadv ||
         !r->keep_best || !r->keep_fall || !r->step_ok || !r->tr)
         return uae_fail(UAE_ERR_NOMEM, "attack: out of host memory for %lld samples", (long long)B);
+    if (r->cfg->trace) {
+        size_t ms = (size_t)(r->cfg->mine_steps > 0 ? r->cfg->mine_steps : 1);
+        r->tr_c = malloc(B * sizeof *r->tr_c);
+        r->tr_delta = malloc(BD * sizeof *r->tr_delta);
+        r->tr_grad = malloc(BD * sizeof *r->tr_grad);
+        r->tr_mine = malloc(ms * B * sizeof *r->tr_mine);
+        if (!r->tr_c || !r->tr_delta || !r->tr_grad || !r->tr_mine)
+            return uae_fail(UAE_ERR_NOMEM, "attack trace: out of host memory for %lld samples",
+                            (long long)B);
+    }
     UAE_TRY(uae_arena_create(r->be, 5 * BD + 4 * B + 1024, &r->ar));
     UAE_TRY(uae_arena_create(r->be, (size_t)1 << 22, &r->scratch));
     UAE_TRY(uae_tape_create(r->scratch, &r->t));
@@ -558,6 +617,15 @@ uae_status uae_attack_run(uae_model *model, const uae_attack_config *cfg, const 
                 res->success = tr->success;
             res->iterations = iters;
             res->seconds = per;
+        }
+        /* The trace's end records: which iterate each sample returns. */
+        for (int64_t b = 0; b < B && cfg->trace && st == UAE_OK; b++) {
+            uae_attack_trace rec = {.end = true, .index = r.first + (uint64_t)b, .sample = b,
+                                    .iter = results[b].selected_iter, .c = NAN,
+                                    .loss_clean = results[b].loss_clean,
+                                    .loss_adv = results[b].loss_adv, .violation = NAN,
+                                    .mi = results[b].mi, .success = results[b].success, .d = r.D};
+            st = cfg->trace(cfg->trace_user, &rec);
         }
     }
     run_free(&r);

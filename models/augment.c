@@ -536,6 +536,28 @@ static uae_status arm_data(const seed_run *s, const float *extra, bool clean_tar
     return UAE_OK;
 }
 
+/* One line of seed-S/arms.jsonl: what arm a trains on, exactly the rows and targets handed to
+ * the training loop (ds, targets; NULL targets: each row reconstructs itself). */
+static uae_status record_arm(uae_jsonl *log, const seed_run *s, int a, const uae_dataset *ds,
+                             const float *targets, float sigma) {
+    static const char *const extra_what[] = {
+        [UAE_ARM_ORIGINAL] = "none",
+        [UAE_ARM_DUPLICATE] = "subset rows 0..n-1 again",
+        [UAE_ARM_NOISE] = "subset rows 0..n-1 + N(0, sigma^2), clipped to [0, 1]",
+        [UAE_ARM_UAE] = "uae.npy rows 0..n-1 (the UAEs of subset rows 0..n-1)",
+    };
+    char xd[17], td[17];
+    uae_digest_f32(ds->x, ds->n * ds->d, xd);
+    uae_digest_f32(targets ? targets : ds->x, ds->n * ds->d, td);
+    return uae_jsonl_writef(log, "{s:s, s:I, s:I, s:I, s:s, s:f, s:s, s:s, s:s}", "arm",
+                            arm_names[a], "rows", (json_int_t)ds->n, "subset_rows",
+                            (json_int_t)s->sub.n, "extra_rows", (json_int_t)(ds->n - s->sub.n),
+                            "extra", extra_what[a], "noise_sigma",
+                            a == UAE_ARM_NOISE ? (double)sigma : 0.0, "targets",
+                            targets ? "clean originals" : "the rows themselves", "x_fnv1a64", xd,
+                            "targets_fnv1a64", td);
+}
+
 /* Retrains a copy of the base model (weights and optimizer state from its checkpoint) for
  * `epochs` more epochs on ds and evaluates it on test into v[]. */
 static uae_status retrain(uae_backend *be, const uae_augment_options *o, const seed_run *s,
@@ -834,6 +856,11 @@ static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_
                                                                   (uint64_t)i);
         noisy[i] = x < 0.0f ? 0.0f : x > 1.0f ? 1.0f : x;
     }
+    /* seed-S/arms.jsonl: a record of each retrained arm's training rows, for users and tests */
+    char arms_path[320];
+    snprintf(arms_path, sizeof arms_path, "%s/arms.jsonl", s->dir);
+    uae_jsonl *arms_log = NULL;
+    st = uae_jsonl_open(arms_path, false, &arms_log);
     for (int a = UAE_ARM_ORIGINAL; a < UAE_ARM_COUNT && st == UAE_OK; a++) {
         const float *extra = a == UAE_ARM_DUPLICATE ? s->sub.x
                              : a == UAE_ARM_NOISE   ? noisy
@@ -847,6 +874,7 @@ static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_
         stage(o, "seed %llu: retraining '%s' (%d epoch%s)", (unsigned long long)seed,
               arm_names[a], repochs, PLURAL(repochs));
         st = arm_data(s, extra, clean, &ds, &targets);
+        if (st == UAE_OK) st = record_arm(arms_log, s, a, &ds, targets, o->noise_sigma);
         double va[UAE_AUGMENT_MAX_METRICS] = {NAN, NAN};
         if (st == UAE_OK)
             st = retrain(be, o, s, &ds, targets, test, epochs, repochs, batch, va);
@@ -854,6 +882,8 @@ static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_
         uae_dataset_free(&ds);
         free(targets);
     }
+    uae_status cst = uae_jsonl_close(arms_log);
+    if (st == UAE_OK) st = cst;
     free(noisy);
     return st;
 }

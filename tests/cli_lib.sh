@@ -5,6 +5,7 @@
 #   contains TEXT DESCRIPTION               the output of the last `expect` contains TEXT
 #   fail DESCRIPTION                        count a failure
 #   make_table FILE                         write a small seeded CSV table
+#   cut_npy FILE ROWS                       cut a .npy to its first ROWS rows (a killed run)
 unset UAE_DEVICE
 # Idle OpenMP threads sleep instead of spinning: on a machine with more busy threads than cores,
 # spinning threads make every step of a small model up to 100 times slower (not a correctness
@@ -59,4 +60,22 @@ with open(sys.argv[1], "w") as f:
     for i in range(600):
         f.write(",".join("%.4f" % r.random() for _ in range(16)) + ",%d\n" % (i % 3))
 PY
+}
+
+# Cuts the .npy $1 to its first $2 rows, the header rewritten, as a kill after row $2 leaves it.
+cut_npy() {
+    python3 - "$1" "$2" <<'EOF' || fail "cutting $1"
+import sys
+path, keep = sys.argv[1], int(sys.argv[2])
+raw = open(path, "rb").read()
+hlen = int.from_bytes(raw[8:10], "little")
+header = raw[10:10 + hlen].decode("latin1")
+start = header.index("(") + 1
+rows = int(header[start:header.index(",", start)])
+new = header.replace("(%d," % rows, "(%d," % keep, 1)
+new = new[:-1].ljust(hlen - 1) + "\n"  # the same length: spaces before the newline
+row_bytes = (len(raw) - 10 - hlen) // rows
+open(path, "wb").write(raw[:8] + hlen.to_bytes(2, "little") + new.encode("latin1") +
+                       raw[10 + hlen:10 + hlen + keep * row_bytes])
+EOF
 }

@@ -161,23 +161,6 @@ EOF
 python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['settings']; \
 assert s['select_k'] == 6 and s['total_steps'] == 2, s" "$tmp/csv/results.json" ||
     fail "select_k = d / 2 and the temperature annealed over the base run's steps"
-# Cuts the .npy $1 to its first $2 rows, the header rewritten, as a kill after row $2 leaves it.
-cut_npy() {
-    python3 - "$1" "$2" <<'EOF' || fail "cutting $1"
-import sys
-path, keep = sys.argv[1], int(sys.argv[2])
-raw = open(path, "rb").read()
-hlen = int.from_bytes(raw[8:10], "little")
-header = raw[10:10 + hlen].decode("latin1")
-start = header.index("(") + 1
-rows = int(header[start:header.index(",", start)])
-new = header.replace("(%d," % rows, "(%d," % keep, 1)
-new = new[:-1].ljust(hlen - 1) + "\n"  # the same length: spaces before the newline
-row_bytes = (len(raw) - 10 - hlen) // rows
-open(path, "wb").write(raw[:8] + hlen.to_bytes(2, "little") + new.encode("latin1") +
-                       raw[10 + hlen:10 + hlen + keep * row_bytes])
-EOF
-}
 # A run whose UAE file was cut short (to its first 5 rows, the header rewritten, as a kill after
 # the fifth row leaves it) resumes: it reuses the base model and writes the same bytes, although
 # its attack batches now start at row 5 instead of 0 and 8.

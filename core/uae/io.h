@@ -238,6 +238,11 @@ uae_status uae_jsonl_writef(uae_jsonl *log, const char *fmt, ...);
 /* Closes the file; NULL is a no-op returning UAE_OK. UAE_ERR_IO if the final close fails. */
 uae_status uae_jsonl_close(uae_jsonl *log);
 
+/* A digest of n float32 values for records that other programs check (attack traces, the arms'
+ * training rows): FNV-1a 64 over their bytes in host order (little-endian wherever uaekit runs),
+ * written into out as 16 lower-case hex digits and a NUL. */
+void uae_digest_f32(const float *v, int64_t n, char out[17]);
+
 #ifdef __cplusplus
 }
 #endif

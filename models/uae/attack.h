@@ -54,6 +54,36 @@ typedef enum uae_attack_loss {
 /* Called after every iteration with (done, total) iterations of this uae_attack_run call. */
 typedef void (*uae_attack_progress_fn)(void *user, int64_t done, int64_t total);
 
+/* One record of an attack's trace (cfg.trace). For every sample and every iterate t, in the order
+ * they happen (iteration by iteration, sample by sample within one), an iterate record (end =
+ * false); after a sample's last iterate, one end record (end = true) naming the iterate returned.
+ * Iterate t of the MinMax loop: the objective pass at delta_t (with c_t and MINE as trained so
+ * far), the delta step to delta_{t+1}, the dual update, then the MINE steps on (x, x'_{t+1}),
+ * whose bounds are mine_mi. Pointers are valid during the call only. */
+typedef struct uae_attack_trace {
+    bool end;              /* false: iterate t of this sample; true: its result (below) */
+    uint64_t index;        /* the sample's global index (first_global_index + b) */
+    int64_t sample;        /* b, its position in the batch */
+    int iter;              /* t, numbered as uae_attack_result.selected_iter; end: the selected */
+    int search_step;       /* PENALTY: the run over c it belongs to (0 otherwise) */
+    float c;               /* c_t, the multiplier in the objective at delta_t (NaN for PGD) */
+    float loss_clean;      /* l(x) (CW: the margin of x) */
+    float loss_adv;        /* l(x'_t); end: of the selected iterate */
+    float violation;       /* max(0, l(x'_t) - l(x)) (CW: max(0, margin + kappa)) */
+    float mi;              /* I_t, MINE's estimate at x'_t: the I of the selection rule (NaN: PGD);
+                            * end: of the selected iterate */
+    bool success;          /* iterate: it meets the success rule (violation 0 and, unsupervised,
+                            * I > 0; supervised, I not NaN); end: the sample's result */
+    int mine_steps;        /* MINE steps after this iterate's delta step (0 for PGD and on end) */
+    const float *mine_mi;  /* (mine_steps) each step's bound, before its Adam update */
+    int64_t d;             /* floats per sample */
+    const float *delta;    /* (d) delta_t = x'_t - x (NULL on end records) */
+    const float *grad;     /* (d) d objective / d delta at delta_t (NULL on end records) */
+} uae_attack_trace;
+
+/* Receives trace records; a status other than UAE_OK stops the attack, which returns it. */
+typedef uae_status (*uae_attack_trace_fn)(void *user, const uae_attack_trace *rec);
+
 typedef struct uae_attack_config {
     uae_attack_method method;
     bool supervised;            /* objective c*loss - I (keep I large) instead of c*loss + I */
@@ -84,6 +114,9 @@ typedef struct uae_attack_config {
                                    SimCLR training batch of 128 */
     uae_attack_progress_fn progress;  /* NULL: none */
     void *progress_user;
+    uae_attack_trace_fn trace;        /* every iterate of every sample (NULL: none; costs a copy
+                                       * of delta and its gradient to the host per iteration) */
+    void *trace_user;
 } uae_attack_config;
 
 /* The official defaults for attacking a model of the given kind (see docs/method.md):
