@@ -127,6 +127,28 @@ uae_status uae_mine_train_step(uae_mine *m, uae_tape *t, const uae_tensor *xs,
 uae_status uae_mine_evaluate(uae_mine *m, uae_tape *t, const uae_tensor *xs, const uae_tensor *ys,
                              float *bounds);
 
+/* A fixed initial state instead of the seed (uae attack --init; docs/method.md "The attack's
+ * initial state"): estimator s takes its weights from row (row0 + s) of the host arrays w[i], one
+ * per parameter of the store in store order, each (rows, that parameter's floats per estimator),
+ * and its k-th permutation since the last reset from perm[((row0 + s) * draws + k) * n ...], n
+ * float indices. Not owned: the arrays must outlive the estimators' use of them. */
+typedef struct uae_mine_init {
+    const float *const *w;  /* (params) pointers, each (rows, per-estimator floats) */
+    const float *perm;      /* (rows, draws, n) */
+    int64_t draws;          /* permutations per estimator the arrays hold */
+    int64_t row0;           /* the row of estimator 0 */
+} uae_mine_init;
+
+/* Takes the weights (at the next uae_mine_reset) and the permutations from init instead of the
+ * seed; NULL goes back to the seed. init is copied, the arrays it points to are not. */
+void uae_mine_set_init(uae_mine *m, const uae_mine_init *init);
+
+/* Writes the permutations that uae_mine_bound would draw from the seed after
+ * uae_mine_reset(m, seed, first_index): draws of them per estimator, into out (S, draws, n) host
+ * floats. Does not change m. */
+uae_status uae_mine_seed_permutations(const uae_mine *m, uint64_t seed, uint64_t first_index,
+                                      int64_t draws, float *out);
+
 /* The parameter store (for inspection and tests), the config, and the sizes. */
 uae_params *uae_mine_store(uae_mine *m);
 const uae_mine_config *uae_mine_config_of(const uae_mine *m);
