@@ -75,7 +75,9 @@ typedef struct uae_mine_config {
     int lr_half_life;       /* 0 (official): constant opt.p.lr. > 0: the lr halves every
                              * lr_half_life steps since the last reset, so the network settles
                              * near the optimum instead of jittering around it at the end */
-    uae_optimizer opt;      /* Adam, lr 1.5e-5, betas 0.9/0.999, eps 1e-8 (tf.train.AdamOptimizer) */
+    uae_optimizer opt;      /* Adam, lr 1.5e-5, betas 0.9/0.999, eps 1e-8 (tf.train.AdamOptimizer);
+                             * Adam's eps is applied in TF 1's form (added to sqrt(v), not to the
+                             * bias-corrected sqrt(v_hat): docs/method.md section 6) */
 } uae_mine_config;
 
 /* The official defaults for a network kind; UAE_MINE_NET_DENSE has the same widths. */

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# tests/test_conformance.sh — uaekit's MinMax attack against an independent transcription of the
+# official algorithm (tests/python/official_port.py, PyTorch float64, written from IBM/UAE's
+# unsupervised_attack.py), iterate by iterate from the same initial state: uae attack
+# --dump-init gives the port delta_0, every permutation and MINE's initial weights; --trace
+# --trace-delta gives uaekit's iterates. On 16 Fashion-MNIST images of a tiny conv-ae, MINE hidden
+# 32 (4 filters and 2 MINE steps per iteration, to keep the test near a minute; the official lr):
+# delta_t within 1e-4 and I_t within 1e-3 relative for the first 10 iterations, and the same
+# selected iterate for every image over 40 iterations.
+# Needs a python with torch (UAE_TEST_PYTHON, python3, /usr/bin/python3) and Fashion-MNIST:
+# skipped (77) without them.
+# Usage: test_conformance.sh PATH/TO/uae
+set -u
+UAE=${1:?usage: test_conformance.sh PATH/TO/uae}
+. "$(dirname "$0")/cli_lib.sh"
+DATA=${UAE_TEST_DATA:-/usr/share/datasets/fashion-mnist}
+PY=
+for p in ${UAE_TEST_PYTHON:-} python3 /usr/bin/python3; do
+    if command -v "$p" >/dev/null && "$p" -c "import torch, numpy" 2>/dev/null; then
+        PY=$p
+        break
+    fi
+done
+if [ -z "$PY" ]; then
+    echo "skip: no python with torch and numpy (set UAE_TEST_PYTHON)"
+    exit 77
+fi
+if [ ! -d "$DATA" ]; then
+    echo "skip: no Fashion-MNIST in $DATA (set UAE_TEST_DATA)"
+    exit 77
+fi
+
+IT=40
+STEPS=2
+expect 0 "train a tiny conv-ae" -- "$UAE" --quiet train --model conv-ae --data "$DATA" --epochs 1 \
+    --n-train 512 --n-test 50 --out "$tmp/m.safetensors"
+expect 0 "attack with --dump-init and --trace --trace-delta" -- "$UAE" --quiet attack \
+    --model "$tmp/m.safetensors" --data "$DATA" --n 16 --batch 16 --iterations $IT \
+    --mine-steps $STEPS --mine-hidden 32 --mine-filters 4 --out "$tmp/a" \
+    --dump-init "$tmp/init.st" --trace "$tmp/trace.jsonl" --trace-delta
+"$PY" "$(dirname "$0")/python/official_port.py" "$tmp/m.safetensors" "$tmp/a/adversarial.safetensors" \
+    "$tmp/init.st" "$tmp/trace.jsonl" --iterations $IT --mine-steps $STEPS --mine-lr 1.5e-5 \
+    --check-iters 10 --min-images 16 || fail "uaekit and the official algorithm's port differ"
+
+[ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
+echo "all ok"
