@@ -493,7 +493,8 @@ const cli_command cli_cmd_attack = {
         "                     user guide)\n"
         "  --trace-delta      the trace's lines also hold delta_t in full (\"delta\")\n"
         "  --dump-init FILE   write the attack's initial state (delta_0, every MINE permutation,\n"
-        "                     MINE's initial weights; conv mode) as safetensors, then attack\n"
+        "                     MINE's initial weights, random mode's projections) as\n"
+        "                     safetensors, then attack\n"
         "  --init FILE        start from such a state instead of the seed (docs/method.md)\n"
         "\n" CLI_ATTACK_OPTIONS_HELP,
     .run = run_attack,

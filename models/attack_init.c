@@ -25,6 +25,14 @@ uae_status uae_attack_init_delta0(const uae_attack_init *init, uint64_t seed, ui
     return UAE_OK;
 }
 
+uae_status uae_attack_init_projection(const uae_attack_init *init, uint64_t seed, uint64_t draw,
+                                      const uae_tensor *P) {
+    uint64_t per_draw = (uint64_t)uae_tensor_numel(P);
+    if (init) return uae_tensor_write(P, init->proj + draw * per_draw);
+    return uae_rng_fill(UAE_RNG_NORMAL, seed, uae_stream_sub(UAE_STREAM_PROJ, 0, 0), draw * per_draw,
+                        0.0f, 1.0f, P);
+}
+
 int64_t uae_attack_init_draws(const uae_attack_config *cfg) {
     /* warm-up steps, then per iteration the objective pass's bound and each MINE step's */
     return (int64_t)cfg->mine_warmup + (int64_t)cfg->iterations * (1 + (int64_t)cfg->mine_steps);
@@ -34,6 +42,7 @@ void uae_attack_init_free(uae_attack_init *init) {
     if (!init) return;
     free(init->delta0);
     free(init->perm);
+    free(init->proj);
     for (int i = 0; i < init->nw; i++) {
         free(init->wname[i]);
         free(init->w[i]);
@@ -51,10 +60,6 @@ static uae_status layout(uae_model *model, const uae_attack_config *cfg, uint64_
     if (cfg->method == UAE_ATTACK_PGD)
         return uae_fail(UAE_ERR_UNSUPPORTED, "attack initial state: PGD has no MINE state (use "
                         "--attack minmax or binary-search)");
-    if (cfg->samples != UAE_ATTACK_SAMPLES_CONV || !uae_model_has_first_layer(mc))
-        return uae_fail(UAE_ERR_UNSUPPORTED, "attack initial state: conv mode only (model '%s', "
-                        "--samples %s; random mode's projection matrices are not in the file)",
-                        mc->preset, uae_attack_samples_name(cfg->samples));
     if (n < 1) return uae_fail(UAE_ERR_INVALID, "attack initial state: %lld examples", (long long)n);
     uae_attack_init *in = calloc(1, sizeof *in);
     if (!in) return uae_fail(UAE_ERR_NOMEM, "attack initial state: out of host memory");
@@ -65,21 +70,39 @@ static uae_status layout(uae_model *model, const uae_attack_config *cfg, uint64_
     in->W = mc->width;
     in->D = (int64_t)in->C * in->H * in->W;
     in->draws = uae_attack_init_draws(cfg);
-    /* the samples' shape: the first layer's output on one image */
+    in->conv = cfg->samples == UAE_ATTACK_SAMPLES_CONV && uae_model_has_first_layer(mc);
     uae_backend *be = uae_params_backend(uae_model_params(model));
     uae_arena *ar = NULL;
     uae_tape *t = NULL;
     uae_var **pv = calloc((size_t)uae_params_count(uae_model_params(model)) + 1, sizeof *pv);
     uae_tensor img;
-    uae_status st = pv ? uae_arena_create(be, (size_t)1 << 20, &ar) : UAE_ERR_NOMEM;
-    if (st == UAE_OK) st = uae_arena_tensor4(ar, 1, in->C, in->H, in->W, &img);
-    if (st == UAE_OK) st = uae_fill(&img, 0.0f);
-    if (st == UAE_OK) st = uae_tape_create(ar, &t);
-    if (st == UAE_OK) {
+    uae_status st = pv ? UAE_OK : UAE_ERR_NOMEM;
+    if (!in->conv) {
+        /* random mode: proj_count samples of proj_dim, one matrix (D, M*p) per iteration (the
+         * penalty method draws on across its runs) */
+        in->samples = cfg->proj_count;
+        in->sh = 1;
+        in->sw = cfg->proj_dim;
+        in->proj_cols = (int64_t)cfg->proj_count * cfg->proj_dim;
+        in->proj_draws = (int64_t)cfg->iterations *
+                         (cfg->method == UAE_ATTACK_PENALTY ? cfg->search_steps : 1);
+        if ((double)in->proj_draws * (double)in->D * (double)in->proj_cols > 268435456.0)
+            st = uae_fail(UAE_ERR_INVALID, "attack initial state: random mode's %lld projection "
+                          "matrices of %lld x %lld floats are over 1 GiB; lower --proj-count, "
+                          "--proj-dim or --iterations", (long long)in->proj_draws,
+                          (long long)in->D, (long long)in->proj_cols);
+    }
+    /* conv mode: the samples' shape from the first layer's output on one image */
+    bool pass = st == UAE_OK && in->conv;
+    if (pass) st = uae_arena_create(be, (size_t)1 << 20, &ar);
+    if (pass && st == UAE_OK) st = uae_arena_tensor4(ar, 1, in->C, in->H, in->W, &img);
+    if (pass && st == UAE_OK) st = uae_fill(&img, 0.0f);
+    if (pass && st == UAE_OK) st = uae_tape_create(ar, &t);
+    if (pass && st == UAE_OK) {
         uae_tape_set_recording(t, false);
         st = uae_model_bind(model, t, false, pv);
     }
-    if (st == UAE_OK) {
+    if (pass && st == UAE_OK) {
         uae_var *f = uae_model_first_layer(model, t, pv, uae_ad_const(t, &img));
         st = uae_tape_status(t);
         if (st == UAE_OK && f) {
@@ -95,7 +118,7 @@ static uae_status layout(uae_model *model, const uae_attack_config *cfg, uint64_
     if (st == UAE_OK && in->samples < 1)
         st = uae_fail(UAE_ERR_UNSUPPORTED, "model '%s' gives no first-layer samples", mc->preset);
     uae_mine_config mcfg = cfg->mine;
-    mcfg.net = UAE_MINE_NET_CONV;
+    mcfg.net = in->conv ? UAE_MINE_NET_CONV : UAE_MINE_NET_DENSE;
     uae_mine *m = NULL;
     if (st == UAE_OK) st = uae_mine_create(be, &mcfg, S, in->samples, 1, in->sh, in->sw, &m);
     uae_params *P = m ? uae_mine_store(m) : NULL;
@@ -133,7 +156,9 @@ static int64_t per_example(const uae_attack_init *in, int i) {
 static uae_status alloc_arrays(uae_attack_init *in) {
     in->delta0 = malloc((size_t)(in->n * in->D) * sizeof(float));
     in->perm = malloc((size_t)(in->n * in->draws * in->samples) * sizeof(float));
-    bool ok = in->delta0 && in->perm;
+    if (in->proj_draws > 0)
+        in->proj = malloc((size_t)(in->proj_draws * in->D * in->proj_cols) * sizeof(float));
+    bool ok = in->delta0 && in->perm && (in->proj_draws == 0 || in->proj);
     for (int i = 0; i < in->nw && ok; i++)
         ok = (in->w[i] = malloc((size_t)(in->n * per_example(in, i)) * sizeof(float))) != NULL;
     return ok ? UAE_OK : uae_fail(UAE_ERR_NOMEM, "attack initial state: out of host memory for %lld "
@@ -160,6 +185,17 @@ uae_status uae_attack_init_draw(uae_model *model, const uae_attack_config *cfg, 
         st = uae_tensor_read(uae_params_value(uae_mine_store(m), i), in->w[i]);
     if (st == UAE_OK) st = uae_mine_seed_permutations(m, cfg->seed, first, in->draws, in->perm);
     uae_arena_free(ar);
+    ar = NULL;
+    uae_tensor P;
+    if (st == UAE_OK && in->proj_draws > 0) {
+        st = uae_arena_create(be, (size_t)(in->D * in->proj_cols + 64), &ar);
+        if (st == UAE_OK) st = uae_arena_tensor2(ar, in->D, in->proj_cols, &P);
+        for (int64_t d = 0; d < in->proj_draws && st == UAE_OK; d++) {
+            st = uae_attack_init_projection(NULL, cfg->seed, (uint64_t)d, &P);
+            if (st == UAE_OK) st = uae_tensor_read(&P, in->proj + d * in->D * in->proj_cols);
+        }
+        uae_arena_free(ar);
+    }
     uae_mine_free(m);
     if (st != UAE_OK) {
         uae_attack_init_free(in);
@@ -170,7 +206,7 @@ uae_status uae_attack_init_draw(uae_model *model, const uae_attack_config *cfg, 
 }
 
 uae_status uae_attack_init_save(const uae_attack_init *in, const char *path) {
-    uae_st_tensor t[2 + UAE_INIT_MAX_PARAMS];
+    uae_st_tensor t[3 + UAE_INIT_MAX_PARAMS];
     char names[UAE_INIT_MAX_PARAMS][48];
     t[0] = (uae_st_tensor){"delta0", 4, {in->n, in->C, in->H, in->W}, in->delta0};
     t[1] = (uae_st_tensor){"perm", 3, {in->n, in->draws, in->samples}, in->perm};
@@ -179,10 +215,12 @@ uae_status uae_attack_init_save(const uae_attack_init *in, const char *path) {
         t[2 + i] = (uae_st_tensor){.name = names[i], .ndim = in->wndim[i], .data = in->w[i]};
         for (int d = 0; d < in->wndim[i]; d++) t[2 + i].shape[d] = in->wshape[i][d];
     }
+    if (in->proj_draws > 0)
+        t[2 + in->nw] = (uae_st_tensor){"proj", 3, {in->proj_draws, in->D, in->proj_cols}, in->proj};
     char first[32];
     snprintf(first, sizeof first, "%" PRIu64, in->first);
     uae_st_meta meta[2] = {{"uae.format", "attack-init-1"}, {"uae.first", first}};
-    return uae_safetensors_write(path, t, (size_t)(2 + in->nw), meta, 2);
+    return uae_safetensors_write(path, t, (size_t)(2 + in->nw + (in->proj_draws > 0)), meta, 2);
 }
 
 /* Reads tensor name, after checking that it is there with n examples (*its* example count in the
@@ -194,7 +232,7 @@ static uae_status read_checked(const uae_safetensors *f, const char *path, const
         uae_st_tensor info = uae_safetensors_info(f, i, NULL);
         if (strcmp(info.name, name) != 0) continue;
         found = true;
-        if (info.ndim >= 1 && info.shape[0] != shape[0])
+        if (info.ndim >= 1 && info.shape[0] != shape[0] && strcmp(name, "proj") != 0)
             return uae_fail(UAE_ERR_SHAPE, "%s: tensor '%s' holds %lld examples, this run attacks "
                             "%lld (write the file with the same --first and --n, or attack as "
                             "many)", path, name, (long long)info.shape[0], (long long)shape[0]);
@@ -205,8 +243,8 @@ static uae_status read_checked(const uae_safetensors *f, const char *path, const
     uae_status st = uae_safetensors_read(f, name, ndim, shape, dst);
     if (st != UAE_OK)
         return uae_fail_context(st, "%s: the initial state of other attack settings (--iterations, "
-                                "--mine-steps, --mine-warmup, --mine-hidden, --mine-filters must be "
-                                "the dump's)", path);
+                                "--mine-steps, --mine-warmup, --mine-hidden, --mine-filters, "
+                                "--samples, --proj-count, --proj-dim must be the dump's)", path);
     int64_t k = 1;
     for (int d = 0; d < ndim; d++) k *= shape[d];
     for (int64_t i = 0; i < k; i++)
@@ -235,6 +273,9 @@ uae_status uae_attack_init_load(const char *path, uae_model *model, const uae_at
         snprintf(name, sizeof name, "mine.%s", in->wname[i]);
         st = read_checked(f, path, name, in->wndim[i], in->wshape[i], in->w[i]);
     }
+    if (st == UAE_OK && in->proj_draws > 0)
+        st = read_checked(f, path, "proj", 3, (int64_t[]){in->proj_draws, in->D, in->proj_cols},
+                          in->proj);
     /* every permutation row a permutation of 0 .. samples-1 */
     size_t ns = in->samples > 0 ? (size_t)in->samples : 1;
     char *seen = st == UAE_OK ? malloc(ns) : NULL;

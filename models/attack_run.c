@@ -139,9 +139,11 @@ static uae_status samples_pair(run *r, uae_var *yimg, uae_var **xs, uae_var **ys
  * sess.run, 21 per iteration, which made the draws nearly all of the attack's time). */
 static uae_status draw_projection(run *r) {
     if (r->conv_samples) return UAE_OK;
-    uint64_t per_draw = (uint64_t)uae_tensor_numel(&r->P);
-    UAE_TRY(uae_rng_fill(UAE_RNG_NORMAL, r->cfg->seed, uae_stream_sub(UAE_STREAM_PROJ, 0, 0),
-                         r->proj_draws++ * per_draw, 0.0f, 1.0f, &r->P));
+    const uae_attack_init *in = r->cfg->init;
+    if (in && (int64_t)r->proj_draws >= in->proj_draws)
+        return uae_fail(UAE_ERR_INVALID, "attack: the initial state holds %lld projection matrices, "
+                        "this run needs more", (long long)in->proj_draws);
+    UAE_TRY(uae_attack_init_projection(in, r->cfg->seed, r->proj_draws++, &r->P));
     size_t mark = uae_arena_mark(r->scratch);
     UAE_TRY(begin_pass(r, mark, false));
     uae_tape *t = r->t;
@@ -421,12 +423,13 @@ static uae_status setup_mine(run *r) {
     const uae_attack_init *in = cfg->init;
     if (!in) return UAE_OK;
     /* the initial state must be this run's: conv samples of the same shape, every sample's row */
-    if (!r->conv_samples || in->samples != r->n || in->sh != r->sh || in->sw != r->sw ||
-        in->D != r->D)
-        return uae_fail(UAE_ERR_INVALID, "attack: the initial state is for %lld samples of %dx%d "
-                        "per example of %lld floats, this run has %s", (long long)in->samples,
-                        in->sh, in->sw, (long long)in->D,
-                        r->conv_samples ? "other conv samples" : "random-projection samples");
+    if (in->conv != r->conv_samples || in->samples != r->n || in->sh != r->sh || in->sw != r->sw ||
+        in->D != r->D || (!in->conv && in->proj_cols != r->n * r->sw))
+        return uae_fail(UAE_ERR_INVALID, "attack: the initial state is for %s, %lld samples of "
+                        "%dx%d per example of %lld floats; this run has %s, %lld of %dx%d",
+                        in->conv ? "conv mode" : "random mode", (long long)in->samples, in->sh,
+                        in->sw, (long long)in->D, r->conv_samples ? "conv mode" : "random mode",
+                        (long long)r->n, r->sh, r->sw);
     if (r->first < in->first || r->first + (uint64_t)r->B > in->first + (uint64_t)in->n)
         return uae_fail(UAE_ERR_INVALID, "attack: the initial state covers examples %llu .. %llu, "
                         "this batch %llu .. %llu", (unsigned long long)in->first,

@@ -2,9 +2,9 @@
 # tests/test_attack_init.sh — `uae attack --dump-init FILE` and `--init FILE` end to end: a run
 # from its own dump gives byte-identical outputs and trace (at another batch size); a run with
 # seed 1 from seed 2's dump gives seed 2's outputs (the file, not the seed, is used); the dump
-# holds the documented tensors (docs/method.md); bad files (a missing tensor, a wrong shape, another
-# example count, a NaN, a permutation that is not one, too few permutations) and unsupported
-# settings fail with a message that names the problem.
+# holds the documented tensors (docs/method.md), in conv and random mode; bad files (a missing tensor, a wrong shape, another
+# example count, a NaN, a permutation that is not one, too few permutations, another mode) and
+# PGD fail with a message that names the problem.
 # Needs Fashion-MNIST (conv mode needs images): skipped (77) without it.
 # Usage: test_attack_init.sh PATH/TO/uae
 set -u
@@ -98,9 +98,25 @@ contains "--mine-hidden" "the option that fixes it is named"
 expect 1 "--init with more iterations" -- "$UAE" "${A[@]}" --iterations 4 --out "$tmp/e6" \
     --init "$tmp/i1.st"
 contains "'perm'" "too few permutations: the tensor is named"
-expect 1 "--dump-init in random mode" -- "$UAE" "${A[@]}" --samples random --out "$tmp/e7" \
+R=(--samples random --proj-count 6 --proj-dim 4)
+expect 0 "random mode: attack --dump-init" -- "$UAE" "${A[@]}" "${R[@]}" --batch 2 --out "$tmp/r1" \
     --dump-init "$tmp/r.st"
-contains "conv mode only" "random mode is refused, saying why"
+expect 0 "random mode: attack --init its own dump" -- "$UAE" "${A[@]}" "${R[@]}" --batch 4 \
+    --seed 5 --out "$tmp/r2" --init "$tmp/r.st"
+cmp -s "$tmp/r1/adversarial.npy" "$tmp/r2/adversarial.npy" ||
+    fail "random mode: --init of the run's own dump (at another seed and batch): other x_adv"
+python3 - "$tmp/r.st" <<'PY' || fail "random mode: the dump's layout"
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+h = json.loads(raw[8:8 + struct.unpack("<Q", raw[:8])[0]])
+# 3 projection matrices (one per iteration) of 784 x (6 * 4); the dense MINE on 4-vectors
+assert h["proj"]["shape"] == [3, 784, 24], h["proj"]
+assert h["perm"]["shape"] == [4, 9, 6] and h["mine.x.fc1.weight"]["shape"] == [4, 8, 4], h
+assert "mine.x.conv.weight" not in h
+PY
+expect 1 "--init of a conv-mode dump in random mode" -- "$UAE" "${A[@]}" "${R[@]}" --out "$tmp/e7" \
+    --init "$tmp/i1.st"
+contains "expected (4, 9, 6)" "the permutations' shape is named"
 expect 1 "--init with PGD" -- "$UAE" "${A[@]}" --attack pgd --out "$tmp/e8" --init "$tmp/i1.st"
 contains "PGD" "PGD is refused, saying why"
 expect 1 "--init of a missing file" -- "$UAE" "${A[@]}" --out "$tmp/e9" --init "$tmp/none.st"

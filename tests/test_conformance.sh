@@ -7,7 +7,8 @@
 # 32 (4 filters and 2 MINE steps per iteration, to keep the test near a minute; the official lr):
 # delta_t within 1e-4 and I_t within 1e-3 relative (+ 1e-6, float32 rounding, for I near 0) for
 # the first 10 iterations, and the same selected iterate for every image over 40 iterations. Then
-# the supervised attack (the C&W margin) the same way on a tiny classifier.
+# random mode (8 images, 20 iterations) and the supervised attack (the C&W margin, a tiny
+# classifier) the same way.
 # Needs a python with torch (UAE_TEST_PYTHON, python3, /usr/bin/python3) and Fashion-MNIST:
 # skipped (77) without them.
 # Usage: test_conformance.sh PATH/TO/uae
@@ -42,6 +43,16 @@ expect 0 "attack with --dump-init and --trace --trace-delta" -- "$UAE" --quiet a
 "$PY" "$(dirname "$0")/python/official_port.py" "$tmp/m.safetensors" "$tmp/a/adversarial.safetensors" \
     "$tmp/init.st" "$tmp/trace.jsonl" --iterations $IT --mine-steps $STEPS --mine-lr 1.5e-5 \
     --check-iters 10 --min-images 16 || fail "uaekit and the official algorithm's port differ"
+
+# Random mode (--samples random): the dense MiNetwork on standardized projections, the matrices
+# from the dump (one per iteration, as uaekit draws them), 8 images, 20 iterations.
+expect 0 "random-mode attack with --dump-init and --trace --trace-delta" -- "$UAE" --quiet attack \
+    --model "$tmp/m.safetensors" --data "$DATA" --n 8 --batch 8 --iterations 20 --mine-steps 2 \
+    --mine-hidden 32 --samples random --proj-count 50 --proj-dim 16 --out "$tmp/r" \
+    --dump-init "$tmp/rinit.st" --trace "$tmp/r.jsonl" --trace-delta
+"$PY" "$(dirname "$0")/python/official_port.py" "$tmp/m.safetensors" "$tmp/r/adversarial.safetensors" \
+    "$tmp/rinit.st" "$tmp/r.jsonl" --iterations 20 --mine-steps 2 --mine-lr 1.5e-5 \
+    --check-iters 10 --min-images 8 || fail "uaekit's random mode and the official algorithm's port differ"
 
 # The supervised attack (C&W margin, MINE_supervised): a tiny classifier, 8 images, 20 iterations
 # of 1 MINE step (the official supervised setting but the iteration count), untargeted.

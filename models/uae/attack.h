@@ -52,8 +52,8 @@ typedef enum uae_attack_loss {
 } uae_attack_loss;
 
 /* The attack's initial state for a range of examples: everything it otherwise draws from the seed
- * (delta_0, every MINE permutation, MINE's initial weights), in host memory. Conv mode, MinMax
- * and penalty only. The layout of its file is docs/method.md's "The attack's initial state". */
+ * (delta_0, every MINE permutation, MINE's initial weights, random mode's projection matrices),
+ * in host memory. MinMax and penalty only. The layout of its file is docs/method.md's "The attack's initial state". */
 typedef struct uae_attack_init uae_attack_init;
 
 /* Called after every iteration with (done, total) iterations of this uae_attack_run call. */
@@ -168,8 +168,8 @@ uae_status uae_attack_run(uae_model *model, const uae_attack_config *cfg, const 
 
 /* Draws the initial state a run with cfg (its seed) uses for the samples with global indices
  * first .. first + n - 1, as uae_attack_run would draw it. MINE's weights of all n examples are
- * held at once (n times one MINE network). UAE_ERR_UNSUPPORTED for PGD, random mode or a model
- * without a first convolution. The caller owns *out. */
+ * held at once (n times one MINE network), and in random mode every projection matrix (refused
+ * above 1 GiB). UAE_ERR_UNSUPPORTED for PGD. The caller owns *out. */
 uae_status uae_attack_init_draw(uae_model *model, const uae_attack_config *cfg, uint64_t first,
                                 int64_t n, uae_attack_init **out);
 

@@ -2,8 +2,9 @@
 attack (IBM/UAE, Unsupversied/unsupervised_attack.py: MiNetwork and MINE_unsupervised; for a
 classifier checkpoint Supervised/supervised_attack.py's MINE_supervised, untargeted), in PyTorch
 float64, started from uaekit's initial state (`uae attack --dump-init`) and compared iterate by
-iterate with uaekit's trace (`uae attack --trace --trace-delta`). Random mode is not covered (its
-projection matrices are not in the dump).
+iterate with uaekit's trace (`uae attack --trace --trace-delta`). Random mode (`--samples random`)
+takes the projection matrices from the dump, one per iteration as uaekit draws them (the official
+code draws one per session run: a documented deviation that a dump cannot reproduce).
 
 It is written from the official code's structure, not from uaekit's C: TF's NHWC layout and
 variables (the dump's tensors are mapped onto the official variables by the table of
@@ -112,6 +113,12 @@ def official_variables(init, i):
     TF's NHWC flatten order (h, w, f)."""
     v = {}
     for br, (conv, d1, d2) in {"x": ("M_0", "M_2", "M_3"), "y": ("M_4", "M_6", "M_7")}.items():
+        if f"mine.{br}.conv.weight" not in init:  # random mode: the dense MiNetwork
+            v[d1 + "/kernel"] = init[f"mine.{br}.fc1.weight"][i].T
+            v[d1 + "/bias"] = init[f"mine.{br}.fc1.bias"][i]
+            v[d2 + "/kernel"] = init[f"mine.{br}.fc2.weight"][i].T
+            v[d2 + "/bias"] = init[f"mine.{br}.fc2.bias"][i]
+            continue
         cw = init[f"mine.{br}.conv.weight"][i]            # (F, 1, k, k) OIHW
         v[conv + "/kernel"] = cw.transpose(2, 3, 1, 0)    # (k, k, 1, F)
         v[conv + "/bias"] = init[f"mine.{br}.conv.bias"][i]
@@ -133,14 +140,17 @@ def conv2d_nhwc(x, kernel, bias):  # tf.layers.conv2d(x, F, k, (1, 1)), padding 
 
 
 def mi_network(v, x_in, y_in, perm):
-    """MiNetwork(x_in, y_in, 'conv'): x_in, y_in (N, H, W, 1); perm is tf.random_shuffle's draw."""
+    """MiNetwork(x_in, y_in, mine_batch_): conv, x_in, y_in (N, H, W, 1); random_sampling (the
+    dense branches), (N, 128); perm is tf.random_shuffle's draw."""
     y_shuffle = y_in[perm]
     x_conc = torch.cat([x_in, x_in], 0)
     y_conc = torch.cat([y_in, y_shuffle], 0)
-    lx = conv2d_nhwc(x_conc, v["M_0/kernel"], v["M_0/bias"]).reshape(x_conc.shape[0], -1)
+    lx, ly = x_conc, y_conc
+    if "M_0/kernel" in v:
+        lx = conv2d_nhwc(x_conc, v["M_0/kernel"], v["M_0/bias"]).reshape(x_conc.shape[0], -1)
+        ly = conv2d_nhwc(y_conc, v["M_4/kernel"], v["M_4/bias"]).reshape(y_conc.shape[0], -1)
     lx = lx @ v["M_2/kernel"] + v["M_2/bias"]
     lx = lx @ v["M_3/kernel"] + v["M_3/bias"]
-    ly = conv2d_nhwc(y_conc, v["M_4/kernel"], v["M_4/bias"]).reshape(y_conc.shape[0], -1)
     ly = ly @ v["M_6/kernel"] + v["M_6/bias"]
     ly = ly @ v["M_7/kernel"] + v["M_7/bias"]
     out = torch.relu(lx + ly) @ v["M_9/kernel"]
@@ -181,6 +191,27 @@ def cw_loss1(model, img, label, kappa):
     return torch.clamp(real - other + kappa, min=0.0)[0], out
 
 
+PROJ_DIM = [0]  # random mode: p, from the dump's MINE input width
+
+
+def standardized(img):
+    """The official standardized(): each row minus its mean, over its (population) std."""
+    mean = img.mean(1, keepdim=True)
+    var = ((img - mean) ** 2).mean(1, keepdim=True)
+    return (img - mean) / torch.sqrt(var)
+
+
+def samples(model, img, proj):
+    """The MINE samples of one image: conv mode, transpose(model.conv1(img), [3, 1, 2, 0]) (K, H',
+    W', 1); random_sampling, standardized(dot(reshape(img, [d]), matrix)) (500, 128) with the
+    official matrix (500, d, 128) = the dump's (d, M*p) seen as (d, M, p), transposed."""
+    if proj is None:
+        return model.conv1(img).permute(1, 2, 3, 0)
+    d, p = proj.shape[0], PROJ_DIM[0]
+    matrix = proj.reshape(d, -1, p).permute(1, 0, 2)  # (M, d, p)
+    return standardized(torch.einsum("d,mdp->mp", img.reshape(d), matrix))
+
+
 def attack_one(model, x, init, i, a, label=None):
     """The official attack_batch for one image (1, C, H, W), from example i of the dump:
     MINE_unsupervised's (label None), or MINE_supervised's untargeted one."""
@@ -194,16 +225,23 @@ def attack_one(model, x, init, i, a, label=None):
     if a.box == "uaekit":  # uaekit projects delta_0 onto the box as well
         modifier = torch.clamp(modifier, -eps, eps)
         modifier = torch.minimum(torch.maximum(modifier, boxmin - x), boxmax - x)
+    # random mode: uaekit's one matrix per iteration (docs/method.md; the official code draws
+    # one per sess.run, which a dump cannot reproduce), shared by the delta step and MINE steps
+    projs = torch.tensor(init["proj"]) if "proj" in init else None
+    proj = projs[0] if projs is not None else None
     # x_batch = transpose(conv1(timg), [3, 1, 2, 0]): one sample per channel, (K, H, W, 1)
-    x_batch = model.conv1(x).permute(1, 2, 3, 0).detach()
+    x_batch = samples(model, x, proj).detach()
     real = ((x - model.predict(x)) ** 2).sum() if label is None else None
     CONST = a.c0
     rec = []
     for it in range(a.iterations):
         # run([train, loss1, loss, newimg]): the forward pass at delta_t, then the delta step
+        if projs is not None and it > 0:
+            proj = projs[it]
+            x_batch = samples(model, x, proj).detach()
         mod = modifier.clone().requires_grad_(True)
         newimg = torch.clamp(mod + x, boxmin, boxmax) if a.box == "official" else mod + x
-        y_batch = model.conv1(newimg).permute(1, 2, 3, 0)
+        y_batch = samples(model, newimg, proj)
         MI = mi_network({k: q.detach() for k, q in v.items()}, x_batch, y_batch, perms[draw])
         draw += 1
         if label is None:
@@ -226,7 +264,7 @@ def attack_one(model, x, init, i, a, label=None):
         # 20 x run([mi_train, MI]) on (x, x'_{t+1}); each run draws its own shuffle
         with torch.no_grad():
             newimg = torch.clamp(modifier + x, boxmin, boxmax) if a.box == "official" else modifier + x
-            y_batch = model.conv1(newimg).permute(1, 2, 3, 0)
+            y_batch = samples(model, newimg, proj)
         mine_I = []
         for _ in range(a.mine_steps):
             mi = mi_network(v, x_batch, y_batch, perms[draw])
@@ -294,6 +332,7 @@ def main():
     model = Classifier(ck) if supervised else ConvAE(ck)
     xs = load_safetensors(a.adv)["x"]
     init = load_safetensors(a.init)
+    PROJ_DIM[0] = init["mine.x.fc1.weight"].shape[2]
     trace = {}
     for line in open(a.trace):
         o = json.loads(line)
