@@ -201,6 +201,9 @@ enum {
     OPT_NEGATIVES,
     OPT_PRESET,
     OPT_TRACE,
+    OPT_INIT,
+    OPT_DUMP_INIT,
+    OPT_TRACE_DELTA,
 };
 
 static int fail(const cli_command *cmd) {
@@ -212,7 +215,7 @@ static int fail(const cli_command *cmd) {
  * continue (else its examples would mix two settings). contrastive: whether the negatives count. */
 static char *settings_json(const char *model, const char *data, const char *split, long long first,
                            long long n, uint64_t seed, const uae_attack_config *ac,
-                           bool contrastive) {
+                           bool contrastive, const char *init) {
     json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:f,"
                           " s:b, s:f}",
                           "model", model, "data", data ? data : UAE_DATA_DEFAULT_PATH, "split",
@@ -230,6 +233,7 @@ static char *settings_json(const char *model, const char *data, const char *spli
         json_object_set_new(o, "proj_count", json_integer(ac->proj_count));
         json_object_set_new(o, "proj_dim", json_integer(ac->proj_dim));
     }
+    if (o && init) json_object_set_new(o, "init", json_string(init));
     if (o && ac->mine_warmup > 0) json_object_set_new(o, "mine_warmup", json_integer(ac->mine_warmup));
     if (o && ac->mine.opt.p.lr != 1.5e-5f)
         json_object_set_new(o, "mine_lr", json_real(ac->mine.opt.p.lr));
@@ -322,6 +326,8 @@ typedef struct attack_args {
     const char *model, *split, *out, *preset;
     cli_data_args data; /* default: the checkpoint's data set, table options and scaling */
     const char *trace; /* --trace FILE, or NULL */
+    const char *init, *dump_init; /* --init FILE, --dump-init FILE, or NULL */
+    bool trace_delta;             /* --trace-delta */
     long long n, batch, first;
     long long negatives; /* 0: the default */
     cli_attack_args at;
@@ -341,6 +347,9 @@ static int parse_attack(const cli_command *cmd, cli_globals *g, int argc, char *
         {"negatives", required_argument, NULL, OPT_NEGATIVES},
         {"preset", required_argument, NULL, OPT_PRESET},
         {"trace", required_argument, NULL, OPT_TRACE},
+        {"init", required_argument, NULL, OPT_INIT},
+        {"dump-init", required_argument, NULL, OPT_DUMP_INIT},
+        {"trace-delta", no_argument, NULL, OPT_TRACE_DELTA},
     };
     cli_attack_options_join(own, sizeof own / sizeof own[0], opts);
     cli_data_options_append(opts);
@@ -361,6 +370,9 @@ static int parse_attack(const cli_command *cmd, cli_globals *g, int argc, char *
         case OPT_PRESET: a->preset = v; break;
         case OPT_OUT: a->out = v; break;
         case OPT_TRACE: a->trace = v; break;
+        case OPT_INIT: a->init = v; break;
+        case OPT_DUMP_INIT: a->dump_init = v; break;
+        case OPT_TRACE_DELTA: a->trace_delta = true; break;
         case OPT_N: rc = cli_parse_int(cmd, "--n", v, 1, INT64_MAX, &a->n); break;
         case OPT_BATCH: rc = cli_parse_int(cmd, "--batch", v, 1, 1 << 16, &a->batch); break;
         case OPT_FIRST: rc = cli_parse_int(cmd, "--first", v, 0, INT64_MAX, &a->first); break;
@@ -377,6 +389,7 @@ static int parse_attack(const cli_command *cmd, cli_globals *g, int argc, char *
     if (cli_check_positional(&p, 0) != CLI_EXIT_OK) return CLI_EXIT_USAGE;
     if (!a->model) return cli_usage_error(cmd, "--model CKPT is required (from `uae train`)");
     if (!a->out) return cli_usage_error(cmd, "--out DIR is required");
+    if (a->trace_delta && !a->trace) return cli_usage_error(cmd, "--trace-delta needs --trace FILE");
     if (strcmp(a->split, "train") != 0 && strcmp(a->split, "test") != 0)
         return cli_usage_error(cmd, "--split: '%s' is not train or test", a->split);
     if (a->preset && strcmp(a->preset, "demo") != 0 && strcmp(a->preset, "paper") != 0)
@@ -453,12 +466,31 @@ static int attack_with(const cli_command *cmd, cli_globals *g, const attack_args
     snprintf(npy, sizeof npy, "%s/adversarial.npy", a->out);
     snprintf(stats, sizeof stats, "%s/stats.jsonl", a->out);
     snprintf(stpath, sizeof stpath, "%s/adversarial.safetensors", a->out);
-    char *settings = settings_json(a->model, a->data.path, a->split, a->first, (long long)n, g->seed, &ac,
-                                   contrastive);
+    /* The initial state: written for another program (--dump-init), or taken from a file
+     * instead of the seed (--init; recorded in the settings, as it changes the results). */
+    uae_attack_init *init = NULL;
+    uae_status ist = UAE_OK;
+    if (a->dump_init) {
+        ist = uae_attack_init_draw(m, &ac, (uint64_t)a->first, n, &init);
+        if (ist == UAE_OK) ist = uae_attack_init_save(init, a->dump_init);
+        uae_attack_init_free(init);
+        init = NULL;
+    }
+    if (ist == UAE_OK && a->init) ist = uae_attack_init_load(a->init, m, &ac, (uint64_t)a->first, n, &init);
+    if (ist != UAE_OK) {
+        fprintf(stderr, "uae %s: %s\n", cmd->name, uae_last_error());
+        free(labels);
+        free(negatives);
+        return CLI_EXIT_FAILURE;
+    }
+    ac.init = init;
+    char *settings = settings_json(a->model, a->data.path, a->split, a->first, (long long)n, g->seed,
+                                   &ac, contrastive, a->init);
     bool resume = false;
     rc = settings ? check_settings(cmd, spath, settings, &resume) : CLI_EXIT_FAILURE;
     free(settings);
     if (rc != CLI_EXIT_OK) {
+        uae_attack_init_free(init);
         free(labels);
         free(negatives);
         return rc;
@@ -469,12 +501,14 @@ static int attack_with(const cli_command *cmd, cli_globals *g, const attack_args
     uae_generate_summary s;
     cli_trace *trace = NULL;
     uae_status st = a->trace ? cli_trace_open(a->trace, resume, &trace) : UAE_OK;
+    if (trace) cli_trace_set_delta(trace, a->trace_delta);
     ac.trace = trace ? cli_trace_record : NULL;
     ac.trace_user = trace;
     if (st == UAE_OK) st = uae_augment_generate(m, &ac, x, labels, n, (uint64_t)a->first, &go, &s);
     uae_status tst = cli_trace_close(trace);
     if (st == UAE_OK) st = tst;
     cli_gen_bar_end(&bar);
+    uae_attack_init_free(init);
     free(labels);
     free(negatives);
     if (st != UAE_OK) return fail(cmd);
@@ -595,6 +629,11 @@ const cli_command cli_cmd_attack = {
         "  --trace FILE       every iterate of every example as JSON lines (t, c, losses,\n"
         "                     violation, I, each MINE step's I, |delta|, selected; see the\n"
         "                     user guide)\n"
+        "  --trace-delta      the trace's lines also hold delta_t in full (\"delta\")\n"
+        "  --dump-init FILE   write the attack's initial state (delta_0, every MINE permutation,\n"
+        "                     MINE's initial weights, random mode's projections) as\n"
+        "                     safetensors, then attack\n"
+        "  --init FILE        start from such a state instead of the seed (docs/method.md)\n"
         "\n" CLI_ATTACK_OPTIONS_HELP "\n" CLI_DATA_OPTIONS_HELP,
     .run = run_attack,
 };

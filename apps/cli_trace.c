@@ -17,7 +17,10 @@ struct cli_trace {
     bool resume;          /* the old lines are still to be cut (at the first record) */
     uae_jsonl *log;       /* NULL until the first record */
     json_t *pending;      /* lines of examples whose end record has not come yet, in order */
+    bool full_delta;      /* each line holds delta_t ("delta") */
 };
+
+void cli_trace_set_delta(cli_trace *t, bool full) { t->full_delta = full; }
 
 uae_status cli_trace_open(const char *path, bool resume, cli_trace **out) {
     *out = NULL;
@@ -75,7 +78,7 @@ static uae_status cut_before(cli_trace *t, uint64_t first) {
 
 static json_t *number_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
-static json_t *iterate_line(const uae_attack_trace *r) {
+static json_t *iterate_line(const uae_attack_trace *r, bool full_delta) {
     double linf = 0.0, sum = 0.0, g2 = 0.0;
     for (int64_t i = 0; i < r->d; i++) {
         linf = fmax(linf, fabs((double)r->delta[i]));
@@ -101,6 +104,11 @@ static json_t *iterate_line(const uae_attack_trace *r) {
     json_object_set_new(o, "delta_mean", json_real(r->d > 0 ? sum / (double)r->d : 0.0));
     json_object_set_new(o, "delta_fnv1a64", json_string(hex));
     json_object_set_new(o, "grad_l2", json_real(sqrt(g2)));
+    if (full_delta) {
+        json_t *d = json_array();
+        for (int64_t i = 0; i < r->d; i++) json_array_append_new(d, json_real(r->delta[i]));
+        json_object_set_new(o, "delta", d);
+    }
     return o;
 }
 
@@ -108,7 +116,7 @@ uae_status cli_trace_record(void *user, const uae_attack_trace *rec) {
     cli_trace *t = user;
     if (t->resume) UAE_TRY(cut_before(t, rec->index));
     if (!rec->end) {
-        json_t *o = iterate_line(rec);
+        json_t *o = iterate_line(rec, t->full_delta);
         if (!o || json_array_append_new(t->pending, o) != 0)
             return uae_fail(UAE_ERR_NOMEM, "%s: out of memory for the trace", t->path);
         return UAE_OK;

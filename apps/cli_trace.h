@@ -16,6 +16,10 @@ typedef struct cli_trace cli_trace;
  * others kept. The caller frees with cli_trace_close. */
 uae_status cli_trace_open(const char *path, bool resume, cli_trace **out);
 
+/* full = true: every iterate line also holds delta_t itself, "delta": the example's floats in
+ * (C, H, W) order (uae attack --trace-delta; for comparing with another implementation). */
+void cli_trace_set_delta(cli_trace *t, bool full);
+
 /* The uae_attack_trace_fn to put into uae_attack_config.trace, with the cli_trace as user. An
  * example's lines are written when its end record arrives, each saying whether it is the
  * selected iterate. */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "attack_init.h"
 #include "mine_streams.h"
 
 typedef struct run {
@@ -138,9 +139,11 @@ static uae_status samples_pair(run *r, uae_var *yimg, uae_var **xs, uae_var **ys
  * sess.run, 21 per iteration, which made the draws nearly all of the attack's time). */
 static uae_status draw_projection(run *r) {
     if (r->conv_samples) return UAE_OK;
-    uint64_t per_draw = (uint64_t)uae_tensor_numel(&r->P);
-    UAE_TRY(uae_rng_fill(UAE_RNG_NORMAL, r->cfg->seed, uae_stream_sub(UAE_STREAM_PROJ, 0, 0),
-                         r->proj_draws++ * per_draw, 0.0f, 1.0f, &r->P));
+    const uae_attack_init *in = r->cfg->init;
+    if (in && (int64_t)r->proj_draws >= in->proj_draws)
+        return uae_fail(UAE_ERR_INVALID, "attack: the initial state holds %lld projection matrices, "
+                        "this run needs more", (long long)in->proj_draws);
+    UAE_TRY(uae_attack_init_projection(in, r->cfg->seed, r->proj_draws++, &r->P));
     size_t mark = uae_arena_mark(r->scratch);
     UAE_TRY(begin_pass(r, mark, false));
     uae_tape *t = r->t;
@@ -261,15 +264,10 @@ static uae_status step_delta(run *r, float lr, float eps, bool sign) {
     return uae_op_run(&op);
 }
 
-/* delta_0 ~ U(-l, l) per sample from its own stream, then projected (a step with g = 0). */
+/* delta_0 ~ U(-l, l) per sample from its own stream (or cfg->init's), then projected (a step
+ * with g = 0). */
 static uae_status init_delta(run *r, float l, float eps) {
-    for (int64_t b = 0; b < r->B; b++) {
-        uae_tensor row;
-        UAE_TRY(uae_tensor_slice(&r->delta, b, 1, &row));
-        UAE_TRY(uae_rng_fill(UAE_RNG_UNIFORM, r->cfg->seed,
-                             uae_stream_sub(UAE_STREAM_DELTA, r->first + (uint64_t)b, 0), 0, -l, l,
-                             &row));
-    }
+    UAE_TRY(uae_attack_init_delta0(r->cfg->init, r->cfg->seed, r->first, r->B, l, &r->delta));
     UAE_TRY(uae_fill(&r->g, 0.0f));
     return step_delta(r, 0.0f, eps, false);
 }
@@ -421,7 +419,31 @@ static uae_status setup_mine(run *r) {
         UAE_TRY(uae_arena_tensor(r->proj_ar, 3, (int64_t[]){r->B, r->n, r->sw}, &r->xs_clean));
         UAE_TRY(uae_arena_tensor(r->proj_ar, 3, (int64_t[]){r->B, r->n, r->sw}, &r->ys_cur));
     }
-    return uae_mine_create(r->be, &mc, r->B, r->n, r->sc, r->sh, r->sw, &r->mine);
+    UAE_TRY(uae_mine_create(r->be, &mc, r->B, r->n, r->sc, r->sh, r->sw, &r->mine));
+    const uae_attack_init *in = cfg->init;
+    if (!in) return UAE_OK;
+    /* the initial state must be this run's: conv samples of the same shape, every sample's row */
+    if (in->conv != r->conv_samples || in->samples != r->n || in->sh != r->sh || in->sw != r->sw ||
+        in->D != r->D || (!in->conv && in->proj_cols != r->n * r->sw))
+        return uae_fail(UAE_ERR_INVALID, "attack: the initial state is for %s, %lld samples of "
+                        "%dx%d per example of %lld floats; this run has %s, %lld of %dx%d",
+                        in->conv ? "conv mode" : "random mode", (long long)in->samples, in->sh,
+                        in->sw, (long long)in->D, r->conv_samples ? "conv mode" : "random mode",
+                        (long long)r->n, r->sh, r->sw);
+    if (r->first < in->first || r->first + (uint64_t)r->B > in->first + (uint64_t)in->n)
+        return uae_fail(UAE_ERR_INVALID, "attack: the initial state covers examples %llu .. %llu, "
+                        "this batch %llu .. %llu", (unsigned long long)in->first,
+                        (unsigned long long)(in->first + (uint64_t)in->n - 1),
+                        (unsigned long long)r->first,
+                        (unsigned long long)(r->first + (uint64_t)r->B - 1));
+    if (in->draws < uae_attack_init_draws(cfg))
+        return uae_fail(UAE_ERR_INVALID, "attack: the initial state holds %lld permutations per "
+                        "example, this run draws %lld (other --iterations, --mine-steps or "
+                        "--mine-warmup)", (long long)in->draws, (long long)uae_attack_init_draws(cfg));
+    uae_mine_set_init(r->mine, &(uae_mine_init){.w = (const float *const *)in->w, .perm = in->perm,
+                                                .draws = in->draws,
+                                                .row0 = (int64_t)(r->first - in->first)});
+    return UAE_OK;
 }
 
 static uae_status check_config(const uae_attack_config *cfg, const uae_model_config *mc,
@@ -437,6 +459,8 @@ static uae_status check_config(const uae_attack_config *cfg, const uae_model_con
                         cfg->mine_steps, cfg->mine_warmup, cfg->eps, cfg->lo, cfg->hi, cfg->lr, cfg->c0);
     if (cfg->method == UAE_ATTACK_PENALTY && cfg->search_steps < 1)
         return uae_fail(UAE_ERR_INVALID, "attack: penalty method with %d search steps", cfg->search_steps);
+    if (cfg->init && cfg->method == UAE_ATTACK_PGD)
+        return uae_fail(UAE_ERR_INVALID, "attack: PGD takes no initial state (cfg.init)");
     if (cfg->method == UAE_ATTACK_PGD && !(cfg->pgd_eps > 0.0f && cfg->pgd_step > 0.0f))
         return uae_fail(UAE_ERR_INVALID, "attack: PGD eps %g and step %g must be > 0", cfg->pgd_eps,
                         cfg->pgd_step);

@@ -23,6 +23,8 @@ struct uae_mine {
     uint64_t seed, first;
     uint64_t draws;         /* permutations drawn since the last reset */
     float *ema;             /* (S) moving average of mean exp(T_marg); < 0: not started */
+    bool has_init;          /* weights and permutations from init, not from the seed */
+    uae_mine_init init;
 };
 
 static const char *const estimator_names[] = {"dv", "js", "infonce"};
@@ -163,13 +165,29 @@ const uae_mine_config *uae_mine_config_of(const uae_mine *m) { return &m->cfg; }
 int64_t uae_mine_estimators(const uae_mine *m) { return m->S; }
 int64_t uae_mine_samples(const uae_mine *m) { return m->n; }
 
+void uae_mine_set_init(uae_mine *m, const uae_mine_init *init) {
+    m->has_init = init != NULL;
+    if (init) m->init = *init;
+}
+
+/* Writes the weights of every estimator from m->init's rows (row0 .. row0 + S). */
+static uae_status reset_from_init(uae_mine *m) {
+    for (int i = 0; i < uae_params_count(m->P); i++) {
+        const uae_tensor *v = uae_params_value(m->P, i);
+        int64_t per = uae_tensor_numel(v) / m->S;
+        UAE_TRY(uae_tensor_write(v, m->init.w[i] + m->init.row0 * per));
+    }
+    return UAE_OK;
+}
+
 uae_status uae_mine_reset(uae_mine *m, uint64_t seed, uint64_t first_index) {
     /* Zeroes every value and both Adam states (the values are drawn below). */
     UAE_TRY(uae_params_reinit(m->P, 0));
+    if (m->has_init) UAE_TRY(reset_from_init(m));
     const int64_t F = m->cfg.conv_filters, k = m->cfg.conv_kernel;
     for (int slot = 0; slot < SLOT_COUNT; slot++) {
         int i = m->slot[slot];
-        if (i < 0 || slot == XCB || slot == YCB || slot == X1B || slot == Y1B || slot == X2B ||
+        if (i < 0 || m->has_init || slot == XCB || slot == YCB || slot == X1B || slot == Y1B || slot == X2B ||
             slot == Y2B)
             continue; /* absent, or a bias: zero, as Keras/TF initialise them */
         const uae_tensor *v = uae_params_value(m->P, i);
@@ -221,19 +239,65 @@ static uae_var *head(uae_mine *m, uae_tape *t, uae_var **pv, uae_var *fx, uae_va
     return uae_ad_reshape(t, h, 2, (int64_t[]){m->S, uae_ad_value(h)->shape[1]});
 }
 
-/* Fresh marginal permutations (S, n): row s from the stream of estimator first + s. */
+/* Permutation number draw (S, n) of the estimators first .. first + S - 1 into dst: row s from
+ * the stream of estimator first + s. */
+static uae_status seed_permutation(uint64_t seed, uint64_t first, uint64_t draw, int64_t n,
+                                   const uae_tensor *dst) {
+    uae_op op = {.kind = UAE_OP_PERMUTATION, .dst = {dst}};
+    op.p.rng.seed = seed;
+    op.p.rng.stream = uae_stream_row(UAE_STREAM_MINE_PERM, first);
+    /* a permutation of n uses n - 1 words; n per draw keeps the draws disjoint */
+    op.p.rng.counter = draw * (uint64_t)n;
+    return uae_op_run(&op);
+}
+
+/* Permutation number m->draws of every estimator, (S, n) from m->init's rows. */
+static uae_status init_permutation(const uae_mine *m, const uae_tensor *dst) {
+    if ((int64_t)m->draws >= m->init.draws)
+        return uae_fail(UAE_ERR_INVALID, "mine: the initial state holds %lld permutations per "
+                        "estimator, this run needs more (permutation %llu): it was written for "
+                        "fewer iterations, MINE steps or warm-up steps than this run's",
+                        (long long)m->init.draws, (unsigned long long)m->draws + 1);
+    float *h = malloc((size_t)(m->S * m->n) * sizeof *h);
+    if (!h) return uae_fail(UAE_ERR_NOMEM, "mine: out of host memory");
+    for (int64_t s = 0; s < m->S; s++)
+        memcpy(h + s * m->n,
+               m->init.perm + ((m->init.row0 + s) * m->init.draws + (int64_t)m->draws) * m->n,
+               (size_t)m->n * sizeof *h);
+    uae_status st = uae_tensor_write(dst, h);
+    free(h);
+    return st;
+}
+
+/* Fresh marginal permutations (S, n): from the seed, or from the initial state (uae_mine_init). */
 static uae_var *draw_permutation(uae_mine *m, uae_tape *t) {
     uae_var *perm = uae_ad_new_const(t, 2, (int64_t[]){m->S, m->n});
     if (!perm) return NULL;
-    uae_op op = {.kind = UAE_OP_PERMUTATION, .dst = {uae_ad_value(perm)}};
-    op.p.rng.seed = m->seed;
-    op.p.rng.stream = uae_stream_row(UAE_STREAM_MINE_PERM, m->first);
-    /* a permutation of n uses n - 1 words; n per draw keeps the draws disjoint */
-    op.p.rng.counter = m->draws * (uint64_t)m->n;
+    uae_status st = m->has_init ? init_permutation(m, uae_ad_value(perm))
+                                : seed_permutation(m->seed, m->first, m->draws, m->n,
+                                                   uae_ad_value(perm));
     m->draws++;
-    uae_status st = uae_op_run(&op);
     if (st != UAE_OK) return uae_tape_fail(t, st);
     return perm;
+}
+
+uae_status uae_mine_seed_permutations(const uae_mine *m, uint64_t seed, uint64_t first_index,
+                                      int64_t draws, float *out) {
+    uae_tensor dev;
+    uae_arena *ar = NULL;
+    float *row = malloc((size_t)(m->S * m->n) * sizeof *row);
+    if (!row) return uae_fail(UAE_ERR_NOMEM, "mine: out of host memory");
+    uae_status st = uae_arena_create(uae_params_backend(m->P), (size_t)(m->S * m->n + 64), &ar);
+    if (st == UAE_OK) st = uae_arena_tensor2(ar, m->S, m->n, &dev);
+    for (int64_t d = 0; d < draws && st == UAE_OK; d++) {
+        st = seed_permutation(seed, first_index, (uint64_t)d, m->n, &dev);
+        if (st == UAE_OK) st = uae_tensor_read(&dev, row);
+        for (int64_t s = 0; s < m->S && st == UAE_OK; s++)
+            memcpy(out + (s * draws + d) * m->n, row + s * m->n, (size_t)m->n * sizeof *row);
+    }
+    uae_arena_free(ar);
+    free(row);
+    return st;
 }
 
 /* Writes the identity into eye (1, n, n). */
@@ -425,6 +489,15 @@ uae_status uae_mine_train_step(uae_mine *m, uae_tape *t, const uae_tensor *xs,
     /* Step decay of the learning rate: lr * 0.5^(steps taken / half life); off if 0. */
     if (m->cfg.lr_half_life > 0)
         m->opt.p.lr = m->cfg.opt.p.lr * powf(0.5f, (float)m->opt.p.step / (float)m->cfg.lr_half_life);
+    /* TF 1's AdamOptimizer (the official MINE's) adds epsilon to sqrt(v), the op adds it to
+     * sqrt(v / (1 - beta2^t)) (PyTorch's form): the same update with epsilon divided by
+     * sqrt(1 - beta2^t) at step t (3.2e-7 instead of 1e-8 at t = 1, 1.0e-8 after some thousand
+     * steps). It matters while |gradient| is within a few orders of that: without it
+     * tests/test_conformance.sh saw MINE's bounds drift 5% from the official algorithm's within
+     * 10 iterations. */
+    if (m->opt.p.fn == UAE_OPTIM_ADAM)
+        m->opt.p.eps = (float)((double)m->cfg.opt.p.eps /
+                               sqrt(1.0 - pow((double)m->opt.p.beta2, (double)(m->opt.p.step + 1))));
     if (st == UAE_OK) st = uae_optimizer_step(&m->opt, m->P);
     uae_tape_reset(t);
     uae_arena_reset(ar, mark);

@@ -51,6 +51,11 @@ typedef enum uae_attack_loss {
     UAE_ATTACK_LOSS_COUNT
 } uae_attack_loss;
 
+/* The attack's initial state for a range of examples: everything it otherwise draws from the seed
+ * (delta_0, every MINE permutation, MINE's initial weights, random mode's projection matrices),
+ * in host memory. MinMax and penalty only. The layout of its file is docs/method.md's "The attack's initial state". */
+typedef struct uae_attack_init uae_attack_init;
+
 /* Called after every iteration with (done, total) iterations of this uae_attack_run call. */
 typedef void (*uae_attack_progress_fn)(void *user, int64_t done, int64_t total);
 
@@ -117,6 +122,10 @@ typedef struct uae_attack_config {
     uae_attack_trace_fn trace;        /* every iterate of every sample (NULL: none; costs a copy
                                        * of delta and its gradient to the host per iteration) */
     void *trace_user;
+    /* NULL: delta_0, MINE's weights and permutations from the seed. Else from this state (not
+     * owned), which must cover every attacked sample's global index and have been made for this
+     * model and these settings (UAE_ERR_INVALID, saying what differs, otherwise). */
+    const uae_attack_init *init;
 } uae_attack_config;
 
 /* The official defaults for attacking a model of the given kind (see docs/method.md):
@@ -156,6 +165,25 @@ typedef struct uae_attack_result {
 uae_status uae_attack_run(uae_model *model, const uae_attack_config *cfg, const float *x,
                           const int32_t *labels, uint64_t first_global_index, int64_t B,
                           float *x_adv, uae_attack_result *results);
+
+/* Draws the initial state a run with cfg (its seed) uses for the samples with global indices
+ * first .. first + n - 1, as uae_attack_run would draw it. MINE's weights of all n examples are
+ * held at once (n times one MINE network), and in random mode every projection matrix (refused
+ * above 1 GiB). UAE_ERR_UNSUPPORTED for PGD. The caller owns *out. */
+uae_status uae_attack_init_draw(uae_model *model, const uae_attack_config *cfg, uint64_t first,
+                                int64_t n, uae_attack_init **out);
+
+/* Writes init to a safetensors file (atomically), in the layout of docs/method.md. */
+uae_status uae_attack_init_save(const uae_attack_init *init, const char *path);
+
+/* Reads the initial state for samples first .. first + n - 1 of a run with cfg on model from
+ * path, checking every tensor's presence, shape, finiteness and (permutations) validity, and the
+ * example count, with a message naming the tensor and the option that fixes it. The caller owns
+ * *out. */
+uae_status uae_attack_init_load(const char *path, uae_model *model, const uae_attack_config *cfg,
+                                uint64_t first, int64_t n, uae_attack_init **out);
+
+void uae_attack_init_free(uae_attack_init *init); /* NULL is a no-op */
 
 /* ---- The rules of the attack, as pure functions (unit-tested on their own) ---------------- */
 

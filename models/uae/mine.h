@@ -75,7 +75,9 @@ typedef struct uae_mine_config {
     int lr_half_life;       /* 0 (official): constant opt.p.lr. > 0: the lr halves every
                              * lr_half_life steps since the last reset, so the network settles
                              * near the optimum instead of jittering around it at the end */
-    uae_optimizer opt;      /* Adam, lr 1.5e-5, betas 0.9/0.999, eps 1e-8 (tf.train.AdamOptimizer) */
+    uae_optimizer opt;      /* Adam, lr 1.5e-5, betas 0.9/0.999, eps 1e-8 (tf.train.AdamOptimizer);
+                             * Adam's eps is applied in TF 1's form (added to sqrt(v), not to the
+                             * bias-corrected sqrt(v_hat): docs/method.md section 6) */
 } uae_mine_config;
 
 /* The official defaults for a network kind; UAE_MINE_NET_DENSE has the same widths. */
@@ -126,6 +128,28 @@ uae_status uae_mine_train_step(uae_mine *m, uae_tape *t, const uae_tensor *xs,
  * 2 <= n <= 4096. The tape is reset and its arena rewound to where it was on entry. */
 uae_status uae_mine_evaluate(uae_mine *m, uae_tape *t, const uae_tensor *xs, const uae_tensor *ys,
                              float *bounds);
+
+/* A fixed initial state instead of the seed (uae attack --init; docs/method.md "The attack's
+ * initial state"): estimator s takes its weights from row (row0 + s) of the host arrays w[i], one
+ * per parameter of the store in store order, each (rows, that parameter's floats per estimator),
+ * and its k-th permutation since the last reset from perm[((row0 + s) * draws + k) * n ...], n
+ * float indices. Not owned: the arrays must outlive the estimators' use of them. */
+typedef struct uae_mine_init {
+    const float *const *w;  /* (params) pointers, each (rows, per-estimator floats) */
+    const float *perm;      /* (rows, draws, n) */
+    int64_t draws;          /* permutations per estimator the arrays hold */
+    int64_t row0;           /* the row of estimator 0 */
+} uae_mine_init;
+
+/* Takes the weights (at the next uae_mine_reset) and the permutations from init instead of the
+ * seed; NULL goes back to the seed. init is copied, the arrays it points to are not. */
+void uae_mine_set_init(uae_mine *m, const uae_mine_init *init);
+
+/* Writes the permutations that uae_mine_bound would draw from the seed after
+ * uae_mine_reset(m, seed, first_index): draws of them per estimator, into out (S, draws, n) host
+ * floats. Does not change m. */
+uae_status uae_mine_seed_permutations(const uae_mine *m, uint64_t seed, uint64_t first_index,
+                                      int64_t draws, float *out);
 
 /* The parameter store (for inspection and tests), the config, and the sizes. */
 uae_params *uae_mine_store(uae_mine *m);
