@@ -208,15 +208,16 @@ uae_status uae_attack_init_draw(uae_model *model, const uae_attack_config *cfg, 
 uae_status uae_attack_init_save(const uae_attack_init *in, const char *path) {
     uae_st_tensor t[3 + UAE_INIT_MAX_PARAMS];
     char names[UAE_INIT_MAX_PARAMS][48];
-    t[0] = (uae_st_tensor){"delta0", 4, {in->n, in->C, in->H, in->W}, in->delta0};
-    t[1] = (uae_st_tensor){"perm", 3, {in->n, in->draws, in->samples}, in->perm};
+    t[0] = (uae_st_tensor){"delta0", 4, {in->n, in->C, in->H, in->W}, in->delta0, UAE_ST_F32};
+    t[1] = (uae_st_tensor){"perm", 3, {in->n, in->draws, in->samples}, in->perm, UAE_ST_F32};
     for (int i = 0; i < in->nw; i++) {
         snprintf(names[i], sizeof names[i], "mine.%s", in->wname[i]);
         t[2 + i] = (uae_st_tensor){.name = names[i], .ndim = in->wndim[i], .data = in->w[i]};
         for (int d = 0; d < in->wndim[i]; d++) t[2 + i].shape[d] = in->wshape[i][d];
     }
     if (in->proj_draws > 0)
-        t[2 + in->nw] = (uae_st_tensor){"proj", 3, {in->proj_draws, in->D, in->proj_cols}, in->proj};
+        t[2 + in->nw] = (uae_st_tensor){"proj", 3, {in->proj_draws, in->D, in->proj_cols}, in->proj,
+                                         UAE_ST_F32};
     char first[32];
     snprintf(first, sizeof first, "%" PRIu64, in->first);
     uae_st_meta meta[2] = {{"uae.format", "attack-init-1"}, {"uae.first", first}};

@@ -59,8 +59,9 @@ def load(path):
         if k == "__metadata__":
             continue
         a, b = v["data_offsets"]
-        assert v["dtype"] == "F32", v
-        vals = struct.unpack("<%df" % ((b - a) // 4), raw[8 + n + a:8 + n + b])
+        # F32 tensors, and the I64 index and U8 success flags of adversarial.safetensors
+        code, size = {"F32": ("f", 4), "I64": ("q", 8), "U8": ("B", 1)}[v["dtype"]]
+        vals = struct.unpack("<%d%s" % ((b - a) // size, code), raw[8 + n + a:8 + n + b])
         out[k] = (v["shape"], vals)
     return out
 m, adv = load(sys.argv[1]), load(sys.argv[2])

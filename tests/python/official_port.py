@@ -48,9 +48,10 @@ def load_safetensors(path):
     for k, v in head.items():
         if k == "__metadata__":
             continue
-        assert v["dtype"] == "F32", (k, v["dtype"])
+        # F32 tensors, and the I64 index and U8 success flags of adversarial.safetensors
+        dtype = {"F32": "<f4", "I64": "<i8", "U8": "u1"}[v["dtype"]]
         b, e = v["data_offsets"]
-        out[k] = np.frombuffer(raw[8 + n + b:8 + n + e], dtype="<f4").reshape(v["shape"]).copy()
+        out[k] = np.frombuffer(raw[8 + n + b:8 + n + e], dtype=dtype).reshape(v["shape"]).copy()
     return out
 
 
