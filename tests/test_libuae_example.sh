@@ -3,10 +3,16 @@
 # the build into a temporary folder (meson install --destdir), compiles the section's C program
 # with the installed headers and `pkg-config --cflags --libs uae`, runs it against the installed
 # shared library, and checks that the documentation and the LICENSE were installed too.
-# Usage: test_libuae_example.sh SOURCE_DIR BUILD_DIR. Exits 77 without meson, pkg-config or cc.
+# Usage: test_libuae_example.sh SOURCE_DIR BUILD_DIR [SANITIZE]. SANITIZE is the build's
+# b_sanitize ("none", or e.g. "address,undefined"): a program that links a sanitized libuae is
+# compiled with the same -fsanitize (the sanitizer's runtime must come first in the program).
+# Exits 77 without meson, pkg-config or cc.
 set -u
-src=${1:?usage: test_libuae_example.sh SOURCE_DIR BUILD_DIR}
-build=${2:?usage: test_libuae_example.sh SOURCE_DIR BUILD_DIR}
+src=${1:?usage: test_libuae_example.sh SOURCE_DIR BUILD_DIR [SANITIZE]}
+build=${2:?usage: test_libuae_example.sh SOURCE_DIR BUILD_DIR [SANITIZE]}
+sanitize=${3:-none}
+san_flags=()
+[ "$sanitize" = none ] || san_flags=("-fsanitize=$sanitize")
 for tool in meson pkg-config cc; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "skip: no $tool"
@@ -35,9 +41,9 @@ pc=$(find "$tmp/inst" -name uae.pc | head -1)
 # The .pc names the real prefix; point it at the temporary one.
 flags=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --define-variable=prefix="$tmp/inst$prefix" \
     --cflags --libs uae) || fail "pkg-config --cflags --libs uae"
-echo "cc example.c $flags"
+echo "cc ${san_flags[*]} example.c $flags"
 # shellcheck disable=SC2086 # the flags are words
-cc -std=c11 -Wall -Wextra -Werror "$tmp/example.c" $flags -o "$tmp/example" ||
+cc -std=c11 -Wall -Wextra -Werror "${san_flags[@]}" "$tmp/example.c" $flags -o "$tmp/example" ||
     fail "the example compiles with the installed headers and library"
 libdir=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --define-variable=prefix="$tmp/inst$prefix" \
     --variable=libdir uae)
