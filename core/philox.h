@@ -1,8 +1,9 @@
 /* core/philox.h — the arithmetic of uaekit's counter-based RNG (Philox-4x32-10, Salmon et al. 2011)
  * and the portable float functions it needs (log, sqrt, cos(2*pi*u)), written once in the common
  * subset of C11 and OpenCL C 1.2. The host library includes this file; the OpenCL backend pastes the
- * same text into its kernel sources, so every device computes the same bits (see RNG_SPEC.md).
- * This is not a public header (the host API is uae/rng.h) and holds no state.
+ * same text into its kernel sources, so every device computes the same bits. The mappings from
+ * words to numbers are specified in uae/rng.h, which is also the host API; this is not a public
+ * header and holds no state.
  *
  * Rules for the code below, so that it stays valid OpenCL C and bit-reproducible:
  *  - types only through UAE_U32 / UAE_U64 / UAE_I32, functions declared with UAE_FN (static inline
@@ -257,7 +258,7 @@ UAE_FN float uae_cospi2_portable(float u) {
     return sign * r;
 }
 
-/* ---- The distributions (RNG_SPEC.md) ---------------------------------------------------------- */
+/* ---- The distributions (specified in uae/rng.h) ----------------------------------------------- */
 
 /* UNIFORM element j: lo + (hi - lo) * u with u = unit(word j), evaluated exactly as written. */
 UAE_FN float uae_philox_uniform(UAE_U64 seed, UAE_U64 stream, UAE_U64 j, float lo, float hi) {

@@ -313,9 +313,9 @@ static void test_random_batched(uae_backend *be, bool small) {
 }
 
 /* MINE learns inside the attack: with a warm-up of MINE steps the estimate of I at iterate 0 (the
- * only iterate of a 1-iteration run) must be clearly larger than with a fresh network. Guards a
- * bug that lasted: the attack's evaluation passes switched the tape's recording off, so the MINE
- * steps computed no gradients and Adam never moved the weights; every other test still passed.
+ * only iterate of a 1-iteration run) must be clearly larger than with a fresh network. The attack's
+ * evaluation passes switch the tape's recording off; a MINE step that did not switch it back on
+ * would compute no gradients and Adam would never move the weights, and only this test sees it.
  * 0.3 nats: measured, a fresh estimate is -0.26 to 0 and a warmed-up one 0.73 to 0.79 (60 Adam
  * steps at lr 1e-3). Conv samples (conv-ae) and random projections (dense-ae). */
 static void test_mine_learns(uae_backend *be) {

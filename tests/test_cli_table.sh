@@ -129,7 +129,7 @@ mv "$tmp/moved/data/gone.csv" "$tmp/moved/data/mice.csv"
 M=$tmp/moved/run/m.st
 T=$tmp/moved/data/mice.csv
 
-# attack defaults to the checkpoint's data set (it used to try Fashion-MNIST)
+# attack defaults to the checkpoint's data set (not Fashion-MNIST, the global default)
 attack=(attack --model "$M" --n 3 --iterations 2 --mine-steps 1 --proj-count 4 --proj-dim 4)
 expect 0 "attack on a table model without --data" -- "$UAE" "${attack[@]}" --out "$tmp/att"
 python3 - "$tmp/att/adversarial.safetensors" <<'EOF' || fail "the attacked rows are the scaled table's"

@@ -268,7 +268,8 @@ static void on_alarm(int sig) {
 }
 
 static void test_fifos(void) {
-    /* Before the fix, each of these blocked in open() forever: the alarm ends the test then. */
+    /* A loader that opened a FIFO without checking the file type first would block in open()
+     * forever: the alarm ends the test then. */
     signal(SIGALRM, on_alarm);
     alarm(20);
     const char *names[] = {"f.safetensors", "f.png", "f.npy", "f.jsonl", "pf/a/2.png"};

@@ -92,7 +92,7 @@ static void test_layout(void) {
 }
 
 /* ---- Portable math ------------------------------------------------------------------------------
- * Tolerance 1e-6 relative (RNG_SPEC.md): about 8 float ulps, so a few roundings in the polynomial
+ * Tolerance 1e-6 relative (what core/philox.h promises): about 8 float ulps, so a few roundings in the polynomial
  * evaluations pass, while a wrong coefficient, a missing term or a bad range reduction (errors of
  * 1e-5 and more) fail. The references are double-precision libm, whose own error (1e-16) is
  * negligible. The inputs of the RNG are tested exhaustively: u = k * 2^-24 for every k. */
@@ -346,7 +346,7 @@ static void test_counter_and_streams(fixture *f) {
 
 /* ---- Permutations --------------------------------------------------------------------------- */
 
-/* Fisher-Yates exactly as RNG_SPEC.md words it, on words rebuilt by spec_word: an independent
+/* Fisher-Yates exactly as uae/rng.h words it, on words rebuilt by spec_word: an independent
  * reading of the spec to hold the library's versions against. */
 static void spec_permutation(uint64_t seed, uint64_t stream, uint64_t counter, int64_t n,
                              int64_t *perm) {

@@ -8,7 +8,7 @@
 #define UAE_CPU_KERNEL_LOOPS_H
 
 #include "backends/cpu/cpu_ctx.h"
-#include "backends/cpu/pointwise_math.h"
+#include "core/pointwise_math.h"
 #include "core/philox.h"
 
 #define LOOPS_INLINE static inline __attribute__((always_inline))
@@ -38,25 +38,34 @@ static void loops_rng_normal(float *restrict y, int64_t i0, int64_t i1, const ua
         y[i] = uae_philox_normal(seed, stream, counter + (uint64_t)i, mean, std);
 }
 
-/* n elements of one optimizer (a constant at each call site), with or without the first state. */
-LOOPS_INLINE void loops_optim_fn(uae_optim_fn fn, bool has1, const uae_optim_params *o,
-                                 uae_optim_consts c, const float *g, float *p, float *s1, float *s2,
-                                 int64_t n) {
-    for (int64_t i = 0; i < n; i++)
-        uae_optim_f(fn, o, c, g[i], &p[i], has1 ? &s1[i] : NULL, s2 ? &s2[i] : NULL);
+/* n elements of one optimizer (a constant at each call site), with or without each state (has1,
+ * has2: constants too, so that the loop reads and writes only the states it has). */
+LOOPS_INLINE void loops_optim_fn(uae_optim_fn fn, bool has1, bool has2, uae_optim_consts c,
+                                 const float *g, float *p, float *s1, float *s2, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        uae_optim_elem e = {p[i], has1 ? s1[i] : 0.0f, has2 ? s2[i] : 0.0f};
+        e = uae_optim_f(fn, has1, c, g[i], e);
+        p[i] = e.p;
+        if (has1) s1[i] = e.s1;
+        if (has2) s2[i] = e.s2;
+    }
 }
 
 static void loops_optim(const uae_optim_params *o, const float *g, float *p, float *s1, float *s2,
                         int64_t n) {
-    uae_optim_consts c = uae_optim_prepare(o);
+    uae_optim_consts c = uae_optim_consts_of(o);
     switch (o->fn) {
     case UAE_OPTIM_SGD:
-        if (s1) loops_optim_fn(UAE_OPTIM_SGD, true, o, c, g, p, s1, NULL, n);
-        else loops_optim_fn(UAE_OPTIM_SGD, false, o, c, g, p, NULL, NULL, n);
+        if (s1) loops_optim_fn(UAE_OPTIM_SGD, true, false, c, g, p, s1, NULL, n);
+        else loops_optim_fn(UAE_OPTIM_SGD, false, false, c, g, p, NULL, NULL, n);
         break;
-    case UAE_OPTIM_ADAM: loops_optim_fn(UAE_OPTIM_ADAM, true, o, c, g, p, s1, s2, n); break;
-    case UAE_OPTIM_RMSPROP: loops_optim_fn(UAE_OPTIM_RMSPROP, true, o, c, g, p, s1, NULL, n); break;
-    case UAE_OPTIM_ADADELTA: loops_optim_fn(UAE_OPTIM_ADADELTA, true, o, c, g, p, s1, s2, n); break;
+    case UAE_OPTIM_ADAM: loops_optim_fn(UAE_OPTIM_ADAM, true, true, c, g, p, s1, s2, n); break;
+    case UAE_OPTIM_RMSPROP:
+        loops_optim_fn(UAE_OPTIM_RMSPROP, true, false, c, g, p, s1, NULL, n);
+        break;
+    case UAE_OPTIM_ADADELTA:
+        loops_optim_fn(UAE_OPTIM_ADADELTA, true, true, c, g, p, s1, s2, n);
+        break;
     case UAE_OPTIM_COUNT: break;
     }
 }
@@ -64,10 +73,13 @@ static void loops_optim(const uae_optim_params *o, const float *g, float *p, flo
 /* One attack step over n elements; two loops, so that `sign` is a constant in each. */
 static void loops_attack(const uae_attack_params *a, float lr, const float *x, const float *g,
                          float *delta, float *xadv, int64_t n) {
+    const float eps = a->eps, lo = a->lo, hi = a->hi;
     if (a->sign)
-        for (int64_t i = 0; i < n; i++) delta[i] = uae_attack_f(a, true, lr, x[i], g[i], delta[i]);
+        for (int64_t i = 0; i < n; i++)
+            delta[i] = uae_attack_f(true, lr, eps, lo, hi, x[i], g[i], delta[i]);
     else
-        for (int64_t i = 0; i < n; i++) delta[i] = uae_attack_f(a, false, lr, x[i], g[i], delta[i]);
+        for (int64_t i = 0; i < n; i++)
+            delta[i] = uae_attack_f(false, lr, eps, lo, hi, x[i], g[i], delta[i]);
     if (xadv)
         for (int64_t i = 0; i < n; i++) xadv[i] = x[i] + delta[i];
 }

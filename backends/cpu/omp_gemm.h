@@ -1,5 +1,5 @@
 /* backends/cpu/omp_gemm.h — the CPU backend's single-precision GEMM, for use by other host kernels
- * (the convolutions in omp_conv.c). Private to backends/cpu; the op-level entry point is
+ * (the convolutions in omp_spatial.c). Private to backends/cpu; the op-level entry point is
  * uae_gemm_omp in cpu_ops.h.
  *
  * The result bits depend only on the operands, never on the number of threads or on which of the

@@ -1,5 +1,5 @@
 /* backends/cpu/omp_pointwise.c — the OpenMP versions of the elementwise, reduction, optimizer,
- * row-gather and MINE/attack ops. Elementwise ops use the scalar formulas of pointwise_math.h
+ * row-gather and MINE/attack ops. Elementwise ops use the scalar formulas of core/pointwise_math.h
  * (so they give the reference's bits) in parallel, vectorisable loops. Reductions split their
  * input into fixed chunks of REDUCE_CHUNK elements whose partial results are combined in a fixed
  * order: the bits do not depend on the number of threads (they may differ from the reference's
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "backends/cpu/cpu_ops.h"
-#include "backends/cpu/pointwise_math.h"
+#include "core/pointwise_math.h"
 
 /* Loops whose function is a compile-time constant after inlining (each call site below passes a
  * literal), so that the switch of pointwise_math.h disappears and the loop vectorises. */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "backends/cpu/cpu_ops.h"
-#include "backends/cpu/pointwise_math.h"
+#include "core/pointwise_math.h"
 
 /* Row-major strides of a shape padded to UAE_MAX_DIMS (entries past ndim are 1). */
 static void strides4(const int64_t *shape, int64_t *stride) {
@@ -162,7 +162,7 @@ uae_status uae_clamp_ref(const uae_op *op) {
 
 uae_status uae_optim_ref(const uae_op *op) {
     const uae_optim_params *o = &op->p.optim;
-    uae_optim_consts c = uae_optim_prepare(o);
+    uae_optim_consts c = uae_optim_consts_of(o);
     const float *g = uae_cpu_data(op->src[0]);
     float *p = uae_cpu_data(op->dst[0]);
     float *s1 = op->dst[1] ? uae_cpu_data(op->dst[1]) : NULL; /* SGD without momentum: none */
@@ -170,8 +170,13 @@ uae_status uae_optim_ref(const uae_op *op) {
     if (o->fn == UAE_OPTIM_SGD && o->momentum == 0.0f) s1 = NULL;
     if (o->fn == UAE_OPTIM_SGD || o->fn == UAE_OPTIM_RMSPROP) s2 = NULL;
     int64_t n = uae_tensor_numel(op->src[0]);
-    for (int64_t i = 0; i < n; i++)
-        uae_optim_f(o->fn, o, c, g[i], &p[i], s1 ? &s1[i] : NULL, s2 ? &s2[i] : NULL);
+    for (int64_t i = 0; i < n; i++) {
+        uae_optim_elem e = {p[i], s1 ? s1[i] : 0.0f, s2 ? s2[i] : 0.0f};
+        e = uae_optim_f(o->fn, s1 != NULL, c, g[i], e);
+        p[i] = e.p;
+        if (s1) s1[i] = e.s1;
+        if (s2) s2[i] = e.s2;
+    }
     return UAE_OK;
 }
 
@@ -281,7 +286,8 @@ uae_status uae_attack_step_ref(const uae_op *op) {
     float *xadv = op->dst[1] ? uae_cpu_data(op->dst[1]) : NULL;
     for (int64_t b = 0; b < nb; b++)
         for (int64_t i = b * d; i < (b + 1) * d; i++) {
-            delta[i] = uae_attack_f(a, a->sign, lr ? lr[b] : a->lr, x[i], g[i], delta[i]);
+            delta[i] = uae_attack_f(a->sign, lr ? lr[b] : a->lr, a->eps, a->lo, a->hi, x[i], g[i],
+                                    delta[i]);
             if (xadv) xadv[i] = x[i] + delta[i];
         }
     return UAE_OK;

@@ -1,5 +1,5 @@
 /* backends/cpu/ref_rng.c — scalar references of UAE_OP_RNG and UAE_OP_PERMUTATION: one element (or
- * one swap) at a time, straight from RNG_SPEC.md. The oracle for omp_rng.c and the OpenCL kernels;
+ * one swap) at a time, straight from the specification in uae/rng.h. The oracle for omp_rng.c and the OpenCL kernels;
  * written for clarity, not speed (each uniform recomputes its whole Philox block). */
 #include "backends/cpu/cpu_ops.h"
 #include "core/philox.h"

@@ -1,7 +1,7 @@
 /* backends/cpu/ref_spatial.c — the scalar references of the matrix and image ops: GEMM, 2-D
  * convolution and its two gradients, 2x2 max pooling, 2x upsampling. They are the oracle of the
  * tests: plain loops that follow ops.h word for word, one float sum per output in a fixed order.
- * Not fast, and not meant to be; the OpenMP versions are in omp_gemm.c and omp_conv.c. */
+ * Not fast, and not meant to be; the OpenMP versions are in omp_gemm.c and omp_spatial.c. */
 #include "backends/cpu/cpu_ops.h"
 
 /* ---- GEMM ------------------------------------------------------------------------------------ */

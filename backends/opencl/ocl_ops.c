@@ -3,12 +3,13 @@
  * CLBlast (or, on devices where CLBlast cannot run, the plain kernel of ocl_gemm.cl); everything
  * else is a kernel of the .cl files. Nothing here waits for the device. */
 #include <limits.h>
-#include <math.h>
 #include <string.h>
 
 #include "backends/opencl/opencl_internal.h" /* first: it sets CL_TARGET_OPENCL_VERSION */
 
 #include <clblast_c.h>
+
+#include "core/pointwise_math.h" /* uae_optim_consts_of */
 
 /* ---- Kernel arguments and launches --------------------------------------------------------- */
 
@@ -397,15 +398,10 @@ static uae_status optim_ocl(ocl_ctx *c, const uae_op *op) {
     /* The state tensors this optimizer uses (the caller may pass more). */
     if (o->fn == UAE_OPTIM_SGD && o->momentum == 0.0f) s1.mem = NULL;
     if (o->fn == UAE_OPTIM_SGD || o->fn == UAE_OPTIM_RMSPROP) s2.mem = NULL;
-    cl_float4 h = {{o->lr, o->momentum, o->weight_decay, o->beta1}};
-    cl_float4 h2 = {{o->beta2, o->rho, o->eps, 0.0f}};
-    /* Adam's bias corrections, as the reference computes them: powers in double, so that beta2^t
-     * keeps its digits for t in the thousands. */
-    cl_float2 bc = {{1.0f, 1.0f}};
-    if (o->fn == UAE_OPTIM_ADAM) {
-        bc.s[0] = (float)(1.0 - pow((double)o->beta1, (double)o->step));
-        bc.s[1] = (float)(1.0 - pow((double)o->beta2, (double)o->step));
-    }
+    uae_optim_consts k = uae_optim_consts_of(o); /* Adam's bias corrections as the CPU's */
+    cl_float4 h = {{k.lr, k.momentum, k.weight_decay, k.beta1}};
+    cl_float4 h2 = {{k.beta2, k.rho, k.eps, 0.0f}};
+    cl_float2 bc = {{k.bc1, k.bc2}};
     return LAUNCH(c, OCL_K_OPTIM, n, ARG(g.mem), ARG(g.off), ARG(p.mem), ARG(p.off), ARG(s1.mem),
                   ARG(s1.off), ARG(s2.mem), ARG(s2.off), ARG(n), ARG(fn), ARG(nesterov), ARG(h),
                   ARG(h2), ARG(bc));

@@ -15,13 +15,6 @@ int uae_offset4(int i, int4 shape, int4 stride) {
     return i0 * stride.x + i1 * stride.y + i2 * stride.z + i3 * stride.w;
 }
 
-/* Reduction functions; the numbering is uae_reduce_fn's. */
-#define UAE_R_SUM 0
-#define UAE_R_MEAN 1
-#define UAE_R_MAX 2
-#define UAE_R_LSE 3
-#define UAE_R_LME 4
-
 /* Work-group o computes output o. The kept dimensions (kshape, kstride) enumerate outputs, the
  * reduced ones (rshape, rstride) the m elements of each. y = beta * y + result when beta != 0
  * (used for bias gradients). */
@@ -30,12 +23,12 @@ __kernel void uae_reduce(__global const float *x, int xoff, __global float *y, i
     __local float buf[UAE_REDUCE_WG];
     int o = (int)get_group_id(0), lid = (int)get_local_id(0), size = (int)get_local_size(0);
     __global const float *base = x + xoff + uae_offset4(o, kshape, kstride);
-    int comb = (fn == UAE_R_SUM || fn == UAE_R_MEAN) ? UAE_COMB_SUM : UAE_COMB_MAX;
+    int comb = (fn == UAE_REDUCE_SUM || fn == UAE_REDUCE_MEAN) ? UAE_COMB_SUM : UAE_COMB_MAX;
     float acc = comb == UAE_COMB_SUM ? 0.0f : -INFINITY;
     for (int r = lid; r < m; r += size)
         acc = uae_combine(acc, base[uae_offset4(r, rshape, rstride)], comb);
     float res = uae_wg_reduce(buf, acc, comb);
-    if (fn == UAE_R_LSE || fn == UAE_R_LME) {
+    if (fn == UAE_REDUCE_LSE || fn == UAE_REDUCE_LME) {
         float mx = res;
         float s = 0.0f;
         /* exp(x - max); an all -inf input (mx = -inf) would give NaN, so it is handled apart. */
@@ -44,8 +37,8 @@ __kernel void uae_reduce(__global const float *x, int xoff, __global float *y, i
                 s += exp(base[uae_offset4(r, rshape, rstride)] - mx);
         s = uae_wg_reduce(buf, s, UAE_COMB_SUM);
         res = isfinite(mx) ? mx + log(s) : mx;
-        if (fn == UAE_R_LME) res = res - log((float)m);
-    } else if (fn == UAE_R_MEAN) {
+        if (fn == UAE_REDUCE_LME) res = res - log((float)m);
+    } else if (fn == UAE_REDUCE_MEAN) {
         res = res / (float)m;
     }
     if (lid == 0) y[yoff + o] = beta == 0.0f ? res : beta * y[yoff + o] + res;
@@ -69,7 +62,7 @@ __kernel void uae_softmax(__global const float *x, int xoff, __global float *y, 
 }
 
 /* The MINE bound of estimator b (formulas in uae/ops.h). tj (B, n), tm (B, m), up (B) or NULL;
- * bound (B), dtj (B, n) or NULL, dtm (B, m) or NULL. kind 0 = DV, 1 = JS. */
+ * bound (B), dtj (B, n) or NULL, dtm (B, m) or NULL. kind: uae_mine_kind. */
 __kernel void uae_mine_bound(__global const float *tj, int tjoff, __global const float *tm,
                              int tmoff, __global const float *up, int upoff, __global float *bound,
                              int boff, __global float *dtj, int dtjoff, __global float *dtm,
@@ -79,7 +72,7 @@ __kernel void uae_mine_bound(__global const float *tj, int tjoff, __global const
     __global const float *pj = tj + tjoff + b * n;
     __global const float *pm = tm + tmoff + b * m;
     float u = up ? up[upoff + b] : 1.0f;
-    if (kind == 0) { /* Donsker-Varadhan */
+    if (kind == UAE_MINE_DV) {
         float sj = 0.0f;
         for (int i = lid; i < n; i += size) sj += pj[i];
         sj = uae_wg_reduce(buf, sj, UAE_COMB_SUM);
@@ -95,18 +88,18 @@ __kernel void uae_mine_bound(__global const float *tj, int tjoff, __global const
         if (dtm)
             for (int i = lid; i < m; i += size)
                 dtm[dtmoff + b * m + i] = -u * (exp(pm[i] - mx) / se);
-    } else { /* Jensen-Shannon */
+    } else { /* UAE_MINE_JS */
         float sj = 0.0f, sm = 0.0f;
-        for (int i = lid; i < n; i += size) sj += -uae_softplus(-pj[i]);
+        for (int i = lid; i < n; i += size) sj += -uae_softplusf(-pj[i]);
         sj = uae_wg_reduce(buf, sj, UAE_COMB_SUM);
-        for (int i = lid; i < m; i += size) sm += uae_softplus(pm[i]);
+        for (int i = lid; i < m; i += size) sm += uae_softplusf(pm[i]);
         sm = uae_wg_reduce(buf, sm, UAE_COMB_SUM);
         if (lid == 0) bound[boff + b] = sj / (float)n - sm / (float)m;
         if (dtj)
             for (int i = lid; i < n; i += size)
-                dtj[dtjoff + b * n + i] = u * (uae_sigmoid(-pj[i]) / (float)n);
+                dtj[dtjoff + b * n + i] = u * (uae_sigmoidf(-pj[i]) / (float)n);
         if (dtm)
             for (int i = lid; i < m; i += size)
-                dtm[dtmoff + b * m + i] = -u * (uae_sigmoid(pm[i]) / (float)m);
+                dtm[dtmoff + b * m + i] = -u * (uae_sigmoidf(pm[i]) / (float)m);
     }
 }

@@ -2,19 +2,19 @@
  * in front of the program (it comes first in meson.build's list), so these kernels give the same
  * bits as the CPU backends. Element i depends only on (seed, stream, counter + i). */
 
-/* UNIFORM (dist 0): a + (b - a) * u; NORMAL (dist 1): a + b * z. One item per element. */
+/* dist (uae_rng_dist): UNIFORM a + (b - a) * u, NORMAL a + b * z. One item per element. */
 __kernel void uae_rng(__global float *y, int yoff, int n, int dist, ulong seed, ulong stream,
                       ulong counter, float a, float b) {
     int i = (int)get_global_id(0);
     if (i >= n) return;
     ulong j = counter + (ulong)i; /* wraps modulo 2^64, as on the host */
-    y[yoff + i] = dist == 0 ? uae_philox_uniform(seed, stream, j, a, b)
-                            : uae_philox_normal(seed, stream, j, a, b);
+    y[yoff + i] = dist == UAE_RNG_UNIFORM ? uae_philox_uniform(seed, stream, j, a, b)
+                                          : uae_philox_normal(seed, stream, j, a, b);
 }
 
-/* Row r of y (rows, n) is a Fisher-Yates permutation of 0 .. n-1 from stream (stream + r), as in
- * RNG_SPEC.md: swap k = n-1-i uses word (counter + k). One item per row; the swaps of a row are
- * sequential by nature. Values are floats (exact up to 2^24). */
+/* Row r of y (rows, n) is a Fisher-Yates permutation of 0 .. n-1 from stream (stream + r), as
+ * uae/rng.h specifies: swap k = n-1-i uses word (counter + k). One item per row; the swaps of a row
+ * are sequential by nature. Values are floats (exact up to 2^24). */
 __kernel void uae_permutation(__global float *y, int yoff, int rows, int n, ulong seed,
                               ulong stream, ulong counter) {
     int r = (int)get_global_id(0);

@@ -14,13 +14,16 @@
  *         ... swap items i and k ...
  *     }
  *
- * Mappings (RNG_SPEC.md, shared with the OpenCL kernels through core/philox.h):
+ * The specification (every backend implements exactly this; the arithmetic is core/philox.h, which
+ * the OpenCL kernels share):
  *   key = {seed lo32, seed hi32}; block k of stream s is Philox(counter = {k lo32, k hi32, s lo32,
  *   s hi32});
  *   UNIFORM element j: word (j & 3) of block (j >> 2), u = (word >> 8) * 2^-24, exact, in [0, 1);
  *   NORMAL element j: words 0 and 1 of block j, Box-Muller with portable log/sqrt/cos:
  *     u1 = ((w0 >> 8) + 1) * 2^-24,  u2 = (w1 >> 8) * 2^-24,  z = sqrt(-2 log u1) cos(2 pi u2).
  * Normals are cut at |z| <= 5.77 (probability 8e-9 of the tails) since u1 >= 2^-24.
+ *   PERMUTATION row r: start from 0 .. n-1; for i = n-1 down to 1, swap k = n-1-i exchanges items
+ *   i and (w * (i+1)) >> 32, where w is UNIFORM word (counter + k) of stream (stream + r).
  *
  * This is not a cryptographic generator, and it is not the stream of any other library (NumPy's or
  * cuRAND's Philox map numbers to floats differently).

@@ -4,7 +4,7 @@
  * kernel that does not build, an unsupported op) returns a uae_status; UAE_OK is 0. The message that
  * goes with the most recent failure on this thread says what failed, where, and what was expected:
  *
- *     uae_status st = uae_idx_load("train.idx", &ds);
+ *     uae_status st = uae_data_load_idx("train-images.idx", "train-labels.idx", &ds);
  *     if (st != UAE_OK) fprintf(stderr, "uae: %s\n", uae_last_error());
  *
  * The message lives in thread-local storage, like errno: it is the only state that is not hung off
