@@ -226,6 +226,61 @@ static void test_gemm_nan(uae_backend *be) {
     uae_arena_free(a);
 }
 
+/* The counters of uae/backend.h are exact for a known sequence of calls: a write of N floats is
+ * one write of 4N bytes, a GEMM one CLBlast call (or one launch of the builtin kernel), a fill one
+ * launch, a read one read, a sync one sync; reset zeroes them. Host backends report zeros. */
+static void test_counters(uae_backend *be, uae_backend *host) {
+    uae_arena *a;
+    TRY(uae_arena_create(be, 1 << 12, &a));
+    uae_tensor ta, tb2, tc, td;
+    TRY(uae_arena_tensor2(a, 7, 5, &ta));
+    TRY(uae_arena_tensor2(a, 5, 9, &tb2));
+    TRY(uae_arena_tensor2(a, 7, 9, &tc));
+    TRY(uae_arena_tensor2(a, 7, 9, &td));
+    float h[63];
+    fill_data(h, 63, 3);
+    TRY(uae_backend_sync(be));
+    uae_backend_counters_reset(be);
+    uae_backend_counters n;
+    uae_backend_counters_get(be, &n);
+    CHECK(n.launches == 0 && n.blas_calls == 0 && n.copies == 0 && n.writes == 0 &&
+              n.reads == 0 && n.syncs == 0 && n.write_bytes == 0 && n.read_bytes == 0,
+          "after reset: %llu launches, %llu writes", (unsigned long long)n.launches,
+          (unsigned long long)n.writes);
+    TRY(uae_tensor_write(&ta, h));   /* 1 write, 35 floats */
+    TRY(uae_tensor_write(&tb2, h));  /* 1 write, 45 floats */
+    TRY(uae_gemm(false, false, 1.0f, &ta, &tb2, 0.0f, &tc)); /* 1 BLAS call or 1 launch */
+    TRY(uae_fill(&td, 2.0f));        /* 1 launch */
+    TRY(uae_tensor_copy(&td, &tc));  /* 1 copy */
+    TRY(uae_backend_sync(be));       /* 1 sync */
+    TRY(uae_tensor_read(&td, h));    /* 1 read, 63 floats */
+    uae_backend_counters_get(be, &n);
+    bool builtin = ((ocl_ctx *)be->ctx)->gemm_builtin;
+    CHECK(n.launches == (builtin ? 2u : 1u), "launches %llu, expected %d",
+          (unsigned long long)n.launches, builtin ? 2 : 1);
+    CHECK(n.blas_calls == (builtin ? 0u : 1u), "BLAS calls %llu, expected %d",
+          (unsigned long long)n.blas_calls, builtin ? 0 : 1);
+    CHECK(n.copies == 1, "copies %llu, expected 1", (unsigned long long)n.copies);
+    CHECK(n.writes == 2 && n.write_bytes == (35 + 45) * sizeof(float),
+          "writes %llu of %llu bytes, expected 2 of %zu", (unsigned long long)n.writes,
+          (unsigned long long)n.write_bytes, (35 + 45) * sizeof(float));
+    CHECK(n.reads == 1 && n.read_bytes == 63 * sizeof(float),
+          "reads %llu of %llu bytes, expected 1 of %zu", (unsigned long long)n.reads,
+          (unsigned long long)n.read_bytes, 63 * sizeof(float));
+    CHECK(n.syncs == 1, "syncs %llu, expected 1", (unsigned long long)n.syncs);
+    uae_arena_free(a);
+    /* A host backend counts nothing. */
+    TRY(uae_arena_create(host, 64, &a));
+    TRY(uae_arena_tensor1(a, 63, &td));
+    TRY(uae_tensor_write(&td, h));
+    TRY(uae_fill(&td, 1.0f));
+    uae_backend_counters_get(host, &n);
+    CHECK(n.launches == 0 && n.writes == 0 && n.write_bytes == 0,
+          "%s counted %llu launches, %llu writes", uae_backend_kind(host),
+          (unsigned long long)n.launches, (unsigned long long)n.writes);
+    uae_arena_free(a);
+}
+
 /* Runs op (built by make_op on backend be's tensors) and returns the destination values. */
 typedef struct case_tensors {
     int nsrc, ndst;
@@ -384,6 +439,7 @@ int main(void) {
     printf("device: %s\n", uae_backend_name(ocl));
     test_max_alloc(ocl);
     test_gemm_nan(ocl);
+    test_counters(ocl, ref);
     uae_backend *cpu;
     TRY(uae_backend_open("cpu", &cpu));
     test_rng_streams(ocl, ref, cpu);
@@ -394,6 +450,7 @@ int main(void) {
     uae_backend *ocl_builtin = open_index(dev, NULL);
     unsetenv("UAE_OPENCL_GEMM");
     test_gemm_nan(ocl_builtin);
+    test_counters(ocl_builtin, ref);
     test_ops(ocl_builtin, ref);
     uae_backend_free(ocl_builtin);
     uae_backend_free(ref);

@@ -68,7 +68,10 @@ static uae_status enqueue(ocl_ctx *c, ocl_kernel_id k, const karg *args, int nar
                          ? CL_OUT_OF_RESOURCES
                          : clEnqueueNDRangeKernel(c->queue, c->kernels[k], 1, NULL, &global, &local,
                                                   0, NULL, NULL);
-        if (err == CL_SUCCESS) return UAE_OK;
+        if (err == CL_SUCCESS) {
+            c->counters.launches++;
+            return UAE_OK;
+        }
         if ((err == CL_INVALID_WORK_GROUP_SIZE || err == CL_OUT_OF_RESOURCES) && local > 1) {
             local /= 2;
             continue;
@@ -138,6 +141,7 @@ static uae_status gemm_run(ocl_ctx *c, const gemm_call *g) {
                                         g->beta, g->c, g->coff, g->ldc, g->sc, g->batch, &c->queue,
                                         NULL);
     }
+    if (st == CLBlastSuccess) c->counters.blas_calls++;
     if (clblast_unsuitable(st)) {
         /* From now on this device does its GEMMs with the builtin kernel (slower, but it runs
          * wherever our other kernels run). A failed CLBlast call has written nothing. */
