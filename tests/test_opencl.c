@@ -281,6 +281,52 @@ static void test_counters(uae_backend *be, uae_backend *host) {
     uae_arena_free(a);
 }
 
+/* The launches of a convolution do not grow with its weight sets (MINE's estimators) while the
+ * sets fit in the scratch: 1 set of 2 images and 6 sets of 2 images take the same number of
+ * kernel launches and GEMM calls, forward and both gradients. */
+static void conv_calls(uae_backend *be, int sets, uae_backend_counters out[3]) {
+    uae_arena *a;
+    TRY(uae_arena_create(be, 1 << 14, &a));
+    int64_t n = 2 * sets;
+    uae_tensor x, w, bias, y, dx, dw, db;
+    TRY(uae_arena_tensor4(a, n, 2, 6, 6, &x));
+    TRY(uae_arena_tensor4(a, 3 * sets, 2, 3, 3, &w));
+    TRY(uae_arena_tensor1(a, 3 * sets, &bias));
+    TRY(uae_arena_tensor4(a, n, 3, 4, 4, &y));
+    TRY(uae_arena_tensor4(a, n, 2, 6, 6, &dx));
+    TRY(uae_arena_tensor4(a, 3 * sets, 2, 3, 3, &dw));
+    TRY(uae_arena_tensor1(a, 3 * sets, &db));
+    TRY(uae_fill(&x, 0.5f));
+    TRY(uae_fill(&w, 0.25f));
+    TRY(uae_fill(&bias, 1.0f));
+    uae_conv_params p = {.stride_h = 1, .stride_w = 1, .wsets = sets};
+    uae_op ops[3] = {
+        {.kind = UAE_OP_CONV2D, .src = {&x, &w, &bias}, .dst = {&y}},
+        {.kind = UAE_OP_CONV2D_BWD_DATA, .src = {&y, &w}, .dst = {&dx}},
+        {.kind = UAE_OP_CONV2D_BWD_WEIGHT, .src = {&x, &y}, .dst = {&dw, &db}},
+    };
+    for (int i = 0; i < 3; i++) {
+        ops[i].p.conv = p;
+        uae_backend_counters_reset(be);
+        TRY(uae_op_run(&ops[i]));
+        uae_backend_counters_get(be, &out[i]);
+    }
+    uae_arena_free(a);
+}
+
+static void test_conv_sets_calls(uae_backend *be) {
+    static const char *const names[3] = {"conv2d", "conv2d_bwd_data", "conv2d_bwd_weight"};
+    uae_backend_counters one[3], six[3];
+    conv_calls(be, 1, one);
+    conv_calls(be, 6, six);
+    for (int i = 0; i < 3; i++)
+        CHECK(six[i].launches == one[i].launches && six[i].blas_calls == one[i].blas_calls,
+              "%s: 6 weight sets take %llu launches and %llu GEMM calls, 1 set %llu and %llu",
+              names[i], (unsigned long long)six[i].launches,
+              (unsigned long long)six[i].blas_calls, (unsigned long long)one[i].launches,
+              (unsigned long long)one[i].blas_calls);
+}
+
 /* Runs op (built by make_op on backend be's tensors) and returns the destination values. */
 typedef struct case_tensors {
     int nsrc, ndst;
@@ -440,6 +486,7 @@ int main(void) {
     test_max_alloc(ocl);
     test_gemm_nan(ocl);
     test_counters(ocl, ref);
+    test_conv_sets_calls(ocl);
     uae_backend *cpu;
     TRY(uae_backend_open("cpu", &cpu));
     test_rng_streams(ocl, ref, cpu);
@@ -451,6 +498,7 @@ int main(void) {
     unsetenv("UAE_OPENCL_GEMM");
     test_gemm_nan(ocl_builtin);
     test_counters(ocl_builtin, ref);
+    test_conv_sets_calls(ocl_builtin);
     test_ops(ocl_builtin, ref);
     uae_backend_free(ocl_builtin);
     uae_backend_free(ref);
