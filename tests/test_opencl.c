@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "backends/opencl/opencl_internal.h"
+#include "uae/autodiff.h"
 #include "uae/ops.h"
 
 static int failures;
@@ -327,6 +328,38 @@ static void test_conv_sets_calls(uae_backend *be) {
               (unsigned long long)one[i].blas_calls);
 }
 
+/* The backward pass hands scratch results to the gradients they are (a view, no copy): for
+ * loss = sum(a * b) with a, b leaves, the only copies left are the two into the leaves' own
+ * gradient tensors (before: a third one, the reduction's scratch into a * b's gradient). */
+static void test_backward_copies(uae_backend *be) {
+    uae_arena *a, *scratch;
+    TRY(uae_arena_create(be, 1 << 12, &a));
+    TRY(uae_arena_create(be, 1 << 12, &scratch));
+    uae_tensor x, y, dx, dy;
+    TRY(uae_arena_tensor2(a, 3, 5, &x));
+    TRY(uae_arena_tensor2(a, 3, 5, &y));
+    TRY(uae_arena_tensor2(a, 3, 5, &dx));
+    TRY(uae_arena_tensor2(a, 3, 5, &dy));
+    TRY(uae_fill(&x, 2.0f));
+    TRY(uae_fill(&y, 3.0f));
+    uae_tape *t;
+    TRY(uae_tape_create(scratch, &t));
+    uae_var *vx = uae_ad_leaf(t, &x, &dx), *vy = uae_ad_leaf(t, &y, &dy);
+    uae_var *loss = uae_ad_reduce(t, UAE_REDUCE_SUM, 0x3, uae_ad_mul(t, vx, vy));
+    uae_backend_counters_reset(be);
+    TRY(uae_ad_backward(t, loss));
+    uae_backend_counters n;
+    uae_backend_counters_get(be, &n);
+    CHECK(n.copies == 2, "backward of sum(a * b): %llu copies, expected 2 (one per leaf)",
+          (unsigned long long)n.copies);
+    float h[15];
+    TRY(uae_tensor_read(&dx, h));
+    CHECK(h[0] == 3.0f && h[14] == 3.0f, "d/da sum(a * b) = b = 3, got %g and %g", h[0], h[14]);
+    uae_tape_free(t);
+    uae_arena_free(scratch);
+    uae_arena_free(a);
+}
+
 /* Runs op (built by make_op on backend be's tensors) and returns the destination values. */
 typedef struct case_tensors {
     int nsrc, ndst;
@@ -487,6 +520,7 @@ int main(void) {
     test_gemm_nan(ocl);
     test_counters(ocl, ref);
     test_conv_sets_calls(ocl);
+    test_backward_copies(ocl);
     uae_backend *cpu;
     TRY(uae_backend_open("cpu", &cpu));
     test_rng_streams(ocl, ref, cpu);
