@@ -80,11 +80,14 @@ static uae_status measure(const bench_opts *o, bench_fn fn, void *ctx, uae_backe
                           bench_stats *s) {
     memset(s, 0, sizeof *s);
     double start = wall_now(), fastest = INFINITY, first = 0;
+    uae_backend_counters calls = {0};
     for (long long w = 0; w < o->warmup && wall_now() - start < o->max_seconds; w++) {
+        if (w == 0 && be) uae_backend_counters_reset(be);
         double t0 = wall_now();
         UAE_TRY(run_n(fn, ctx, be, 1));
         double t = wall_now() - t0;
         if (w == 0) first = t;
+        if (w == 0 && be) uae_backend_counters_get(be, &calls);
         if (t < fastest) fastest = t;
     }
     int inner = 1;
@@ -118,6 +121,8 @@ static uae_status measure(const bench_opts *o, bench_fn fn, void *ctx, uae_backe
         s->q3 = quantile(samples, k, 0.75);
         s->cpu_per_wall = wall > 0 ? cpu / wall : 0;
         s->first = first;
+        s->has_calls = be && o->warmup > 0;
+        s->calls = calls;
     }
     free(samples);
     return st;

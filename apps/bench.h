@@ -136,6 +136,9 @@ typedef struct bench_stats {
     double cpu_per_wall;   /* process CPU time / wall time during the samples */
     double first;          /* the very first run, untimed otherwise: includes lazy set-up such as
                               a device library compiling its kernels (0 without warm-up) */
+    bool has_calls;        /* calls holds the first run's counts (a device backend, warm-up >= 1) */
+    uae_backend_counters calls; /* what the first run asked of the device (uae/backend.h), the
+                                   sync that ends it included; zeros on host backends */
 } bench_stats;
 
 typedef enum bench_status { BENCH_OK, BENCH_NA, BENCH_FAILED, BENCH_STATUS_COUNT } bench_status;
@@ -205,6 +208,9 @@ void bench_print_floor(const bench_report *r, FILE *f);
 double bench_gflops(const bench_case *c, const bench_stats *s);
 double bench_gbps(const bench_case *c, const bench_stats *s);
 double bench_items_per_s(const bench_case *c, const bench_stats *s);
+/* What the device counters of a run are divided by: attack iterations (uae-gen), optimizer steps
+ * (training), else 1; *unit names it ("iteration", "step", "run"). */
+double bench_call_units(const bench_case *c, const char **unit);
 
 /* The case's headline rate for people: "93.0 GFLOP/s", "1.47 GB/s", "812 images/s". */
 const char *bench_format_rate(const bench_case *c, const bench_stats *s, char *buf, size_t cap);

@@ -14,6 +14,63 @@ const char *const bench_status_names[BENCH_STATUS_COUNT] = {"ok", "n/a", "failed
 _Static_assert(sizeof bench_status_names / sizeof bench_status_names[0] == BENCH_STATUS_COUNT,
                "one name per status");
 
+double bench_call_units(const bench_case *c, const char **unit) {
+    if (c->op == BENCH_OP_UAE_GEN) {
+        *unit = "iteration";
+        return c->u.gen.iterations;
+    }
+    if (c->op == BENCH_OP_TRAIN_CONV_AE) {
+        *unit = "step";
+        return (double)(c->u.train.images / c->u.train.batch);
+    }
+    *unit = "run";
+    return 1;
+}
+
+static bool any_calls(const uae_backend_counters *n) {
+    return n->launches || n->blas_calls || n->copies || n->writes || n->reads || n->syncs;
+}
+
+/* The device calls of each case's first run that asked the device for anything (OpenCL), per
+ * attack iteration, training step or run: what decides the speed of small work on a GPU. */
+static void print_calls(const bench_report *r, FILE *f) {
+    bool header = false;
+    for (int i = 0; i < r->nresults; i++) {
+        const bench_result *x = &r->results[i];
+        if (x->status != BENCH_OK || !x->t.has_calls || !any_calls(&x->t.calls)) continue;
+        const bench_case *c = &r->cases[x->case_index];
+        const uae_backend_counters *n = &x->t.calls;
+        const char *unit;
+        double u = bench_call_units(c, &unit);
+        if (!header) {
+            fprintf(f, "\ndevice calls per iteration (uae-gen), step (training) or run (the first "
+                       "run, set-up and final sync included):\n");
+            fprintf(f, "%-28s %-8s %-9s %9s %8s %8s %8s %12s %8s %12s %7s\n", "case", "device",
+                    "per", "launches", "BLAS", "copies", "writes", "written", "reads", "read",
+                    "syncs");
+            header = true;
+        }
+        char wb[32], rb[32];
+        fprintf(f, "%-28s %-8s %-9s %9.1f %8.1f %8.1f %8.1f %12s %8.1f %12s %7.1f\n", c->name,
+                r->devices[x->device_index].id, unit, (double)n->launches / u,
+                (double)n->blas_calls / u, (double)n->copies / u, (double)n->writes / u,
+                cli_format_bytes((uint64_t)((double)n->write_bytes / u), wb, sizeof wb),
+                (double)n->reads / u,
+                cli_format_bytes((uint64_t)((double)n->read_bytes / u), rb, sizeof rb),
+                (double)n->syncs / u);
+    }
+}
+
+static json_t *calls_json(const bench_case *c, const uae_backend_counters *n) {
+    const char *unit;
+    double u = bench_call_units(c, &unit);
+    return json_pack("{s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "per", unit, "launches",
+                     (double)n->launches / u, "blas_calls", (double)n->blas_calls / u, "copies",
+                     (double)n->copies / u, "writes", (double)n->writes / u, "write_bytes",
+                     (double)n->write_bytes / u, "reads", (double)n->reads / u, "read_bytes",
+                     (double)n->read_bytes / u, "syncs", (double)n->syncs / u);
+}
+
 double bench_gflops(const bench_case *c, const bench_stats *s) {
     return c->flop > 0 && s->median > 0 ? c->flop / s->median * 1e-9 : 0;
 }
@@ -112,6 +169,7 @@ void bench_print_table(const bench_report *r, FILE *f) {
                    "this time (above 1: faster than the CBLAS)\n");
     fprintf(f, "peak memory: process %s (ru_maxrss), largest case arena %s\n",
             cli_format_bytes(rss, a, sizeof a), cli_format_bytes(arena_peak, b, sizeof b));
+    print_calls(r, f);
     if (fallbacks)
         fprintf(f, "note: %llu op runs fell back to the host (the device lacks the op): see "
                    "\"fallbacks\" in --json\n", (unsigned long long)fallbacks);
@@ -251,6 +309,8 @@ int bench_write_json(const bench_report *r, FILE *f) {
             json_object_set_new(o, "cblas", stats_json(&x->cblas));
             json_object_set_new(o, "cblas_gflops", num_or_null(bench_gflops(c, &x->cblas), true));
         }
+        if (ok && x->t.has_calls) /* device calls per iteration / step / run (uae/backend.h) */
+            json_object_set_new(o, "device_calls", calls_json(c, &x->t.calls));
         json_object_set_new(o, "fallbacks", json_integer((json_int_t)x->fallbacks));
         json_object_set_new(o, "maxrss_bytes", json_integer((json_int_t)x->maxrss_bytes));
         json_object_set_new(o, "arena_peak_bytes", json_integer((json_int_t)x->arena_peak_bytes));

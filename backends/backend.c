@@ -39,6 +39,17 @@ const char *uae_backend_kind(const uae_backend *be) { return be->iface->kind; }
 void uae_backend_info(const uae_backend *be, uae_device_info *info) { *info = be->dev; }
 uint64_t uae_backend_fallback_count(const uae_backend *be) { return be->fallbacks; }
 
+void uae_backend_counters_get(const uae_backend *be, uae_backend_counters *out) {
+    uae_backend_counters *n = be->iface->counters ? be->iface->counters(be->ctx) : NULL;
+    if (n) *out = *n;
+    else memset(out, 0, sizeof *out);
+}
+
+void uae_backend_counters_reset(uae_backend *be) {
+    uae_backend_counters *n = be->iface->counters ? be->iface->counters(be->ctx) : NULL;
+    if (n) memset(n, 0, sizeof *n);
+}
+
 uae_status uae_backend_sync(uae_backend *be) {
     return be->iface->sync ? be->iface->sync(be->ctx) : UAE_OK;
 }

@@ -43,6 +43,10 @@ typedef struct uae_backend_iface {
 
     /* Fills the device description. */
     void (*info)(void *ctx, uae_device_info *info);
+
+    /* The backend's counters of device calls (uae_backend_counters), owned by ctx; the caller may
+     * read and zero them. NULL slot: the backend counts nothing (all zeros). */
+    uae_backend_counters *(*counters)(void *ctx);
 } uae_backend_iface;
 
 struct uae_backend {

@@ -444,10 +444,25 @@ static unsigned broadcast_axes(const uae_tensor *a, const uae_tensor *b) {
     return axes;
 }
 
+/* Makes `owned` v's gradient, as a view, when it is v's first contribution and v's gradient is
+ * the tape's own (not a leaf's external tensor): what grad_dst and a copy would give, without the
+ * copy. `owned` must have v's size and be read by no one else from now on (a scratch result, or
+ * the dy of a node that hands it to no other input). Returns whether it did. */
+static bool take_as_grad(uae_var *v, const uae_tensor *owned) {
+    if (v->has_grad || v->external) return false;
+    uae_tensor view;
+    if (uae_tensor_reshape(owned, v->val.ndim, v->val.shape, &view) != UAE_OK) return false;
+    v->grad = view;
+    v->has_grad = true;
+    return true;
+}
+
 /* Adds `full` (shape of the output) into v's gradient, summing over the dimensions along which v
- * was broadcast. */
-static uae_status accumulate_reduced(uae_tape *t, uae_var *v, const uae_tensor *full) {
+ * was broadcast. may_take: full may become v's gradient (take_as_grad). */
+static uae_status accumulate_reduced(uae_tape *t, uae_var *v, const uae_tensor *full,
+                                     bool may_take) {
     unsigned axes = broadcast_axes(full, &v->val);
+    if (!axes && may_take && take_as_grad(v, full)) return UAE_OK;
     gslot s;
     UAE_TRY(grad_dst(t, v, false, &s));
     if (axes) UAE_TRY(uae_reduce(UAE_REDUCE_SUM, axes, full, &s.dst));
@@ -500,14 +515,18 @@ static uae_status back_binary(uae_tape *t, node *n, const uae_tensor *dy) {
     switch (n->p.bin) {
     case UAE_BINARY_ADD:
     case UAE_BINARY_SUB:
-        if (a->requires_grad) UAE_TRY(accumulate_reduced(t, a, dy));
+        /* dy is read by no one after this node: a may take it as its gradient, b only when a
+         * does not (a copied or scaled dy is b's own). */
+        if (a->requires_grad) UAE_TRY(accumulate_reduced(t, a, dy, true));
         if (b->requires_grad) {
+            bool own = !a->requires_grad;
             if (n->p.bin == UAE_BINARY_SUB) {
                 UAE_TRY(scratch_like(t, dy, &tmp));
                 UAE_TRY(uae_unary(UAE_UNARY_AFFINE, -1.0f, 0.0f, dy, &tmp));
                 dy = &tmp;
+                own = true;
             }
-            UAE_TRY(accumulate_reduced(t, b, dy));
+            UAE_TRY(accumulate_reduced(t, b, dy, own));
         }
         return UAE_OK;
     case UAE_BINARY_MUL:
@@ -515,12 +534,12 @@ static uae_status back_binary(uae_tape *t, node *n, const uae_tensor *dy) {
         if (a->requires_grad) {
             UAE_TRY(scratch_like(t, dy, &tmp));
             UAE_TRY(uae_binary(UAE_BINARY_MUL, dy, &b->val, &tmp));
-            UAE_TRY(accumulate_reduced(t, a, &tmp));
+            UAE_TRY(accumulate_reduced(t, a, &tmp, true));
         }
         if (b->requires_grad) {
             UAE_TRY(scratch_like(t, dy, &tmp));
             UAE_TRY(uae_binary(UAE_BINARY_MUL, dy, &a->val, &tmp)); /* a has dy's shape */
-            UAE_TRY(accumulate_reduced(t, b, &tmp));
+            UAE_TRY(accumulate_reduced(t, b, &tmp, true));
         }
         return UAE_OK;
     case UAE_BINARY_DIV:
@@ -528,14 +547,14 @@ static uae_status back_binary(uae_tape *t, node *n, const uae_tensor *dy) {
         if (a->requires_grad) {
             UAE_TRY(scratch_like(t, dy, &tmp));
             UAE_TRY(uae_binary(UAE_BINARY_DIV, dy, &b->val, &tmp));
-            UAE_TRY(accumulate_reduced(t, a, &tmp));
+            UAE_TRY(accumulate_reduced(t, a, &tmp, true));
         }
         if (b->requires_grad) {
             UAE_TRY(scratch_like(t, dy, &tmp));
             UAE_TRY(uae_binary(UAE_BINARY_MUL, dy, &n->out->val, &tmp));
             UAE_TRY(uae_binary(UAE_BINARY_DIV, &tmp, &b->val, &tmp));
             UAE_TRY(uae_unary(UAE_UNARY_AFFINE, -1.0f, 0.0f, &tmp, &tmp));
-            UAE_TRY(accumulate_reduced(t, b, &tmp));
+            UAE_TRY(accumulate_reduced(t, b, &tmp, true));
         }
         return UAE_OK;
     default: return uae_fail(UAE_ERR_UNSUPPORTED, "autodiff: no gradient for this binary op");
@@ -648,6 +667,7 @@ static uae_status back_reduce(uae_tape *t, node *n, const uae_tensor *dy) {
         break;
     default: return uae_fail(UAE_ERR_UNSUPPORTED, "autodiff: no gradient for this reduction");
     }
+    if (take_as_grad(x, &tmp)) return UAE_OK; /* tmp is this node's scratch */
     gslot s;
     UAE_TRY(grad_dst(t, x, false, &s));
     UAE_TRY(uae_tensor_copy(&s.dst, &tmp));

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "backends/opencl/opencl_internal.h"
+#include "uae/autodiff.h"
 #include "uae/ops.h"
 
 static int failures;
@@ -226,6 +227,139 @@ static void test_gemm_nan(uae_backend *be) {
     uae_arena_free(a);
 }
 
+/* The counters of uae/backend.h are exact for a known sequence of calls: a write of N floats is
+ * one write of 4N bytes, a GEMM one CLBlast call (or one launch of the builtin kernel), a fill one
+ * launch, a read one read, a sync one sync; reset zeroes them. Host backends report zeros. */
+static void test_counters(uae_backend *be, uae_backend *host) {
+    uae_arena *a;
+    TRY(uae_arena_create(be, 1 << 12, &a));
+    uae_tensor ta, tb2, tc, td;
+    TRY(uae_arena_tensor2(a, 7, 5, &ta));
+    TRY(uae_arena_tensor2(a, 5, 9, &tb2));
+    TRY(uae_arena_tensor2(a, 7, 9, &tc));
+    TRY(uae_arena_tensor2(a, 7, 9, &td));
+    float h[63];
+    fill_data(h, 63, 3);
+    TRY(uae_backend_sync(be));
+    uae_backend_counters_reset(be);
+    uae_backend_counters n;
+    uae_backend_counters_get(be, &n);
+    CHECK(n.launches == 0 && n.blas_calls == 0 && n.copies == 0 && n.writes == 0 &&
+              n.reads == 0 && n.syncs == 0 && n.write_bytes == 0 && n.read_bytes == 0,
+          "after reset: %llu launches, %llu writes", (unsigned long long)n.launches,
+          (unsigned long long)n.writes);
+    TRY(uae_tensor_write(&ta, h));   /* 1 write, 35 floats */
+    TRY(uae_tensor_write(&tb2, h));  /* 1 write, 45 floats */
+    TRY(uae_gemm(false, false, 1.0f, &ta, &tb2, 0.0f, &tc)); /* 1 BLAS call or 1 launch */
+    TRY(uae_fill(&td, 2.0f));        /* 1 launch */
+    TRY(uae_tensor_copy(&td, &tc));  /* 1 copy */
+    TRY(uae_backend_sync(be));       /* 1 sync */
+    TRY(uae_tensor_read(&td, h));    /* 1 read, 63 floats */
+    uae_backend_counters_get(be, &n);
+    bool builtin = ((ocl_ctx *)be->ctx)->gemm_builtin;
+    CHECK(n.launches == (builtin ? 2u : 1u), "launches %llu, expected %d",
+          (unsigned long long)n.launches, builtin ? 2 : 1);
+    CHECK(n.blas_calls == (builtin ? 0u : 1u), "BLAS calls %llu, expected %d",
+          (unsigned long long)n.blas_calls, builtin ? 0 : 1);
+    CHECK(n.copies == 1, "copies %llu, expected 1", (unsigned long long)n.copies);
+    CHECK(n.writes == 2 && n.write_bytes == (35 + 45) * sizeof(float),
+          "writes %llu of %llu bytes, expected 2 of %zu", (unsigned long long)n.writes,
+          (unsigned long long)n.write_bytes, (35 + 45) * sizeof(float));
+    CHECK(n.reads == 1 && n.read_bytes == 63 * sizeof(float),
+          "reads %llu of %llu bytes, expected 1 of %zu", (unsigned long long)n.reads,
+          (unsigned long long)n.read_bytes, 63 * sizeof(float));
+    CHECK(n.syncs == 1, "syncs %llu, expected 1", (unsigned long long)n.syncs);
+    uae_arena_free(a);
+    /* A host backend counts nothing. */
+    TRY(uae_arena_create(host, 64, &a));
+    TRY(uae_arena_tensor1(a, 63, &td));
+    TRY(uae_tensor_write(&td, h));
+    TRY(uae_fill(&td, 1.0f));
+    uae_backend_counters_get(host, &n);
+    CHECK(n.launches == 0 && n.writes == 0 && n.write_bytes == 0,
+          "%s counted %llu launches, %llu writes", uae_backend_kind(host),
+          (unsigned long long)n.launches, (unsigned long long)n.writes);
+    uae_arena_free(a);
+}
+
+/* The launches of a convolution do not grow with its weight sets (MINE's estimators) while the
+ * sets fit in the scratch: 1 set of 2 images and 6 sets of 2 images take the same number of
+ * kernel launches and GEMM calls, forward and both gradients. */
+static void conv_calls(uae_backend *be, int sets, uae_backend_counters out[3]) {
+    uae_arena *a;
+    TRY(uae_arena_create(be, 1 << 14, &a));
+    int64_t n = 2 * sets;
+    uae_tensor x, w, bias, y, dx, dw, db;
+    TRY(uae_arena_tensor4(a, n, 2, 6, 6, &x));
+    TRY(uae_arena_tensor4(a, 3 * sets, 2, 3, 3, &w));
+    TRY(uae_arena_tensor1(a, 3 * sets, &bias));
+    TRY(uae_arena_tensor4(a, n, 3, 4, 4, &y));
+    TRY(uae_arena_tensor4(a, n, 2, 6, 6, &dx));
+    TRY(uae_arena_tensor4(a, 3 * sets, 2, 3, 3, &dw));
+    TRY(uae_arena_tensor1(a, 3 * sets, &db));
+    TRY(uae_fill(&x, 0.5f));
+    TRY(uae_fill(&w, 0.25f));
+    TRY(uae_fill(&bias, 1.0f));
+    uae_conv_params p = {.stride_h = 1, .stride_w = 1, .wsets = sets};
+    uae_op ops[3] = {
+        {.kind = UAE_OP_CONV2D, .src = {&x, &w, &bias}, .dst = {&y}},
+        {.kind = UAE_OP_CONV2D_BWD_DATA, .src = {&y, &w}, .dst = {&dx}},
+        {.kind = UAE_OP_CONV2D_BWD_WEIGHT, .src = {&x, &y}, .dst = {&dw, &db}},
+    };
+    for (int i = 0; i < 3; i++) {
+        ops[i].p.conv = p;
+        uae_backend_counters_reset(be);
+        TRY(uae_op_run(&ops[i]));
+        uae_backend_counters_get(be, &out[i]);
+    }
+    uae_arena_free(a);
+}
+
+static void test_conv_sets_calls(uae_backend *be) {
+    static const char *const names[3] = {"conv2d", "conv2d_bwd_data", "conv2d_bwd_weight"};
+    uae_backend_counters one[3], six[3];
+    conv_calls(be, 1, one);
+    conv_calls(be, 6, six);
+    for (int i = 0; i < 3; i++)
+        CHECK(six[i].launches == one[i].launches && six[i].blas_calls == one[i].blas_calls,
+              "%s: 6 weight sets take %llu launches and %llu GEMM calls, 1 set %llu and %llu",
+              names[i], (unsigned long long)six[i].launches,
+              (unsigned long long)six[i].blas_calls, (unsigned long long)one[i].launches,
+              (unsigned long long)one[i].blas_calls);
+}
+
+/* The backward pass hands scratch results to the gradients they are (a view, no copy): for
+ * loss = sum(a * b) with a, b leaves, the only copies left are the two into the leaves' own
+ * gradient tensors (before: a third one, the reduction's scratch into a * b's gradient). */
+static void test_backward_copies(uae_backend *be) {
+    uae_arena *a, *scratch;
+    TRY(uae_arena_create(be, 1 << 12, &a));
+    TRY(uae_arena_create(be, 1 << 12, &scratch));
+    uae_tensor x, y, dx, dy;
+    TRY(uae_arena_tensor2(a, 3, 5, &x));
+    TRY(uae_arena_tensor2(a, 3, 5, &y));
+    TRY(uae_arena_tensor2(a, 3, 5, &dx));
+    TRY(uae_arena_tensor2(a, 3, 5, &dy));
+    TRY(uae_fill(&x, 2.0f));
+    TRY(uae_fill(&y, 3.0f));
+    uae_tape *t;
+    TRY(uae_tape_create(scratch, &t));
+    uae_var *vx = uae_ad_leaf(t, &x, &dx), *vy = uae_ad_leaf(t, &y, &dy);
+    uae_var *loss = uae_ad_reduce(t, UAE_REDUCE_SUM, 0x3, uae_ad_mul(t, vx, vy));
+    uae_backend_counters_reset(be);
+    TRY(uae_ad_backward(t, loss));
+    uae_backend_counters n;
+    uae_backend_counters_get(be, &n);
+    CHECK(n.copies == 2, "backward of sum(a * b): %llu copies, expected 2 (one per leaf)",
+          (unsigned long long)n.copies);
+    float h[15];
+    TRY(uae_tensor_read(&dx, h));
+    CHECK(h[0] == 3.0f && h[14] == 3.0f, "d/da sum(a * b) = b = 3, got %g and %g", h[0], h[14]);
+    uae_tape_free(t);
+    uae_arena_free(scratch);
+    uae_arena_free(a);
+}
+
 /* Runs op (built by make_op on backend be's tensors) and returns the destination values. */
 typedef struct case_tensors {
     int nsrc, ndst;
@@ -384,6 +518,9 @@ int main(void) {
     printf("device: %s\n", uae_backend_name(ocl));
     test_max_alloc(ocl);
     test_gemm_nan(ocl);
+    test_counters(ocl, ref);
+    test_conv_sets_calls(ocl);
+    test_backward_copies(ocl);
     uae_backend *cpu;
     TRY(uae_backend_open("cpu", &cpu));
     test_rng_streams(ocl, ref, cpu);
@@ -394,6 +531,8 @@ int main(void) {
     uae_backend *ocl_builtin = open_index(dev, NULL);
     unsetenv("UAE_OPENCL_GEMM");
     test_gemm_nan(ocl_builtin);
+    test_counters(ocl_builtin, ref);
+    test_conv_sets_calls(ocl_builtin);
     test_ops(ocl_builtin, ref);
     uae_backend_free(ocl_builtin);
     uae_backend_free(ref);

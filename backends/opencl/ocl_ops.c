@@ -69,7 +69,10 @@ static uae_status enqueue(ocl_ctx *c, ocl_kernel_id k, const karg *args, int nar
                          ? CL_OUT_OF_RESOURCES
                          : clEnqueueNDRangeKernel(c->queue, c->kernels[k], 1, NULL, &global, &local,
                                                   0, NULL, NULL);
-        if (err == CL_SUCCESS) return UAE_OK;
+        if (err == CL_SUCCESS) {
+            c->counters.launches++;
+            return UAE_OK;
+        }
         if ((err == CL_INVALID_WORK_GROUP_SIZE || err == CL_OUT_OF_RESOURCES) && local > 1) {
             local /= 2;
             continue;
@@ -139,6 +142,7 @@ static uae_status gemm_run(ocl_ctx *c, const gemm_call *g) {
                                         g->beta, g->c, g->coff, g->ldc, g->sc, g->batch, &c->queue,
                                         NULL);
     }
+    if (st == CLBlastSuccess) c->counters.blas_calls++;
     if (clblast_unsuitable(st)) {
         /* From now on this device does its GEMMs with the builtin kernel (slower, but it runs
          * wherever our other kernels run). A failed CLBlast call has written nothing. */
@@ -183,12 +187,17 @@ static uae_status gemm_ocl(ocl_ctx *c, const uae_op *op) {
 }
 
 /* ---- Convolutions: im2col + GEMM per weight set, in chunks of images ----------------------- */
+/* With several weight sets (MINE's per-estimator networks: wsets = S), as many whole sets as fit
+ * in the scratch go through it together: one im2col, one strided-batched GEMM over the sets and
+ * one unpack for all of them, instead of three launches per set; the launches per convolution no
+ * longer grow with the number of sets while they fit. */
 
 /* The geometry of one convolution, and how many images go through the scratch at once. */
 typedef struct conv_geom {
     int n, ch, h, w, g, k, r, s, p, q; /* N, C, H, W, wsets G, filters per set K, R, S, P, Q */
     int ng;                            /* images per weight set, N / G */
-    int chunk;                         /* images per im2col chunk */
+    int chunk;                         /* images per im2col chunk (of one weight set) */
+    int sets;                          /* weight sets per chunk: > 1 only when chunk == ng */
     cl_int4 st;                        /* stride_h, stride_w, pad_h, pad_w */
 } conv_geom;
 
@@ -206,11 +215,13 @@ static conv_geom conv_geometry(const ocl_ctx *c, const uae_op *op, const uae_ten
         (size_t)g.p * g.q * (size_t)(g.ch * g.r * g.s > g.k ? g.ch * g.r * g.s : g.k);
     size_t fit = c->tune.scratch_floats / per_image;
     g.chunk = fit < 1 ? 1 : (fit > (size_t)g.ng ? g.ng : (int)fit);
+    size_t sets = g.chunk == g.ng ? fit / (size_t)g.ng : 1;
+    g.sets = sets < 1 ? 1 : (sets > (size_t)g.g ? g.g : (int)sets);
     return g;
 }
 
 static uae_status conv_scratch(ocl_ctx *c, const conv_geom *g, cl_mem *col, cl_mem *tmp) {
-    size_t cols = (size_t)g->chunk * g->p * g->q;
+    size_t cols = (size_t)g->sets * g->chunk * g->p * g->q;
     UAE_TRY(uae_ocl_scratch(c, 0, (size_t)g->ch * g->r * g->s * cols * sizeof(float), col));
     return uae_ocl_scratch(c, 1, (size_t)g->k * cols * sizeof(float), tmp);
 }
@@ -238,19 +249,24 @@ static uae_status conv2d_ocl(ocl_ctx *c, const uae_op *op) {
     cl_mem col, tmp;
     UAE_TRY(conv_scratch(c, &g, &col, &tmp));
     size_t crs = (size_t)g.ch * g.r * g.s, pq = (size_t)g.p * g.q;
-    for (int set = 0; set < g.g; set++)
+    for (int set = 0; set < g.g; set += g.sets)
         for (int n0 = 0; n0 < g.ng; n0 += g.chunk) {
+            int gs = g.g - set < g.sets ? g.g - set : g.sets;
             int cnt = g.ng - n0 < g.chunk ? g.ng - n0 : g.chunk, img = set * g.ng + n0;
-            UAE_TRY(im2col(c, &g, x, img, cnt, col));
-            /* tmp (K, cnt*PQ) = w_set (K, CRS) @ col (CRS, cnt*PQ) */
+            size_t imgs = (size_t)gs * cnt; /* gs > 1 only with cnt == ng: whole sets */
+            UAE_TRY(im2col(c, &g, x, img, (int)imgs, col));
+            /* for each of the gs sets: tmp_set (K, cnt*PQ) = w_set (K, CRS) @ col_set (CRS,
+             * cnt*PQ), the sets side by side in the columns of tmp and col */
             gemm_call gc = {.m = (size_t)g.k, .n = cnt * pq, .k = crs, .alpha = 1.0f, .beta = 0.0f,
                             .a = w.mem, .aoff = (size_t)w.off + set * g.k * crs, .lda = crs,
-                            .b = col, .ldb = cnt * pq, .c = tmp, .ldc = cnt * pq, .batch = 1};
+                            .sa = g.k * crs, .b = col, .ldb = imgs * pq, .sb = cnt * pq, .c = tmp,
+                            .ldc = imgs * pq, .sc = cnt * pq, .batch = (size_t)gs};
             UAE_TRY(gemm_run(c, &gc));
-            cl_int boff = bias.off + set * g.k, yoff = y.off + img * g.k * (int)pq, nb = cnt,
-                   k = g.k, pqi = (int)pq;
-            UAE_TRY(LAUNCH(c, OCL_K_UNPACK_KNQ, (size_t)cnt * k * pq, ARG(tmp), ARG(bias.mem),
-                           ARG(boff), ARG(y.mem), ARG(yoff), ARG(nb), ARG(k), ARG(pqi)));
+            cl_int boff = bias.off + set * g.k, yoff = y.off + img * g.k * (int)pq,
+                   nb = (cl_int)imgs, k = g.k, pqi = (int)pq, per_set = cnt;
+            UAE_TRY(LAUNCH(c, OCL_K_UNPACK_KNQ, imgs * k * pq, ARG(tmp), ARG(bias.mem),
+                           ARG(boff), ARG(y.mem), ARG(yoff), ARG(nb), ARG(k), ARG(pqi),
+                           ARG(per_set)));
         }
     return UAE_OK;
 }
@@ -262,19 +278,23 @@ static uae_status conv2d_bwd_data_ocl(ocl_ctx *c, const uae_op *op) {
     UAE_TRY(conv_scratch(c, &g, &col, &tmp));
     size_t crs = (size_t)g.ch * g.r * g.s, pq = (size_t)g.p * g.q;
     float beta = op->p.conv.beta;
-    for (int set = 0; set < g.g; set++)
+    for (int set = 0; set < g.g; set += g.sets)
         for (int n0 = 0; n0 < g.ng; n0 += g.chunk) {
+            int gs = g.g - set < g.sets ? g.g - set : g.sets;
             int cnt = g.ng - n0 < g.chunk ? g.ng - n0 : g.chunk, img = set * g.ng + n0;
-            UAE_TRY(pack_dy(c, &g, dy, img, cnt, tmp));
-            /* col (CRS, cnt*PQ) = w_set^T (CRS, K) @ tmp (K, cnt*PQ) */
+            size_t imgs = (size_t)gs * cnt; /* gs > 1 only with cnt == ng: whole sets */
+            UAE_TRY(pack_dy(c, &g, dy, img, (int)imgs, tmp));
+            /* for each of the gs sets: col_set (CRS, cnt*PQ) = w_set^T (CRS, K) @ tmp_set (K,
+             * cnt*PQ) */
             gemm_call gc = {.ta = true, .m = crs, .n = cnt * pq, .k = (size_t)g.k, .alpha = 1.0f,
                             .beta = 0.0f, .a = w.mem, .aoff = (size_t)w.off + set * g.k * crs,
-                            .lda = crs, .b = tmp, .ldb = cnt * pq, .c = col, .ldc = cnt * pq,
-                            .batch = 1};
+                            .lda = crs, .sa = g.k * crs, .b = tmp, .ldb = imgs * pq,
+                            .sb = cnt * pq, .c = col, .ldc = imgs * pq, .sc = cnt * pq,
+                            .batch = (size_t)gs};
             UAE_TRY(gemm_run(c, &gc));
             cl_int off = dx.off + img * g.ch * g.h * g.w;
-            cl_int4 a = {{g.ch, g.h, g.w, g.r}}, b = {{g.s, g.p, g.q, cnt}};
-            UAE_TRY(LAUNCH(c, OCL_K_COL2IM, (size_t)cnt * g.ch * g.h * g.w, ARG(col), ARG(dx.mem),
+            cl_int4 a = {{g.ch, g.h, g.w, g.r}}, b = {{g.s, g.p, g.q, (cl_int)imgs}};
+            UAE_TRY(LAUNCH(c, OCL_K_COL2IM, imgs * g.ch * g.h * g.w, ARG(col), ARG(dx.mem),
                            ARG(off), ARG(a), ARG(b), ARG(g.st), ARG(beta)));
         }
     return UAE_OK;
@@ -291,17 +311,21 @@ static uae_status conv2d_bwd_weight_ocl(ocl_ctx *c, const uae_op *op) {
     cl_mem col, tmp;
     UAE_TRY(conv_scratch(c, &g, &col, &tmp));
     size_t crs = (size_t)g.ch * g.r * g.s, pq = (size_t)g.p * g.q;
-    for (int set = 0; set < g.g; set++)
+    for (int set = 0; set < g.g; set += g.sets)
         for (int n0 = 0; n0 < g.ng; n0 += g.chunk) {
+            int gs = g.g - set < g.sets ? g.g - set : g.sets;
             int cnt = g.ng - n0 < g.chunk ? g.ng - n0 : g.chunk, img = set * g.ng + n0;
-            UAE_TRY(im2col(c, &g, x, img, cnt, col));
-            UAE_TRY(pack_dy(c, &g, dy, img, cnt, tmp));
-            /* dw_set (K, CRS) = beta' * dw_set + tmp (K, cnt*PQ) @ col^T (cnt*PQ, CRS): the chunks
-             * of one set are added in order, so the sum's order is fixed. */
+            size_t imgs = (size_t)gs * cnt; /* gs > 1 only with cnt == ng: whole sets */
+            UAE_TRY(im2col(c, &g, x, img, (int)imgs, col));
+            UAE_TRY(pack_dy(c, &g, dy, img, (int)imgs, tmp));
+            /* for each of the gs sets: dw_set (K, CRS) = beta' * dw_set + tmp_set (K, cnt*PQ) @
+             * col_set^T (cnt*PQ, CRS): the chunks of one set are added in order, so the sum's
+             * order is fixed. */
             gemm_call gc = {.tb = true, .m = (size_t)g.k, .n = crs, .k = cnt * pq, .alpha = 1.0f,
-                            .beta = n0 == 0 ? op->p.conv.beta : 1.0f, .a = tmp, .lda = cnt * pq,
-                            .b = col, .ldb = cnt * pq, .c = dw.mem,
-                            .coff = (size_t)dw.off + set * g.k * crs, .ldc = crs, .batch = 1};
+                            .beta = n0 == 0 ? op->p.conv.beta : 1.0f, .a = tmp,
+                            .lda = imgs * pq, .sa = cnt * pq, .b = col, .ldb = imgs * pq,
+                            .sb = cnt * pq, .c = dw.mem, .coff = (size_t)dw.off + set * g.k * crs,
+                            .ldc = crs, .sc = g.k * crs, .batch = (size_t)gs};
             UAE_TRY(gemm_run(c, &gc));
         }
     if (!db.mem) return UAE_OK;

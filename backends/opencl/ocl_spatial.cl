@@ -110,12 +110,13 @@ __kernel void uae_pack_nkq(__global const float *dy, int dyoff, __global float *
     dyw[kk * nb * pq + img * pq + i] = dy[dyoff + t];
 }
 
-/* (K, nb*PQ) -> (nb, K, PQ), adding bias[k] (bias may be NULL). One item per element of y. */
+/* (K, nb*PQ) -> (nb, K, PQ), adding bias[(img / per_set) * K + k] (bias may be NULL; one bias
+ * vector per weight set of per_set images). One item per element of y. */
 __kernel void uae_unpack_knq(__global const float *tmp, __global const float *bias, int boff,
-                             __global float *y, int yoff, int nb, int k, int pq) {
+                             __global float *y, int yoff, int nb, int k, int pq, int per_set) {
     int t = (int)get_global_id(0);
     if (t >= nb * k * pq) return;
     int i = t % pq, kk = (t / pq) % k, img = t / (pq * k);
     float v = tmp[kk * nb * pq + img * pq + i];
-    y[yoff + t] = bias ? v + bias[boff + kk] : v;
+    y[yoff + t] = bias ? v + bias[boff + (img / per_set) * k + kk] : v;
 }

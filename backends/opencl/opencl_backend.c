@@ -293,6 +293,8 @@ static uae_status ocl_write(void *ctx, void *buf, size_t off, size_t bytes, cons
     cl_int err =
         clEnqueueWriteBuffer(c->queue, (cl_mem)buf, CL_TRUE, off, bytes, src, 0, NULL, NULL);
     if (err != CL_SUCCESS) return uae_ocl_fail(err, "clEnqueueWriteBuffer", "%zu bytes", bytes);
+    c->counters.writes++;
+    c->counters.write_bytes += bytes;
     return UAE_OK;
 }
 
@@ -302,6 +304,8 @@ static uae_status ocl_read(void *ctx, void *buf, size_t off, size_t bytes, void 
     cl_int err =
         clEnqueueReadBuffer(c->queue, (cl_mem)buf, CL_TRUE, off, bytes, dst, 0, NULL, NULL);
     if (err != CL_SUCCESS) return uae_ocl_fail(err, "clEnqueueReadBuffer", "%zu bytes", bytes);
+    c->counters.reads++;
+    c->counters.read_bytes += bytes;
     return UAE_OK;
 }
 
@@ -322,6 +326,7 @@ static uae_status ocl_copy(void *ctx, void *dst, size_t doff, void *src, size_t 
     cl_int err = clEnqueueCopyBuffer(c->queue, (cl_mem)src, (cl_mem)dst, soff, doff, bytes, 0, NULL,
                                      NULL);
     if (err != CL_SUCCESS) return uae_ocl_fail(err, "clEnqueueCopyBuffer", "%zu bytes", bytes);
+    c->counters.copies++;
     return UAE_OK;
 }
 
@@ -329,10 +334,13 @@ static uae_status ocl_sync(void *ctx) {
     ocl_ctx *c = ctx;
     cl_int err = clFinish(c->queue);
     if (err != CL_SUCCESS) return uae_ocl_fail(err, "clFinish", NULL);
+    c->counters.syncs++;
     return UAE_OK;
 }
 
 static void ocl_info(void *ctx, uae_device_info *info) { *info = ((ocl_ctx *)ctx)->info; }
+
+static uae_backend_counters *ocl_counters(void *ctx) { return &((ocl_ctx *)ctx)->counters; }
 
 uae_status uae_ocl_scratch(ocl_ctx *c, int which, size_t bytes, cl_mem *out) {
     if (c->scratch_bytes[which] < bytes) {
@@ -361,6 +369,7 @@ static const uae_backend_iface ocl_iface = {
     .compute = uae_ocl_compute,
     .sync = ocl_sync,
     .info = ocl_info,
+    .counters = ocl_counters,
 };
 
 ocl_cache_result uae_ocl_backend_cache_result(const uae_backend *be) {

@@ -94,6 +94,7 @@ typedef struct ocl_ctx {
     cl_mem scratch[2];             /* grow-only scratch buffers for conv2d (owned) */
     size_t scratch_bytes[2];
     ocl_fault fault;               /* UAE_OPENCL_FAULT, or kind NONE */
+    uae_backend_counters counters; /* every enqueue, transfer and wait (uae/backend.h) */
 } ocl_ctx;
 
 /* ---- opencl_errors.c ---- */

@@ -77,6 +77,35 @@ uae_status uae_backend_sync(uae_backend *be);
  * uae_op_supported); a performance hint, reported by the bench. */
 uint64_t uae_backend_fallback_count(const uae_backend *be);
 
+/* What a backend has asked of its device since it opened or since the last
+ * uae_backend_counters_reset: the host's side of the work, which decides the speed of small ops on
+ * a GPU (each launch costs microseconds, each blocking read a round trip). Counts, not times: the
+ * same program gives the same counts on any run. Host backends (ref, cpu) count nothing and report
+ * zeros; the OpenCL backend counts every call it makes:
+ *
+ *     uae_backend_counters_reset(be);
+ *     ... ops ...
+ *     uae_backend_counters n;
+ *     uae_backend_counters_get(be, &n);   // n.launches kernels were enqueued, ...
+ */
+typedef struct uae_backend_counters {
+    uint64_t launches;    /* kernels of the backend's own enqueued (not those of a BLAS library) */
+    uint64_t blas_calls;  /* calls into a device BLAS library (CLBlast), one each, whatever it
+                             launches inside */
+    uint64_t copies;      /* device-to-device buffer copies */
+    uint64_t writes;      /* host-to-device transfers (blocking) */
+    uint64_t write_bytes;
+    uint64_t reads;       /* device-to-host transfers (blocking: each waits for the queue) */
+    uint64_t read_bytes;
+    uint64_t syncs;       /* explicit waits for the queue (uae_backend_sync and the like) */
+} uae_backend_counters;
+
+/* Fills *out with be's counters (all zero on backends that count nothing). */
+void uae_backend_counters_get(const uae_backend *be, uae_backend_counters *out);
+
+/* Sets be's counters to zero. */
+void uae_backend_counters_reset(uae_backend *be);
+
 #ifdef __cplusplus
 }
 #endif
