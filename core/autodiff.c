@@ -515,11 +515,12 @@ static uae_status back_binary(uae_tape *t, node *n, const uae_tensor *dy) {
     switch (n->p.bin) {
     case UAE_BINARY_ADD:
     case UAE_BINARY_SUB:
-        /* dy is read by no one after this node: a may take it as its gradient, b only when a
-         * does not (a copied or scaled dy is b's own). */
-        if (a->requires_grad) UAE_TRY(accumulate_reduced(t, a, dy, true));
+        /* dy is the output's gradient, which uae_ad_grad still shows after backward: neither
+         * input takes it as its own (a later contribution would add into it in place); only a
+         * negated copy of it is b's own. */
+        if (a->requires_grad) UAE_TRY(accumulate_reduced(t, a, dy, false));
         if (b->requires_grad) {
-            bool own = !a->requires_grad;
+            bool own = false;
             if (n->p.bin == UAE_BINARY_SUB) {
                 UAE_TRY(scratch_like(t, dy, &tmp));
                 UAE_TRY(uae_unary(UAE_UNARY_AFFINE, -1.0f, 0.0f, dy, &tmp));

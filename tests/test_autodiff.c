@@ -368,6 +368,22 @@ static int check_semantics(harness *h) {
     for (int i = 0; i < 6; i++) if (g[i] != 0.0f) fails++;
     uae_tensor_read(&ga, g);
     for (int i = 0; i < 6; i++) if (g[i] != 2.0f) fails++; /* d(x^2)/dx at 1, exact in float */
+    /* An intermediate's gradient stays its own after backward: with p = 3a, c = a + b and
+     * L = sum(c + p), dL/dc = 1 and dL/da = 4. A gradient that took c's as a view (a's first
+     * contribution comes from c) and then added p's contribution in place would show dL/dc = 4. */
+    uae_tape_reset(h->tape);
+    va = uae_ad_leaf(h->tape, &a, NULL);
+    uae_var *vb = uae_ad_leaf(h->tape, &b, NULL);
+    uae_var *vp = uae_ad_affine(h->tape, va, 3.0f, 0.0f);
+    uae_var *vc = uae_ad_add(h->tape, va, vb);
+    l = uae_ad_reduce(h->tape, UAE_REDUCE_SUM, 0x3, uae_ad_add(h->tape, vc, vp));
+    if (uae_ad_backward(h->tape, l) != UAE_OK) { printf("FAIL semantics: %s\n", uae_last_error()); return 1; }
+    uae_tensor_read(uae_ad_grad(vc), g);
+    for (int i = 0; i < 6; i++) if (g[i] != 1.0f) fails++;
+    uae_tensor_read(uae_ad_grad(va), g);
+    for (int i = 0; i < 6; i++) if (g[i] != 4.0f) fails++;
+    uae_tensor_read(uae_ad_grad(vb), g);
+    for (int i = 0; i < 6; i++) if (g[i] != 1.0f) fails++;
     /* sticky error: a shape mismatch, then further ops return NULL and the status stays */
     uae_tape_reset(h->tape);
     uae_tensor c;
@@ -377,7 +393,7 @@ static int check_semantics(harness *h) {
     if (bad || after || uae_tape_status(h->tape) != UAE_ERR_SHAPE) fails++;
     if (!strstr(uae_last_error(), "binary")) fails++;
     uae_tape_reset(h->tape);
-    printf("%s semantics (unreached leaf zeroed, exact square gradient, sticky errors) %s\n",
+    printf("%s semantics (unreached leaf zeroed, exact square gradient, own intermediate gradients, sticky errors) %s\n",
            fails ? "FAIL" : "ok  ", uae_backend_name(h->be));
     return fails ? 1 : 0;
 }
