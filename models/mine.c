@@ -464,9 +464,9 @@ uae_status uae_mine_train_step(uae_mine *m, uae_tape *t, const uae_tensor *xs,
     uae_arena *ar = uae_tape_arena(t);
     size_t mark = uae_arena_mark(ar);
     uae_tape_reset(t);
-    /* A training step needs gradients, whatever the caller's last pass left the tape at (the
-     * attack evaluates without recording between MINE steps; with recording off the backward
-     * pass had nothing to do and Adam stepped on stale zero gradients: MINE never learnt). */
+    /* A training step needs gradients whatever the caller's last pass left the tape at (the
+     * attack evaluates without recording between MINE steps); test_attack's test_mine_learns
+     * checks that the steps raise the estimate. */
     uae_tape_set_recording(t, true);
     uae_var *pv[SLOT_COUNT];
     uae_status st = uae_params_leaves(m->P, t, true, pv);
