@@ -16,7 +16,7 @@
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 DIR=${UAE_MUTANT_DIR:-/tmp/uae-mutants}
-TESTS=${UAE_MUTANT_TESTS:-method golden_augment trace attack ops autodiff rng data mine augment}
+TESTS=${UAE_MUTANT_TESTS:-method golden_augment trace pointwise_semantics attack ops autodiff rng data mine augment}
 
 MUTANTS=(
 # -- the attack's rules (models/attack.c)
@@ -30,11 +30,11 @@ MUTANTS=(
 "R3@models/attack_run.c@r->c[b] = uae_attack_dual_update(r->c[b], r->viol[b], it, cfg->dual_rate,@r->c[b] = uae_attack_dual_update(r->c[b], r->viol[b], 0, cfg->dual_rate,@dual update always at t = 0 (no decay schedule)"
 "R4@models/attack_run.c@            UAE_TRY(refresh_ys(r));@            (void)0;@MINE steps train on the previous x' (samples not refreshed)"
 "R5@models/attack_run.c@if (bits & UAE_TRACK_BEST) memcpy(r->keep_best@if (bits & UAE_TRACK_FALLBACK) memcpy(r->keep_best@the returned x' is not the selected iterate's"
-"R6@models/attack_run.c@r->proj_draws++ * per_draw, 0.0f, 1.0f, &r->P));@r->proj_draws * per_draw, 0.0f, 1.0f, &r->P));@random mode: the same projection every iteration"
+"R6@models/attack_run.c@r->cfg->seed, r->proj_draws++, &r->P));@r->cfg->seed, r->proj_draws, &r->P));@random mode: the same projection every iteration"
 "R7@models/attack_run.c@UAE_TRY(step_delta(r, cfg->lr, cfg->eps, false));@UAE_TRY(step_delta(r, cfg->lr, cfg->eps, true));@MinMax takes sign steps (PGD's) instead of gradient steps"
 # -- MINE (models/mine.c)
 "M1@models/mine.c@    m->draws++;@    (void)0;@the same marginal pairing at every step"
-"M2@models/mine.c@op.p.rng.counter = m->draws * (uint64_t)m->n;@op.p.rng.counter = m->draws;@overlapping permutation draws (counter not times n)"
+"M2@models/mine.c@op.p.rng.counter = draw * (uint64_t)n;@op.p.rng.counter = draw;@overlapping permutation draws (counter not times n)"
 "M3@models/mine.c@r.tm = head(m, t, pv, fx, uae_ad_gather_rows(t, fy, uae_ad_value(perm)));@r.tm = head(m, t, pv, uae_ad_gather_rows(t, fx, uae_ad_value(perm)), fy);@marginal pairs (x_pi(k), y_k) instead of (x_k, y_pi(k))"
 "M4@models/mine.c@uae_var *loss = uae_ad_affine(t, objective, -1.0f, 0.0f);@uae_var *loss = uae_ad_affine(t, objective, 1.0f, 0.0f);@MINE minimises its bound"
 "M5@models/mine.c@float lim = (float)sqrt(6.0 / (fan_in + fan_out));@float lim = (float)sqrt(2.0 / (fan_in + fan_out));@MINE's Glorot limit too small"
@@ -50,11 +50,11 @@ MUTANTS=(
 "D2@core/data.c@for (int64_t i = 0; i < k; i++) chosen[perm[i]] = true;@for (int64_t i = 0; i < k; i++) chosen[i] = true;@splits and subsets take the first rows"
 "D3@core/data.c@uae_rng_permutation(seed, STREAM_SHUFFLE + epoch, 0, n, perm);@uae_rng_permutation(seed, STREAM_SHUFFLE, 0, n, perm);@every epoch in the same order"
 # -- backends (backends/cpu)
-"B1@backends/cpu/pointwise_math.h@float d = uae_clampf_nan(delta - lr * s, -a->eps, a->eps);@float d = uae_clampf_nan(delta + lr * s, -a->eps, a->eps);@the attack step ascends (delta + lr g; ref and cpu share the formula)"
+"B1@core/pointwise_math.h@float d = uae_clampf_nan(delta - lr * s, -eps, eps);@float d = uae_clampf_nan(delta + lr * s, -eps, eps);@the attack step ascends (delta + lr g; ref and cpu share the formula)"
 "B2@backends/cpu/omp_pointwise.c@bound[b] = (float)(sj / (double)n - ((double)mx + log(sm / (double)m)));@bound[b] = (float)(sj / (double)n - ((double)mx + log(sm)));@DV bound: log-sum-exp instead of log-mean-exp (cpu backend)"
-"B3@backends/cpu/pointwise_math.h@return uae_clampf_nan(d, a->lo - x, a->hi - x);@return uae_clampf_nan(d, a->lo - x, a->hi);@the box constraint x + delta <= hi is lost"
+"B3@core/pointwise_math.h@return uae_clampf_nan(d, lo - x, hi - x);@return uae_clampf_nan(d, lo - x, hi);@the box constraint x + delta <= hi is lost"
 "B4@backends/cpu/omp_rng.c@uint64_t stream = p->stream + (uint64_t)r;@uint64_t stream = p->stream;@every row of a permutation op draws the same permutation (cpu backend)"
-"B5@backends/cpu/pointwise_math.h@case UAE_UNARY_RELU: return x > 0.0f ? dy : 0.0f;@case UAE_UNARY_RELU: return x >= 0.0f ? dy : 0.0f;@ReLU's gradient at exactly 0 is 1, not 0"
+"B5@core/pointwise_math.h@case UAE_UNARY_RELU: return x > 0.0f ? dy : 0.0f;@case UAE_UNARY_RELU: return x >= 0.0f ? dy : 0.0f;@ReLU's gradient at exactly 0 is 1, not 0"
 # -- core (core/)
 "C1@core/autodiff.c@    if (tm->requires_grad) UAE_TRY(add_into(tm, &sm));@    (void)0;@the DV bound's gradient through the marginal scores is dropped"
 "C2@core/rng.c@uint64_t j = counter + (uint64_t)(n - 1 - i);@uint64_t j = counter + (uint64_t)i;@the host permutation uses its words in another order than the op"

@@ -145,6 +145,20 @@ static void test_unary(uae_backend *be) {
         for (int i = 0; i < NB; i++)
             check_close(what, i, dx[i], 1.5 * unary_deriv_d((uae_unary_fn)fn, bx[i], al), 1e-5,
                         1e-30);
+
+        /* At the kinks (x = +0 and -0), the documented one-sided values (uae/op_enums.h: relu'(0)
+         * = 0, abs'(0) = 0, leaky'(0) = alpha from "x > 0 ? x : alpha*x"), to float rounding. Every backend computes them from the same
+         * shared formula (core/pointwise_math.h), so only a check against the definition sees a
+         * wrong convention there. */
+        if (fn != UAE_UNARY_RELU && fn != UAE_UNARY_LEAKY && fn != UAE_UNARY_ABS) continue;
+        float kx[2] = {0.0f, -0.0f}, ky[2], kdy[2] = {1.5f, 1.5f}, kdx[2];
+        hbuf hkx = {1, {2}, kx}, hky = {1, {2}, ky}, hkdy = {1, {2}, kdy}, hkdx = {1, {2}, kdx};
+        check_status("unary", run_op(be, UAE_OP_UNARY, p, (hbuf *[]){&hkx}, 1, (hbuf *[]){&hky}, 1));
+        check_status("unary_bwd", run_op(be, UAE_OP_UNARY_BWD, p, (hbuf *[]){&hkx, &hky, &hkdy}, 3,
+                                         (hbuf *[]){&hkdx}, 1));
+        snprintf(what, sizeof what, "unary_bwd fn %d at 0", fn);
+        for (int i = 0; i < 2; i++)
+            check_close(what, i, kdx[i], 1.5 * unary_deriv_d((uae_unary_fn)fn, kx[i], al), 1e-6, 0);
     }
 }
 
