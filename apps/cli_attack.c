@@ -1,7 +1,7 @@
 /* apps/cli_attack.c — `uae attack`: adversarial examples for N samples of a trained model's data,
  * streamed to a resumable .npy with per-sample statistics (uae_augment_generate), then gathered into
  * one .safetensors file. Also the attack options that `uae augment` and `uae demo` share. The
- * attack itself is models/attack_run.c; the streaming is models/augment.c. */
+ * attack itself is models/attack_run.c; the streaming is models/augment_generate.c. */
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>

@@ -1,6 +1,6 @@
 /* apps/cli_augment.c — `uae augment` (the paper's augmentation experiment, uae_augment_run) and
  * `uae demo` (the same, scaled down to finish in minutes on a laptop's CPU). Options, presets of
- * settings, progress and the printed table live here; the experiment is models/augment.c. */
+ * settings, progress and the printed table live here; the experiment is models/augment_experiment.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -105,7 +105,7 @@ enum {
     UAE_STREAM_NEG_VIEWS = 1302, /* simclr, the attack: the view of each negative */
 };
 
-/* models/augment.c: on resume, keeps the statistics lines of path that belong to the `rows`
+/* models/augment_generate.c: on resume, keeps the statistics lines of path that belong to the `rows`
  * examples already generated (indices first_index, first_index + 1, ...), rewrites the file
  * atomically with them and adds them to *s, *mi_sum and *mi_n. Internal; also the entry point of
  * the stats.jsonl fuzzer (tests/fuzz/fuzz_stats.c). */

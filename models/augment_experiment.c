@@ -1,7 +1,8 @@
-/* models/augment.c — adversarial examples as data augmentation (see uae/augment.h): streamed,
- * resumable generation, and the experiment that compares retraining with adversarial examples,
- * with Gaussian noise, with duplicated data and with no extra data. Written against uae/attack.h,
- * uae/train.h and uae/checkpoint.h; nothing here knows the device. Not here: printing (apps/). */
+/* models/augment_experiment.c — the experiment of uae/augment.h: per seed, a base model, its
+ * adversarial examples (augment_generate.c), and retraining with them, with Gaussian noise, with
+ * duplicated data and with no extra data, then the evaluation of every arm. Written against
+ * uae/attack.h, uae/train.h and uae/checkpoint.h; nothing here knows the device. Not here: the
+ * files it writes for people (augment_report.c) and printing (apps/). */
 #include "uae/augment.h"
 
 #include <errno.h>
@@ -13,175 +14,16 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "augment_impl.h"
 #include "model_impl.h"
 #include "uae/checkpoint.h"
-#include "uae/image.h"
 #include "uae/io.h"
 #include "uae/rng.h"
 
-/* "s" after a count other than 1: "1 epoch", "2 epochs". */
-#define PLURAL(n) ((n) == 1 ? "" : "s")
-
-static double now_seconds(void) {
+double uae_augment_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* ---- Generation ------------------------------------------------------------------------------ */
-
-/* Adds one sample's statistics to the running summary. */
-static void summary_add(uae_generate_summary *s, bool success, double mi, int selected,
-                        double *mi_sum, int64_t *mi_n) {
-    s->n++;
-    s->success += success;
-    s->selected0 += selected == 0;
-    if (isfinite(mi)) {
-        *mi_sum += mi;
-        ++*mi_n;
-    }
-}
-
-/* On resume (declared in model_impl.h for tests/fuzz/fuzz_stats.c): keeps the first `rows` statistics lines of path whose indices run first_index,
- * first_index + 1, ... (a crash may have left lines for rows the .npy never counted, or a partial
- * last line), rewrites the file atomically with them and adds them to *s. */
-uae_status uae_augment_cut_stats(const char *path, uint64_t first_index, int64_t rows,
-                                uae_generate_summary *s, double *mi_sum, int64_t *mi_n) {
-    FILE *in;
-    if (uae_file_open(path, "r", &in) != UAE_OK) {
-        if (rows > 0 || errno != ENOENT)
-            return uae_fail_context(UAE_ERR_IO, "resuming: it should hold the statistics of the "
-                                    "%lld examples already generated", (long long)rows);
-        return UAE_OK;
-    }
-    uae_atomic_file *af = NULL;
-    uae_status st = uae_atomic_file_open(path, &af);
-    char *line = NULL;
-    size_t cap = 0;
-    int64_t kept = 0;
-    while (st == UAE_OK && kept < rows && getline(&line, &cap, in) > 0) {
-        json_t *o = json_loads(line, 0, NULL);
-        json_t *idx = o ? json_object_get(o, "index") : NULL;
-        if (idx && json_integer_value(idx) == (json_int_t)(first_index + (uint64_t)kept)) {
-            json_t *mi = json_object_get(o, "I");
-            summary_add(s, json_is_true(json_object_get(o, "success")),
-                        json_is_number(mi) ? json_number_value(mi) : NAN,
-                        (int)json_integer_value(json_object_get(o, "selected_iter")), mi_sum, mi_n);
-            fputs(line, uae_atomic_file_stream(af));
-            if (line[strlen(line) - 1] != '\n') fputc('\n', uae_atomic_file_stream(af));
-            kept++;
-        }
-        json_decref(o);
-    }
-    free(line);
-    fclose(in);
-    if (st == UAE_OK && kept < rows)
-        st = uae_fail(UAE_ERR_FORMAT, "%s: statistics for %lld examples, the .npy holds %lld: "
-                      "cannot resume (start afresh in another folder)", path, (long long)kept,
-                      (long long)rows);
-    if (st != UAE_OK) {
-        uae_atomic_file_abort(af);
-        return st;
-    }
-    return uae_atomic_file_commit(af);
-}
-
-typedef struct gen_progress {
-    const uae_generate_options *o;
-    double base;     /* samples done before this batch */
-    int64_t count;   /* samples in this batch */
-    int64_t total;
-} gen_progress;
-
-static void on_attack_progress(void *user, int64_t done, int64_t total) {
-    gen_progress *g = user;
-    double frac = total > 0 ? (double)done / (double)total : 0.0;
-    g->o->progress(g->o->user, g->base + frac * (double)g->count, g->total);
-}
-
-/* Writes one batch's statistics lines. */
-static uae_status write_stats(uae_jsonl *log, uint64_t first, const uae_attack_result *r,
-                              int64_t count) {
-    for (int64_t i = 0; i < count && log; i++) {
-        json_t *o = json_pack("{s:I, s:b, s:o, s:f, s:f, s:i, s:i, s:f}", "index",
-                              (json_int_t)(first + (uint64_t)i), "success", r[i].success, "I",
-                              isfinite(r[i].mi) ? json_real(r[i].mi) : json_null(), "loss_clean",
-                              (double)r[i].loss_clean, "loss_adv", (double)r[i].loss_adv,
-                              "selected_iter", r[i].selected_iter, "iterations", r[i].iterations,
-                              "seconds", r[i].seconds);
-        if (!o) return uae_fail(UAE_ERR_NUMERIC, "attack statistics of sample %llu: a loss is "
-                                "not finite", (unsigned long long)(first + (uint64_t)i));
-        uae_status st = uae_jsonl_write(log, o);
-        json_decref(o);
-        UAE_TRY(st);
-    }
-    return UAE_OK;
-}
-
-uae_status uae_augment_generate(uae_model *m, const uae_attack_config *ac, const float *x,
-                                const int32_t *labels, int64_t n, uint64_t first_index,
-                                const uae_generate_options *o, uae_generate_summary *sum) {
-    uae_generate_summary dummy;
-    if (!sum) sum = &dummy;
-    memset(sum, 0, sizeof *sum);
-    sum->mi_mean = NAN;
-    if (n < 1 || o->batch < 1 || !o->npy_path)
-        return uae_fail(UAE_ERR_INVALID, "generate: %lld examples in batches of %lld into %s",
-                        (long long)n, (long long)o->batch, o->npy_path ? o->npy_path : "(none)");
-    const uae_model_config *mc = uae_model_config_of(m);
-    const int64_t d = (int64_t)mc->channels * mc->height * mc->width;
-    const int64_t row_shape[3] = {mc->channels, mc->height, mc->width};
-    uae_npy_appender *app = NULL;
-    UAE_TRY(uae_npy_appender_open(o->npy_path, 3, row_shape, o->resume, &app));
-    int64_t rows = uae_npy_appender_rows(app);
-    double mi_sum = 0.0;
-    int64_t mi_n = 0;
-    uae_status st = UAE_OK;
-    if (rows > n)
-        st = uae_fail(UAE_ERR_INVALID, "%s already holds %lld examples, more than the %lld asked "
-                      "for", o->npy_path, (long long)rows, (long long)n);
-    if (st == UAE_OK && o->stats_path && o->resume)
-        st = uae_augment_cut_stats(o->stats_path, first_index, rows, sum, &mi_sum, &mi_n);
-    else if (st == UAE_OK && rows > 0)
-        st = uae_fail(UAE_ERR_INVALID, "generate: resuming without a statistics file");
-    sum->resumed = rows;
-    uae_jsonl *log = NULL;
-    if (st == UAE_OK && o->stats_path) st = uae_jsonl_open(o->stats_path, o->resume, &log);
-    float *xadv = malloc((size_t)(o->batch * d) * sizeof *xadv);
-    uae_attack_result *res = malloc((size_t)o->batch * sizeof *res);
-    if (st == UAE_OK && (!xadv || !res)) st = uae_fail(UAE_ERR_NOMEM, "generate: out of memory");
-    uae_attack_config cfg = *ac;
-    gen_progress gp = {.o = o, .total = n};
-    if (o->progress) {
-        cfg.progress = on_attack_progress;
-        cfg.progress_user = &gp;
-        o->progress(o->user, (double)rows, n);
-    }
-    double t0 = now_seconds();
-    for (int64_t first = rows; first < n && st == UAE_OK; first += o->batch) {
-        int64_t count = n - first < o->batch ? n - first : o->batch;
-        gp.base = (double)first;
-        gp.count = count;
-        st = uae_attack_run(m, &cfg, x + first * d, labels ? labels + first : NULL,
-                            first_index + (uint64_t)first, count, xadv, res);
-        /* Statistics first, then the rows: a crash between the two leaves extra statistics lines,
-         * which a resume cuts (never rows without statistics). */
-        if (st == UAE_OK) st = write_stats(log, first_index + (uint64_t)first, res, count);
-        if (st == UAE_OK) st = uae_npy_appender_append(app, count, xadv);
-        if (st == UAE_OK) st = uae_npy_appender_sync(app);
-        for (int64_t i = 0; i < count && st == UAE_OK; i++)
-            summary_add(sum, res[i].success, res[i].mi, res[i].selected_iter, &mi_sum, &mi_n);
-        if (st == UAE_OK) sum->attacked += count;
-    }
-    sum->seconds = now_seconds() - t0;
-    sum->mi_mean = mi_n ? mi_sum / (double)mi_n : NAN;
-    free(xadv);
-    free(res);
-    uae_status cst = uae_jsonl_close(log);
-    if (st == UAE_OK) st = cst;
-    cst = uae_npy_appender_close(app);
-    if (st == UAE_OK) st = cst;
-    return st;
 }
 
 /* ---- Names ----------------------------------------------------------------------------------- */
@@ -193,14 +35,14 @@ static const char *const arm_names[] = {"base", "original", "duplicate", "noise"
 _Static_assert(sizeof arm_names / sizeof arm_names[0] == UAE_ARM_COUNT, "arm names");
 
 /* What each arm is, for the table. */
-static const char *const arm_text[] = {
+const char *const uae_augment_arm_text[UAE_ARM_COUNT] = {
     "base model (no retraining)",
     "retrained on the originals only (no augmentation)",
     "retrained on originals + duplicates (control: more training only)",
     "retrained on originals + Gaussian-noise copies",
     "retrained on originals + UAEs",
 };
-_Static_assert(sizeof arm_text / sizeof arm_text[0] == UAE_ARM_COUNT, "arm descriptions");
+_Static_assert(sizeof uae_augment_arm_text / sizeof uae_augment_arm_text[0] == UAE_ARM_COUNT, "arm descriptions");
 
 const char *uae_augment_task_name(uae_augment_task t) {
     return (unsigned)t < UAE_TASK_COUNT ? task_names[t] : "?";
@@ -281,19 +123,6 @@ static int64_t eval_batch(int64_t train_batch) {
     return train_batch > 500 ? train_batch : 500;
 }
 
-/* Per seed: what the arms share. */
-typedef struct seed_run {
-    uint64_t seed;
-    char dir[256], base_path[300];
-    uae_model_config cfg;
-    uae_dataset sub;        /* the seeded training subset (owned) */
-    float *xadv;            /* (n, d) the adversarial examples (owned) */
-    float *negatives;       /* contrastive: (negatives_n, d) the attack's negatives (owned) */
-    int64_t negatives_n;
-    int64_t n, d;
-    int classes;            /* labels for the probes; 0: none (accuracies are NaN) */
-} seed_run;
-
 /* The model's representation (uae_model_embed) of x (n, d) (host, not owned), in batches of
  * `batch`; *out (caller frees) receives (n, *dim) floats. Forward only, on the model's backend. */
 static uae_status embed_all(uae_model *m, const float *x, int64_t n, int64_t batch, float **out,
@@ -354,27 +183,6 @@ static uae_status embed_all(uae_model *m, const float *x, int64_t n, int64_t bat
     }
     *out = y;
     return UAE_OK;
-}
-
-/* SEED/uae.safetensors: what a NumPy user needs beside uae.npy to pair each adversarial example
- * with its original: x (the clean rows), x_adv (= uae.npy) and index (int64, the rows in the
- * training split given to uae_augment_run). */
-static uae_status write_pairs(const seed_run *s, const uae_dataset *train) {
-    int64_t *index = malloc((size_t)(s->sub.n > 0 ? s->sub.n : 1) * sizeof *index);
-    if (!index) return uae_fail(UAE_ERR_NOMEM, "augment: out of memory");
-    uae_status st = uae_data_subset_indices(train->n, s->sub.n, s->seed, index);
-    char path[320];
-    snprintf(path, sizeof path, "%s/uae.safetensors", s->dir);
-    const int64_t n = s->n;
-    uae_st_tensor t[3] = {
-        {.name = "x", .ndim = 4, .shape = {n, s->sub.c, s->sub.h, s->sub.w}, .data = s->sub.x},
-        {.name = "x_adv", .ndim = 4, .shape = {n, s->sub.c, s->sub.h, s->sub.w}, .data = s->xadv},
-        {.name = "index", .ndim = 1, .shape = {n}, .data = index, .dtype = UAE_ST_I64},
-    };
-    uae_st_meta meta[1] = {{"uae.index", "rows of the training split"}};
-    if (st == UAE_OK) st = uae_safetensors_write(path, t, 3, meta, 1);
-    free(index);
-    return st;
 }
 
 /* A linear probe on features (rows of f_train for the seed's subset, f_test for the test set) of
@@ -584,92 +392,6 @@ static uae_status retrain(uae_backend *be, const uae_augment_options *o, const s
     return st;
 }
 
-/* x, x' and |x' - x| (a heat map) of the first few examples, as one PNG. */
-static uae_status write_grid(const char *path, const seed_run *s) {
-    int k = s->n < 10 ? (int)s->n : 10;
-    const int64_t d = s->d, plane = (int64_t)s->sub.h * s->sub.w;
-    float *delta = malloc((size_t)(2 * k * d) * sizeof *delta);
-    if (!delta) return uae_fail(UAE_ERR_NOMEM, "augment: out of memory");
-    float *scale = delta + k * d; /* (k, c, h, w) the colour scale: 0 at the left to hi */
-    for (int64_t i = 0; i < k * d; i++) delta[i] = fabsf(s->xadv[i] - s->sub.x[i]);
-    /* The heat map's range, 0 .. the largest |delta| of a pixel (its mean over the channels, as
-     * the colour map takes it), shared with the scale row. */
-    float hi = 0.0f;
-    for (int64_t i = 0; i < k; i++)
-        for (int64_t p = 0; p < plane; p++) {
-            float v = 0.0f;
-            for (int ch = 0; ch < s->sub.c; ch++) v += delta[i * d + ch * plane + p];
-            v /= (float)s->sub.c;
-            if (v > hi) hi = v;
-        }
-    const int64_t span = (int64_t)k * s->sub.w - 1;
-    for (int64_t i = 0; i < k; i++)
-        for (int ch = 0; ch < s->sub.c; ch++)
-            for (int64_t y = 0; y < s->sub.h; y++)
-                for (int64_t x = 0; x < s->sub.w; x++)
-                    scale[i * d + ch * plane + y * s->sub.w + x] =
-                        span > 0 ? hi * (float)(i * s->sub.w + x) / (float)span : hi;
-    float top = hi > 0.0f ? hi : 1.0f; /* no perturbation: all dark, not a division by 0 */
-    uae_image_row rows[4] = {
-        {s->sub.x, k, UAE_CMAP_NONE, 0, 0},
-        {s->xadv, k, UAE_CMAP_NONE, 0, 0},
-        {delta, k, UAE_CMAP_VIRIDIS, 0.0f, top},
-        {scale, k, UAE_CMAP_VIRIDIS, 0.0f, top},
-    };
-    char range[48];
-    snprintf(range, sizeof range, "0..%.3g", (double)hi);
-    const char *labels[4] = {"x", "x'", "|\xce\xb4|", range};
-    uae_status st = uae_image_write_grid_labelled(path, rows, labels, 4, s->sub.c, s->sub.h,
-                                                  s->sub.w, 2, 3);
-    free(delta);
-    return st;
-}
-
-/* A table's first (up to) 10 examples as CSV: per example its x, x' and |x' - x| rows, labelled,
- * the features named as in the data set (the values are the scaled ones the model saw). */
-static uae_status write_examples_csv(const char *path, const seed_run *s) {
-    int k = s->n < 10 ? (int)s->n : 10;
-    uae_atomic_file *af;
-    UAE_TRY(uae_atomic_file_open(path, &af));
-    FILE *f = uae_atomic_file_stream(af);
-    fputs("example,row", f);
-    for (int64_t j = 0; j < s->d; j++) {
-        /* a name with a comma or a quote is quoted, its quotes doubled */
-        const char *name = s->sub.feature_names ? s->sub.feature_names[j] : NULL;
-        if (!name) {
-            fprintf(f, ",f%lld", (long long)j);
-            continue;
-        }
-        fputs(",\"", f);
-        for (const char *c = name; *c; c++) {
-            if (*c == '"') fputc('"', f);
-            fputc(*c, f);
-        }
-        fputc('"', f);
-    }
-    fputc('\n', f);
-    static const char *const what[3] = {"x", "x_adv", "abs_delta"};
-    for (int i = 0; i < k; i++)
-        for (int r = 0; r < 3; r++) {
-            fprintf(f, "%d,%s", i, what[r]);
-            for (int64_t j = 0; j < s->d; j++) {
-                float x = s->sub.x[i * s->d + j], xa = s->xadv[i * s->d + j];
-                fprintf(f, ",%.9g", (double)(r == 0 ? x : r == 1 ? xa : fabsf(xa - x)));
-            }
-            fputc('\n', f);
-        }
-    return uae_atomic_file_commit(af);
-}
-
-/* The MINE samples the attack will use: concrete-ae has no first convolution, so its attack always
- * falls back to random projections (said so in the tables rather than the "conv" asked for). */
-/* The MINE samples the attack really uses: random projections for a model without a first conv
- * layer (dense-ae, sparse-ae, aae, concrete-ae), whatever was asked. */
-static uae_attack_samples effective_samples(const uae_augment_options *o,
-                                            const uae_model_config *cfg) {
-    return uae_model_has_first_layer(cfg) ? o->attack.samples : UAE_ATTACK_SAMPLES_RANDOM;
-}
-
 /* A rerun into the same folder reuses a seed's base model and continues its examples only if the
  * settings that made them are the same: seed-S/settings.json records them, and if they differ the
  * seed's files are removed and it starts afresh (never a mix of two settings in one .npy). The
@@ -683,7 +405,7 @@ static uae_status check_seed_settings(const uae_augment_options *o, const seed_r
         snprintf(extra, sizeof extra, ",\"task\":\"%s\",\"select_k\":%d,\"total_steps\":%lld,"
                  "\"negatives_n\":%lld", task_names[o->task], s->cfg.select_k,
                  (long long)s->cfg.total_steps, (long long)s->negatives_n);
-    const uae_attack_samples samples = effective_samples(o, &s->cfg);
+    const uae_attack_samples samples = uae_augment_effective_samples(o, &s->cfg);
     if (samples == UAE_ATTACK_SAMPLES_RANDOM) {
         size_t len = strlen(extra);
         snprintf(extra + len, sizeof extra - len, ",\"proj_count\":%d,\"proj_dim\":%d",
@@ -794,7 +516,7 @@ static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_
 
     uae_attack_config ac = o->attack;
     ac.seed = seed;
-    ac.samples = effective_samples(o, &s->cfg);
+    ac.samples = uae_augment_effective_samples(o, &s->cfg);
     if (o->task == UAE_TASK_CONTRASTIVE) {
         /* The contrastive loss's negatives: a fixed, seeded set of the subset's examples. */
         s->negatives_n = ac.negatives_n > 0 ? ac.negatives_n : 254;
@@ -838,13 +560,13 @@ static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_
                         (long long)arr.shape[0], (long long)s->n);
     }
     s->xadv = arr.data; /* now owned by s */
-    UAE_TRY(write_pairs(s, train));
+    UAE_TRY(uae_augment_write_pairs(s, train));
 
     /* A picture of images; a table's rows are numbers, which a picture of 1-pixel rows hides. */
     bool table = s->sub.c == 1 && s->sub.h == 1;
     char png[320];
     snprintf(png, sizeof png, "%s/examples.%s", s->dir, table ? "csv" : "png");
-    UAE_TRY(table ? write_examples_csv(png, s) : write_grid(png, s));
+    UAE_TRY(table ? uae_augment_write_examples_csv(png, s) : uae_augment_write_grid(png, s));
     if (k == 0) snprintf(rep->grid_png, sizeof rep->grid_png, "%s", png);
 
     /* The noise arm's copies: x + N(0, sigma^2) per pixel, clipped to [0, 1], from the counter
@@ -897,172 +619,6 @@ static void mean_std(const double *v, int n, double *mean, double *std) {
     *std = !isfinite(*mean) ? NAN : n > 1 ? sqrt(q / (n - 1)) : 0.0;
 }
 
-/* A number for JSON: null where it is NaN (JSON has no NaN; jansson refuses it). */
-static json_t *json_number_or_null(double v) {
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
-/* results.json: the settings, the metrics, per-seed values, means and standard deviations. */
-static uae_status write_json(const char *path, const uae_augment_options *o,
-                             const uae_model_config *cfg, const uae_augment_report *rep,
-                             int64_t n_train, int64_t n, int64_t n_test, int64_t negatives_n) {
-    json_t *root = json_object();
-    json_t *settings = json_pack(
-        "{s:s, s:s, s:I, s:I, s:I, s:i, s:i, s:I, s:f, s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:s}",
-        "task", task_names[o->task], "preset", cfg->preset, "n_train", (json_int_t)n_train, "n",
-        (json_int_t)n, "n_test", (json_int_t)n_test, "epochs", cfg->epochs, "retrain_epochs",
-        o->retrain_epochs > 0 ? o->retrain_epochs : cfg->epochs, "batch", (json_int_t)cfg->batch,
-        "noise_sigma", (double)o->noise_sigma, "target",
-        o->task == UAE_TASK_CONTRASTIVE       ? "n/a"
-        : o->target == UAE_TARGET_CLEAN       ? "clean"
-                                              : "self",
-        "attack", uae_attack_method_name(o->attack.method), "iterations", o->attack.iterations,
-        "mine_steps", o->attack.mine_steps, "mine_hidden", o->attack.mine.hidden,
-        "mine_conv_filters", o->attack.mine.conv_filters, "eps", (double)o->attack.eps,
-        "samples", uae_attack_samples_name(effective_samples(o, cfg)));
-    json_t *seeds = json_array();
-    for (int k = 0; k < rep->nseeds; k++) json_array_append_new(seeds, json_integer((json_int_t)o->seeds[k]));
-    json_object_set_new(settings, "seeds", seeds);
-    json_object_set_new(settings, "mine_warmup", json_integer(o->attack.mine_warmup));
-    json_object_set_new(settings, "mine_lr", json_real(o->attack.mine.opt.p.lr));
-    if (effective_samples(o, cfg) == UAE_ATTACK_SAMPLES_RANDOM) {
-        json_object_set_new(settings, "proj_count", json_integer(o->attack.proj_count));
-        json_object_set_new(settings, "proj_dim", json_integer(o->attack.proj_dim));
-    }
-    if (o->task == UAE_TASK_REPRESENTATION) {
-        json_object_set_new(settings, "select_k", json_integer(cfg->select_k));
-        json_object_set_new(settings, "total_steps", json_integer((json_int_t)cfg->total_steps));
-    }
-    if (o->task == UAE_TASK_CONTRASTIVE)
-        json_object_set_new(settings, "negatives_n", json_integer((json_int_t)negatives_n));
-    if (o->task != UAE_TASK_RECONSTRUCTION)
-        json_object_set_new(settings, "probe",
-                            json_pack("{s:i, s:I, s:f}", "epochs", o->probe.epochs, "batch",
-                                      (json_int_t)o->probe.batch, "lr", (double)o->probe.lr));
-    json_object_set_new(root, "settings", settings);
-    json_object_set_new(root, "labels", json_boolean(rep->labels));
-    json_t *metrics = json_array();
-    for (int j = 0; j < rep->nmetrics; j++) {
-        const uae_augment_metric *mt = &rep->metric[j];
-        json_array_append_new(
-            metrics, json_pack("{s:s, s:s, s:s, s:b}", "name", mt->name, "text", mt->text,
-                               "better", mt->higher_is_better ? "higher" : "lower", "available",
-                               !mt->needs_labels || rep->labels));
-    }
-    json_object_set_new(root, "metrics", metrics);
-    json_t *arms = json_object();
-    for (int a = 0; a < UAE_ARM_COUNT; a++) {
-        json_t *arm = json_pack("{s:s}", "what", arm_text[a]);
-        for (int j = 0; j < rep->nmetrics; j++) {
-            const uae_augment_metric *mt = &rep->metric[j];
-            json_t *vals = json_array();
-            for (int k = 0; k < rep->nseeds; k++)
-                json_array_append_new(vals, json_number_or_null(mt->value[a][k]));
-            json_object_set_new(arm, mt->name,
-                                json_pack("{s:o, s:o, s:o}", "values", vals, "mean",
-                                          json_number_or_null(mt->mean[a]), "std",
-                                          json_number_or_null(mt->std[a])));
-        }
-        json_object_set_new(arms, arm_names[a], arm);
-    }
-    json_object_set_new(root, "arms", arms);
-    json_t *succ = json_array();
-    for (int k = 0; k < rep->nseeds; k++) json_array_append_new(succ, json_real(rep->success_rate[k]));
-    json_object_set_new(root, "attack_success_rate", succ);
-    json_object_set_new(root, "seconds", json_real(rep->seconds));
-    uae_atomic_file *f;
-    uae_status st = uae_atomic_file_open(path, &f);
-    if (st == UAE_OK) {
-        if (json_dumpf(root, uae_atomic_file_stream(f), JSON_INDENT(2)) != 0) {
-            uae_atomic_file_abort(f);
-            st = uae_fail(UAE_ERR_IO, "%s: cannot write", path);
-        } else {
-            fputc('\n', uae_atomic_file_stream(f));
-            st = uae_atomic_file_commit(f);
-        }
-    }
-    json_decref(root);
-    return st;
-}
-
-/* A value for the tables: "0.01234", or "n/a" where it is NaN. */
-static void put_value(FILE *out, double v) {
-    if (isfinite(v))
-        fprintf(out, "%.5f", v);
-    else
-        fprintf(out, "n/a");
-}
-
-/* results.md: the table, mean ± std over seeds, one column pair per metric. */
-static uae_status write_md(const char *path, const uae_augment_options *o,
-                           const uae_model_config *cfg, const uae_augment_report *rep,
-                           int64_t n_train, int64_t n, int64_t n_test) {
-    uae_atomic_file *f;
-    UAE_TRY(uae_atomic_file_open(path, &f));
-    FILE *out = uae_atomic_file_stream(f);
-    fprintf(out, "# uae augment: %s with %s\n\n", task_names[o->task], cfg->preset);
-    const bool random = effective_samples(o, cfg) == UAE_ATTACK_SAMPLES_RANDOM;
-    fprintf(out, "%lld training examples per seed, %lld adversarial examples (%s, %d iterations, "
-            "MINE hidden %d, %d MINE steps, %s MINE samples", (long long)n_train, (long long)n,
-            uae_attack_method_name(o->attack.method), o->attack.iterations, o->attack.mine.hidden,
-            o->attack.mine_steps,
-            uae_attack_samples_name(random ? UAE_ATTACK_SAMPLES_RANDOM : o->attack.samples));
-    if (random)
-        fprintf(out, " (%d projections to %d dimensions)", o->attack.proj_count,
-                o->attack.proj_dim);
-    const int repochs = o->retrain_epochs > 0 ? o->retrain_epochs : cfg->epochs;
-    fprintf(out, ", eps %g), base %d epoch%s, retraining %d epoch%s, noise sigma %g",
-            (double)o->attack.eps, cfg->epochs, PLURAL(cfg->epochs), repochs, PLURAL(repochs),
-            (double)o->noise_sigma);
-    if (o->attack.mine_warmup > 0 || o->attack.mine.opt.p.lr != 1.5e-5f)
-        fprintf(out, ", MINE warm-up %d steps, MINE lr %g", o->attack.mine_warmup,
-                (double)o->attack.mine.opt.p.lr);
-    if (o->task != UAE_TASK_CONTRASTIVE)
-        fprintf(out, ", augmented inputs target %s",
-                o->target == UAE_TARGET_CLEAN ? "their clean original" : "themselves");
-    if (o->task == UAE_TASK_REPRESENTATION)
-        fprintf(out, ", %d features selected (temperature annealed over %lld steps)",
-                cfg->select_k, (long long)cfg->total_steps);
-    if (o->task != UAE_TASK_RECONSTRUCTION)
-        fprintf(out, ", linear probes: %d epochs of Adam (lr %g, batch %lld) on the training "
-                "subset", o->probe.epochs, (double)o->probe.lr, (long long)o->probe.batch);
-    fprintf(out, ". Test set: %lld examples. Seeds:", (long long)n_test);
-    for (int k = 0; k < rep->nseeds; k++)
-        fprintf(out, " %llu", (unsigned long long)o->seeds[k]);
-    fprintf(out, ".\n\n| arm | what |");
-    for (int j = 0; j < rep->nmetrics; j++)
-        fprintf(out, " %s, %s is better (mean ± std) | per seed |", rep->metric[j].text,
-                rep->metric[j].higher_is_better ? "higher" : "lower");
-    fprintf(out, "\n|---|---|");
-    for (int j = 0; j < rep->nmetrics; j++) fprintf(out, "---|---|");
-    fprintf(out, "\n");
-    for (int a = 0; a < UAE_ARM_COUNT; a++) {
-        fprintf(out, "| %s | %s |", arm_names[a], arm_text[a]);
-        for (int j = 0; j < rep->nmetrics; j++) {
-            const uae_augment_metric *mt = &rep->metric[j];
-            if (mt->needs_labels && !rep->labels) {
-                fprintf(out, " n/a (no labels) | |");
-                continue;
-            }
-            fprintf(out, " ");
-            put_value(out, mt->mean[a]);
-            fprintf(out, " ± ");
-            put_value(out, mt->std[a]);
-            fprintf(out, " |");
-            for (int k = 0; k < rep->nseeds; k++) {
-                fprintf(out, " ");
-                put_value(out, mt->value[a][k]);
-            }
-            fprintf(out, " |");
-        }
-        fprintf(out, "\n");
-    }
-    fprintf(out, "\nAttack success rate per seed:");
-    for (int k = 0; k < rep->nseeds; k++) fprintf(out, " %.3f", rep->success_rate[k]);
-    fprintf(out, ". Wall time: %.0f s.\n", rep->seconds);
-    return uae_atomic_file_commit(f);
-}
-
 /* The metrics of each task, in table order (see uae_augment_metric). */
 typedef struct metric_def {
     const char *name, *text;
@@ -1113,7 +669,7 @@ uae_status uae_augment_run(uae_backend *be, const uae_dataset *train, const uae_
     /* The accuracies need labels on both sides (a CSV without a label column has none). */
     rep->labels = train->y && test->y && train->num_classes >= 2;
     UAE_TRY(make_dir(o->out_dir));
-    double t0 = now_seconds();
+    double t0 = uae_augment_now();
     rep->nseeds = o->nseeds;
     uae_status st = UAE_OK;
     seed_run s;
@@ -1135,10 +691,10 @@ uae_status uae_augment_run(uae_backend *be, const uae_dataset *train, const uae_
         for (int a = 0; a < UAE_ARM_COUNT; a++)
             mean_std(rep->metric[j].value[a], rep->nseeds, &rep->metric[j].mean[a],
                      &rep->metric[j].std[a]);
-    rep->seconds = now_seconds() - t0;
+    rep->seconds = uae_augment_now() - t0;
     snprintf(rep->table_md, sizeof rep->table_md, "%s/results.md", o->out_dir);
     snprintf(rep->table_json, sizeof rep->table_json, "%s/results.json", o->out_dir);
-    UAE_TRY(write_md(rep->table_md, o, &cfg, rep, n_train, n, test->n));
-    return write_json(rep->table_json, o, &cfg, rep, n_train, n, test->n, negatives_n);
+    UAE_TRY(uae_augment_write_md(rep->table_md, o, &cfg, rep, n_train, n, test->n));
+    return uae_augment_write_json(rep->table_json, o, &cfg, rep, n_train, n, test->n,
+                                  negatives_n);
 }
-
