@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "uae/backend.h"
+#include "uae/dist.h"
 #include "uae/log.h"
 
 /* Exit status of every command (documented in `uae --help` and docs/user-guide.md). */
@@ -28,6 +29,7 @@ typedef struct cli_globals {
     uint64_t seed;        /* --seed N (default 1) */
     bool seed_given;
     uae_log log;          /* set up from quiet/verbose once the options are parsed */
+    uae_dist *dist;       /* the job's ranks (uae/dist.h): one without mpirun */
 } cli_globals;
 
 typedef struct cli_command cli_command;
@@ -43,6 +45,9 @@ struct cli_command {
     /* The program name in messages and help when the command is an executable of its own
      * ("uae-bench"); NULL: "uae <name>". */
     const char *program;
+    /* Whether the command shares its work over the ranks of an MPI job (docs/cluster.md); the
+     * others refuse to run with more than one rank. */
+    bool distributed;
 };
 
 /* The commands, defined in apps/cli_*.c; the table that lists them is in apps/uae.c. */
@@ -117,11 +122,21 @@ int cli_parse_u64(const cli_command *cmd, const char *what, const char *s, uint6
 int cli_parse_float(const cli_command *cmd, const char *what, const char *s, double lo, double hi,
                     double *out);
 
-/* Opens the device chosen by --device / $UAE_DEVICE / the default. On failure prints the library's
+/* Opens the device chosen by --device / $UAE_DEVICE / the default; in a job of several ranks,
+ * "gpu" / "opencl" mean GPU (local rank mod the node's GPU count) (docs/cluster.md). On failure prints the library's
  * message (which lists the devices when the spec is unknown or ambiguous) and returns
  * CLI_EXIT_USAGE for a bad spec, CLI_EXIT_UNAVAILABLE when the build lacks the backend,
  * CLI_EXIT_FAILURE otherwise. The caller frees *out. */
 int cli_open_device(const cli_command *cmd, const cli_globals *g, uae_backend **out);
+
+/* Whether this process is rank 0 (prints, writes the outputs). */
+static inline bool cli_root(const cli_globals *g) { return uae_dist_rank(g->dist) == 0; }
+
+/* Agreement of the ranks after a step that may fail on some (uae_dist_agree for exit codes):
+ * returns, on every rank, CLI_EXIT_OK or the exit code of the lowest failing rank; rank 0 prints
+ * "uae CMD: rank K failed: MESSAGE" for a failure on another rank (that rank printed its own
+ * message too). With one rank it returns rc. */
+int cli_agree(const cli_command *cmd, const cli_globals *g, int rc);
 
 /* Prints a command's help (usage, description, global options) to f. */
 void cli_print_command_help(const cli_command *cmd, FILE *f);

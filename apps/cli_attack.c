@@ -390,6 +390,10 @@ static int parse_attack(const cli_command *cmd, cli_globals *g, int argc, char *
     if (!a->model) return cli_usage_error(cmd, "--model CKPT is required (from `uae train`)");
     if (!a->out) return cli_usage_error(cmd, "--out DIR is required");
     if (a->trace_delta && !a->trace) return cli_usage_error(cmd, "--trace-delta needs --trace FILE");
+    if (uae_dist_size(g->dist) > 1 && (a->trace || a->init || a->dump_init))
+        return cli_usage_error(cmd, "--trace, --init and --dump-init need a run of one process "
+                               "(this is rank %d of %d)", uae_dist_rank(g->dist),
+                               uae_dist_size(g->dist));
     if (strcmp(a->split, "train") != 0 && strcmp(a->split, "test") != 0)
         return cli_usage_error(cmd, "--split: '%s' is not train or test", a->split);
     if (a->preset && strcmp(a->preset, "demo") != 0 && strcmp(a->preset, "paper") != 0)
@@ -454,12 +458,13 @@ static int attack_with(const cli_command *cmd, cli_globals *g, const attack_args
         for (int64_t i = 0; i < n; i++)
             labels[i] = ac.targeted ? (int32_t)a->at.target_class : ds->y[a->first + i];
     }
-    if (mkdir(a->out, 0777) != 0 && errno != EEXIST) {
+    /* Rank 0 alone writes the folder; the other ranks only attack (docs/cluster.md). */
+    const bool root = cli_root(g);
+    int dir_rc = CLI_EXIT_OK; /* agreed with the settings below, so that no rank waits alone */
+    if (root && mkdir(a->out, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "uae %s: %s: cannot create the folder (%s)\n", cmd->name, a->out,
                 strerror(errno));
-        free(labels);
-        free(negatives);
-        return CLI_EXIT_FAILURE;
+        dir_rc = CLI_EXIT_FAILURE;
     }
     char spath[1024], npy[1024], stats[1024], stpath[1024];
     snprintf(spath, sizeof spath, "%s/settings.json", a->out);
@@ -487,8 +492,11 @@ static int attack_with(const cli_command *cmd, cli_globals *g, const attack_args
     char *settings = settings_json(a->model, a->data.path, a->split, a->first, (long long)n, g->seed,
                                    &ac, contrastive, a->init);
     bool resume = false;
-    rc = settings ? check_settings(cmd, spath, settings, &resume) : CLI_EXIT_FAILURE;
+    rc = !settings || dir_rc != CLI_EXIT_OK ? CLI_EXIT_FAILURE
+         : root                             ? check_settings(cmd, spath, settings, &resume)
+                                            : CLI_EXIT_OK;
     free(settings);
+    rc = cli_agree(cmd, g, rc);
     if (rc != CLI_EXIT_OK) {
         uae_attack_init_free(init);
         free(labels);
@@ -497,7 +505,8 @@ static int attack_with(const cli_command *cmd, cli_globals *g, const attack_args
     }
     cli_gen_bar bar = {.quiet = g->quiet, .label = "attack", .log = &g->log};
     uae_generate_options go = {.npy_path = npy, .stats_path = stats, .batch = a->batch,
-                               .resume = resume, .progress = cli_gen_bar_update, .user = &bar};
+                               .resume = resume, .progress = cli_gen_bar_update, .user = &bar,
+                               .dist = g->dist};
     uae_generate_summary s;
     cli_trace *trace = NULL;
     uae_status st = a->trace ? cli_trace_open(a->trace, resume, &trace) : UAE_OK;
@@ -511,20 +520,18 @@ static int attack_with(const cli_command *cmd, cli_globals *g, const attack_args
     uae_attack_init_free(init);
     free(labels);
     free(negatives);
-    if (st != UAE_OK) return fail(cmd);
+    if (st != UAE_OK) return root ? fail(cmd) : CLI_EXIT_FAILURE; /* the message names the rank */
+    if (!root) return cli_agree(cmd, g, CLI_EXIT_OK);
 
     /* The whole result in one file: x, x_adv, the rows' indices in the split and success; for a
      * table also its feature names and scaling (metadata, and features.json beside it). */
-    uae_npy_array adv;
+    uae_npy_array adv = {0};
     uint8_t *success = malloc((size_t)n * sizeof *success);
     int64_t *index = malloc((size_t)n * sizeof *index);
-    if (!success || !index) {
-        free(success);
-        free(index);
-        return CLI_EXIT_FAILURE;
-    }
-    for (int64_t i = 0; i < n; i++) index[i] = a->first + i;
-    st = uae_npy_read(npy, &adv);
+    st = success && index ? UAE_OK : uae_fail(UAE_ERR_NOMEM, "out of memory for %lld rows",
+                                              (long long)n);
+    for (int64_t i = 0; st == UAE_OK && i < n; i++) index[i] = a->first + i;
+    if (st == UAE_OK) st = uae_npy_read(npy, &adv);
     if (st == UAE_OK) st = read_success(stats, n, success);
     json_t *table = cli_data_describe(train, sc);
     char *table_s = table ? json_dumps(table, JSON_COMPACT) : NULL;
@@ -550,7 +557,8 @@ static int attack_with(const cli_command *cmd, cli_globals *g, const attack_args
     uae_npy_array_free(&adv);
     free(success);
     free(index);
-    if (st != UAE_OK) return fail(cmd);
+    rc = cli_agree(cmd, g, st != UAE_OK ? fail(cmd) : CLI_EXIT_OK);
+    if (rc != CLI_EXIT_OK) return rc;
     if (s.resumed > 0)
         printf("resumed after %lld examples already in %s\n", (long long)s.resumed, npy);
     printf("%lld example%s (%s): success rate %.3f, mean I %.4f, selected iterate 0 in %.3f of "
@@ -570,8 +578,11 @@ static int run_attack(const cli_command *cmd, cli_globals *g, int argc, char **a
     int rc = parse_attack(cmd, g, argc, argv, &a, &stop);
     if (stop || rc != CLI_EXIT_OK) return rc;
     uae_backend *be = NULL;
-    rc = cli_open_device(cmd, g, &be);
-    if (rc != CLI_EXIT_OK) return rc;
+    rc = cli_agree(cmd, g, cli_open_device(cmd, g, &be));
+    if (rc != CLI_EXIT_OK) {
+        uae_backend_free(be);
+        return rc;
+    }
     uae_model *m = NULL;
     uae_dataset train = {0}, test = {0};
     uae_checkpoint_info info;
@@ -580,6 +591,7 @@ static int run_attack(const cli_command *cmd, cli_globals *g, int argc, char **a
     /* The data set, table options and scaling the model was trained with, unless given. */
     if (rc == CLI_EXIT_OK) rc = cli_data_args_merge_run(cmd, &a.data, info.run, a.model);
     if (rc == CLI_EXIT_OK) rc = cli_data_load(cmd, g, &a.data, &train, &test, &sc);
+    rc = cli_agree(cmd, g, rc);
     if (rc == CLI_EXIT_OK)
         rc = attack_with(cmd, g, &a, m, strcmp(a.split, "test") == 0 ? &test : &train, &train,
                          &sc);
@@ -636,4 +648,5 @@ const cli_command cli_cmd_attack = {
         "  --init FILE        start from such a state instead of the seed (docs/method.md)\n"
         "\n" CLI_ATTACK_OPTIONS_HELP "\n" CLI_DATA_OPTIONS_HELP,
     .run = run_attack,
+    .distributed = true,
 };

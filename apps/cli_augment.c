@@ -333,8 +333,11 @@ static int run_with(const cli_command *cmd, cli_globals *g, int argc, char **arg
     rc = make_options(cmd, &a, &o);
     if (rc != CLI_EXIT_OK) return rc;
     uae_backend *be = NULL;
-    rc = cli_open_device(cmd, g, &be);
-    if (rc != CLI_EXIT_OK) return rc;
+    rc = cli_agree(cmd, g, cli_open_device(cmd, g, &be));
+    if (rc != CLI_EXIT_OK) {
+        uae_backend_free(be);
+        return rc;
+    }
     uae_dataset train = {0}, test = {0};
     cli_scaling sc = {0};
     rc = load_data(cmd, g, &a, &train, &test, &sc);
@@ -344,6 +347,8 @@ static int run_with(const cli_command *cmd, cli_globals *g, int argc, char **arg
                 (long long)train.n);
         rc = CLI_EXIT_FAILURE;
     }
+    rc = cli_agree(cmd, g, rc); /* every rank has its data, or none goes on */
+    const bool root = cli_root(g);
     uae_status st = rc == CLI_EXIT_OK ? UAE_OK : UAE_ERR_INVALID;
     view v = {.g = g, .gen = {.quiet = g->quiet, .label = "attack", .log = &g->log}, .t0 = now_seconds()};
     o.on_batch = on_batch;
@@ -351,8 +356,9 @@ static int run_with(const cli_command *cmd, cli_globals *g, int argc, char **arg
     o.on_stage = on_stage;
     o.user = &v;
     o.log = &g->log;
+    o.dist = g->dist;
     uae_augment_report rep;
-    if (st == UAE_OK) {
+    if (st == UAE_OK && root) {
         uae_logf(&g->log, UAE_LOG_INFO, "%s: %s task, %s, %lld training examples per seed, %lld "
                  "adversarial examples, seeds %s, test set %lld examples; output in %s",
                  cmd->name, uae_augment_task_name(o.task),
@@ -360,24 +366,29 @@ static int run_with(const cli_command *cmd, cli_globals *g, int argc, char **arg
                  (long long)(o.n_train ? o.n_train : train.n),
                  (long long)(o.n ? o.n : o.n_train ? o.n_train : train.n),
                  a.seeds ? a.seeds : demo ? DEMO_SEEDS : "1,2,3", (long long)test.n, o.out_dir);
-        st = uae_augment_run(be, &train, &test, &o, &rep);
+        if (uae_dist_size(g->dist) > 1)
+            uae_logf(&g->log, UAE_LOG_INFO, "%s: %d ranks share the examples and the arms",
+                     cmd->name, uae_dist_size(g->dist));
     }
+    if (st == UAE_OK) st = uae_augment_run(be, &train, &test, &o, &rep);
     cli_gen_bar_end(&v.gen);
     if (v.bar_on) uae_progress_end(&v.bar);
     /* A table's feature names and scaling beside the examples, to map them back to its units. */
-    json_t *table = st == UAE_OK ? cli_data_describe(&train, &sc) : NULL;
+    json_t *table = st == UAE_OK && root ? cli_data_describe(&train, &sc) : NULL;
     if (table) {
         char path[1024];
         snprintf(path, sizeof path, "%s/features.json", o.out_dir);
         st = cli_write_json(path, table);
         json_decref(table);
     }
-    if (st == UAE_OK) {
+    if (st == UAE_OK && root) {
         print_report(&o, &rep, test.n, a.n_test > 0 && test.n == a.n_test);
-    } else if (rc == CLI_EXIT_OK) {
-        fprintf(stderr, "uae %s: %s\n", cmd->name, uae_last_error());
+    } else if (st != UAE_OK && rc == CLI_EXIT_OK) {
+        /* A failure on any rank is every rank's, named by rank: rank 0 says it. */
+        if (root) fprintf(stderr, "uae %s: %s\n", cmd->name, uae_last_error());
         rc = st == UAE_ERR_UNSUPPORTED ? CLI_EXIT_UNAVAILABLE : CLI_EXIT_FAILURE;
     }
+    rc = cli_agree(cmd, g, rc); /* rank 0's features.json */
     uae_dataset_free(&train);
     uae_dataset_free(&test);
     cli_scaling_free(&sc);
@@ -452,6 +463,7 @@ const cli_command cli_cmd_augment = {
             "adversarial examples are effective data augmentation.\n" ARMS_HELP
             AUGMENT_OPTIONS_HELP,
     .run = run_augment,
+    .distributed = true,
 };
 
 #define STR(x) #x
@@ -476,4 +488,5 @@ const cli_command cli_cmd_demo = {
             ARMS_HELP "Every option of `uae augment` is accepted and overrides the demo's.\n\n"
             AUGMENT_OPTIONS_HELP,
     .run = run_demo,
+    .distributed = true,
 };

@@ -200,8 +200,43 @@ int cli_parse_float(const cli_command *cmd, const char *what, const char *s, dou
 
 /* ---- Devices ---------------------------------------------------------------------------------- */
 
+/* In a job of several ranks, "gpu" / "opencl" name the GPU (else OpenCL device) number (local
+ * rank mod their count) on this node, as its index in buf; any other spec is left as it is. */
+static const char *rank_device(const cli_globals *g, char *buf, size_t cap) {
+    const char *env = getenv("UAE_DEVICE");
+    const char *spec = g->device ? g->device : env && *env ? env : NULL;
+    if (uae_dist_size(g->dist) == 1 || !spec ||
+        (strcmp(spec, "gpu") != 0 && strcmp(spec, "opencl") != 0))
+        return g->device;
+    int n = 0;
+    uae_device_list(NULL, 0, &n);
+    uae_device_info *d = calloc((size_t)(n > 0 ? n : 1), sizeof *d);
+    if (!d || uae_device_list(d, n, &n) != UAE_OK) {
+        free(d);
+        return g->device;
+    }
+    int gpus = 0, ocl = 0;
+    for (int i = 0; i < n; i++) {
+        gpus += strcmp(d[i].backend, "opencl") == 0 && strcmp(d[i].type, "gpu") == 0;
+        ocl += strcmp(d[i].backend, "opencl") == 0;
+    }
+    const int count = gpus > 0 ? gpus : ocl;
+    for (int i = 0, k = 0; count > 0 && i < n; i++) {
+        if (strcmp(d[i].backend, "opencl") != 0 || (gpus > 0 && strcmp(d[i].type, "gpu") != 0))
+            continue;
+        if (k++ == uae_dist_local_rank(g->dist) % count) {
+            snprintf(buf, cap, "%d", d[i].index);
+            free(d);
+            return buf;
+        }
+    }
+    free(d);
+    return g->device;
+}
+
 int cli_open_device(const cli_command *cmd, const cli_globals *g, uae_backend **out) {
-    uae_status st = uae_backend_open(g->device, out);
+    char spec[16];
+    uae_status st = uae_backend_open(rank_device(g, spec, sizeof spec), out);
     if (st == UAE_OK) {
         uae_logf(&g->log, UAE_LOG_DEBUG, "using device %s", uae_backend_name(*out));
         return CLI_EXIT_OK;
@@ -232,4 +267,36 @@ const char *cli_format_bytes(uint64_t bytes, char *buf, size_t cap) {
     else
         snprintf(buf, cap, "%.0f %s", v, units[u]);
     return buf;
+}
+
+int cli_agree(const cli_command *cmd, const cli_globals *g, int rc) {
+    const int size = uae_dist_size(g->dist);
+    if (size == 1) return rc;
+    int32_t mine = rc, verdict[2] = {0, 0}; /* the lowest failing rank and its exit code */
+    void *all = NULL;
+    size_t *sizes = malloc((size_t)size * sizeof *sizes);
+    uae_status st = sizes ? uae_dist_gather(g->dist, &mine, sizeof mine, &all, sizes)
+                          : uae_fail(UAE_ERR_NOMEM, "out of memory");
+    for (int r = 0; all && r < size; r++) {
+        int32_t code = ((const int32_t *)all)[r];
+        if (code != CLI_EXIT_OK) {
+            verdict[0] = r;
+            verdict[1] = code;
+            break;
+        }
+    }
+    free(all);
+    free(sizes);
+    if (st == UAE_OK) st = uae_dist_broadcast(g->dist, verdict, sizeof verdict, 0);
+    if (st != UAE_OK) {
+        print_prefix(cmd);
+        fprintf(stderr, "%s\n", uae_last_error());
+        return CLI_EXIT_FAILURE;
+    }
+    if (verdict[1] != CLI_EXIT_OK && verdict[0] != 0 && cli_root(g)) {
+        print_prefix(cmd);
+        fprintf(stderr, "rank %d of %d failed (exit status %d); its own message is above\n",
+                verdict[0], size, verdict[1]);
+    }
+    return verdict[1];
 }

@@ -78,24 +78,44 @@ static int run_devices(const cli_command *cmd, cli_globals *g, int argc, char **
 
     /* Resolve the selected device by opening it: that is the only way to learn which entry a
      * name or "gpu" picks, and it reports an unknown device with the list, as every command does. */
-    uae_backend *be;
-    int rc = cli_open_device(cmd, g, &be);
-    if (rc != CLI_EXIT_OK) return rc;
+    uae_backend *be = NULL;
+    int rc = cli_agree(cmd, g, cli_open_device(cmd, g, &be));
+    if (rc != CLI_EXIT_OK) {
+        uae_backend_free(be);
+        return rc;
+    }
     uae_device_info sel;
     uae_backend_info(be, &sel);
+    /* Under mpirun: which device each rank took, one line per rank, printed by rank 0. */
+    char line[256];
+    snprintf(line, sizeof line, "rank %d (rank %d on its node): %s", uae_dist_rank(g->dist),
+             uae_dist_local_rank(g->dist), uae_backend_name(be));
     uae_backend_free(be);
+    const int ranks = uae_dist_size(g->dist);
+    char *lines = NULL;
+    size_t *sizes = ranks > 1 ? calloc((size_t)ranks, sizeof *sizes) : NULL;
+    if (ranks > 1 && (!sizes || uae_dist_gather(g->dist, line, sizeof line, (void **)&lines,
+                                                sizes) != UAE_OK)) {
+        fprintf(stderr, "uae devices: %s\n", sizes ? uae_last_error() : "out of memory");
+        free(sizes);
+        return CLI_EXIT_FAILURE;
+    }
+    free(sizes);
+    if (!cli_root(g)) return CLI_EXIT_OK;
 
     int n = 0;
     uae_device_list(NULL, 0, &n);
     uae_device_info *infos = calloc((size_t)(n > 0 ? n : 1), sizeof *infos);
     if (!infos) {
         fprintf(stderr, "uae devices: out of memory\n");
+        free(lines);
         return CLI_EXIT_FAILURE;
     }
     int got = 0;
     if (uae_device_list(infos, n, &got) != UAE_OK) {
         fprintf(stderr, "uae devices: %s\n", uae_last_error());
         free(infos);
+        free(lines);
         return CLI_EXIT_FAILURE;
     }
     if (got < n) n = got;
@@ -110,6 +130,9 @@ static int run_devices(const cli_command *cmd, cli_globals *g, int argc, char **
         rc = print_json(infos, n, selected);
     else
         print_table(infos, n, selected);
+    for (int r = 0; lines && !json && r < ranks; r++)
+        printf("%s%s\n", r == 0 ? "\nDevices of the job's ranks:\n" : "", lines + r * sizeof line);
+    free(lines);
     free(infos);
     return rc;
 }
@@ -121,11 +144,13 @@ const cli_command cli_cmd_devices = {
     .help = "Lists every device of every backend compiled in: the host backends \"cpu\" (OpenMP)\n"
             "and \"ref\" (the scalar reference), then each OpenCL device of each platform. The\n"
             "index in the first column is what --device N selects; '*' marks the device that\n"
-            "commands use now. Lists the devices and opens the selected one; runs nothing.\n\n"
+            "commands use now. Lists the devices and opens the selected one; runs nothing.\n"
+            "Under mpirun, rank 0 also lists the device each rank took (docs/cluster.md).\n\n"
             "Options:\n"
             "  --json          print the list as JSON: {\"devices\": [{\"index\", \"backend\",\n"
             "                  \"platform\", \"name\", \"type\", \"vendor\", \"driver_version\",\n"
             "                  \"opencl_version\", \"compute_units\", \"global_mem_bytes\",\n"
             "                  \"local_mem_bytes\", \"max_alloc_bytes\", \"selected\"}, ...]}\n",
     .run = run_devices,
+    .distributed = true,
 };

@@ -60,6 +60,10 @@ static void print_version(void) {
     printf("uae (uaekit) %s\n", UAE_VERSION);
     printf("OpenCL backend: %s\n", UAE_HAVE_OPENCL ? "compiled in" : "not compiled in");
     printf("OpenMP threads: %s\n", UAE_HAVE_OPENMP ? "compiled in" : "not compiled in");
+    if (uae_dist_compiled())
+        printf("MPI: compiled in (%s)\n", uae_dist_library());
+    else
+        printf("MPI: not compiled in\n");
 }
 
 static int run_help(const cli_command *cmd, cli_globals *g, int argc, char **argv) {
@@ -78,13 +82,32 @@ static int run_help(const cli_command *cmd, cli_globals *g, int argc, char **arg
     return CLI_EXIT_OK;
 }
 
-int main(int argc, char **argv) {
-    cli_globals g = {.seed = 1};
+/* Every rank of a job must run the same command line: rank 0's digest (FNV-1a 64 of the
+ * arguments) goes to every rank, and a rank whose own differs fails the job, named by rank 0. */
+static int check_same_arguments(cli_globals *g, int argc, char **argv) {
+    uint64_t h = 1469598103934665603ull, root;
+    for (int i = 1; i < argc; i++)
+        for (const char *c = argv[i];; c++) { /* the terminating NUL too: "a b" is not "ab" */
+            h = (h ^ (unsigned char)*c) * 1099511628211ull;
+            if (!*c) break;
+        }
+    root = h;
+    uae_status st = uae_dist_broadcast(g->dist, &root, sizeof root, 0);
+    if (st == UAE_OK && root != h)
+        st = uae_fail(UAE_ERR_INVALID, "was started with other arguments than rank 0 (every rank "
+                      "of a job must run the same command line)");
+    st = uae_dist_agree(g->dist, st);
+    if (st == UAE_OK) return CLI_EXIT_OK;
+    if (cli_root(g)) fprintf(stderr, "uae: %s\n", uae_last_error());
+    return CLI_EXIT_USAGE;
+}
+
+static int run_command(cli_globals *g, int argc, char **argv) {
     static const struct option main_opts[] = {{"version", no_argument, NULL, CLI_OPT_VERSION}, {0}};
 
     /* Global options before the command name; the parse stops at the first positional argument. */
     cli_parser p;
-    cli_parser_init(&p, NULL, &g, argc, argv, main_opts);
+    cli_parser_init(&p, NULL, g, argc, argv, main_opts);
     for (int c; (c = cli_next(&p)) != -1;) {
         if (c == CLI_STOP) return p.exit_code;
         if (c == CLI_OPT_HELP) {
@@ -102,6 +125,28 @@ int main(int argc, char **argv) {
     }
     const cli_command *cmd = find_command(p.rest[0]);
     if (!cmd) return cli_usage_error(NULL, "unknown command '%s'", p.rest[0]);
+    const int size = uae_dist_size(g->dist);
+    if (size > 1 && !cmd->distributed) {
+        if (cli_root(g))
+            fprintf(stderr, "uae %s: does not share its work over the %d ranks of an MPI job; run "
+                    "it as one process (the commands that do: attack, devices; docs/cluster.md)\n",
+                    cmd->name, size);
+        return CLI_EXIT_UNAVAILABLE;
+    }
     /* The command parses its own argv (from its name on), global options included. */
-    return cmd->run(cmd, &g, p.nrest, p.rest);
+    return cmd->run(cmd, g, p.nrest, p.rest);
+}
+
+int main(int argc, char **argv) {
+    cli_globals g = {.seed = 1};
+    /* Without a launcher (mpirun, srun) this is a job of one rank and MPI is not started. */
+    uae_status st = uae_dist_init(&argc, &argv, &g.dist);
+    if (st != UAE_OK) {
+        fprintf(stderr, "uae: %s\n", uae_last_error());
+        return st == UAE_ERR_UNSUPPORTED ? CLI_EXIT_UNAVAILABLE : CLI_EXIT_FAILURE;
+    }
+    int rc = check_same_arguments(&g, argc, argv);
+    if (rc == CLI_EXIT_OK) rc = run_command(&g, argc, argv);
+    uae_dist_finalize(g.dist);
+    return rc;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "augment_impl.h"
 #include "model_impl.h"
@@ -100,6 +101,7 @@ static void stage(const uae_augment_options *o, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    if (uae_dist_rank(o->dist) != 0) return; /* rank 0 tells the run's stages */
     if (o->on_stage)
         o->on_stage(o->user, buf);
     else
@@ -382,7 +384,7 @@ static uae_status retrain(uae_backend *be, const uae_augment_options *o, const s
     to.seed = s->seed;
     to.resume = info; /* continue the base run: its step count and optimizer state */
     to.targets = targets;
-    to.on_batch = o->on_batch;
+    to.on_batch = uae_dist_rank(o->dist) == 0 ? o->on_batch : NULL;
     to.user = o->user;
     to.log = o->log;
     if (st == UAE_OK) st = uae_train_run(m, ds, &to, NULL);
@@ -496,15 +498,72 @@ static uae_status check_range(const uae_dataset *train, const uae_attack_config 
     return UAE_OK;
 }
 
-/* One seed of the experiment: fills every metric's value[*][k]. */
+/* Several ranks: rank 0's file at `path` becomes a private copy on every other rank, in
+ * $TMPDIR (else /tmp); there `copy` receives its name (remove it when done), on rank 0 `path`.
+ * Rank 0 reads it whole: a base model's checkpoint, megabytes. */
+static uae_status share_file(uae_dist *d, const char *path, char *copy, size_t cap) {
+    snprintf(copy, cap, "%s", path);
+    if (uae_dist_size(d) == 1) return UAE_OK;
+    const bool root = uae_dist_rank(d) == 0;
+    uae_status st = UAE_OK;
+    int64_t size = -1;
+    char *bytes = NULL;
+    if (root) {
+        FILE *f = NULL;
+        st = uae_file_open(path, "rb", &f);
+        if (st == UAE_OK && fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+        if (st == UAE_OK && size >= 0 && fseek(f, 0, SEEK_SET) == 0)
+            bytes = malloc((size_t)size + 1);
+        if (st == UAE_OK && (!bytes || fread(bytes, 1, (size_t)size, f) != (size_t)size))
+            st = uae_fail(UAE_ERR_IO, "%s: cannot read it to share with the other ranks", path);
+        if (f) fclose(f);
+    }
+    st = uae_dist_agree(d, st);
+    if (st == UAE_OK) st = uae_dist_broadcast(d, &size, sizeof size, 0);
+    if (st == UAE_OK && !root) {
+        bytes = malloc((size_t)size + 1);
+        if (!bytes) st = uae_fail(UAE_ERR_NOMEM, "out of memory for a copy of %s", path);
+    }
+    st = uae_dist_agree(d, st);
+    if (st == UAE_OK) st = uae_dist_broadcast(d, bytes, (size_t)size, 0);
+    if (st == UAE_OK && !root) {
+        const char *dir = getenv("TMPDIR");
+        snprintf(copy, cap, "%s/uae-rank%d-XXXXXX", dir && *dir ? dir : "/tmp", uae_dist_rank(d));
+        int fd = mkstemp(copy);
+        FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+        if (!f || fwrite(bytes, 1, (size_t)size, f) != (size_t)size)
+            st = uae_fail(UAE_ERR_IO, "%s: cannot write rank %d's copy of %s (%s)", copy,
+                          uae_dist_rank(d), path, strerror(errno));
+        if (f && fclose(f) != 0 && st == UAE_OK)
+            st = uae_fail(UAE_ERR_IO, "%s: cannot write (%s)", copy, strerror(errno));
+        if (!f && fd >= 0) close(fd);
+        if (st != UAE_OK && fd >= 0) remove(copy);
+    }
+    free(bytes);
+    return uae_dist_agree(d, st);
+}
+
+/* The arms that retrain (original .. uae) are spread over the ranks: arm a on this rank? */
+static bool arm_is_mine(const uae_augment_options *o, int a) {
+    return (a - UAE_ARM_ORIGINAL) % uae_dist_size(o->dist) == uae_dist_rank(o->dist);
+}
+
+static uae_status run_seed_rest(uae_backend *be, const uae_dataset *test,
+                                const uae_dataset *train, const uae_augment_options *o, int k,
+                                seed_run *s, uae_augment_report *rep, const uae_attack_config *acp,
+                                int epochs, int64_t batch, int repochs);
+
+/* One seed of the experiment: fills every metric's value[*][k] (on rank 0). */
 static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_dataset *test,
                            const uae_augment_options *o, int k, seed_run *s,
                            uae_augment_report *rep) {
     const uint64_t seed = o->seeds[k];
+    uae_dist *dist = o->dist;
+    const bool root = uae_dist_rank(dist) == 0;
     s->seed = seed;
     snprintf(s->dir, sizeof s->dir, "%s/seed-%llu", o->out_dir, (unsigned long long)seed);
     snprintf(s->base_path, sizeof s->base_path, "%s/base.safetensors", s->dir);
-    UAE_TRY(make_dir(s->dir));
+    UAE_TRY(uae_dist_agree(dist, root ? make_dir(s->dir) : UAE_OK));
     UAE_TRY(uae_data_subset(train, o->n_train > 0 ? o->n_train : train->n, seed, &s->sub));
     s->d = s->sub.d;
     s->n = o->n > 0 && o->n < s->sub.n ? o->n : s->sub.n;
@@ -529,10 +588,28 @@ static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_
         ac.negatives_n = s->negatives_n;
     }
 
+    /* Rank 0 keeps the folder and trains the base model; the others get a copy of it. */
     double v[UAE_AUGMENT_MAX_METRICS] = {NAN, NAN};
-    UAE_TRY(check_seed_settings(o, s, epochs, batch));
-    UAE_TRY(base_model(be, o, s, test, epochs, batch, v));
+    UAE_TRY(uae_dist_agree(dist, root ? check_seed_settings(o, s, epochs, batch) : UAE_OK));
+    UAE_TRY(uae_dist_agree(dist, root ? base_model(be, o, s, test, epochs, batch, v) : UAE_OK));
     for (int j = 0; j < rep->nmetrics; j++) rep->metric[j].value[UAE_ARM_BASE][k] = v[j];
+    char base[sizeof s->base_path];
+    snprintf(base, sizeof base, "%s", s->base_path);
+    UAE_TRY(share_file(dist, base, s->base_path, sizeof s->base_path));
+    uae_status st = run_seed_rest(be, test, train, o, k, s, rep, &ac, epochs, batch, repochs);
+    if (!root) remove(s->base_path); /* this rank's copy */
+    return st;
+}
+
+/* run_seed after the base model: the adversarial examples, the files of the seed, the arms. */
+static uae_status run_seed_rest(uae_backend *be, const uae_dataset *test,
+                                const uae_dataset *train, const uae_augment_options *o, int k,
+                                seed_run *s, uae_augment_report *rep, const uae_attack_config *acp,
+                                int epochs, int64_t batch, int repochs) {
+    uae_dist *dist = o->dist;
+    const bool root = uae_dist_rank(dist) == 0;
+    const uint64_t seed = s->seed;
+    uae_attack_config ac = *acp;
 
     /* The adversarial examples of the first n subset examples, resumed if a run stopped. */
     char npy[320], stats[320];
@@ -544,46 +621,64 @@ static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_
           PLURAL(o->attack.iterations), o->attack.mine.hidden, o->attack.mine_steps,
           PLURAL(o->attack.mine_steps));
     uae_model *m = NULL;
-    UAE_TRY(uae_checkpoint_load_model(s->base_path, be, &m, NULL));
+    uae_status st = uae_dist_agree(dist, uae_checkpoint_load_model(s->base_path, be, &m, NULL));
     uae_generate_options go = {.npy_path = npy, .stats_path = stats, .batch = o->attack_batch,
-                               .resume = true, .progress = o->on_generate, .user = o->user};
+                               .resume = true, .progress = o->on_generate, .user = o->user,
+                               .dist = dist};
     uae_generate_summary gs;
-    uae_status st = uae_augment_generate(m, &ac, s->sub.x, NULL, s->n, 0, &go, &gs);
+    if (st == UAE_OK) st = uae_augment_generate(m, &ac, s->sub.x, NULL, s->n, 0, &go, &gs);
     uae_model_free(m);
     UAE_TRY(st);
-    rep->success_rate[k] = (double)gs.success / (double)gs.n;
-    uae_npy_array arr;
-    UAE_TRY(uae_npy_read(npy, &arr));
-    if (arr.shape[0] != s->n) {
-        uae_npy_array_free(&arr);
-        return uae_fail(UAE_ERR_FORMAT, "%s: %lld examples, expected %lld", npy,
-                        (long long)arr.shape[0], (long long)s->n);
+    if (root) rep->success_rate[k] = (double)gs.success / (double)gs.n;
+    /* The examples, read by rank 0 and sent to the others (the uae arm trains on them). */
+    if (root) {
+        uae_npy_array arr;
+        st = uae_npy_read(npy, &arr);
+        if (st == UAE_OK && arr.shape[0] != s->n) {
+            uae_npy_array_free(&arr);
+            st = uae_fail(UAE_ERR_FORMAT, "%s: %lld examples, expected %lld", npy,
+                          (long long)arr.shape[0], (long long)s->n);
+        }
+        if (st == UAE_OK) s->xadv = arr.data; /* now owned by s */
+    } else {
+        s->xadv = malloc((size_t)(s->n * s->d) * sizeof *s->xadv);
+        if (!s->xadv) st = uae_fail(UAE_ERR_NOMEM, "augment: out of memory");
     }
-    s->xadv = arr.data; /* now owned by s */
-    UAE_TRY(uae_augment_write_pairs(s, train));
+    UAE_TRY(uae_dist_agree(dist, st));
+    UAE_TRY(uae_dist_broadcast(dist, s->xadv, (size_t)(s->n * s->d) * sizeof *s->xadv, 0));
 
     /* A picture of images; a table's rows are numbers, which a picture of 1-pixel rows hides. */
     bool table = s->sub.c == 1 && s->sub.h == 1;
     char png[320];
     snprintf(png, sizeof png, "%s/examples.%s", s->dir, table ? "csv" : "png");
-    UAE_TRY(table ? uae_augment_write_examples_csv(png, s) : uae_augment_write_grid(png, s));
-    if (k == 0) snprintf(rep->grid_png, sizeof rep->grid_png, "%s", png);
+    if (root) {
+        st = uae_augment_write_pairs(s, train);
+        if (st == UAE_OK)
+            st = table ? uae_augment_write_examples_csv(png, s) : uae_augment_write_grid(png, s);
+        if (k == 0) snprintf(rep->grid_png, sizeof rep->grid_png, "%s", png);
+    }
+    UAE_TRY(uae_dist_agree(dist, st));
 
     /* The noise arm's copies: x + N(0, sigma^2) per pixel, clipped to [0, 1], from the counter
      * RNG at (seed, a stream of its own), so they do not depend on anything else in the run. */
     float *noisy = malloc((size_t)(s->n * s->d) * sizeof *noisy);
-    if (!noisy) return uae_fail(UAE_ERR_NOMEM, "augment: out of memory");
+    UAE_TRY(uae_dist_agree(dist, noisy ? UAE_OK : uae_fail(UAE_ERR_NOMEM, "augment: out of memory")));
     for (int64_t i = 0; i < s->n * s->d; i++) {
         float x = s->sub.x[i] + o->noise_sigma * uae_rng_normal01(seed, 0x4E4F495345ull,
                                                                   (uint64_t)i);
         noisy[i] = x < 0.0f ? 0.0f : x > 1.0f ? 1.0f : x;
     }
-    /* seed-S/arms.jsonl: a record of each retrained arm's training rows, for users and tests */
+    /* seed-S/arms.jsonl (rank 0): a record of each retrained arm's training rows, for users and
+     * tests. The arms retrain on their ranks (arm_is_mine); rank 0 gathers their metrics. */
     char arms_path[320];
     snprintf(arms_path, sizeof arms_path, "%s/arms.jsonl", s->dir);
     uae_jsonl *arms_log = NULL;
-    st = uae_jsonl_open(arms_path, false, &arms_log);
+    st = root ? uae_jsonl_open(arms_path, false, &arms_log) : UAE_OK;
+    double vals[UAE_ARM_COUNT][UAE_AUGMENT_MAX_METRICS];
+    for (int a = 0; a < UAE_ARM_COUNT; a++)
+        for (int j = 0; j < UAE_AUGMENT_MAX_METRICS; j++) vals[a][j] = NAN;
     for (int a = UAE_ARM_ORIGINAL; a < UAE_ARM_COUNT && st == UAE_OK; a++) {
+        if (!root && !arm_is_mine(o, a)) continue;
         const float *extra = a == UAE_ARM_DUPLICATE ? s->sub.x
                              : a == UAE_ARM_NOISE   ? noisy
                              : a == UAE_ARM_UAE     ? s->xadv
@@ -596,18 +691,30 @@ static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_
         stage(o, "seed %llu: retraining '%s' (%d epoch%s)", (unsigned long long)seed,
               arm_names[a], repochs, PLURAL(repochs));
         st = arm_data(s, extra, clean, &ds, &targets);
-        if (st == UAE_OK) st = record_arm(arms_log, s, a, &ds, targets, o->noise_sigma);
-        double va[UAE_AUGMENT_MAX_METRICS] = {NAN, NAN};
-        if (st == UAE_OK)
-            st = retrain(be, o, s, &ds, targets, test, epochs, repochs, batch, va);
-        for (int j = 0; j < rep->nmetrics; j++) rep->metric[j].value[a][k] = va[j];
+        if (st == UAE_OK && root) st = record_arm(arms_log, s, a, &ds, targets, o->noise_sigma);
+        if (st == UAE_OK && arm_is_mine(o, a))
+            st = retrain(be, o, s, &ds, targets, test, epochs, repochs, batch, vals[a]);
         uae_dataset_free(&ds);
         free(targets);
     }
     uae_status cst = uae_jsonl_close(arms_log);
     if (st == UAE_OK) st = cst;
     free(noisy);
-    return st;
+    UAE_TRY(uae_dist_agree(dist, st));
+    /* Rank 0 takes arm a's metrics from the rank that retrained it. */
+    const int size = uae_dist_size(dist);
+    size_t *sizes = malloc((size_t)size * sizeof *sizes);
+    void *all = NULL;
+    st = sizes ? uae_dist_gather(dist, vals, sizeof vals, &all, sizes)
+               : uae_fail(UAE_ERR_NOMEM, "augment: out of memory");
+    for (int a = UAE_ARM_ORIGINAL; root && all && a < UAE_ARM_COUNT; a++) {
+        const double(*theirs)[UAE_AUGMENT_MAX_METRICS] =
+            (const void *)((const char *)all + (size_t)((a - UAE_ARM_ORIGINAL) % size) * sizeof vals);
+        for (int j = 0; j < rep->nmetrics; j++) rep->metric[j].value[a][k] = theirs[a][j];
+    }
+    free(all);
+    free(sizes);
+    return uae_dist_agree(dist, st);
 }
 
 static void mean_std(const double *v, int n, double *mean, double *std) {
@@ -668,7 +775,8 @@ uae_status uae_augment_run(uae_backend *be, const uae_dataset *train, const uae_
     UAE_TRY(check_range(train, &o->attack));
     /* The accuracies need labels on both sides (a CSV without a label column has none). */
     rep->labels = train->y && test->y && train->num_classes >= 2;
-    UAE_TRY(make_dir(o->out_dir));
+    const bool root = uae_dist_rank(o->dist) == 0;
+    UAE_TRY(uae_dist_agree(o->dist, root ? make_dir(o->out_dir) : UAE_OK));
     double t0 = uae_augment_now();
     rep->nseeds = o->nseeds;
     uae_status st = UAE_OK;
@@ -694,7 +802,9 @@ uae_status uae_augment_run(uae_backend *be, const uae_dataset *train, const uae_
     rep->seconds = uae_augment_now() - t0;
     snprintf(rep->table_md, sizeof rep->table_md, "%s/results.md", o->out_dir);
     snprintf(rep->table_json, sizeof rep->table_json, "%s/results.json", o->out_dir);
-    UAE_TRY(uae_augment_write_md(rep->table_md, o, &cfg, rep, n_train, n, test->n));
-    return uae_augment_write_json(rep->table_json, o, &cfg, rep, n_train, n, test->n,
-                                  negatives_n);
+    if (root) st = uae_augment_write_md(rep->table_md, o, &cfg, rep, n_train, n, test->n);
+    if (root && st == UAE_OK)
+        st = uae_augment_write_json(rep->table_json, o, &cfg, rep, n_train, n, test->n,
+                                    negatives_n);
+    return uae_dist_agree(o->dist, st);
 }

@@ -12,6 +12,7 @@
 
 #include "augment_impl.h"
 #include "model_impl.h"
+#include "uae/dist.h"
 #include "uae/io.h"
 
 /* ---- Generation ------------------------------------------------------------------------------ */
@@ -104,6 +105,46 @@ static uae_status write_stats(uae_jsonl *log, uint64_t first, const uae_attack_r
     return UAE_OK;
 }
 
+/* One rank's part of a round, as gathered to rank 0: this header, then `count` results, then
+ * count * d floats of x_adv. */
+typedef struct part_header {
+    int32_t status;   /* uae_status of the rank's attack */
+    int64_t count;
+    char message[2048]; /* its error message when status is not UAE_OK */
+} part_header;
+
+/* Rank `rank` of `size`: its contiguous part [*lo, *lo + *count) of the round [first, first +
+ * round), the parts as equal as can be and in rank order, so that rank order is sample order. */
+static void round_part(int64_t first, int64_t round, int rank, int size, int64_t *lo,
+                       int64_t *count) {
+    const int64_t per = round / size, rem = round % size;
+    *lo = first + rank * per + (rank < rem ? rank : rem);
+    *count = per + (rank < rem);
+}
+
+/* Attacks this rank's part of a round into a blob for rank 0 (caller frees *blob). */
+static uae_status attack_part(uae_model *m, const uae_attack_config *cfg, const float *x,
+                              const int32_t *labels, uint64_t first_index, int64_t lo,
+                              int64_t count, int64_t d, void **blob, size_t *bytes) {
+    /* A multiple of 16 bytes, so that the next rank's header and results stay aligned on rank 0. */
+    *bytes = (sizeof(part_header) +
+              (size_t)count * (sizeof(uae_attack_result) + (size_t)d * sizeof(float)) + 15) &
+             ~(size_t)15;
+    char *b = calloc(1, *bytes);
+    *blob = b;
+    if (!b) return uae_fail(UAE_ERR_NOMEM, "generate: out of memory");
+    part_header *h = (part_header *)b;
+    uae_attack_result *res = (uae_attack_result *)(b + sizeof *h);
+    float *xadv = (float *)(res + count);
+    uae_status st = count > 0 ? uae_attack_run(m, cfg, x + lo * d, labels ? labels + lo : NULL,
+                                               first_index + (uint64_t)lo, count, xadv, res)
+                              : UAE_OK;
+    h->status = (int32_t)st;
+    h->count = st == UAE_OK ? count : 0;
+    if (st != UAE_OK) snprintf(h->message, sizeof h->message, "%s", uae_last_error());
+    return st;
+}
+
 uae_status uae_augment_generate(uae_model *m, const uae_attack_config *ac, const float *x,
                                 const int32_t *labels, int64_t n, uint64_t first_index,
                                 const uae_generate_options *o, uae_generate_summary *sum) {
@@ -114,55 +155,89 @@ uae_status uae_augment_generate(uae_model *m, const uae_attack_config *ac, const
     if (n < 1 || o->batch < 1 || !o->npy_path)
         return uae_fail(UAE_ERR_INVALID, "generate: %lld examples in batches of %lld into %s",
                         (long long)n, (long long)o->batch, o->npy_path ? o->npy_path : "(none)");
+    uae_dist *dist = o->dist;
+    const int rank = uae_dist_rank(dist), size = uae_dist_size(dist);
+    const bool root = rank == 0;
     const uae_model_config *mc = uae_model_config_of(m);
     const int64_t d = (int64_t)mc->channels * mc->height * mc->width;
     const int64_t row_shape[3] = {mc->channels, mc->height, mc->width};
+    /* Rank 0 alone opens the files and knows how many rows they hold; the others learn it. */
     uae_npy_appender *app = NULL;
-    UAE_TRY(uae_npy_appender_open(o->npy_path, 3, row_shape, o->resume, &app));
-    int64_t rows = uae_npy_appender_rows(app);
+    uae_status st = root ? uae_npy_appender_open(o->npy_path, 3, row_shape, o->resume, &app)
+                         : UAE_OK;
+    int64_t rows = app ? uae_npy_appender_rows(app) : 0;
     double mi_sum = 0.0;
     int64_t mi_n = 0;
-    uae_status st = UAE_OK;
-    if (rows > n)
+    if (st == UAE_OK && rows > n)
         st = uae_fail(UAE_ERR_INVALID, "%s already holds %lld examples, more than the %lld asked "
                       "for", o->npy_path, (long long)rows, (long long)n);
-    if (st == UAE_OK && o->stats_path && o->resume)
+    if (root && st == UAE_OK && o->stats_path && o->resume)
         st = uae_augment_cut_stats(o->stats_path, first_index, rows, sum, &mi_sum, &mi_n);
     else if (st == UAE_OK && rows > 0)
         st = uae_fail(UAE_ERR_INVALID, "generate: resuming without a statistics file");
     sum->resumed = rows;
     uae_jsonl *log = NULL;
-    if (st == UAE_OK && o->stats_path) st = uae_jsonl_open(o->stats_path, o->resume, &log);
-    float *xadv = malloc((size_t)(o->batch * d) * sizeof *xadv);
-    uae_attack_result *res = malloc((size_t)o->batch * sizeof *res);
-    if (st == UAE_OK && (!xadv || !res)) st = uae_fail(UAE_ERR_NOMEM, "generate: out of memory");
+    if (root && st == UAE_OK && o->stats_path) st = uae_jsonl_open(o->stats_path, o->resume, &log);
+    st = uae_dist_agree(dist, st);
+    if (st == UAE_OK) st = uae_dist_broadcast(dist, &rows, sizeof rows, 0);
+    size_t *sizes = malloc((size_t)size * sizeof *sizes);
+    if (st == UAE_OK && !sizes) st = uae_fail(UAE_ERR_NOMEM, "generate: out of memory");
+    st = uae_dist_agree(dist, st);
     uae_attack_config cfg = *ac;
+    /* Progress from rank 0's part, scaled to the whole round: the parts take about as long. */
     gen_progress gp = {.o = o, .total = n};
-    if (o->progress) {
+    if (o->progress && root) {
         cfg.progress = on_attack_progress;
         cfg.progress_user = &gp;
         o->progress(o->user, (double)rows, n);
     }
     double t0 = uae_augment_now();
-    for (int64_t first = rows; first < n && st == UAE_OK; first += o->batch) {
-        int64_t count = n - first < o->batch ? n - first : o->batch;
+    for (int64_t first = rows; first < n && st == UAE_OK;) {
+        /* One round: up to batch samples per rank; with one rank, the batches of old. */
+        const int64_t round = n - first < size * o->batch ? n - first : size * o->batch;
+        int64_t lo, count;
+        round_part(first, round, rank, size, &lo, &count);
         gp.base = (double)first;
-        gp.count = count;
-        st = uae_attack_run(m, &cfg, x + first * d, labels ? labels + first : NULL,
-                            first_index + (uint64_t)first, count, xadv, res);
-        /* Statistics first, then the rows: a crash between the two leaves extra statistics lines,
-         * which a resume cuts (never rows without statistics). */
-        if (st == UAE_OK) st = write_stats(log, first_index + (uint64_t)first, res, count);
-        if (st == UAE_OK) st = uae_npy_appender_append(app, count, xadv);
-        if (st == UAE_OK) st = uae_npy_appender_sync(app);
-        for (int64_t i = 0; i < count && st == UAE_OK; i++)
-            summary_add(sum, res[i].success, res[i].mi, res[i].selected_iter, &mi_sum, &mi_n);
-        if (st == UAE_OK) sum->attacked += count;
+        gp.count = round;
+        void *blob = NULL, *all = NULL;
+        size_t bytes = 0;
+        (void)attack_part(m, &cfg, x, labels, first_index, lo, count, d, &blob, &bytes);
+        /* Every rank takes part in the gather, failed or not: rank 0 sees every failure. */
+        part_header nomem = {.status = UAE_ERR_NOMEM, .message = "generate: out of memory"};
+        st = uae_dist_gather(dist, blob ? blob : (void *)&nomem, blob ? bytes : sizeof nomem,
+                             &all, sizes);
+        free(blob);
+        size_t off = 0;
+        for (int r = 0; root && r < size && st == UAE_OK; r++) {
+            const part_header *h = (const part_header *)((const char *)all + off);
+            const uae_attack_result *res = (const uae_attack_result *)(h + 1);
+            const float *xadv = (const float *)(res + h->count);
+            int64_t rlo, rcount;
+            round_part(first, round, r, size, &rlo, &rcount);
+            off += sizes[r];
+            if (h->status != UAE_OK) {
+                /* One process: the attack's own message is still the last error, in full. */
+                st = size > 1 ? uae_fail((uae_status)h->status, "rank %d: %s", r, h->message)
+                              : (uae_status)h->status;
+                break;
+            }
+            /* Statistics first, then the rows: a crash between the two leaves extra statistics
+             * lines, which a resume cuts (never rows without statistics). */
+            st = write_stats(log, first_index + (uint64_t)rlo, res, rcount);
+            if (st == UAE_OK) st = uae_npy_appender_append(app, rcount, xadv);
+            for (int64_t i = 0; i < rcount && st == UAE_OK; i++)
+                summary_add(sum, res[i].success, res[i].mi, res[i].selected_iter, &mi_sum, &mi_n);
+            if (st == UAE_OK) sum->attacked += rcount;
+        }
+        if (root && st == UAE_OK) st = uae_npy_appender_sync(app);
+        free(all);
+        /* Rank 0's verdict on the round (written, or the first failure) goes to every rank. */
+        st = uae_dist_agree(dist, st);
+        first += round;
     }
     sum->seconds = uae_augment_now() - t0;
     sum->mi_mean = mi_n ? mi_sum / (double)mi_n : NAN;
-    free(xadv);
-    free(res);
+    free(sizes);
     uae_status cst = uae_jsonl_close(log);
     if (st == UAE_OK) st = cst;
     cst = uae_npy_appender_close(app);

@@ -18,6 +18,7 @@
 #define UAE_AUGMENT_H
 
 #include "uae/attack.h"
+#include "uae/dist.h"
 #include "uae/data.h"
 #include "uae/log.h"
 #include "uae/probe.h"
@@ -38,8 +39,9 @@ typedef struct uae_generate_options {
     const char *stats_path;     /* per-sample statistics as JSON lines, or NULL */
     int64_t batch;              /* samples attacked at once (results do not depend on it) */
     bool resume;                /* continue the rows already in npy_path (else start afresh) */
-    uae_generate_progress_fn progress; /* NULL: none */
+    uae_generate_progress_fn progress; /* NULL: none; called on rank 0 only */
     void *user;
+    uae_dist *dist;             /* the ranks that share the work (uae/dist.h); NULL: this process */
 } uae_generate_options;
 
 /* Totals over every sample in the files (resumed ones included). */
@@ -60,7 +62,14 @@ typedef struct uae_generate_summary {
  * (null for PGD), "loss_clean", "loss_adv", "selected_iter", "iterations", "seconds"}. With
  * o->resume, continues after the rows already in the .npy (the statistics file is cut to match),
  * so a resumed run writes the same bytes as one that never stopped; resuming needs the statistics
- * file (UAE_ERR_INVALID without one when there are rows to continue). *sum may be NULL. */
+ * file (UAE_ERR_INVALID without one when there are rows to continue). *sum may be NULL.
+ *
+ * With o->dist of R ranks, every rank calls it with the same arguments (x and labels included);
+ * each round of up to R * o->batch samples is split into R contiguous parts, one per rank, and
+ * gathered to rank 0, which alone opens and writes the files and fills *sum; the files are the
+ * same bytes as with one process (a sample's attack depends only on its global index), and a
+ * resume may use another R. A failure on any rank is returned on every rank as "rank K: ...",
+ * after the rounds already written. */
 uae_status uae_augment_generate(uae_model *m, const uae_attack_config *ac, const float *x,
                                 const int32_t *labels, int64_t n, uint64_t first_index,
                                 const uae_generate_options *o, uae_generate_summary *sum);
@@ -139,6 +148,14 @@ typedef struct uae_augment_options {
     uae_augment_stage_fn on_stage;        /* optional */
     void *user;
     const uae_log *log;
+    /* The ranks that share the run (uae/dist.h; NULL: this process). Every rank calls
+     * uae_augment_run with the same arguments; rank 0 trains the base models, writes every file
+     * and fills the report; every rank takes a part of each seed's generation (see
+     * uae_augment_generate) and the retraining arms (arm k on rank k mod R), whose results rank
+     * 0 gathers: the same files and report as one process. The callbacks are called on rank 0
+     * only. The other ranks need the data, not the output folder (they get the base model from
+     * rank 0 and keep a copy in $TMPDIR while a seed runs). */
+    uae_dist *dist;
 } uae_augment_options;
 
 /* task reconstruction, seeds {1}, noise 0.1, target clean, attack_batch 16, the probe's defaults;
