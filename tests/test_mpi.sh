@@ -3,10 +3,12 @@
 # folder of R = 2 and 3 ranks is the bytes of the single-process run (adversarial.npy,
 # adversarial.safetensors, and stats.jsonl but for each line's "seconds", a wall time; augment's
 # files, results.md/.json but for their wall times); a run killed after some rows, resumed with
-# another R, gives the same bytes; uae/dist.h itself on 2 and 3 ranks (tests/test_dist.c); ranks started with other arguments, a rank that cannot
-# open its device and a command that does not share its work fail the job on rank 0, naming the
-# rank, with a non-zero exit and no output folder. Exit 77 (skipped) without mpirun or without
-# MPI in the build.
+# another R, gives the same bytes; uae/dist.h itself on 2 and 3 ranks (tests/test_dist.c). Bad
+# input: ranks started with other arguments, a rank that cannot open its device and a command that
+# does not share its work fail the job on rank 0, naming the rank, with a non-zero exit and no
+# output folder; a rank whose device fails part-way (OpenCL fault injection) fails the job, naming
+# the rank, and the rerun completes the bytes. Exit 77 (skipped) without mpirun or without MPI in
+# the build.
 # Usage: test_mpi.sh PATH/TO/uae [PATH/TO/test_dist]
 set -u
 UAE=$(realpath "${1:?usage: test_mpi.sh PATH/TO/uae [PATH/TO/test_dist]}")
@@ -134,6 +136,24 @@ contains "does not share its work over the 2 ranks" "says why"
 [ ! -e "$tmp/bad.st" ] || fail "train under mpirun -n 2 wrote a checkpoint"
 expect 2 "--trace with two ranks" -- "${mpi[@]}" 2 "$UAE" "${run[@]}" --out "$tmp/bad" \
     --trace "$tmp/bad.jsonl"
+
+# ---- a rank whose device fails part-way (UAE_OPENCL_FAULT on rank 1 only, as in
+# tests/test_device_faults.sh): rank 0 names the rank and the error, the job exits 1, the folder
+# holds a resumable prefix and no adversarial.safetensors; rerun with R = 3: the bytes of R = 1 ----
+if "$UAE" devices --json 2>/dev/null | grep -q '"backend": "opencl"'; then
+    ocl=(-q --device opencl attack --model "$tmp/m.st" --n 12 --batch 2 --iterations 2
+         --mine-steps 1 --proj-count 4 --proj-dim 2)
+    expect 0 "OpenCL, one process" -- "$UAE" "${ocl[@]}" --out "$tmp/o1"
+    expect 1 "a rank's device fails" -- "${mpi[@]}" 1 "$UAE" "${ocl[@]}" --out "$tmp/of" \
+        : -n 1 env UAE_OPENCL_FAULT=launch:attack_step:3 "$UAE" "${ocl[@]}" --out "$tmp/of"
+    contains "uae attack: rank 1: attack_step on OpenCL" "rank 0 names the failed rank and the op"
+    contains "CL_OUT_OF_RESOURCES" "and the driver's error"
+    [ ! -e "$tmp/of/adversarial.safetensors" ] || fail "a failed job wrote adversarial.safetensors"
+    expect 0 "the failed job rerun with mpirun -n 3" -- "${mpi[@]}" 3 "$UAE" "${ocl[@]}" --out "$tmp/of"
+    same_folder "$tmp/o1" "$tmp/of" "failed on rank 1, rerun with 3 ranks"
+else
+    echo "note: no OpenCL device: the device-fault case is not run"
+fi
 
 # ---- uae devices: the device of each rank --------------------------------------------------------
 expect 0 "devices under mpirun -n 2" -- "${mpi[@]}" 2 "$UAE" devices
