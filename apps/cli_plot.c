@@ -211,14 +211,23 @@ static int report_add(int rc, const char *path) {
     return rc < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 }
 
+static const char *base_name(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
 /* Reads one file: a JSON document, or JSON lines (one object per line; blank lines skipped). */
 static int read_file(const plot_args *a, chart *c, const char *path) {
+    /* Several files: each series is named after its file, without the extension; by its base name
+     * unless another file has the same one ("a/stats.jsonl", "b/stats.jsonl": by the path). */
     char tag[96] = "";
     if (a->nfiles > 1) {
-        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-        const char *dot = strrchr(base, '.');
-        snprintf(tag, sizeof tag, "%.*s: ", (int)(dot && dot != base ? dot - base : (long)strlen(base)),
-                 base);
+        const char *name = base_name(path);
+        for (int i = 0; i < a->nfiles; i++)
+            if (a->files[i] != path && strcmp(base_name(a->files[i]), name) == 0) name = path;
+        const char *dot = strrchr(name, '.');
+        if (dot && (dot == name || dot[-1] == '/')) dot = NULL;
+        snprintf(tag, sizeof tag, "%.*s: ", (int)(dot ? dot - name : (long)strlen(name)), name);
     }
     json_error_t err;
     json_t *doc = json_load_file(path, JSON_DECODE_ANY, &err);
@@ -438,6 +447,14 @@ static layout lay_out(const plot_args *a, const chart *c) {
         nice_range(&f->xlo, &f->xhi, false);
     }
     nice_range(&f->ylo, &f->yhi, a->bar);
+    /* Room left of the plot for the y label (rotated, at x = 22) and the widest tick label. */
+    double ys = tick_step(f->ylo, f->yhi), widest_tick = 0;
+    for (double v = f->ylo; v <= f->yhi + ys * 1e-6; v += ys) {
+        char t[32];
+        format_tick(v, ys, t, sizeof t);
+        widest_tick = fmax(widest_tick, text_width(t, GLYPH));
+    }
+    f->px0 = fmax(LEFT, 36 + widest_tick + 12);
     /* The legend, right of the plot area: at most LEGEND_ROWS rows. */
     L.legend_rows = c->ns > LEGEND_ROWS ? LEGEND_ROWS : c->ns;
     L.legend_w = c->ns > LEGEND_ROWS ? text_width("... and 999 more", GLYPH) : 0;

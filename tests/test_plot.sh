@@ -35,6 +35,10 @@ expect 0 "a bar chart of a JSON document's records" -- "$UAE" plot "$tmp/b.json"
     --y gflops --by device --ylabel "GFLOP/s" --out "$tmp/b.svg"
 contains "2 series, 3 points" "the bars"
 
+mkdir -p "$tmp/a" "$tmp/b" && cp "$tmp/t.jsonl" "$tmp/a/s.jsonl" && cp "$tmp/t.jsonl" "$tmp/b/s.jsonl"
+expect 0 "two files of the same name" -- "$UAE" plot "$tmp/a/s.jsonl" "$tmp/b/s.jsonl" --x t --y I \
+    --where index=0 --out "$tmp/two.svg"
+contains "2 series, 10 points" "one series per file, named by the path"
 python3 - "$tmp" <<'PY' || fail "the SVG files"
 import sys, xml.etree.ElementTree as ET
 d = sys.argv[1]
