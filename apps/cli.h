@@ -53,6 +53,7 @@ struct cli_command {
 /* The commands, defined in apps/cli_*.c; the table that lists them is in apps/uae.c. */
 extern const cli_command cli_cmd_devices, cli_cmd_selftest, cli_cmd_train, cli_cmd_eval,
     cli_cmd_reconstruct, cli_cmd_attack, cli_cmd_augment, cli_cmd_demo;
+extern const cli_command cli_cmd_mine, cli_cmd_plot; /* the lab course's tools (docs/labs/) */
 
 /* Option ids (getopt_long's val) of the global options. A command's own long options use letters
  * or values from CLI_OPT_FIRST_COMMAND up, so that they never collide with these. */

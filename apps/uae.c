@@ -21,7 +21,8 @@ static const cli_command cli_cmd_help = {
 /* The commands in the order `uae --help` lists them. A new command is one file and one line here. */
 static const cli_command *const commands[] = {
     &cli_cmd_devices, &cli_cmd_selftest, &cli_cmd_demo,   &cli_cmd_train, &cli_cmd_eval,
-    &cli_cmd_reconstruct, &cli_cmd_attack, &cli_cmd_augment, &cli_cmd_help,
+    &cli_cmd_reconstruct, &cli_cmd_attack, &cli_cmd_augment, &cli_cmd_mine,  &cli_cmd_plot,
+    &cli_cmd_help,
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
