@@ -22,6 +22,7 @@ typedef struct mine_args {
     double lr;
     bool ema, train_js, json;
     const char *trace;     /* --trace FILE, or NULL */
+    bool stop;          /* --help was answered: nothing to run */
 } mine_args;
 
 /* I(X; Y) of X, Y in R^d whose coordinate pairs (x_i, y_i) are independent standard Gaussians of
@@ -73,7 +74,7 @@ static int parse_args(const cli_command *cmd, cli_globals *g, int argc, char **a
         const char *v = p.arg;
         int rc = CLI_EXIT_OK;
         switch (c) {
-        case CLI_STOP: return p.exit_code;
+        case CLI_STOP: a->stop = true; return p.exit_code;
         case OPT_RHO: rc = cli_parse_float(cmd, "--rho", v, -0.9999, 0.9999, &a->rho); break;
         case OPT_DIM: rc = cli_parse_int(cmd, "--dim", v, 1, 4096, &a->dim); break;
         case OPT_ESTIMATOR:
@@ -227,7 +228,7 @@ static int run_mine_cmd(const cli_command *cmd, cli_globals *g, int argc, char *
     mine_args a = {.rho = 0.9, .dim = 5, .estimator = UAE_MINE_EST_DV, .head = UAE_MINE_HEAD_SUM,
                    .hidden = 64, .steps = 1000, .batch = 256, .eval_batches = 8, .lr = 1e-3};
     int rc = parse_args(cmd, g, argc, argv, &a);
-    if (rc != CLI_EXIT_OK) return rc;
+    if (rc != CLI_EXIT_OK || a.stop) return rc;
     uae_backend *be = NULL;
     rc = cli_open_device(cmd, g, &be);
     if (rc != CLI_EXIT_OK) return rc;

@@ -33,6 +33,7 @@ typedef struct plot_args {
     bool bar;
     char **files;
     int nfiles;
+    bool stop;          /* --help was answered: nothing to run */
 } plot_args;
 
 /* ---- the data: series of (x, y) points, or of one value per category for bars ---- */
@@ -621,7 +622,7 @@ static int parse_args(const cli_command *cmd, cli_globals *g, int argc, char **a
     for (int c; (c = cli_next(&p)) != -1;) {
         const char *v = p.arg;
         switch (c) {
-        case CLI_STOP: return p.exit_code;
+        case CLI_STOP: a->stop = true; return p.exit_code;
         case OPT_X: a->x = v; break;
         case OPT_Y:
             free(a->y_list);
@@ -666,6 +667,11 @@ static int run_plot(const cli_command *cmd, cli_globals *g, int argc, char **arg
     chart *c = calloc(1, sizeof *c);
     if (!c) return CLI_EXIT_FAILURE;
     int rc = parse_args(cmd, g, argc, argv, &a);
+    if (a.stop) {
+        free(c);
+        free(a.y_list);
+        return rc;
+    }
     for (int i = 0; rc == CLI_EXIT_OK && i < a.nfiles; i++) rc = read_file(&a, c, a.files[i]);
     if (rc == CLI_EXIT_OK && c->ns == 0) {
         fprintf(stderr, "uae plot: no record has a number at --y %s%s%s (after --where): check the "

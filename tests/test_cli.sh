@@ -97,12 +97,19 @@ else
     failures=$((failures + 1))
 fi
 
-# Every command has help, by --help and by `uae help`.
-for cmd in devices selftest train eval reconstruct attack augment demo help; do
+# Every command `uae --help` lists has help, by --help and by `uae help`, and the two print the
+# same: `CMD --help` prints its help and stops (a command that went on to run after its help once
+# printed its results too).
+"$UAE" --help > "$out.list" 2>&1
+cmds=$(sed -n '/^Commands:/,/^$/p' "$out.list" | awk 'NF && !/^Commands:/ {print $1}')
+[ "$(echo $cmds | wc -w)" -ge 10 ] || fail "uae --help lists fewer than 10 commands: $cmds"
+for cmd in $cmds; do
     expect 0 "uae $cmd --help" -- "$UAE" "$cmd" --help
     contains "Usage: uae $cmd" "$cmd --help shows its usage"
     contains "--device SPEC" "$cmd --help shows the global options"
+    cp "$out" "$out.help"
     expect 0 "uae help $cmd" -- "$UAE" help "$cmd"
+    cmp -s "$out" "$out.help" || fail "uae $cmd --help prints more than \`uae help $cmd\`: $(diff "$out.help" "$out" | head -3)"
 done
 # attack, augment and demo run for minutes (tests/test_augment.sh runs them at a tiny scale); here
 # only their usage errors, which stop before any work.
