@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "uae/backend.h"
+#include "apps/progress.h"
 #include "uae/log.h"
 
 /* Exit status of every command (documented in `uae --help` and docs/user-guide.md). */

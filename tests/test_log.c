@@ -1,10 +1,11 @@
-/* tests/test_log.c — log levels, the duration/rate formatters and the progress bar, with a fake
- * clock and a temporary file standing in for the terminal. Exact string comparisons: these are the
- * texts users read. */
+/* tests/test_log.c — the library's log levels, and the apps' duration/rate formatters and progress
+ * bar (apps/progress.c), with a fake clock and a temporary file standing in for the terminal.
+ * Exact string comparisons: these are the texts users read. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "apps/progress.h"
 #include "uae/log.h"
 
 static int failures = 0;
