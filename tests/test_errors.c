@@ -6,17 +6,7 @@
 #include <string.h>
 
 #include "uae/ops.h"
-
-static int failures = 0;
-
-#define CHECK(cond)                                                                               \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s (last error: %s)\n", __FILE__, __LINE__,     \
-                    #cond, uae_last_error());                                                     \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
+#include "tests/test_util.h"
 
 /* st must be `want` and the message must contain every one of the words. */
 static void expect(const char *what, uae_status st, uae_status want, const char *w1,

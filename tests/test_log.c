@@ -7,16 +7,7 @@
 
 #include "apps/progress.h"
 #include "uae/log.h"
-
-static int failures = 0;
-
-#define CHECK(cond)                                                                               \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);              \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
+#include "tests/test_util.h"
 
 static void check_str(const char *got, const char *want, int line) {
     if (strcmp(got, want) != 0) {
