@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "data_impl.h"
+#include "data_util.h"
 
 #define CIFAR_PIXELS (3 * 32 * 32)
 

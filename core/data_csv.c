@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "data_impl.h"
+#include "data_util.h"
 
 /* Largest CSV file we read into memory; the parsed table takes about 4 times its size. */
 #define CSV_MAX_BYTES ((int64_t)1 << 30)

@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include "data_impl.h"
+#include "data_util.h"
 
 /* Bytes are read in pieces of at most this size (gzread takes an unsigned int). */
 #define READ_PIECE ((int64_t)1 << 26)

@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "data_impl.h"
+#include "data_util.h"
 #include "uae/image.h"
 
 /* The PNG files of a folder tree: paths and labels, in class order, then file-name order. */

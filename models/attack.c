@@ -3,6 +3,7 @@
  * runs an attack on a model is models/attack_run.c; docs/method.md derives the formulas. */
 #include "uae/attack.h"
 
+#include "enum_names.h"
 #include "uae/data.h"
 #include "mine_streams.h"
 
@@ -22,12 +23,10 @@ const char *uae_attack_method_name(uae_attack_method m) {
 }
 
 uae_status uae_attack_method_parse(const char *name, uae_attack_method *out) {
-    for (int i = 0; i < UAE_ATTACK_METHOD_COUNT; i++)
-        if (strcmp(name, method_names[i]) == 0) {
-            *out = (uae_attack_method)i;
-            return UAE_OK;
-        }
-    return uae_fail(UAE_ERR_INVALID, "attack method '%s': expected minmax, penalty or pgd", name);
+    int v;
+    UAE_TRY(uae_enum_parse("attack method", method_names, UAE_ATTACK_METHOD_COUNT, name, &v));
+    *out = (uae_attack_method)v;
+    return UAE_OK;
 }
 
 const char *uae_attack_samples_name(uae_attack_samples s) {
@@ -35,12 +34,10 @@ const char *uae_attack_samples_name(uae_attack_samples s) {
 }
 
 uae_status uae_attack_samples_parse(const char *name, uae_attack_samples *out) {
-    for (int i = 0; i < UAE_ATTACK_SAMPLES_COUNT; i++)
-        if (strcmp(name, samples_names[i]) == 0) {
-            *out = (uae_attack_samples)i;
-            return UAE_OK;
-        }
-    return uae_fail(UAE_ERR_INVALID, "MINE samples '%s': expected conv or random", name);
+    int v;
+    UAE_TRY(uae_enum_parse("MINE samples", samples_names, UAE_ATTACK_SAMPLES_COUNT, name, &v));
+    *out = (uae_attack_samples)v;
+    return UAE_OK;
 }
 
 uae_status uae_attack_defaults(uae_model_kind kind, uae_attack_config *cfg) {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "augment_impl.h"
+#include "enum_names.h"
 #include "model_impl.h"
 #include "uae/checkpoint.h"
 #include "uae/io.h"
@@ -50,13 +51,10 @@ const char *uae_augment_task_name(uae_augment_task t) {
 }
 
 uae_status uae_augment_task_parse(const char *name, uae_augment_task *out) {
-    for (int i = 0; i < UAE_TASK_COUNT; i++)
-        if (strcmp(name, task_names[i]) == 0) {
-            *out = (uae_augment_task)i;
-            return UAE_OK;
-        }
-    return uae_fail(UAE_ERR_INVALID, "unknown task '%s' (reconstruction, representation, "
-                    "contrastive)", name);
+    int v;
+    UAE_TRY(uae_enum_parse("task", task_names, UAE_TASK_COUNT, name, &v));
+    *out = (uae_augment_task)v;
+    return UAE_OK;
 }
 
 /* Each task's default preset and the kind of model its attack is set up for. */

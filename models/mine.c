@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "enum_names.h"
 #include "mine_streams.h"
 
 /* Parameter slots. Conv slots are -1 for the dense net. */
@@ -36,12 +37,10 @@ const char *uae_mine_estimator_name(uae_mine_estimator e) {
 }
 
 uae_status uae_mine_estimator_parse(const char *name, uae_mine_estimator *out) {
-    for (int i = 0; i < UAE_MINE_EST_COUNT; i++)
-        if (strcmp(name, estimator_names[i]) == 0) {
-            *out = (uae_mine_estimator)i;
-            return UAE_OK;
-        }
-    return uae_fail(UAE_ERR_INVALID, "MINE estimator '%s': expected dv, js or infonce", name);
+    int v;
+    UAE_TRY(uae_enum_parse("MINE estimator", estimator_names, UAE_MINE_EST_COUNT, name, &v));
+    *out = (uae_mine_estimator)v;
+    return UAE_OK;
 }
 
 static const char *const net_names[] = {"mine", "mine-dense"};
@@ -52,12 +51,10 @@ const char *uae_mine_net_name(uae_mine_net net) {
 }
 
 uae_status uae_mine_net_parse(const char *name, uae_mine_net *out) {
-    for (int i = 0; i < UAE_MINE_NET_COUNT; i++)
-        if (strcmp(name, net_names[i]) == 0) {
-            *out = (uae_mine_net)i;
-            return UAE_OK;
-        }
-    return uae_fail(UAE_ERR_INVALID, "MINE network '%s': expected mine or mine-dense", name);
+    int v;
+    UAE_TRY(uae_enum_parse("MINE network", net_names, UAE_MINE_NET_COUNT, name, &v));
+    *out = (uae_mine_net)v;
+    return UAE_OK;
 }
 
 void uae_mine_config_default(uae_mine_net net, uae_mine_config *cfg) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "checked.h"
+#include "enum_names.h"
 
 /* ---- Parameters ---------------------------------------------------------------------------- */
 
@@ -242,12 +243,10 @@ const char *uae_optimizer_name(uae_optim_fn fn) {
 }
 
 uae_status uae_optimizer_parse(const char *name, uae_optim_fn *out) {
-    for (int i = 0; i < UAE_OPTIM_COUNT; i++)
-        if (strcmp(name, optim_names[i]) == 0) {
-            *out = (uae_optim_fn)i;
-            return UAE_OK;
-        }
-    return uae_fail(UAE_ERR_INVALID, "optimizer '%s': expected sgd, adam, rmsprop or adadelta", name);
+    int v;
+    UAE_TRY(uae_enum_parse("optimizer", optim_names, UAE_OPTIM_COUNT, name, &v));
+    *out = (uae_optim_fn)v;
+    return UAE_OK;
 }
 
 uae_status uae_optimizer_step(uae_optimizer *o, uae_params *p) {

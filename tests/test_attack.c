@@ -10,25 +10,7 @@
 
 #include "uae/attack.h"
 #include "uae/rng.h"
-
-static int failures = 0;
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                           \
-            printf(__VA_ARGS__);                                                                  \
-            printf("\n");                                                                         \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
-#define TRY(expr)                                                                                 \
-    do {                                                                                          \
-        uae_status st_ = (expr);                                                                  \
-        if (st_ != UAE_OK) {                                                                      \
-            printf("FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #expr, uae_last_error());          \
-            exit(1);                                                                              \
-        }                                                                                         \
-    } while (0)
+#include "tests/test_util.h"
 
 static bool near(double a, double b, double tol) { return fabs(a - b) <= tol; }
 
@@ -379,9 +361,6 @@ static void test_supervised(uae_backend *be, bool small) {
 /* ---- 3. cpu == every OpenCL device ----------------------------------------------------------- */
 
 static int test_devices(bool small) {
-    uae_device_info dev[32];
-    int count = 0;
-    TRY(uae_device_list(dev, 32, &count));
     int tested = 0;
     const int C = 1, H = 8, W = 8;
     const int64_t B = 2, D = C * H * W;
@@ -403,12 +382,9 @@ static int test_devices(bool small) {
     ar.proj_dim = 8;
     float *xcr = malloc((size_t)(B * D) * sizeof *xcr);
     TRY(uae_attack_run(mc, &ar, x, NULL, 0, B, xcr, rcr));
-    for (int i = 0; i < count && i < 32; i++) {
-        if (strcmp(dev[i].backend, "opencl") != 0) continue;
-        char spec[16];
-        snprintf(spec, sizeof spec, "%d", dev[i].index);
+    FOR_EACH_DEVICE(dev, TEST_OPENCL) {
         uae_backend *be;
-        TRY(uae_backend_open(spec, &be));
+        TRY(uae_backend_open(dev->spec, &be));
         uae_model *mo = tiny_model(be, "conv-ae", C, H, W, 0);
         TRY(uae_params_copy(uae_model_params(mo), uae_model_params(mc), false));
         TRY(uae_attack_run(mo, &ac, x, NULL, 0, B, xo, ro));
@@ -418,17 +394,17 @@ static int test_devices(bool small) {
         printf("%s: |x'_cpu - x'_ocl| = %.3g, success %d %d, ops run on the host: %llu\n",
                uae_backend_name(be), diff, ro[0].success, ro[1].success,
                (unsigned long long)uae_backend_fallback_count(be));
-        CHECK(diff <= 1e-4, "%s: |x'_cpu - x'_ocl| = %g", dev[i].name, diff);
+        CHECK(diff <= 1e-4, "%s: |x'_cpu - x'_ocl| = %g", dev->info.name, diff);
         for (int64_t b = 0; b < B; b++)
-            CHECK(rc[b].success == ro[b].success, "%s: sample %lld success %d vs %d", dev[i].name,
-                  (long long)b, rc[b].success, ro[b].success);
+            CHECK(rc[b].success == ro[b].success, "%s: sample %lld success %d vs %d",
+                  dev->info.name, (long long)b, rc[b].success, ro[b].success);
         /* random mode: the projections are the same bits on both (the RNG is bit-exact), the
          * products and standardisation differ by rounding; 1e-4 as above */
         TRY(uae_attack_run(mo, &ar, x, NULL, 0, B, xo, ro));
         diff = max_abs_diff(xcr, xo, B * D);
         printf("%s, random projections: |x'_cpu - x'_ocl| = %.3g, I %.4f / %.4f (cpu %.4f / %.4f)\n",
                uae_backend_name(be), diff, ro[0].mi, ro[1].mi, rcr[0].mi, rcr[1].mi);
-        CHECK(diff <= 1e-4, "%s, random projections: |x'_cpu - x'_ocl| = %g", dev[i].name, diff);
+        CHECK(diff <= 1e-4, "%s, random projections: |x'_cpu - x'_ocl| = %g", dev->info.name, diff);
         uae_model_free(mo);
         uae_backend_free(be);
         tested++;
@@ -439,15 +415,12 @@ static int test_devices(bool small) {
     free(xc);
     free(xcr);
     free(xo);
-    if (tested == 0) {
-        printf("no OpenCL device: skipped\n");
-        return 77;
-    }
-    return failures ? 1 : 0;
+    if (tested == 0) test_skip("no OpenCL device");
+    return test_exit();
 }
 
 int main(int argc, char **argv) {
-    bool small = getenv("UAE_TEST_SMALL") && atoi(getenv("UAE_TEST_SMALL")) > 0;
+    bool small = test_small();
     if (argc > 1 && strcmp(argv[1], "--opencl") == 0) return test_devices(small);
     test_dual_update();
     test_selection();

@@ -11,6 +11,7 @@
 
 #include "uae/autodiff.h"
 #include "uae/nn.h"
+#include "tests/test_util.h"
 
 #define MAX_LEAVES 3
 
@@ -261,7 +262,7 @@ static int check_case(harness *h, const gcase *c, unsigned index) {
     uae_tensor leaves[MAX_LEAVES], grads[MAX_LEAVES], aux = {0};
     float *host[MAX_LEAVES] = {0}, *ghost[MAX_LEAVES] = {0}, *r_host = NULL;
     size_t mark = uae_arena_mark(h->params);
-    int failures = 0;
+    int fails = 0;
     uae_status st = UAE_OK;
     for (int i = 0; i < c->nleaves && st == UAE_OK; i++) {
         const leafspec *l = &c->leaf[i];
@@ -289,7 +290,7 @@ static int check_case(harness *h, const gcase *c, unsigned index) {
     for (int i = 0; i < c->nleaves && st == UAE_OK; i++) st = uae_tensor_read(&grads[i], ghost[i]);
     if (st != UAE_OK) {
         printf("FAIL %-20s %s: %s\n", c->name, uae_backend_name(h->be), uae_last_error());
-        failures = 1;
+        fails = 1;
         goto done;
     }
     double worst = 0;
@@ -308,7 +309,7 @@ static int check_case(harness *h, const gcase *c, unsigned index) {
             if (st == UAE_OK) st = run_case(h, c, leaves, grads, &aux, false, &r_host, &lm);
             host[i][e] = saved;
             uae_tensor_write(&leaves[i], host[i]);
-            if (st != UAE_OK) { failures++; break; }
+            if (st != UAE_OK) { fails++; break; }
             /* The perturbed inputs are rounded to float: use the actual step taken. */
             double step_up = (double)(saved + c->eps) - saved, step_dn = saved - (double)(saved - c->eps);
             double fd = (lp - lm) / (step_up + step_dn);
@@ -329,22 +330,22 @@ static int check_case(harness *h, const gcase *c, unsigned index) {
             double err = fabs(fd - an), tol = 2e-3 + 2e-2 * fmax(fabs(fd), fabs(an));
             if (err / tol > worst) worst = err / tol;
             if (err > tol) {
-                if (failures < 5)
+                if (fails < 5)
                     printf("  %s leaf %d elem %lld: analytic %.6f numeric %.6f\n", c->name, i,
                            (long long)e, an, fd);
-                failures++;
+                fails++;
             }
         }
     }
     /* Skipping must stay the exception, or the check would check nothing. */
-    if (skipped * 4 > checked) failures++;
+    if (skipped * 4 > checked) fails++;
     printf("%s %-20s %-24s worst err/tol %.3f (%d points, %d at kinks skipped)\n",
-           failures ? "FAIL" : "ok  ", c->name, uae_backend_name(h->be), worst, checked, skipped);
+           fails ? "FAIL" : "ok  ", c->name, uae_backend_name(h->be), worst, checked, skipped);
 done:
     for (int i = 0; i < c->nleaves; i++) { free(host[i]); free(ghost[i]); }
     free(r_host);
     uae_arena_reset(h->params, mark);
-    return failures ? 1 : 0;
+    return fails ? 1 : 0;
 }
 
 /* Checks that leaves the loss does not reach get a zero gradient, and errors are sticky. */
@@ -399,17 +400,13 @@ static int check_semantics(harness *h) {
 }
 
 int main(void) {
-    int ndev = 0;
-    uae_device_list(NULL, 0, &ndev);
-    int failures = 0, ran = 0;
-    const char *small = getenv("UAE_TEST_SMALL");
-    for (int d = 0; d < ndev; d++) {
-        char spec[16];
-        snprintf(spec, sizeof spec, "%d", d);
+    int failed = 0, ran = 0;
+    bool small = test_small();
+    FOR_EACH_DEVICE(dev, TEST_ALL_DEVICES) {
         harness h = {0};
-        if (uae_backend_open(spec, &h.be) != UAE_OK) {
-            printf("FAIL cannot open device %d: %s\n", d, uae_last_error());
-            failures++;
+        if (uae_backend_open(dev->spec, &h.be) != UAE_OK) {
+            printf("FAIL cannot open device %s: %s\n", dev->spec, uae_last_error());
+            failed++;
             continue;
         }
         if (uae_arena_create(h.be, 1 << 16, &h.params) || uae_arena_create(h.be, 1 << 16, &h.scratch) ||
@@ -419,16 +416,16 @@ int main(void) {
         }
         size_t ncases = sizeof cases / sizeof cases[0];
         for (size_t i = 0; i < ncases; i++) {
-            if (small && *small == '1' && i % 3 != 0) continue;
-            failures += check_case(&h, &cases[i], (unsigned)i);
+            if (small && i % 3 != 0) continue;
+            failed += check_case(&h, &cases[i], (unsigned)i);
             ran++;
         }
-        failures += check_semantics(&h);
+        failed += check_semantics(&h);
         uae_tape_free(h.tape);
         uae_arena_free(h.scratch);
         uae_arena_free(h.params);
         uae_backend_free(h.be);
     }
-    printf("%d gradient checks, %d failed\n", ran, failures);
-    return failures ? 1 : 0;
+    printf("%d gradient checks, %d failed\n", ran, failed);
+    return failed ? 1 : 0;
 }

@@ -5,16 +5,7 @@
 #include <string.h>
 
 #include "apps/cli.h"
-
-static int failures = 0;
-
-#define CHECK(cond)                                                                               \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);              \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
+#include "tests/test_util.h"
 
 static const cli_command test_cmd = {.name = "test", .summary = "", .usage = "", .help = ""};
 

@@ -10,25 +10,7 @@
 
 #include "uae/attack.h"
 #include "uae/rng.h"
-
-static int failures = 0;
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                           \
-            printf(__VA_ARGS__);                                                                  \
-            printf("\n");                                                                         \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
-#define TRY(expr)                                                                                 \
-    do {                                                                                          \
-        uae_status st_ = (expr);                                                                  \
-        if (st_ != UAE_OK) {                                                                      \
-            printf("FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #expr, uae_last_error());          \
-            exit(1);                                                                              \
-        }                                                                                         \
-    } while (0)
+#include "tests/test_util.h"
 
 enum { C = 1, H = 8, W = 8, D = C * H * W, E = 64, AUG = 8 };
 /* The RNG streams of the views (models/model_impl.h: UAE_STREAM_VIEWS, UAE_STREAM_NEG_VIEWS). */
@@ -377,9 +359,7 @@ static void test_batch_independence(env *e, const float *neg, int64_t M, bool sm
  * contract a*b+c), so each step's gradient differs by rounding; lr 0.01 keeps delta's drift far
  * below this (as in test_attack). */
 static int test_devices(bool small) {
-    uae_device_info dev[32];
-    int count = 0, tested = 0;
-    TRY(uae_device_list(dev, 32, &count));
+    int tested = 0;
     const int64_t B = 2, M = 6;
     float *x = images(B, 9), *neg = images(M, 10);
     float *xc = malloc((size_t)(B * D) * sizeof *xc), *xo = malloc((size_t)(B * D) * sizeof *xo);
@@ -390,12 +370,9 @@ static int test_devices(bool small) {
     small_config(&ac, neg, M, small ? 4 : 10);
     uae_attack_result rc[2], ro[2];
     TRY(uae_attack_run(mc, &ac, x, NULL, 0, B, xc, rc));
-    for (int i = 0; i < count && i < 32; i++) {
-        if (strcmp(dev[i].backend, "opencl") != 0) continue;
-        char spec[16];
-        snprintf(spec, sizeof spec, "%d", dev[i].index);
+    FOR_EACH_DEVICE(dev, TEST_OPENCL) {
         uae_backend *be;
-        TRY(uae_backend_open(spec, &be));
+        TRY(uae_backend_open(dev->spec, &be));
         uae_model *mo = tiny_simclr(be);
         TRY(uae_params_copy(uae_model_params(mo), uae_model_params(mc), false));
         TRY(uae_attack_run(mo, &ac, x, NULL, 0, B, xo, ro));
@@ -404,13 +381,13 @@ static int test_devices(bool small) {
                "run on the host: %llu\n", uae_backend_name(be), diff, rc[0].loss_clean,
                ro[0].loss_clean, ro[0].success, ro[1].success, rc[0].success, rc[1].success,
                (unsigned long long)uae_backend_fallback_count(be));
-        CHECK(diff <= 1e-4, "%s: |x'_cpu - x'_ocl| = %g", dev[i].name, diff);
+        CHECK(diff <= 1e-4, "%s: |x'_cpu - x'_ocl| = %g", dev->info.name, diff);
         for (int64_t b = 0; b < B; b++) {
-            CHECK(rc[b].success == ro[b].success, "%s: sample %lld success %d vs %d", dev[i].name,
-                  (long long)b, rc[b].success, ro[b].success);
+            CHECK(rc[b].success == ro[b].success, "%s: sample %lld success %d vs %d",
+                  dev->info.name, (long long)b, rc[b].success, ro[b].success);
             /* l(x) on two devices: float32 sums in other orders, 1e-4 of a loss of ~2 */
             CHECK(fabsf(rc[b].loss_clean - ro[b].loss_clean) <= 1e-4f, "%s: l(x) %g vs %g",
-                  dev[i].name, rc[b].loss_clean, ro[b].loss_clean);
+                  dev->info.name, rc[b].loss_clean, ro[b].loss_clean);
         }
         uae_model_free(mo);
         uae_backend_free(be);
@@ -422,15 +399,12 @@ static int test_devices(bool small) {
     free(neg);
     free(xc);
     free(xo);
-    if (tested == 0) {
-        printf("no OpenCL device: skipped\n");
-        return 77;
-    }
-    return failures ? 1 : 0;
+    if (tested == 0) test_skip("no OpenCL device");
+    return test_exit();
 }
 
 int main(int argc, char **argv) {
-    bool small = getenv("UAE_TEST_SMALL") && atoi(getenv("UAE_TEST_SMALL")) > 0;
+    bool small = test_small();
     if (argc > 1 && strcmp(argv[1], "--opencl") == 0) return test_devices(small);
     const int64_t n = 3, M = 6, pool = 20;
     float *x = images(n, 1), *train = images(pool, 2), *neg = malloc((size_t)(M * D) * sizeof *neg);

@@ -1,22 +1,18 @@
 /* tests/test_errors.c — the error paths of the op interface: bad shapes are UAE_ERR_SHAPE with a
  * message naming the op and the tensor, impossible allocations are UAE_ERR_NOMEM (no crash), and
- * tensors of two backends in one op are rejected. Does not test what ops compute (test_ops.c). */
+ * tensors of two backends in one op are rejected. Also the settings chosen by name (optimizer,
+ * attack method, ...): every name parses back to its value, an unknown one lists the accepted
+ * names. Does not test what ops compute (test_ops.c). */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "uae/attack.h"
+#include "uae/augment.h"
+#include "uae/mine.h"
+#include "uae/nn.h"
 #include "uae/ops.h"
-
-static int failures = 0;
-
-#define CHECK(cond)                                                                               \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s (last error: %s)\n", __FILE__, __LINE__,     \
-                    #cond, uae_last_error());                                                     \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
+#include "tests/test_util.h"
 
 /* st must be `want` and the message must contain every one of the words. */
 static void expect(const char *what, uae_status st, uae_status want, const char *w1,
@@ -30,6 +26,37 @@ static void expect(const char *what, uae_status st, uae_status want, const char 
                 w1 ? w1 : "", w2 ? w2 : "");
         failures++;
     }
+}
+
+/* Every name of an enum-valued setting parses back to its value; an unknown name fails with a
+ * message that names the setting and lists the names in order. */
+static void test_enum_names(void) {
+#define ROUND_TRIP(type, count, name_fn, parse_fn)                                                \
+    for (int v = 0; v < (count); v++) {                                                           \
+        type out = (type)-1;                                                                      \
+        CHECK(parse_fn(name_fn((type)v), &out) == UAE_OK && out == (type)v, "%s",                \
+              name_fn((type)v));                                                                  \
+    }
+    ROUND_TRIP(uae_optim_fn, UAE_OPTIM_COUNT, uae_optimizer_name, uae_optimizer_parse);
+    ROUND_TRIP(uae_attack_method, UAE_ATTACK_METHOD_COUNT, uae_attack_method_name,
+               uae_attack_method_parse);
+    ROUND_TRIP(uae_attack_samples, UAE_ATTACK_SAMPLES_COUNT, uae_attack_samples_name,
+               uae_attack_samples_parse);
+    ROUND_TRIP(uae_augment_task, UAE_TASK_COUNT, uae_augment_task_name, uae_augment_task_parse);
+    ROUND_TRIP(uae_mine_estimator, UAE_MINE_EST_COUNT, uae_mine_estimator_name,
+               uae_mine_estimator_parse);
+    ROUND_TRIP(uae_mine_net, UAE_MINE_NET_COUNT, uae_mine_net_name, uae_mine_net_parse);
+#undef ROUND_TRIP
+    uae_optim_fn fn = UAE_OPTIM_SGD;
+    CHECK_FAILS(uae_optimizer_parse("adamw", &fn), UAE_ERR_INVALID,
+                "optimizer 'adamw': expected sgd, adam, rmsprop or adadelta");
+    CHECK(fn == UAE_OPTIM_SGD, "a failed parse leaves *out alone");
+    uae_mine_net net;
+    CHECK_FAILS(uae_mine_net_parse("", &net), UAE_ERR_INVALID,
+                "MINE network '': expected mine or mine-dense");
+    uae_augment_task task;
+    CHECK_FAILS(uae_augment_task_parse("Contrastive", &task), UAE_ERR_INVALID,
+                "task 'Contrastive': expected reconstruction, representation or contrastive");
 }
 
 int main(void) {
@@ -128,6 +155,7 @@ int main(void) {
     uae_arena_free(ar);
     uae_backend_free(cpu);
     uae_backend_free(ref);
+    test_enum_names();
     printf("test_errors: %d failure(s)\n", failures);
     return failures ? 1 : 0;
 }

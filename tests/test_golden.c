@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "uae/model.h"
+#include "tests/test_util.h"
 
 #ifndef GOLDEN_DIR
 #define GOLDEN_DIR "tests/golden"
@@ -32,18 +33,6 @@ typedef struct fixture {
     int n;
     float *data;
 } fixture;
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                  \
-            fprintf(stderr, __VA_ARGS__);                                                         \
-            fprintf(stderr, "\n");                                                                \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
 
 static bool load_fixture(const char *model, fixture *f) {
     char path[512];
@@ -295,23 +284,17 @@ done:
 }
 
 int main(void) {
-    /* ref, cpu, and every OpenCL device (by its index in the device list) */
-    char backends[16][16] = {"ref", "cpu"};
-    int nb = 2, count = 0;
-    uae_device_info info[16];
-    if (uae_device_list(info, 16, &count) == UAE_OK)
-        for (int d = 0; d < count && d < 16 && nb < 16; d++)
-            if (strcmp(info[d].backend, "opencl") == 0)
-                snprintf(backends[nb++], sizeof backends[0], "%d", info[d].index);
-    for (int i = 0; i < nb; i++) {
+    /* ref, cpu, and every OpenCL device */
+    FOR_EACH_DEVICE(dev, TEST_ALL_DEVICES) {
+        const char *spec = strcmp(dev->info.backend, "opencl") == 0 ? dev->spec : dev->info.backend;
         uae_model_config cfg;
-        if (uae_model_defaults("dense-ae", 1, 12, 12, 0, &cfg) != UAE_OK) return 1;
+        TRY(uae_model_defaults("dense-ae", 1, 12, 12, 0, &cfg));
         cfg.hidden = 16; /* the fixture's size (see make_golden.py) */
-        run(backends[i], "dense-ae", &cfg);
-        if (uae_model_defaults("conv-ae", 1, 28, 28, 0, &cfg) != UAE_OK) return 1;
-        run(backends[i], "conv-ae", &cfg);
-        if (uae_model_defaults("classifier", 1, 20, 20, 10, &cfg) != UAE_OK) return 1;
-        run(backends[i], "classifier", &cfg);
+        run(spec, "dense-ae", &cfg);
+        TRY(uae_model_defaults("conv-ae", 1, 28, 28, 0, &cfg));
+        run(spec, "conv-ae", &cfg);
+        TRY(uae_model_defaults("classifier", 1, 20, 20, 10, &cfg));
+        run(spec, "classifier", &cfg);
     }
     if (failures) fprintf(stderr, "%d failures\n", failures);
     return failures ? 1 : 0;

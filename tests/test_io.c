@@ -19,39 +19,7 @@
 #include <unistd.h>
 
 #include "uae/io.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                               \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);             \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
-
-/* Runs expr, which must return status want with a message containing text (NULL: any message). */
-#define CHECK_FAILS(expr, want, text)                                                             \
-    do {                                                                                          \
-        uae_status st_ = (expr);                                                                  \
-        const char *text_ = (text);                                                               \
-        if (st_ != (want) || (text_ && !strstr(uae_last_error(), text_))) {                      \
-            fprintf(stderr, "%s:%d: %s\n    gave %s \"%s\"\n    expected %s with \"%s\"\n",       \
-                    __FILE__, __LINE__, #expr, uae_status_name(st_), uae_last_error(),            \
-                    uae_status_name(want), text_ ? text_ : "");                                   \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
-
-#define CHECK_OK(expr)                                                                            \
-    do {                                                                                          \
-        uae_status st_ = (expr);                                                                  \
-        if (st_ != UAE_OK) {                                                                      \
-            fprintf(stderr, "%s:%d: %s gave %s: %s\n", __FILE__, __LINE__, #expr,                 \
-                    uae_status_name(st_), uae_last_error());                                      \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
+#include "tests/test_util.h"
 
 static char dir[512];  /* the folder this run writes into */
 

@@ -1,21 +1,13 @@
-/* tests/test_log.c — log levels, the duration/rate formatters and the progress bar, with a fake
- * clock and a temporary file standing in for the terminal. Exact string comparisons: these are the
- * texts users read. */
+/* tests/test_log.c — the library's log levels, and the apps' duration/rate formatters and progress
+ * bar (apps/progress.c), with a fake clock and a temporary file standing in for the terminal.
+ * Exact string comparisons: these are the texts users read. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "apps/progress.h"
 #include "uae/log.h"
-
-static int failures = 0;
-
-#define CHECK(cond)                                                                               \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);              \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
+#include "tests/test_util.h"
 
 static void check_str(const char *got, const char *want, int line) {
     if (strcmp(got, want) != 0) {

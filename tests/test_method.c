@@ -32,25 +32,7 @@
 #include "uae/checkpoint.h"
 #include "uae/io.h"
 #include "uae/rng.h"
-
-static int failures = 0;
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                           \
-            printf(__VA_ARGS__);                                                                  \
-            printf("\n");                                                                         \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
-#define TRY(expr)                                                                                 \
-    do {                                                                                          \
-        uae_status st_ = (expr);                                                                  \
-        if (st_ != UAE_OK) {                                                                      \
-            printf("FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #expr, uae_last_error());          \
-            exit(1);                                                                              \
-        }                                                                                         \
-    } while (0)
+#include "tests/test_util.h"
 
 /* B images (C, H, W) of smooth blobs in [0.15, 0.85] (away from the box, so that small steps on
  * delta are rarely clipped), from the RNG. */

@@ -18,27 +18,9 @@
 
 #include "uae/mine.h"
 #include "uae/rng.h"
+#include "tests/test_util.h"
 
 #define D 20
-
-static int failures = 0;
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                           \
-            printf(__VA_ARGS__);                                                                  \
-            printf("\n");                                                                         \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
-#define TRY(expr)                                                                                 \
-    do {                                                                                          \
-        uae_status st_ = (expr);                                                                  \
-        if (st_ != UAE_OK) {                                                                      \
-            printf("FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #expr, uae_last_error());          \
-            exit(1);                                                                              \
-        }                                                                                         \
-    } while (0)
 
 static double rho_for(double nats) { return sqrt(1.0 - exp(-2.0 * nats / D)); }
 
@@ -132,7 +114,7 @@ static void check_all_pairs(uae_backend *be, uae_mine_config mc, int64_t N, cons
 }
 
 int main(void) {
-    bool small = getenv("UAE_TEST_SMALL") && atoi(getenv("UAE_TEST_SMALL")) > 0;
+    bool small = test_small();
     if (getenv("UAE_TEST_SEED")) seed_shift = (uint64_t)atoi(getenv("UAE_TEST_SEED"));
     uae_backend *be;
     TRY(uae_backend_open("cpu", &be));

@@ -11,23 +11,12 @@
 #include <time.h>
 
 #include "uae/model.h"
+#include "tests/test_util.h"
 
 #define N_IMAGES 64
 #define SIDE 16
 #define CLASSES 4
 #define BATCH 16
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                  \
-            fprintf(stderr, __VA_ARGS__);                                                         \
-            fprintf(stderr, "\n");                                                                \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
 
 /* The synthetic slice: class 0 a horizontal bar, 1 a vertical bar, 2 a square blob, 3 a diagonal,
  * at positions from a small LCG (test data only; the library's RNG is not under test here). */
@@ -197,15 +186,9 @@ static void test_repeatable(env *e) {
 #define DEVICE_STEPS 3
 
 static void test_devices(const float *hx, const float *ho) {
-    int count = 0;
-    uae_device_list(NULL, 0, &count);
-    uae_device_info *info = calloc((size_t)(count > 0 ? count : 1), sizeof *info);
-    uae_device_list(info, count, &count);
     int tested = 0;
-    for (int d = 0; d < count; d++) {
-        if (strcmp(info[d].backend, "opencl") != 0) continue;
-        char spec[16];
-        snprintf(spec, sizeof spec, "%d", info[d].index);
+    FOR_EACH_DEVICE(dev, TEST_OPENCL) {
+        const char *spec = dev->spec;
         env ec, ed;
         if (!env_open(&ec, "cpu", hx, ho) || !env_open(&ed, spec, hx, ho)) {
             CHECK(0, "device %s: %s", spec, uae_last_error());
@@ -223,11 +206,11 @@ static void test_devices(const float *hx, const float *ho) {
                 for (int s = 0; s < DEVICE_STEPS; s++)
                     worst = fmax(worst, fabs(lc[s] - ld[s]) / fmax(fabs(lc[s]), 1e-6));
                 printf("%-13s cpu vs %s (%s): worst relative loss difference %.2e\n",
-                       cases[i].preset, spec, info[d].name, worst);
+                       cases[i].preset, spec, dev->info.name, worst);
                 CHECK(worst <= TOL_DEVICE, "%s on %s: losses differ by %.3g", cases[i].preset,
-                      info[d].name, worst);
+                      dev->info.name, worst);
             } else {
-                CHECK(0, "%s on %s: %s", cases[i].preset, info[d].name, uae_last_error());
+                CHECK(0, "%s on %s: %s", cases[i].preset, dev->info.name, uae_last_error());
             }
             uae_model_free(mc);
             uae_model_free(md);
@@ -237,7 +220,6 @@ static void test_devices(const float *hx, const float *ho) {
         env_close(&ed);
     }
     if (!tested) printf("no OpenCL device: the cpu-vs-device comparison is skipped\n");
-    free(info);
 }
 
 static void test_interface(env *e) {
@@ -407,8 +389,7 @@ static void test_input_gradient(env *e, const float *hx) {
 }
 
 int main(void) {
-    const char *s = getenv("UAE_TEST_SMALL");
-    bool small = s && *s && strcmp(s, "0") != 0;
+    bool small = test_small();
     float *hx = malloc(sizeof(float) * N_IMAGES * SIDE * SIDE);
     float *ho = malloc(sizeof(float) * N_IMAGES * CLASSES);
     make_data(hx, ho);

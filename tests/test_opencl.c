@@ -15,42 +15,12 @@
 #include "backends/opencl/opencl_internal.h"
 #include "uae/autodiff.h"
 #include "uae/ops.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);              \
-            fprintf(stderr, __VA_ARGS__);                                                         \
-            fprintf(stderr, "\n");                                                                \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
-
-#define TRY(expr)                                                                                 \
-    do {                                                                                          \
-        if ((expr) != UAE_OK) {                                                                   \
-            fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #expr,                  \
-                    uae_last_error());                                                            \
-            exit(1);                                                                              \
-        }                                                                                         \
-    } while (0)
+#include "tests/test_util.h"
 
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* Index (for uae_backend_open) of the first OpenCL device, or -1. */
-static int first_opencl_device(void) {
-    uae_device_info infos[64];
-    int n = 0;
-    uae_device_list(infos, 64, &n);
-    for (int i = 0; i < n && i < 64; i++)
-        if (strcmp(infos[i].backend, "opencl") == 0) return i;
-    return -1;
 }
 
 static uae_backend *open_index(int index, double *seconds) {
@@ -502,17 +472,15 @@ static void test_rng_streams(uae_backend *ocl, uae_backend *ref, uae_backend *cp
 }
 
 int main(void) {
-    int dev = first_opencl_device();
-    if (dev < 0) {
-        puts("no OpenCL device: skipped");
-        return 77;
-    }
+    test_device_set ocls = test_device_list(TEST_OPENCL);
+    if (ocls.n == 0) test_skip("no OpenCL device");
+    int dev = ocls.d[0].info.index; /* the first OpenCL device */
     test_error_names();
     const char *cache_env = getenv("UAE_CACHE_DIR");
     bool cache_off = cache_env && strcmp(cache_env, "off") == 0;
-    if (!cache_off && !getenv("UAE_TEST_SMALL")) test_cache(dev);
+    if (!cache_off && !test_small()) test_cache(dev);
     setenv("UAE_CACHE_DIR", "off", 1);
-    if (!getenv("UAE_TEST_SMALL")) test_build_error(dev);
+    if (!test_small()) test_build_error(dev);
     uae_backend *ocl = open_index(dev, NULL), *ref;
     TRY(uae_backend_open("ref", &ref));
     printf("device: %s\n", uae_backend_name(ocl));

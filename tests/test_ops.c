@@ -1,13 +1,17 @@
 /* tests/test_ops.c — the table-driven cross-backend test of every op (after ggml's
- * test-backend-ops). Each row of `cases` is one op with its parameters, shapes, input range and
- * tolerance; every backend that uae_device_list reports (except "ref" itself) runs every row on the
- * same random inputs as the scalar reference backend, and the results are compared. Around every
- * tensor lie guard floats that must come back untouched.
+ * test-backend-ops). Each row is one op with its parameters, shapes, input range and tolerance:
+ * the hand-written rows of `hand_cases`, and the elementwise rows generated from the enums of
+ * uae/op_enums.h (every unary function and its gradient, every binary function, on every shape of
+ * unary_shapes / binary_shapes). Every backend that uae_device_list reports (except "ref" itself)
+ * runs every row on the same random inputs as the scalar reference backend, and the results are
+ * compared. Around every tensor lie guard floats that must come back untouched.
  *
  *   test_ops                 compare every backend with "ref"
  *   test_ops --device SPEC   compare one device (e.g. cpu) with "ref"
+ *   test_ops --op TEXT       only the rows whose name contains TEXT (repeatable), e.g. --op gemm_
  *   test_ops --determinism   run every row on "cpu:1", "cpu:2" and "cpu:3" (1, 2, 3 threads); the
  *                            bits must agree
+ *   test_ops --list          the rows' names (after --op and UAE_TEST_SMALL)
  *
  * Environment: UAE_TEST_SMALL=1 runs only the small rows (for slow devices and simulators);
  * UAE_TEST_ALLOW_UNSUPPORTED=1 lets an op that answers UAE_ERR_UNSUPPORTED pass (while a backend is
@@ -25,6 +29,7 @@
 #include <string.h>
 
 #include "uae/ops.h"
+#include "tests/test_util.h"
 
 /* Default tolerance. Transcendental functions differ between libms (and OpenCL's exp/log are
  * allowed 3 ulp, division 2.5 ulp), and sums may be taken in another order: a few ulp on every
@@ -78,13 +83,12 @@ typedef struct op_case {
     .p.conv = {.stride_h = sh, .stride_w = sw, .pad_h = ph, .pad_w = pw, .wsets = g, .beta = be}
 #define BIN(f) .kind = UAE_OP_BINARY, .p.binary.fn = f
 #define UN(f, a, b) .kind = UAE_OP_UNARY, .p.unary = {f, a, b}
-#define UNB(f, a) .kind = UAE_OP_UNARY_BWD, .p.unary = {f, a, 0.0f}
 #define RED(f, ax) .kind = UAE_OP_REDUCE, .p.reduce = {f, ax}
 #define SP(x0) .fill = {[0] = x0}
 #define X2 S2(17, 129)           /* the usual elementwise shape */
 #define X2S S2(3, 17)            /* a small one */
 
-static const op_case cases[] = {
+static const op_case hand_cases[] = {
     /* ---- gemm: every transpose, odd sizes, alpha/beta, leading dimensions, strided batches.
      * Sums of k <= 129 products reordered: NMSE ~1e-13; the default holds. */
     {"gemm_nn_1x1x1", GEMM(0, 0, 1, 1, 1, 1.0f, 0.0f, 1), .lo = -1, .hi = 1, .tol = TOL},
@@ -164,95 +168,12 @@ static const op_case cases[] = {
     {"upsample2_bwd_1x1x1x1", .kind = UAE_OP_UPSAMPLE2_BWD, .src = {S4(1, 1, 2, 2)},
      .dst = {S4(1, 1, 1, 1)}, .lo = -1, .hi = 1},
 
-    /* ---- binary: +, -, *, max, min are exact IEEE operations: bit-identical. Division: TOL
-     * (OpenCL allows 2.5 ulp). Rows with NaN/Inf/+-0 check their propagation. */
-    {"binary_add_same_special", BIN(UAE_BINARY_ADD), .src = {X2, X2}, .dst = {X2}, .lo = -2,
-     .hi = 2, .fill = {FILL_SPECIAL, FILL_SPECIAL}},
-    {"binary_sub_rows", BIN(UAE_BINARY_SUB), .src = {S2(17, 3), S2(1, 3)}, .dst = {S2(17, 3)},
-     .lo = -2, .hi = 2},
-    {"binary_mul_3d_bcast_mid", BIN(UAE_BINARY_MUL), .src = {S3(3, 17, 5), S3(1, 17, 1)},
-     .dst = {S3(3, 17, 5)}, .lo = -2, .hi = 2, SP(FILL_SPECIAL)},
-    {"binary_add_channel_bias", BIN(UAE_BINARY_ADD), .src = {S4(2, 3, 5, 7), S4(1, 3, 1, 1)},
-     .dst = {S4(2, 3, 5, 7)}, .lo = -2, .hi = 2},
-    {"binary_mul_4d_alternate", BIN(UAE_BINARY_MUL), .src = {S4(2, 3, 5, 7), S4(2, 1, 5, 1)},
-     .dst = {S4(2, 3, 5, 7)}, .lo = -2, .hi = 2},
-    {"binary_add_scalar_129", BIN(UAE_BINARY_ADD), .src = {S1(129), S1(1)}, .dst = {S1(129)},
-     .lo = -2, .hi = 2},
-    {"binary_add_1", BIN(UAE_BINARY_ADD), .src = {S1(1), S1(1)}, .dst = {S1(1)}, .lo = -2, .hi = 2},
-    {"binary_sub_inplace", BIN(UAE_BINARY_SUB), .src = {X2, S2(17, 1)}, .dst = {X2}, .lo = -2,
-     .hi = 2, .alias = 1},
-    {"binary_max_special", BIN(UAE_BINARY_MAX), .src = {X2, X2}, .dst = {X2}, .lo = -2, .hi = 2,
-     .fill = {FILL_SPECIAL, FILL_SPECIAL}},
-    {"binary_min_special_bcast", BIN(UAE_BINARY_MIN), .src = {X2, S2(1, 129)}, .dst = {X2},
-     .lo = -2, .hi = 2, .fill = {FILL_SPECIAL, FILL_SPECIAL}},
-    {"binary_div_special", BIN(UAE_BINARY_DIV), .src = {X2, X2}, .dst = {X2}, .lo = -2, .hi = 2,
-     .fill = {FILL_SPECIAL, FILL_SPECIAL}, .tol = TOL},
-    {"binary_div_bcast", BIN(UAE_BINARY_DIV), .src = {S3(3, 17, 5), S3(3, 1, 5)},
-     .dst = {S3(3, 17, 5)}, .lo = 0.5f, .hi = 2, .tol = TOL},
+    /* ---- elementwise rows that the generated ones (elementwise_rows, below) do not cover: large
+     * tensors, more than one chunk of work. */
     {"binary_add_big", BIN(UAE_BINARY_ADD), .src = {S4(7, 17, 33, 129), S4(1, 17, 1, 129)},
      .dst = {S4(7, 17, 33, 129)}, .lo = -2, .hi = 2, .big = 1},
-
-    /* ---- unary: relu, leaky, abs, affine, step, square are exact (bit-identical); the others
-     * call exp/log/tanh/sqrt or divide: TOL. Every row salts its input with NaN/Inf/+-0. */
-    {"unary_relu", UN(UAE_UNARY_RELU, 0, 0), .src = {X2}, .dst = {X2}, .lo = -3, .hi = 3,
-     SP(FILL_SPECIAL)},
-    {"unary_leaky_inplace", UN(UAE_UNARY_LEAKY, 0.1f, 0), .src = {X2}, .dst = {X2}, .lo = -3,
-     .hi = 3, SP(FILL_SPECIAL), .alias = 1},
-    {"unary_sigmoid", UN(UAE_UNARY_SIGMOID, 0, 0), .src = {X2}, .dst = {X2}, .lo = -30, .hi = 30,
-     SP(FILL_SPECIAL), .tol = TOL},
-    {"unary_tanh", UN(UAE_UNARY_TANH, 0, 0), .src = {X2}, .dst = {X2}, .lo = -5, .hi = 5,
-     SP(FILL_SPECIAL), .tol = TOL},
-    {"unary_softplus", UN(UAE_UNARY_SOFTPLUS, 0, 0), .src = {X2}, .dst = {X2}, .lo = -30,
-     .hi = 30, SP(FILL_SPECIAL), .tol = TOL},
-    {"unary_exp", UN(UAE_UNARY_EXP, 0, 0), .src = {X2}, .dst = {X2}, .lo = -10, .hi = 10,
-     SP(FILL_SPECIAL), .tol = TOL},
-    {"unary_log", UN(UAE_UNARY_LOG, 0, 0), .src = {X2}, .dst = {X2}, .lo = -0.5f, .hi = 4,
-     SP(FILL_SPECIAL), .tol = TOL},
-    {"unary_square", UN(UAE_UNARY_SQUARE, 0, 0), .src = {X2}, .dst = {X2}, .lo = -3, .hi = 3,
-     SP(FILL_SPECIAL)},
-    {"unary_sqrt", UN(UAE_UNARY_SQRT, 0, 0), .src = {X2}, .dst = {X2}, .lo = -0.5f, .hi = 4,
-     SP(FILL_SPECIAL), .tol = TOL},
-    {"unary_abs", UN(UAE_UNARY_ABS, 0, 0), .src = {X2}, .dst = {X2}, .lo = -3, .hi = 3,
-     SP(FILL_SPECIAL)},
-    {"unary_affine", UN(UAE_UNARY_AFFINE, 2.5f, -1.0f), .src = {X2}, .dst = {X2}, .lo = -3,
-     .hi = 3, SP(FILL_SPECIAL)},
-    {"unary_step", UN(UAE_UNARY_STEP, 0.25f, 0), .src = {X2}, .dst = {X2}, .lo = -3, .hi = 3,
-     SP(FILL_SPECIAL)},
-    {"unary_recip", UN(UAE_UNARY_RECIP, 0, 0), .src = {X2}, .dst = {X2}, .lo = -3, .hi = 3,
-     SP(FILL_SPECIAL), .tol = TOL},
-    {"unary_relu_1", UN(UAE_UNARY_RELU, 0, 0), .src = {S1(1)}, .dst = {S1(1)}, .lo = -3, .hi = 3},
     {"unary_tanh_big", UN(UAE_UNARY_TANH, 0, 0), .src = {S2(1000, 129)}, .dst = {S2(1000, 129)},
      .lo = -5, .hi = 5, .tol = TOL, .big = 1},
-
-    /* ---- unary_bwd: sources x, y, dy. Derivatives made of +, -, * only are bit-identical
-     * (relu, leaky, sigmoid, tanh, exp, square, abs, affine, step, recip); softplus (exp), log and
-     * sqrt (division): TOL. x and dy are salted with NaN/Inf. */
-    {"unary_bwd_relu", UNB(UAE_UNARY_RELU, 0), .src = {X2, X2, X2}, .dst = {X2}, .lo = -3,
-     .hi = 3, .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}},
-    {"unary_bwd_leaky_inplace", UNB(UAE_UNARY_LEAKY, 0.1f), .src = {X2, X2, X2}, .dst = {X2},
-     .lo = -3, .hi = 3, .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}, .alias = 3},
-    {"unary_bwd_sigmoid", UNB(UAE_UNARY_SIGMOID, 0), .src = {X2, X2, X2}, .dst = {X2}, .lo = -3,
-     .hi = 3, .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}},
-    {"unary_bwd_tanh", UNB(UAE_UNARY_TANH, 0), .src = {X2, X2, X2}, .dst = {X2}, .lo = -3,
-     .hi = 3, .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}},
-    {"unary_bwd_softplus", UNB(UAE_UNARY_SOFTPLUS, 0), .src = {X2, X2, X2}, .dst = {X2},
-     .lo = -30, .hi = 30, .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}, .tol = TOL},
-    {"unary_bwd_exp", UNB(UAE_UNARY_EXP, 0), .src = {X2, X2, X2}, .dst = {X2}, .lo = -3, .hi = 3,
-     .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}},
-    {"unary_bwd_log", UNB(UAE_UNARY_LOG, 0), .src = {X2, X2, X2}, .dst = {X2}, .lo = 0.1f,
-     .hi = 4, .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}, .tol = TOL},
-    {"unary_bwd_square", UNB(UAE_UNARY_SQUARE, 0), .src = {X2, X2, X2}, .dst = {X2}, .lo = -3,
-     .hi = 3, .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}},
-    {"unary_bwd_sqrt", UNB(UAE_UNARY_SQRT, 0), .src = {X2, X2, X2}, .dst = {X2}, .lo = 0.1f,
-     .hi = 4, .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}, .tol = TOL},
-    {"unary_bwd_abs", UNB(UAE_UNARY_ABS, 0), .src = {X2, X2, X2}, .dst = {X2}, .lo = -3, .hi = 3,
-     .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}},
-    {"unary_bwd_affine", UNB(UAE_UNARY_AFFINE, -1.5f), .src = {X2, X2, X2}, .dst = {X2}, .lo = -3,
-     .hi = 3, .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}},
-    {"unary_bwd_step", UNB(UAE_UNARY_STEP, 0.25f), .src = {X2, X2, X2}, .dst = {X2}, .lo = -3,
-     .hi = 3, .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}},
-    {"unary_bwd_recip", UNB(UAE_UNARY_RECIP, 0), .src = {X2, X2, X2}, .dst = {X2}, .lo = -3,
-     .hi = 3, .fill = {FILL_SPECIAL, 0, FILL_SPECIAL}},
 
     /* ---- reduce: every function, every pattern of axes (inner, outer, alternating, all, a
      * size-1 axis), more than one chunk of 1024. Sums in another order: TOL. The maximum is a
@@ -394,6 +315,137 @@ static const op_case cases[] = {
      .p.attack = {.lr = 0.05f, .eps = 0.1f, .lo = -1.0f, .hi = 1.0f, .sign = 1},
      .src = {X2, X2}, .dst = {X2, X2}, .lo = -0.5f, .hi = 0.5f, .fill = {[1] = FILL_SPECIAL}},
 };
+
+/* ---- Elementwise rows, generated from the enums of uae/op_enums.h ---------------------------
+ * Every unary function (forward and gradient) and every binary function on every shape below, as
+ * ggml's test-backend-ops does: a new function in the enum fails the build until it has its line
+ * here, and then it is tested on every shape with no further row to write. */
+
+/* Per unary function: its name, parameters, input range and tolerances. Exact functions (relu,
+ * leaky, abs, affine, step, square) are bit-identical forward; the others call exp/log/tanh/sqrt or
+ * divide: TOL. Derivatives made of +, -, * only are bit-identical (relu, leaky, sigmoid, tanh,
+ * exp, square, abs, affine, step, recip); softplus (exp), log and sqrt (division): TOL. The
+ * gradient rows of log and sqrt keep x > 0.1 (near 0 their derivative is huge). */
+typedef struct unary_spec {
+    const char *name;
+    float alpha, beta;         /* forward parameters */
+    float lo, hi;              /* forward input range */
+    double tol;
+    float bwd_alpha;           /* the gradient rows' alpha */
+    float bwd_lo, bwd_hi;      /* the gradient rows' range of x, y and dy */
+    double bwd_tol;
+} unary_spec;
+
+static const unary_spec unary_specs[] = {
+    [UAE_UNARY_RELU] = {"relu", 0, 0, -3, 3, 0, 0, -3, 3, 0},
+    [UAE_UNARY_LEAKY] = {"leaky", 0.1f, 0, -3, 3, 0, 0.1f, -3, 3, 0},
+    [UAE_UNARY_SIGMOID] = {"sigmoid", 0, 0, -30, 30, TOL, 0, -3, 3, 0},
+    [UAE_UNARY_TANH] = {"tanh", 0, 0, -5, 5, TOL, 0, -3, 3, 0},
+    [UAE_UNARY_SOFTPLUS] = {"softplus", 0, 0, -30, 30, TOL, 0, -30, 30, TOL},
+    [UAE_UNARY_EXP] = {"exp", 0, 0, -10, 10, TOL, 0, -3, 3, 0},
+    [UAE_UNARY_LOG] = {"log", 0, 0, -0.5f, 4, TOL, 0, 0.1f, 4, TOL},
+    [UAE_UNARY_SQUARE] = {"square", 0, 0, -3, 3, 0, 0, -3, 3, 0},
+    [UAE_UNARY_SQRT] = {"sqrt", 0, 0, -0.5f, 4, TOL, 0, 0.1f, 4, TOL},
+    [UAE_UNARY_ABS] = {"abs", 0, 0, -3, 3, 0, 0, -3, 3, 0},
+    [UAE_UNARY_AFFINE] = {"affine", 2.5f, -1.0f, -3, 3, 0, -1.5f, -3, 3, 0},
+    [UAE_UNARY_STEP] = {"step", 0.25f, 0, -3, 3, 0, 0.25f, -3, 3, 0},
+    [UAE_UNARY_RECIP] = {"recip", 0, 0, -3, 3, TOL, 0, -3, 3, 0},
+};
+_Static_assert(sizeof unary_specs / sizeof unary_specs[0] == UAE_UNARY_COUNT,
+               "a line per uae_unary_fn");
+
+/* Per binary function. +, -, *, max, min are exact IEEE operations: bit-identical; division: TOL
+ * (OpenCL allows 2.5 ulp). */
+typedef struct binary_spec {
+    const char *name;
+    double tol;
+} binary_spec;
+
+static const binary_spec binary_specs[] = {
+    [UAE_BINARY_ADD] = {"add", 0}, [UAE_BINARY_SUB] = {"sub", 0}, [UAE_BINARY_MUL] = {"mul", 0},
+    [UAE_BINARY_DIV] = {"div", TOL}, [UAE_BINARY_MAX] = {"max", 0}, [UAE_BINARY_MIN] = {"min", 0},
+};
+_Static_assert(sizeof binary_specs / sizeof binary_specs[0] == UAE_BINARY_COUNT,
+               "a line per uae_binary_fn");
+
+/* The shapes every function runs on. special: the inputs are salted with NaN, +-Inf and +-0 (a
+ * single element is not); inplace: the destination is the first source (unary), dy (unary
+ * gradient) or a (binary). */
+typedef struct ew_shape {
+    const char *suffix;
+    tshape a, b;               /* b: binary only; the destination has a's shape */
+    int special, inplace;
+} ew_shape;
+
+static const ew_shape unary_shapes[] = {
+    {"", X2, {0}, 1, 0},
+    {"_inplace", X2, {0}, 1, 1},
+    {"_1", S1(1), {0}, 0, 0},
+};
+
+static const ew_shape binary_shapes[] = {
+    {"_same_special", X2, X2, 1, 0},
+    {"_rows", S2(17, 3), S2(1, 3), 0, 0},           /* b broadcast along dimension 0 */
+    {"_bcast_special", X2, S2(1, 129), 1, 0},
+    {"_3d_bcast_mid", S3(3, 17, 5), S3(1, 17, 1), 1, 0},
+    {"_3d_bcast_inner", S3(3, 17, 5), S3(3, 1, 5), 0, 0},
+    {"_channel_bias", S4(2, 3, 5, 7), S4(1, 3, 1, 1), 0, 0},
+    {"_4d_alternate", S4(2, 3, 5, 7), S4(2, 1, 5, 1), 0, 0},
+    {"_scalar_129", S1(129), S1(1), 0, 0},
+    {"_1", S1(1), S1(1), 0, 0},
+    {"_inplace", X2, S2(17, 1), 0, 1},
+};
+
+enum {
+    N_UNARY_ROWS = 2 * UAE_UNARY_COUNT * (int)(sizeof unary_shapes / sizeof unary_shapes[0]),
+    N_BINARY_ROWS = UAE_BINARY_COUNT * (int)(sizeof binary_shapes / sizeof binary_shapes[0]),
+    N_HAND_ROWS = (int)(sizeof hand_cases / sizeof hand_cases[0]),
+    MAX_ROWS = N_HAND_ROWS + N_UNARY_ROWS + N_BINARY_ROWS,
+};
+
+static op_case cases[MAX_ROWS];
+static char case_names[MAX_ROWS][48];
+static int ncases;
+
+/* Appends row c with the name prefix_fn_suffix. */
+static void add_row(op_case c, const char *prefix, const char *fn, const char *suffix) {
+    UAE_ASSERT(ncases < MAX_ROWS && fn);
+    snprintf(case_names[ncases], sizeof case_names[0], "%s_%s%s", prefix, fn, suffix);
+    c.name = case_names[ncases];
+    cases[ncases++] = c;
+}
+
+/* cases: the hand-written rows, then the generated elementwise rows. */
+static void build_cases(void) {
+    for (int i = 0; i < N_HAND_ROWS; i++) cases[ncases++] = hand_cases[i];
+    for (int f = 0; f < UAE_UNARY_COUNT; f++) {
+        const unary_spec *u = &unary_specs[f];
+        for (size_t k = 0; k < sizeof unary_shapes / sizeof unary_shapes[0]; k++) {
+            const ew_shape *sh = &unary_shapes[k];
+            unsigned char sp = sh->special ? FILL_SPECIAL : FILL_RANGE;
+            add_row((op_case){UN((uae_unary_fn)f, u->alpha, u->beta), .src = {sh->a},
+                              .dst = {sh->a}, .lo = u->lo, .hi = u->hi, .fill = {sp},
+                              .alias = sh->inplace, .tol = u->tol},
+                    "unary", u->name, sh->suffix);
+            /* sources x, y, dy: x and dy salted */
+            add_row((op_case){.kind = UAE_OP_UNARY_BWD,
+                              .p.unary = {(uae_unary_fn)f, u->bwd_alpha, 0.0f},
+                              .src = {sh->a, sh->a, sh->a}, .dst = {sh->a}, .lo = u->bwd_lo,
+                              .hi = u->bwd_hi, .fill = {sp, FILL_RANGE, sp},
+                              .alias = sh->inplace ? 3 : 0, .tol = u->bwd_tol},
+                    "unary_bwd", u->name, sh->suffix);
+        }
+    }
+    for (int f = 0; f < UAE_BINARY_COUNT; f++)
+        for (size_t k = 0; k < sizeof binary_shapes / sizeof binary_shapes[0]; k++) {
+            const ew_shape *sh = &binary_shapes[k];
+            unsigned char sp = sh->special ? FILL_SPECIAL : FILL_RANGE;
+            add_row((op_case){BIN((uae_binary_fn)f), .src = {sh->a, sh->b}, .dst = {sh->a},
+                              .lo = -2, .hi = 2, .fill = {sp, sp}, .alias = sh->inplace,
+                              .tol = binary_specs[f].tol},
+                    "binary", binary_specs[f].name, sh->suffix);
+        }
+}
 
 /* ---- Shapes derived from parameters ------------------------------------------------------- */
 
@@ -591,6 +643,20 @@ static bool env_flag(const char *name) {
     return v && *v && strcmp(v, "0") != 0;
 }
 
+/* --op filters: a row runs when its name contains one of them (none given: every row). */
+enum { MAX_OP_FILTERS = 16 };
+static const char *op_filters[MAX_OP_FILTERS];
+static int n_op_filters;
+
+/* Whether row i runs: not a big row in a small run, and its name passes the --op filters. */
+static bool row_selected(int i, bool small) {
+    if (small && cases[i].big) return false;
+    if (n_op_filters == 0) return true;
+    for (int f = 0; f < n_op_filters; f++)
+        if (strstr(cases[i].name, op_filters[f])) return true;
+    return false;
+}
+
 /* Shapes and host inputs of row i (init[k] has numel floats; owned by the caller). */
 static void prepare(int i, op_case *c, tshape *shapes, float **init) {
     *c = cases[i];
@@ -607,19 +673,18 @@ static void prepare(int i, op_case *c, tshape *shapes, float **init) {
     }
 }
 
-static const int ncases = (int)(sizeof cases / sizeof cases[0]);
-
 /* Every row against "ref" on backend `be`; returns the number of failed rows. */
 static int test_backend(uae_backend *be, uae_backend *ref, bool small, bool allow_unsupported,
-                        int *skipped) {
+                        int *skipped, int *ran) {
     int failed = 0;
     for (int i = 0; i < ncases; i++) {
-        if (small && cases[i].big) continue;
+        if (!row_selected(i, small)) continue;
         op_case c;
         tshape shapes[NSLOT];
         float *init[NSLOT];
         prepare(i, &c, shapes, init);
         run_result rt, rr;
+        (*ran)++;
         run_case(ref, &c, shapes, init, &rr);
         run_case(be, &c, shapes, init, &rt);
         const char *verdict = "ok";
@@ -693,9 +758,10 @@ static int test_determinism(bool small, bool allow_unsupported) {
     uae_backend_info(cpus[0], &info);
     printf("== %s, %s, %s: %s\n", uae_backend_name(cpus[0]), uae_backend_name(cpus[1]),
            uae_backend_name(cpus[2]), info.vendor);
-    int failed = 0, skipped = 0;
+    int failed = 0, skipped = 0, ran = 0;
     for (int i = 0; i < ncases; i++) {
-        if (small && cases[i].big) continue;
+        if (!row_selected(i, small)) continue;
+        ran++;
         op_case c;
         tshape shapes[NSLOT];
         float *init[NSLOT];
@@ -728,16 +794,46 @@ static int test_determinism(bool small, bool allow_unsupported) {
         printf("\n");
         for (int k = 0; k < NSLOT; k++) free(init[k]);
     }
-    printf("determinism: %d rows failed, %d unsupported (allowed)\n", failed, skipped);
+    printf("determinism: %d rows, %d failed, %d unsupported (allowed)\n", ran, failed, skipped);
     for (int th = 0; th < 3; th++) uae_backend_free(cpus[th]);
     return failed ? 1 : 0;
 }
 
+static void usage(FILE *f) {
+    fputs("usage: test_ops [--device SPEC] [--op TEXT]... [--determinism] [--list]\n"
+          "  (no option)      every row on every device but \"ref\", against \"ref\"\n"
+          "  --device SPEC    only this device (a uae_backend_open spec: cpu, cpu:2, opencl, 2)\n"
+          "  --op TEXT        only the rows whose name contains TEXT (repeatable: any of them),\n"
+          "                   e.g. --op unary_bwd_ --op gemm_\n"
+          "  --determinism    every row on cpu:1, cpu:2 and cpu:3: the bits must agree\n"
+          "  --list           print the rows' names (after --op and UAE_TEST_SMALL) and exit\n",
+          f);
+}
+
 int main(int argc, char **argv) {
-    bool small = env_flag("UAE_TEST_SMALL");
+    bool small = test_small();
     bool allow = env_flag("UAE_TEST_ALLOW_UNSUPPORTED");
-    if (argc > 1 && strcmp(argv[1], "--determinism") == 0) return test_determinism(small, allow);
-    const char *only = argc > 2 && strcmp(argv[1], "--device") == 0 ? argv[2] : NULL;
+    bool determinism = false, list = false;
+    const char *only = NULL;
+    for (int a = 1; a < argc; a++) {
+        if (strcmp(argv[a], "--determinism") == 0) {
+            determinism = true;
+        } else if (strcmp(argv[a], "--list") == 0) {
+            list = true;
+        } else if (strcmp(argv[a], "--device") == 0 && a + 1 < argc) {
+            only = argv[++a];
+        } else if (strcmp(argv[a], "--op") == 0 && a + 1 < argc && n_op_filters < MAX_OP_FILTERS) {
+            op_filters[n_op_filters++] = argv[++a];
+        } else if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "test_ops: unknown or incomplete option '%s'\n", argv[a]);
+            usage(stderr);
+            return 1;
+        }
+    }
+    build_cases();
 
     /* Every op kind has at least one row (and one small row, for slow devices). */
     for (int k = 0; k < UAE_OP_COUNT; k++) {
@@ -748,21 +844,29 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
-
-    uae_backend *ref;
-    if (uae_backend_open("ref", &ref) != UAE_OK) {
-        fprintf(stderr, "test_ops: %s\n", uae_last_error());
+    int selected = 0;
+    for (int i = 0; i < ncases; i++)
+        if (row_selected(i, small)) {
+            selected++;
+            if (list) printf("%s\n", cases[i].name);
+        }
+    if (list) return 0;
+    if (selected == 0) {
+        fprintf(stderr, "test_ops: no row matches the --op filters\n");
         return 1;
     }
-    enum { CAP = 64 };
-    uae_device_info infos[CAP];
-    int n = 0, failed = 0, skipped = 0, tested = 0;
-    uae_device_list(infos, CAP, &n);
-    if (only) n = 1; /* one pass, with the device given */
-    for (int i = 0; i < n && i < CAP; i++) {
-        if (!only && strcmp(infos[i].backend, "ref") == 0) continue;
-        char spec[16];
-        snprintf(spec, sizeof spec, "%d", i);
+    if (determinism) return test_determinism(small, allow);
+
+    uae_backend *ref;
+    TRY(uae_backend_open("ref", &ref));
+    int failed = 0, skipped = 0, tested = 0, ran = 0;
+    /* One device: the one given, else every device but "ref" itself. */
+    test_device_set devices = test_device_list(TEST_CPU | TEST_OPENCL);
+    if (only) {
+        devices.n = 1;
+        snprintf(devices.d[0].spec, sizeof devices.d[0].spec, "%s", only);
+    }
+    for (int i = 0; i < devices.n; i++) {
         uae_backend *be;
         if (only) {
             int rc = open_device(only, &be);
@@ -770,20 +874,22 @@ int main(int argc, char **argv) {
                 uae_backend_free(ref);
                 return rc;
             }
-        } else if (uae_backend_open(spec, &be) != UAE_OK) {
-            printf("device %d (%s): cannot open: %s  FAILED\n", i, infos[i].name, uae_last_error());
+        } else if (uae_backend_open(devices.d[i].spec, &be) != UAE_OK) {
+            printf("device %s (%s): cannot open: %s  FAILED\n", devices.d[i].spec,
+                   devices.d[i].info.name, uae_last_error());
             failed++;
             continue;
         }
         uae_device_info info;
         uae_backend_info(be, &info);
         printf("== %s: %s\n", uae_backend_name(be), info.vendor);
-        failed += test_backend(be, ref, small, allow, &skipped);
+        failed += test_backend(be, ref, small, allow, &skipped, &ran);
         tested++;
         uae_backend_free(be);
     }
     uae_backend_free(ref);
-    printf("test_ops: %d backend(s), %d rows each%s: %d failed, %d unsupported (allowed)\n", tested,
-           ncases, small ? " (small only)" : "", failed, skipped);
+    printf("test_ops: %d backend(s), %d of %d rows each%s: %d run, %d failed, %d unsupported "
+           "(allowed)\n", tested, selected, ncases, small ? " (small only)" : "", ran, failed,
+           skipped);
     return failed ? 1 : 0;
 }

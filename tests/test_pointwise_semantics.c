@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "uae/ops.h"
+#include "tests/test_util.h"
 
-static int failures = 0;
 static const char *cur_backend = "";
 
 /* A host array with a shape: the input or output of one op slot. */
@@ -431,14 +431,10 @@ static void test_attack_rows(uae_backend *be) {
 }
 
 int main(void) {
-    const char *specs[2] = {"ref", "cpu"};
-    for (int s = 0; s < 2; s++) {
+    FOR_EACH_DEVICE(dev, TEST_REF | TEST_CPU) {
         uae_backend *be;
-        if (uae_backend_open(specs[s], &be) != UAE_OK) {
-            fprintf(stderr, "%s\n", uae_last_error());
-            return 1;
-        }
-        cur_backend = specs[s];
+        TRY(uae_backend_open(dev->info.backend, &be));
+        cur_backend = dev->info.backend;
         int before = failures;
         test_unary(be);
         test_binary_clamp(be);
@@ -447,7 +443,7 @@ int main(void) {
         test_optim(be);
         test_mine(be);
         test_attack_rows(be);
-        printf("%s: %d failure(s)\n", specs[s], failures - before);
+        printf("%s: %d failure(s)\n", cur_backend, failures - before);
         uae_backend_free(be);
     }
     return failures ? 1 : 0;

@@ -5,7 +5,7 @@
  * checkpoint, evaluation data of another shape, FIFOs where files are expected, stale temporary
  * files of a killed writer, the first cause of a failed .npy write, and CSV numbers out of float
  * range, below it, or with a NUL byte. Each case failed before its fix. The command-line side is
- * tests/test_reliability.sh. */
+ * tests/test_cli_hostile.sh, test_crash.sh and test_full_disk.sh. */
 #include <errno.h>
 #include <math.h>
 #include <png.h>
@@ -27,46 +27,9 @@
 #include "uae/io.h"
 #include "uae/model.h"
 #include "uae/train.h"
+#include "tests/test_util.h"
 
-static int failures;
 static char dir[64];
-
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                  \
-            fprintf(stderr, __VA_ARGS__);                                                         \
-            fprintf(stderr, "\n");                                                                \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
-
-#define CHECK_OK(expr)                                                                            \
-    do {                                                                                          \
-        uae_status st_ = (expr);                                                                  \
-        CHECK(st_ == UAE_OK, "%s: %s", #expr, uae_last_error());                                  \
-    } while (0)
-
-/* expr fails with code and a message containing each of the texts (NULL ends the list). */
-#define EXPECT_FAIL(expr, code, ...) expect_fail(__LINE__, #expr, (expr), (code), __VA_ARGS__, NULL)
-
-static void expect_fail(int line, const char *what, uae_status st, uae_status code, ...) {
-    if (st != code) {
-        fprintf(stderr, "FAIL line %d: %s gave %s, expected %s (%s)\n", line, what,
-                uae_status_name(st), uae_status_name(code), uae_last_error());
-        failures++;
-        return;
-    }
-    va_list ap;
-    va_start(ap, code);
-    for (const char *t; (t = va_arg(ap, const char *)) != NULL;)
-        if (!strstr(uae_last_error(), t)) {
-            fprintf(stderr, "FAIL line %d: %s: message lacks '%s': %s\n", line, what, t,
-                    uae_last_error());
-            failures++;
-        }
-    va_end(ap);
-}
 
 /* A path in the test's folder; valid until 8 more calls. */
 static const char *at(const char *name) {
@@ -172,11 +135,11 @@ static void test_png_transparency(void) {
 static void test_config_sizes(void) {
     uae_model_config cfg;
     /* channels x height x width overflows int64 when multiplied: refused when read. */
-    EXPECT_FAIL(uae_model_config_from_json("{\"preset\":\"dense-ae\",\"channels\":2147483647,"
+    CHECK_FAILS(uae_model_config_from_json("{\"preset\":\"dense-ae\",\"channels\":2147483647,"
                                            "\"height\":2147483647,\"width\":2147483647,"
                                            "\"classes\":0}", &cfg),
                 UAE_ERR_INVALID, "2147483647 x 2147483647 x 2147483647", "at most");
-    EXPECT_FAIL(uae_model_defaults("conv-ae", 3, 65536, 65536, 0, &cfg), UAE_ERR_INVALID,
+    CHECK_FAILS(uae_model_defaults("conv-ae", 3, 65536, 65536, 0, &cfg), UAE_ERR_INVALID,
                 "features");
     /* A configuration changed after defaults: uae_model_create checks again. */
     uae_backend *be;
@@ -184,11 +147,11 @@ static void test_config_sizes(void) {
     CHECK_OK(uae_model_defaults("dense-ae", 1, 4, 4, 0, &cfg));
     cfg.height = cfg.width = 1 << 30;
     uae_model *m = NULL;
-    EXPECT_FAIL(uae_model_create(be, &cfg, 1, &m), UAE_ERR_INVALID, "features");
+    CHECK_FAILS(uae_model_create(be, &cfg, 1, &m), UAE_ERR_INVALID, "features");
     /* A hidden size whose weight does not fit the parameter store. */
     CHECK_OK(uae_model_defaults("dense-ae", 1, 1 << 14, 1 << 14, 0, &cfg));
     cfg.hidden = 1 << 30;
-    EXPECT_FAIL(uae_model_create(be, &cfg, 1, &m), UAE_ERR_NOMEM, "enc.weight", "floats");
+    CHECK_FAILS(uae_model_create(be, &cfg, 1, &m), UAE_ERR_NOMEM, "enc.weight", "floats");
 
     /* Evaluation data of another shape than the model's: a shape error, not a memory error
      * (conv-ae's parameters do not grow with the image, its batches do: 64 x 2^28 floats). */
@@ -197,7 +160,7 @@ static void test_config_sizes(void) {
         uae_dataset ds = {.n = 64, .d = 784, .c = 1, .h = 28, .w = 28};
         ds.x = calloc(64 * 784, sizeof *ds.x);
         uae_eval_stats e;
-        EXPECT_FAIL(uae_train_evaluate(m, &ds, 64, 1, &e), UAE_ERR_SHAPE, "28 x 28",
+        CHECK_FAILS(uae_train_evaluate(m, &ds, 64, 1, &e), UAE_ERR_SHAPE, "28 x 28",
                     "expects 1 x 16384 x 16384");
         free(ds.x);
         uae_model_free(m);
@@ -241,7 +204,7 @@ static void test_checkpoint_messages(void) {
     uae_model_free(m);
     CHECK(patch_file(path, "\"uae.run\":\"{}\"", "\"uae.run\":\"[]\""), "uae.run not found");
     uae_checkpoint_info info;
-    EXPECT_FAIL(uae_checkpoint_read_config(path, &cfg, &info), UAE_ERR_FORMAT, "run.safetensors",
+    CHECK_FAILS(uae_checkpoint_read_config(path, &cfg, &info), UAE_ERR_FORMAT, "run.safetensors",
                 "uae.run", "not a JSON object");
 
     /* A configuration the model cannot be built from: the message names the file. */
@@ -252,7 +215,7 @@ static void test_checkpoint_messages(void) {
     uae_model_free(m);
     CHECK(patch_file(path, "hidden\\\":128", "hidden\\\":  0"), "hidden not found");
     m = NULL;
-    EXPECT_FAIL(uae_checkpoint_load_model(path, be, &m, NULL), UAE_ERR_INVALID,
+    CHECK_FAILS(uae_checkpoint_load_model(path, be, &m, NULL), UAE_ERR_INVALID,
                 "hidden.safetensors", "hidden size 0");
     CHECK(m == NULL, "a model was returned");
     uae_backend_free(be);
@@ -276,28 +239,28 @@ static void test_fifos(void) {
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         CHECK(mkfifo(at(names[i]), 0644) == 0, "mkfifo %s: %s", names[i], strerror(errno));
     uae_model_config cfg;
-    EXPECT_FAIL(uae_checkpoint_read_config(at("f.safetensors"), &cfg, NULL), UAE_ERR_IO,
+    CHECK_FAILS(uae_checkpoint_read_config(at("f.safetensors"), &cfg, NULL), UAE_ERR_IO,
                 "f.safetensors", "not a regular file", "FIFO");
     float *pix;
     int c, h, w;
-    EXPECT_FAIL(uae_image_read_png(at("f.png"), 0, &pix, &c, &h, &w), UAE_ERR_IO, "f.png",
+    CHECK_FAILS(uae_image_read_png(at("f.png"), 0, &pix, &c, &h, &w), UAE_ERR_IO, "f.png",
                 "not a regular file");
     uae_dataset ds;
-    EXPECT_FAIL(uae_data_load_png_folder(at("pf"), 0, &ds), UAE_ERR_IO, "2.png",
+    CHECK_FAILS(uae_data_load_png_folder(at("pf"), 0, &ds), UAE_ERR_IO, "2.png",
                 "not a regular file");
     uae_npy_array a;
-    EXPECT_FAIL(uae_npy_read(at("f.npy"), &a), UAE_ERR_IO, "f.npy", "not a regular file");
+    CHECK_FAILS(uae_npy_read(at("f.npy"), &a), UAE_ERR_IO, "f.npy", "not a regular file");
     uae_npy_appender *app;
-    EXPECT_FAIL(uae_npy_appender_open(at("f.npy"), 1, (int64_t[]){4}, true, &app), UAE_ERR_IO,
+    CHECK_FAILS(uae_npy_appender_open(at("f.npy"), 1, (int64_t[]){4}, true, &app), UAE_ERR_IO,
                 "not a regular file");
-    EXPECT_FAIL(uae_npy_appender_open(at("f.npy"), 1, (int64_t[]){4}, false, &app), UAE_ERR_IO,
+    CHECK_FAILS(uae_npy_appender_open(at("f.npy"), 1, (int64_t[]){4}, false, &app), UAE_ERR_IO,
                 "not a regular file");
     uae_jsonl *log;
-    EXPECT_FAIL(uae_jsonl_open(at("f.jsonl"), true, &log), UAE_ERR_IO, "not a regular file");
-    EXPECT_FAIL(uae_jsonl_open(at("f.jsonl"), false, &log), UAE_ERR_IO, "not a regular file");
+    CHECK_FAILS(uae_jsonl_open(at("f.jsonl"), true, &log), UAE_ERR_IO, "not a regular file");
+    CHECK_FAILS(uae_jsonl_open(at("f.jsonl"), false, &log), UAE_ERR_IO, "not a regular file");
     FILE *f;
-    EXPECT_FAIL(uae_file_open(at("."), "r", &f), UAE_ERR_IO, "a folder");
-    EXPECT_FAIL(uae_file_open(at("missing"), "r", &f), UAE_ERR_IO, "missing");
+    CHECK_FAILS(uae_file_open(at("."), "r", &f), UAE_ERR_IO, "a folder");
+    CHECK_FAILS(uae_file_open(at("missing"), "r", &f), UAE_ERR_IO, "missing");
     CHECK(errno == ENOENT, "errno %d after a missing file, expected ENOENT", errno);
     alarm(0);
     unlink(at("pf/a/2.png"));
@@ -359,11 +322,11 @@ static void test_csv_numbers(void) {
     uae_dataset ds;
     const char *big = "a,b,label\n1,2,0\n3,1e39,1\n";
     write_file(at("big.csv"), big, strlen(big));
-    EXPECT_FAIL(uae_data_load_csv(at("big.csv"), &opt, &ds), UAE_ERR_FORMAT, "row 2",
+    CHECK_FAILS(uae_data_load_csv(at("big.csv"), &opt, &ds), UAE_ERR_FORMAT, "row 2",
                 "column 'b'", "1e39", "float32 range");
     const char *huge = "a,b,label\n1,2,0\n3,-1e400,1\n";
     write_file(at("huge.csv"), huge, strlen(huge));
-    EXPECT_FAIL(uae_data_load_csv(at("huge.csv"), &opt, &ds), UAE_ERR_FORMAT, "row 2",
+    CHECK_FAILS(uae_data_load_csv(at("huge.csv"), &opt, &ds), UAE_ERR_FORMAT, "row 2",
                 "column 'b'", "float32 range");
     /* Below float range: rounded to the nearest float, as documented (0 or a subnormal). */
     const char *tiny = "a,b,label\n1,1e-310,0\n3,1e-40,1\n";
@@ -378,7 +341,7 @@ static void test_csv_numbers(void) {
     }
     const char nul[] = "a,b,label\n1,2,0\n3,4\0005,1\n";
     write_file(at("nul.csv"), nul, sizeof nul - 1);
-    EXPECT_FAIL(uae_data_load_csv(at("nul.csv"), &opt, &ds), UAE_ERR_FORMAT, "line 3", "field 2",
+    CHECK_FAILS(uae_data_load_csv(at("nul.csv"), &opt, &ds), UAE_ERR_FORMAT, "line 3", "field 2",
                 "NUL");
 }
 

@@ -13,27 +13,7 @@
 #include "core/philox.h"
 #include "uae/ops.h"
 #include "uae/rng.h"
-
-static int failures = 0;
-
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "%s:%d: FAILED %s: ", __FILE__, __LINE__, #cond);                     \
-            fprintf(stderr, __VA_ARGS__);                                                         \
-            fputc('\n', stderr);                                                                  \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
-
-/* Stops the test on an environment failure (no memory, backend does not open). */
-#define MUST(expr)                                                                                \
-    do {                                                                                          \
-        if ((expr) != UAE_OK) {                                                                   \
-            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #expr, uae_last_error());      \
-            exit(1);                                                                              \
-        }                                                                                         \
-    } while (0)
+#include "tests/test_util.h"
 
 static uint32_t float_bits(float f) {
     uint32_t u;
@@ -175,9 +155,9 @@ static void rng_fill(uae_arena *a, uae_rng_dist dist, uint64_t seed, uint64_t st
                      uint64_t counter, float p0, float p1, int64_t n, float *host) {
     size_t mark = uae_arena_mark(a);
     uae_tensor t;
-    MUST(uae_arena_tensor1(a, n, &t));
-    MUST(uae_rng_fill(dist, seed, stream, counter, p0, p1, &t));
-    MUST(uae_tensor_read(&t, host));
+    TRY(uae_arena_tensor1(a, n, &t));
+    TRY(uae_rng_fill(dist, seed, stream, counter, p0, p1, &t));
+    TRY(uae_tensor_read(&t, host));
     uae_arena_reset(a, mark);
 }
 
@@ -186,11 +166,11 @@ static void perm_fill(uae_arena *a, uint64_t seed, uint64_t stream, uint64_t cou
                       int64_t n, float *host) {
     size_t mark = uae_arena_mark(a);
     uae_tensor t;
-    MUST(uae_arena_tensor2(a, rows, n, &t));
+    TRY(uae_arena_tensor2(a, rows, n, &t));
     uae_op op = {.kind = UAE_OP_PERMUTATION, .dst = {&t}};
     op.p.rng = (uae_rng_params){UAE_RNG_UNIFORM, seed, stream, counter, 0.0f, 0.0f};
-    MUST(uae_op_run(&op));
-    MUST(uae_tensor_read(&t, host));
+    TRY(uae_op_run(&op));
+    TRY(uae_tensor_read(&t, host));
     uae_arena_reset(a, mark);
 }
 
@@ -460,10 +440,10 @@ static void test_sequential(void) {
 
 int main(void) {
     fixture f;
-    MUST(uae_backend_open("ref", &f.ref));
-    MUST(uae_backend_open("cpu", &f.cpu));
-    MUST(uae_arena_create(f.ref, 1 << 20, &f.ref_arena));
-    MUST(uae_arena_create(f.cpu, 1 << 20, &f.cpu_arena));
+    TRY(uae_backend_open("ref", &f.ref));
+    TRY(uae_backend_open("cpu", &f.cpu));
+    TRY(uae_arena_create(f.ref, 1 << 20, &f.ref_arena));
+    TRY(uae_arena_create(f.cpu, 1 << 20, &f.cpu_arena));
 
     test_known_answers();
     test_layout();

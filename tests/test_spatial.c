@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "backends/cpu/cpu_ops.h"
+#include "tests/test_util.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -19,17 +20,7 @@
 enum { GUARD = 16 };                         /* sentinel floats after every output */
 static const uint32_t SENTINEL = 0x7fc0beefu; /* a NaN with a payload no op produces */
 
-static int failures, cases;
-
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                  \
-            fprintf(stderr, __VA_ARGS__);                                                         \
-            fputc('\n', stderr);                                                                  \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
+static int cases;
 
 /* ---- Test data ------------------------------------------------------------------------------- */
 

@@ -17,29 +17,13 @@
 #include "uae/checkpoint.h"
 #include "uae/io.h"
 #include "uae/train.h"
+#include "tests/test_util.h"
 
 #define N_IMAGES 48
 #define SIDE 16
 #define CLASSES 4
 
-static int failures;
 static char dir[64];
-
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                  \
-            fprintf(stderr, __VA_ARGS__);                                                         \
-            fprintf(stderr, "\n");                                                                \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
-
-#define CHECK_OK(expr)                                                                            \
-    do {                                                                                          \
-        uae_status st_ = (expr);                                                                  \
-        CHECK(st_ == UAE_OK, "%s: %s", #expr, uae_last_error());                                  \
-    } while (0)
 
 /* A path in the test's folder; valid until 8 more calls (a path held longer is copied). */
 static const char *tmp_path(const char *name) {
