@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/backend_impl.h"
+#include "core/backend_impl.h"
 #include "uae_config.h"
 
 #if UAE_HAVE_OPENCL

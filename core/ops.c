@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/backend_impl.h"
+#include "backend_impl.h"
 
 static const char *const op_names[] = {
     "gemm",      "conv2d",      "conv2d_bwd_data", "conv2d_bwd_weight", "maxpool2",

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/backend_impl.h"
+#include "core/backend_impl.h"
 #include "backends/cpu/cpu_ops.h"
 
 #define TABLE_ENTRY_REF(kind, stem) [kind] = uae_##stem##_ref,

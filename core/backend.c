@@ -1,9 +1,9 @@
-/* backends/backend.c — the generic parts of a backend handle: wrapping a table and a context,
+/* core/backend.c — the generic parts of a backend handle: wrapping a table and a context,
  * names, device info, sync. Device-specific code lives in backends/cpu and backends/opencl. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/backend_impl.h"
+#include "backend_impl.h"
 
 uae_status uae_backend_wrap(const uae_backend_iface *iface, void *ctx, uae_backend **out) {
     uae_backend *be = calloc(1, sizeof *be);

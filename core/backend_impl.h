@@ -1,4 +1,4 @@
-/* backends/backend_impl.h — what a backend is made of (private to the library).
+/* core/backend_impl.h — what a backend is made of (private to the library).
  *
  * A backend is a const table of functions (uae_backend_iface) plus a private context. core/ calls
  * only through this table; a new backend is new files under backends/ plus one entry in
