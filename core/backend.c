@@ -1,5 +1,6 @@
 /* core/backend.c — the generic parts of a backend handle: wrapping a table and a context,
- * names, device info, sync. Device-specific code lives in backends/cpu and backends/opencl. */
+ * names, device info, sync, the host backend for fallbacks. Device-specific code lives in
+ * backends/cpu and backends/opencl; which backends exist, in backends/registry.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,8 +29,14 @@ void uae_backend_set_index(uae_backend *be, int index) {
                  be->dev.compute_units, be->dev.compute_units == 1 ? "" : "s");
 }
 
+void uae_backend_set_host(uae_backend *be, uae_backend *host) {
+    uae_backend_free(be->host);
+    be->host = host;
+}
+
 void uae_backend_free(uae_backend *be) {
     if (!be) return;
+    uae_backend_free(be->host);
     be->iface->free(be->ctx);
     free(be);
 }
