@@ -22,8 +22,9 @@ uae_status uae_backend_wrap(const uae_backend_iface *iface, void *ctx, uae_backe
 
 void uae_backend_set_index(uae_backend *be, int index) {
     be->dev.index = index;
-    if (strcmp(be->iface->kind, "opencl") == 0)
-        snprintf(be->name, sizeof be->name, "opencl:%d %s", index, be->dev.name);
+    /* A device (platform other than "host") by its index and name: "opencl:2 gfx1030". */
+    if (strcmp(be->dev.platform, "host") != 0)
+        snprintf(be->name, sizeof be->name, "%s:%d %s", be->iface->kind, index, be->dev.name);
     else
         snprintf(be->name, sizeof be->name, "%s (%d thread%s)", be->iface->kind,
                  be->dev.compute_units, be->dev.compute_units == 1 ? "" : "s");
