@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "apps/bench.h"
-#include "apps/cli.h"
+#include "bench.h"
+#include "cli.h"
 #include "bench_config.h"
 #include "uae_config.h"
 

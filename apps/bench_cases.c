@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apps/bench.h"
+#include "bench.h"
 #include "uae/attack.h"
 #include "uae/tensor.h"
 

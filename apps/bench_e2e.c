@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apps/bench.h"
+#include "bench.h"
 #include "uae/attack.h"
 #include "uae/autodiff.h"
 #include "uae/model.h"

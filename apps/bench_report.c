@@ -6,8 +6,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "apps/bench.h"
-#include "apps/cli.h"
+#include "bench.h"
+#include "cli.h"
 #include "uae/io.h"
 
 const char *const bench_status_names[BENCH_STATUS_COUNT] = {"ok", "n/a", "failed"};

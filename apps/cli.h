@@ -11,7 +11,7 @@
 
 #include "uae/backend.h"
 #include "uae/dist.h"
-#include "apps/progress.h"
+#include "progress.h"
 #include "uae/log.h"
 
 /* Exit status of every command (documented in `uae --help` and docs/user-guide.md). */

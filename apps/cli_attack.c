@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "apps/cli_attack.h"
-#include "apps/cli_data.h"
-#include "apps/cli_trace.h"
+#include "cli_attack.h"
+#include "cli_data.h"
+#include "cli_trace.h"
 #include "uae/augment.h"
 #include "uae/checkpoint.h"
 #include "uae/data.h"

@@ -4,7 +4,7 @@
 #ifndef UAE_CLI_ATTACK_H
 #define UAE_CLI_ATTACK_H
 
-#include "apps/cli.h"
+#include "cli.h"
 #include "uae/attack.h"
 
 /* Option ids of the attack options (above those the commands use themselves). */

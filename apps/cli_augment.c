@@ -6,8 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "apps/cli_attack.h"
-#include "apps/cli_data.h"
+#include "cli_attack.h"
+#include "cli_data.h"
 #include "uae/augment.h"
 #include "uae/data.h"
 

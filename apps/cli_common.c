@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apps/cli.h"
+#include "cli.h"
 
 static const struct option global_opts[] = {
     {"help", no_argument, NULL, CLI_OPT_HELP},

@@ -1,7 +1,7 @@
 /* apps/cli_data.c — the data-set options of every command that reads data, their record in a
  * checkpoint (uae.run), finding a checkpoint's data set again from another folder, and the
  * scaling of tables. Parsing and loading only; the formats are the library's (uae/data.h). */
-#include "apps/cli_data.h"
+#include "cli_data.h"
 
 #include "uae/io.h"
 

@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 
-#include "apps/cli.h"
+#include "cli.h"
 #include "uae/data.h"
 
 /* Option ids of the data options (above the command's own and below the attack options'). */

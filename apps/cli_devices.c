@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apps/cli.h"
+#include "cli.h"
 
 static const char *or_dash(const char *s) { return s && *s ? s : "-"; }
 

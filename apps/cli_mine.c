@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apps/cli.h"
+#include "cli.h"
 #include "uae/autodiff.h"
 #include "uae/io.h"
 #include "uae/mine.h"

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apps/cli.h"
+#include "cli.h"
 #include "uae/image.h"
 #include "uae/io.h"
 

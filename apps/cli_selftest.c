@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apps/cli.h"
+#include "cli.h"
 #include "uae/ops.h"
 
 enum { N_ELEMS = 1031 };                 /* odd, so that vectorised code has a tail */

@@ -1,7 +1,7 @@
 /* apps/cli_trace.c — the attack trace as JSON lines (see apps/cli_trace.h and docs/user-guide.md).
  * The records come from the library (models/attack_run.c); this file only formats and writes them,
  * and keeps a resumed trace consistent with the examples already saved. */
-#include "apps/cli_trace.h"
+#include "cli_trace.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "apps/cli.h"
-#include "apps/cli_data.h"
+#include "cli.h"
+#include "cli_data.h"
 #include "uae/checkpoint.h"
 #include "uae/image.h"
 #include "uae/io.h"

@@ -1,7 +1,7 @@
 /* apps/progress.c — the terminal progress bar and the duration/rate formats (see apps/progress.h).
  * Plain stdio only: no colours, no cursor movement beyond "\r" and "erase line", no threads.
  * The formatting functions are pure so that tests can check them with an injected clock. */
-#include "apps/progress.h"
+#include "progress.h"
 
 #include <math.h>
 #include <stdarg.h>

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apps/cli.h"
+#include "cli.h"
 #include "uae_config.h"
 
 static int run_help(const cli_command *cmd, cli_globals *g, int argc, char **argv);

@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/backend_impl.h"
+#include "backends/cpu/cpu_backend.h"
+#include "core/backend_impl.h"
 #include "uae_config.h"
 
 #if UAE_HAVE_OPENCL
@@ -56,9 +57,17 @@ static uae_status open_index(int index, int threads, uae_backend **out) {
         return st;
     }
 #if UAE_HAVE_OPENCL
+    /* The ops the device declines run on the scalar reference, on host copies of the tensors. */
+    uae_backend *host;
+    UAE_TRY(uae_cpu_backend_create(true, 0, &host));
     uae_status st = uae_opencl_backend_create(index - N_HOST, out);
-    if (st == UAE_OK) uae_backend_set_index(*out, index);
-    return st;
+    if (st != UAE_OK) {
+        uae_backend_free(host);
+        return st;
+    }
+    uae_backend_set_index(*out, index);
+    uae_backend_set_host(*out, host);
+    return UAE_OK;
 #else
     return uae_fail(UAE_ERR_UNSUPPORTED, "device %d: this build has no OpenCL backend", index);
 #endif

@@ -1,13 +1,13 @@
-/* core/ops.c — op names, shape checks, dispatch to the backend, and the host fallback.
- * What each op computes is defined in uae/ops.h and implemented in backends/; this file only
- * decides whether an op is well-formed and who runs it. */
+/* core/ops.c — op names, shape checks, normalisation, dispatch to the backend, and the host
+ * fallback. What each op computes is defined in uae/ops.h and implemented in backends/; this file
+ * only decides whether an op is well-formed, what its defaults mean, and who runs it. */
 #include "uae/ops.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/backend_impl.h"
+#include "backend_impl.h"
 
 static const char *const op_names[] = {
     "gemm",      "conv2d",      "conv2d_bwd_data", "conv2d_bwd_weight", "maxpool2",
@@ -73,20 +73,35 @@ static uae_status need_dims(const uae_op *op, const uae_tensor *t, const char *w
     return UAE_OK;
 }
 
+/* The GEMM's parameters with every "0 = tight" leading dimension and batch stride replaced by its
+ * value: the one place that decodes those defaults. op(A) is (m, k), so A itself is (m, k), or
+ * (k, m) when transposed; likewise B. */
+static uae_gemm_params gemm_explicit(const uae_gemm_params *g) {
+    uae_gemm_params e = *g;
+    int64_t ar = g->trans_a ? g->k : g->m, ac = g->trans_a ? g->m : g->k;
+    int64_t br = g->trans_b ? g->n : g->k, bc = g->trans_b ? g->k : g->n;
+    if (!e.lda) e.lda = ac;
+    if (!e.ldb) e.ldb = bc;
+    if (!e.ldc) e.ldc = g->n;
+    if (!e.stride_a) e.stride_a = ar * e.lda;
+    if (!e.stride_b) e.stride_b = br * e.ldb;
+    if (!e.stride_c) e.stride_c = g->m * e.ldc;
+    return e;
+}
+
 static uae_status check_gemm(const uae_op *op) {
-    const uae_gemm_params *g = &op->p.gemm;
+    const uae_gemm_params e = gemm_explicit(&op->p.gemm), *g = &e;
     if (g->m < 1 || g->n < 1 || g->k < 1 || g->batch < 1)
         return SHAPE_ERR(op, "m=%lld n=%lld k=%lld batch=%lld, expected all >= 1", (long long)g->m,
                          (long long)g->n, (long long)g->k, (long long)g->batch);
     int64_t ar = g->trans_a ? g->k : g->m, ac = g->trans_a ? g->m : g->k;
     int64_t br = g->trans_b ? g->n : g->k, bc = g->trans_b ? g->k : g->n;
-    int64_t lda = g->lda ? g->lda : ac, ldb = g->ldb ? g->ldb : bc, ldc = g->ldc ? g->ldc : g->n;
+    int64_t lda = g->lda, ldb = g->ldb, ldc = g->ldc;
     if (lda < ac || ldb < bc || ldc < g->n)
         return SHAPE_ERR(op, "leading dimensions lda=%lld ldb=%lld ldc=%lld below the row lengths "
                          "%lld, %lld, %lld", (long long)lda, (long long)ldb, (long long)ldc,
                          (long long)ac, (long long)bc, (long long)g->n);
-    int64_t sa = g->stride_a ? g->stride_a : ar * lda, sb = g->stride_b ? g->stride_b : br * ldb,
-            sc = g->stride_c ? g->stride_c : g->m * ldc;
+    int64_t sa = g->stride_a, sb = g->stride_b, sc = g->stride_c;
     const char *names[3] = {"A", "B", "C"};
     const uae_tensor *ts[3] = {op->src[0], op->src[1], op->dst[0]};
     int64_t need_n[3] = {(g->batch - 1) * sa + (ar - 1) * lda + ac,
@@ -281,7 +296,11 @@ uae_status uae_op_check(const uae_op *op) {
     return uae_fail(UAE_ERR_INVALID, "op kind %d is not a valid uae_op_kind", (int)op->kind);
 }
 
-/* ---- Dispatch ------------------------------------------------------------------------------ */
+/* ---- Normalisation and dispatch ------------------------------------------------------------ */
+
+void uae_op_normalise(uae_op *op) {
+    if (op->kind == UAE_OP_GEMM) op->p.gemm = gemm_explicit(&op->p.gemm);
+}
 
 static uae_backend *op_backend(const uae_op *op, uae_status *st) {
     uae_backend *be = NULL;
@@ -303,16 +322,26 @@ static uae_backend *op_backend(const uae_op *op, uae_status *st) {
     return be;
 }
 
+static bool backend_supports(const uae_backend *be, const uae_op *op) {
+    return !be->iface->supports || be->iface->supports(be->ctx, op);
+}
+
 bool uae_op_supported(const uae_op *op) {
     uae_status st;
     uae_backend *be = op_backend(op, &st);
     if (!be) return false;
-    return !be->iface->supports || be->iface->supports(be->ctx, op);
+    uae_op n = *op;
+    uae_op_normalise(&n);
+    return backend_supports(be, &n);
 }
 
-/* Runs an op the device does not support on the host: copies every tensor into host memory, runs
- * the reference implementation, copies the destinations back. Slow, but never a crash. */
+/* Runs an op the device does not support on its host backend (be->host): copies every tensor into
+ * host memory, runs the op there, copies the destinations back. Slow, but never a crash. */
 static uae_status run_on_host(uae_backend *be, const uae_op *op) {
+    uae_backend *host = be->host;
+    if (!host)
+        return uae_fail(UAE_ERR_UNSUPPORTED, "%s: %s does not run this op and has no host backend "
+                        "to run it instead", uae_op_name(op->kind), uae_backend_name(be));
     uae_op h = *op;
     uae_tensor ts[UAE_OP_MAX_SRC + UAE_OP_MAX_DST];
     float *mem[UAE_OP_MAX_SRC + UAE_OP_MAX_DST] = {0};
@@ -328,11 +357,11 @@ static uae_status run_on_host(uae_backend *be, const uae_op *op) {
         ts[n] = *t;
         ts[n].buf = mem[n];
         ts[n].offset = 0;
-        ts[n].backend = NULL;
+        ts[n].backend = host;
         if (i < UAE_OP_MAX_SRC) h.src[i] = &ts[n]; else h.dst[i - UAE_OP_MAX_SRC] = &ts[n];
         n++;
     }
-    if (st == UAE_OK) st = uae_ref_compute(&h);
+    if (st == UAE_OK) st = host->iface->compute(host->ctx, &h);
     for (int i = 0; i < UAE_OP_MAX_DST && st == UAE_OK; i++)
         if (op->dst[i]) st = uae_tensor_write(op->dst[i], (const float *)h.dst[i]->buf);
     for (int i = 0; i < n; i++) free(mem[i]);
@@ -340,13 +369,17 @@ static uae_status run_on_host(uae_backend *be, const uae_op *op) {
     return st;
 }
 
+/* Finds the backend, checks the op, makes the normalised copy that the backend sees, and runs it
+ * where it is supported: the one dispatch point of the library. */
 uae_status uae_op_run(const uae_op *op) {
     uae_status st = UAE_OK;
     uae_backend *be = op_backend(op, &st);
     if (!be) return st;
     UAE_TRY(uae_op_check(op));
-    if (be->iface->supports && !be->iface->supports(be->ctx, op)) return run_on_host(be, op);
-    return be->iface->compute(be->ctx, op);
+    uae_op n = *op;
+    uae_op_normalise(&n);
+    if (!backend_supports(be, &n)) return run_on_host(be, &n);
+    return be->iface->compute(be->ctx, &n);
 }
 
 /* ---- Convenience wrappers ------------------------------------------------------------------ */

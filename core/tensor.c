@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/backend_impl.h"
+#include "backend_impl.h"
 
 int64_t uae_tensor_numel(const uae_tensor *t) {
     if (t->ndim <= 0) return 0;

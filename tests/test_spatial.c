@@ -12,6 +12,7 @@
 
 #include "backends/cpu/cpu_ops.h"
 #include "tests/test_util.h"
+#include "core/backend_impl.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -170,6 +171,8 @@ static void check_case(tcase *tc) {
     uae_status st = uae_op_check(&op);
     CHECK(st == UAE_OK, "%s: the case itself breaks the contract: %s", tc->name, uae_last_error());
     if (st != UAE_OK) return;
+    /* The implementations take ops as uae_op_run hands them over: with explicit defaults. */
+    uae_op_normalise(&tc->op);
 
     float *ref[UAE_OP_MAX_DST], *mag[UAE_OP_MAX_DST], *omp[3][UAE_OP_MAX_DST];
     run(tc, false, ref);

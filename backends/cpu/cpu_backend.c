@@ -4,8 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/backend_impl.h"
+#include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/cpu_ops.h"
+#include "core/backend_impl.h"
 
 #define TABLE_ENTRY_REF(kind, stem) [kind] = uae_##stem##_ref,
 #define TABLE_ENTRY_OMP(kind, stem) [kind] = uae_##stem##_omp,
@@ -13,8 +14,6 @@ static const uae_cpu_op_fn ref_table[] = {UAE_CPU_OP_LIST(TABLE_ENTRY_REF)};
 static const uae_cpu_omp_fn omp_table[] = {UAE_CPU_OP_LIST(TABLE_ENTRY_OMP)};
 _Static_assert(sizeof ref_table / sizeof ref_table[0] == UAE_OP_COUNT, "one reference per op");
 _Static_assert(sizeof omp_table / sizeof omp_table[0] == UAE_OP_COUNT, "one OpenMP version per op");
-
-uae_status uae_ref_compute(const uae_op *op) { return ref_table[op->kind](op); }
 
 static void cpu_free(void *ctx) {
     uae_cpu_ctx_release(ctx);

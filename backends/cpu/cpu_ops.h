@@ -1,7 +1,8 @@
 /* backends/cpu/cpu_ops.h — the host implementations of every op, in two versions: _ref, the plain
  * scalar reference (the oracle, kept forever), and _omp, the optimised OpenMP version, which also
  * takes the CPU backend's context (instruction set, kernels, threads, scratch: cpu_ctx.h). Tensors handed to these functions hold host pointers: the data of t starts at
- * (float *)t->buf + t->offset (uae_cpu_data). Ops have been checked by uae_op_check already. */
+ * (float *)t->buf + t->offset (uae_cpu_data). Ops have been checked (uae_op_check) and
+ * normalised (uae_op_normalise: no "0 = tight" left) already. */
 #ifndef UAE_CPU_OPS_H
 #define UAE_CPU_OPS_H
 

@@ -243,17 +243,14 @@ uae_status uae_sgemm_parallel(cpu_ctx *ctx, const uae_cpu_kernels *k, const uae_
 uae_status uae_gemm_omp(cpu_ctx *ctx, const uae_op *op) {
     const uae_gemm_params *p = &op->p.gemm;
     const uae_cpu_kernels *k = ctx->k;
-    int64_t a_cols = p->trans_a ? p->m : p->k, a_rows = p->trans_a ? p->k : p->m;
-    int64_t b_cols = p->trans_b ? p->k : p->n, b_rows = p->trans_b ? p->n : p->k;
+    /* Leading dimensions and strides are explicit here (uae_op_normalise). */
     uae_sgemm_args g = {
         .trans_a = p->trans_a, .trans_b = p->trans_b, .m = p->m, .n = p->n, .k = p->k,
-        .alpha = p->alpha, .a = uae_cpu_data(op->src[0]), .lda = p->lda ? p->lda : a_cols,
-        .b = uae_cpu_data(op->src[1]), .ldb = p->ldb ? p->ldb : b_cols,
-        .beta = p->beta, .c = uae_cpu_data(op->dst[0]), .ldc = p->ldc ? p->ldc : p->n,
+        .alpha = p->alpha, .a = uae_cpu_data(op->src[0]), .lda = p->lda,
+        .b = uae_cpu_data(op->src[1]), .ldb = p->ldb,
+        .beta = p->beta, .c = uae_cpu_data(op->dst[0]), .ldc = p->ldc,
     };
-    int64_t sa = p->stride_a ? p->stride_a : a_rows * g.lda;
-    int64_t sb = p->stride_b ? p->stride_b : b_rows * g.ldb;
-    int64_t sc = p->stride_c ? p->stride_c : p->m * g.ldc;
+    int64_t sa = p->stride_a, sb = p->stride_b, sc = p->stride_c;
     int threads = uae_cpu_ctx_threads(ctx);
     if (p->batch < threads || p->batch == 1) {
         for (int64_t b = 0; b < p->batch; b++) {

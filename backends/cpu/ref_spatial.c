@@ -10,14 +10,9 @@ uae_status uae_gemm_ref(const uae_op *op) {
     const uae_gemm_params *g = &op->p.gemm;
     const float *a = uae_cpu_data(op->src[0]), *b = uae_cpu_data(op->src[1]);
     float *c = uae_cpu_data(op->dst[0]);
-    /* op(A) is (m, k): A itself is (m, k), or (k, m) when transposed; likewise B. */
-    int64_t a_cols = g->trans_a ? g->m : g->k, a_rows = g->trans_a ? g->k : g->m;
-    int64_t b_cols = g->trans_b ? g->k : g->n, b_rows = g->trans_b ? g->n : g->k;
-    int64_t lda = g->lda ? g->lda : a_cols, ldb = g->ldb ? g->ldb : b_cols;
-    int64_t ldc = g->ldc ? g->ldc : g->n;
-    int64_t sa = g->stride_a ? g->stride_a : a_rows * lda;
-    int64_t sb = g->stride_b ? g->stride_b : b_rows * ldb;
-    int64_t sc = g->stride_c ? g->stride_c : g->m * ldc;
+    /* Leading dimensions and strides are explicit here (uae_op_normalise). */
+    int64_t lda = g->lda, ldb = g->ldb, ldc = g->ldc;
+    int64_t sa = g->stride_a, sb = g->stride_b, sc = g->stride_c;
     for (int64_t bi = 0; bi < g->batch; bi++) {
         const float *ab = a + bi * sa, *bb = b + bi * sb;
         float *cb = c + bi * sc;

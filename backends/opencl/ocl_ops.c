@@ -160,9 +160,7 @@ static uae_status gemm_run(ocl_ctx *c, const gemm_call *g) {
 
 static uae_status gemm_ocl(ocl_ctx *c, const uae_op *op) {
     const uae_gemm_params *p = &op->p.gemm;
-    /* Leading dimensions and strides as uae_op_check defines them (0 = tight). */
-    size_t ac = (size_t)(p->trans_a ? p->m : p->k), ar = (size_t)(p->trans_a ? p->k : p->m);
-    size_t bc = (size_t)(p->trans_b ? p->k : p->n), br = (size_t)(p->trans_b ? p->n : p->k);
+    /* Leading dimensions and strides are explicit here (uae_op_normalise). */
     gemm_call g = {.ta = p->trans_a,
                    .tb = p->trans_b,
                    .m = (size_t)p->m,
@@ -176,13 +174,13 @@ static uae_status gemm_ocl(ocl_ctx *c, const uae_op *op) {
                    .aoff = op->src[0]->offset,
                    .boff = op->src[1]->offset,
                    .coff = op->dst[0]->offset,
+                   .lda = (size_t)p->lda,
+                   .ldb = (size_t)p->ldb,
+                   .ldc = (size_t)p->ldc,
+                   .sa = (size_t)p->stride_a,
+                   .sb = (size_t)p->stride_b,
+                   .sc = (size_t)p->stride_c,
                    .batch = (size_t)p->batch};
-    g.lda = p->lda ? (size_t)p->lda : ac;
-    g.ldb = p->ldb ? (size_t)p->ldb : bc;
-    g.ldc = p->ldc ? (size_t)p->ldc : g.n;
-    g.sa = p->stride_a ? (size_t)p->stride_a : ar * g.lda;
-    g.sb = p->stride_b ? (size_t)p->stride_b : br * g.ldb;
-    g.sc = p->stride_c ? (size_t)p->stride_c : g.m * g.ldc;
     return gemm_run(c, &g);
 }
 
@@ -577,7 +575,6 @@ bool uae_ocl_supports(void *ctx, const uae_op *op) {
 }
 
 uae_status uae_ocl_compute(void *ctx, const uae_op *op) {
-    UAE_ASSERT(uae_ocl_supports(ctx, op));
     uae_status st = op_table[op->kind](ctx, op);
     if (st != UAE_OK) return uae_fail_context(st, "%s on OpenCL", uae_op_name(op->kind));
     return UAE_OK;

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "backends/backend_impl.h"
+#include "core/backend_impl.h"
 
 /* Every kernel of the program, one line each: X(id, kernel function name in the .cl files).
  * The context builds them all in one loop (ocl_ctx.kernels[id]). */

@@ -1,9 +1,10 @@
-/* backends/backend.c — the generic parts of a backend handle: wrapping a table and a context,
- * names, device info, sync. Device-specific code lives in backends/cpu and backends/opencl. */
+/* core/backend.c — the generic parts of a backend handle: wrapping a table and a context,
+ * names, device info, sync, the host backend for fallbacks. Device-specific code lives in
+ * backends/cpu and backends/opencl; which backends exist, in backends/registry.c. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/backend_impl.h"
+#include "backend_impl.h"
 
 uae_status uae_backend_wrap(const uae_backend_iface *iface, void *ctx, uae_backend **out) {
     uae_backend *be = calloc(1, sizeof *be);
@@ -21,15 +22,22 @@ uae_status uae_backend_wrap(const uae_backend_iface *iface, void *ctx, uae_backe
 
 void uae_backend_set_index(uae_backend *be, int index) {
     be->dev.index = index;
-    if (strcmp(be->iface->kind, "opencl") == 0)
-        snprintf(be->name, sizeof be->name, "opencl:%d %s", index, be->dev.name);
+    /* A device (platform other than "host") by its index and name: "opencl:2 gfx1030". */
+    if (strcmp(be->dev.platform, "host") != 0)
+        snprintf(be->name, sizeof be->name, "%s:%d %s", be->iface->kind, index, be->dev.name);
     else
         snprintf(be->name, sizeof be->name, "%s (%d thread%s)", be->iface->kind,
                  be->dev.compute_units, be->dev.compute_units == 1 ? "" : "s");
 }
 
+void uae_backend_set_host(uae_backend *be, uae_backend *host) {
+    uae_backend_free(be->host);
+    be->host = host;
+}
+
 void uae_backend_free(uae_backend *be) {
     if (!be) return;
+    uae_backend_free(be->host);
     be->iface->free(be->ctx);
     free(be);
 }

@@ -1,9 +1,12 @@
-/* backends/backend_impl.h — what a backend is made of (private to the library).
+/* core/backend_impl.h — what a backend is made of (private to the library).
  *
- * A backend is a const table of functions (uae_backend_iface) plus a private context. core/ calls
- * only through this table; a new backend is new files under backends/ plus one entry in
- * backends/registry.c, never an edit in core/ or models/. Optional slots may be NULL; each comment
- * says what NULL means.
+ * A backend is a const table of functions (uae_backend_iface) plus a private context, wrapped in a
+ * handle (struct uae_backend). core/ calls a backend only through this table and the handle; a new
+ * backend is new files under backends/ plus one entry in backends/registry.c, never an edit in
+ * core/ or models/. Optional slots may be NULL; each comment says what NULL means.
+ *
+ * The ops that supports() and compute() receive have been checked (uae_op_check) and normalised
+ * (uae_op_normalise): a backend never decodes a default again.
  */
 #ifndef UAE_BACKEND_IMPL_H
 #define UAE_BACKEND_IMPL_H
@@ -32,10 +35,12 @@ typedef struct uae_backend_iface {
     /* Host address of a buffer, for backends whose memory is host memory. NULL slot: never. */
     float *(*host_ptr)(void *ctx, void *buf);
 
-    /* Whether compute() handles this (already checked) op. NULL slot: every op. */
+    /* Whether compute() handles this (checked, normalised) op. NULL slot: every op. An op it
+     * declines runs on the handle's host backend (uae_backend_set_host). */
     bool (*supports)(void *ctx, const uae_op *op);
 
-    /* Runs one already-checked op. The one dispatch point of the backend. */
+    /* Runs one checked, normalised op that supports() accepted; it does not ask again. The one
+     * dispatch point of the backend. */
     uae_status (*compute)(void *ctx, const uae_op *op);
 
     /* Waits for queued work. NULL slot: nothing to wait for. */
@@ -55,6 +60,7 @@ struct uae_backend {
     char name[192];
     uae_device_info dev;
     uint64_t fallbacks;    /* ops run on the host because supports() said no */
+    uae_backend *host;     /* owned; runs the ops supports() declines; NULL: supports is NULL */
 };
 
 /* Creates a backend handle around iface and ctx (ownership of ctx passes to it). */
@@ -63,13 +69,12 @@ uae_status uae_backend_wrap(const uae_backend_iface *iface, void *ctx, uae_backe
 /* Sets the device's index in the registry's flat list, and the name that shows it. */
 void uae_backend_set_index(uae_backend *be, int index);
 
-/* The entry points of the host backends (backends/cpu/). They run ops on host pointers. threads:
- * the CPU backend's thread count ("cpu:N"), 0 for OpenMP's default at each op; ignored by the
- * reference. Fails when $UAE_CPU_ISA names an instruction set this processor does not run. */
-uae_status uae_cpu_backend_create(bool reference, int threads, uae_backend **out);
+/* Gives be a host backend (ownership passes to be) that runs, on host copies of the tensors, the
+ * ops be's supports() declines. The registry sets it for every backend that has supports(). */
+void uae_backend_set_host(uae_backend *be, uae_backend *host);
 
-/* Runs one checked op whose tensors are host memory, with the reference (scalar) implementation.
- * Used as the oracle and for host fallback. */
-uae_status uae_ref_compute(const uae_op *op);
+/* Replaces every default of the op's parameters by its explicit value: the GEMM's leading
+ * dimensions and batch strides ("0 = tight"). uae_op_run hands backends only normalised ops. */
+void uae_op_normalise(uae_op *op);
 
 #endif /* UAE_BACKEND_IMPL_H */
