@@ -460,6 +460,23 @@ static int train_with(const cli_command *cmd, cli_globals *g, const train_args *
     if (rc == CLI_EXIT_OK && !done && cli_root(g) && uae_atomic_file_open(a->out, &probe) != UAE_OK)
         rc = runtime_error(cmd);
     uae_atomic_file_abort(probe);
+    /* Under mpirun the ranks train together or not at all: a rank that failed so far (its
+     * checkpoint unreadable, rank 0's --out not writable), or that found the run finished where
+     * rank 0 did not, fails the job here rather than leave the others waiting. */
+    if (uae_dist_size(g->dist) > 1) {
+        rc = cli_agree(cmd, g, rc);
+        bool root_done = done;
+        if (rc == CLI_EXIT_OK &&
+            uae_dist_broadcast(g->dist, &root_done, sizeof root_done, 0) != UAE_OK)
+            rc = runtime_error(cmd);
+        if (rc == CLI_EXIT_OK && root_done != done) {
+            fprintf(stderr, "uae %s: rank %d: --resume: %s %s, on rank 0 it %s (every rank must "
+                    "see the same --out)\n", cmd->name, uae_dist_rank(g->dist), a->out,
+                    done ? "is finished" : "is not finished", root_done ? "is" : "is not");
+            rc = CLI_EXIT_USAGE;
+        }
+        rc = cli_agree(cmd, g, rc);
+    }
     if (rc == CLI_EXIT_OK && !done) {
         uae_logf(&g->log, UAE_LOG_INFO, "training %s on %lld examples (%lld test) for %d epoch%s "
                  "of batches of %d with %s, lr %g, on %s", cfg.preset, (long long)d->train.n,

@@ -385,6 +385,7 @@ static json_t *epoch_line(const char *event, const uae_train_stats *s, double to
     put_real(o, "seconds", s->seconds);
     put_real(o, "images_per_s", s->images_per_s);
     put_real(o, "comm_seconds", s->comm_seconds); /* NaN (left out) on one process */
+    put_real(o, "wait_seconds", s->wait_seconds);
     if (total_seconds >= 0) put_real(o, "total_seconds", total_seconds);
     put_eval(o, "val", &s->val);
     put_eval(o, "test", &s->test);
@@ -407,7 +408,7 @@ typedef struct micro {
     float *send;        /* (parts of this rank at most, gn + 1) */
     float *sum;         /* (gn + 1) */
     size_t *sizes;      /* (size) */
-    double comm_seconds;
+    double comm_seconds, wait_seconds; /* of the epoch so far */
 } micro;
 
 static void micro_free(micro *mc) {
@@ -479,6 +480,8 @@ static uae_status micro_step(runner *r, micro *mc, const uae_dataset *train,
     double t0 = now_seconds();
     bool many = mc->size > 1;
     if (many) st = uae_dist_agree(mc->dist, st); /* a failed part fails every rank here */
+    double t1 = now_seconds();
+    mc->wait_seconds += t1 - t0;
     if (st != UAE_OK) return st;
     void *got = NULL;
     if (many)
@@ -495,7 +498,7 @@ static uae_status micro_step(runner *r, micro *mc, const uae_dataset *train,
     free(got);
     if (many && st == UAE_OK)
         st = uae_dist_broadcast(mc->dist, mc->sum, (size_t)w * sizeof *mc->sum, 0);
-    mc->comm_seconds += now_seconds() - t0;
+    mc->comm_seconds += now_seconds() - t1;
     if (st != UAE_OK) return st;
     st = uae_tensor_write(uae_params_flat_grad(uae_model_params(r->m)), mc->sum);
     if (st == UAE_OK) st = uae_model_apply_gradient(r->m);
@@ -584,7 +587,8 @@ static uae_status train_epoch(runner *r, micro *mc, const uae_dataset *train,
     s->train_loss = sum / (double)train->n;
     s->images_per_s = s->seconds > 0 ? (double)(train->n - begin) / s->seconds : NAN;
     s->comm_seconds = mc && mc->size > 1 ? mc->comm_seconds : NAN;
-    if (mc) mc->comm_seconds = 0;
+    s->wait_seconds = mc && mc->size > 1 ? mc->wait_seconds : NAN;
+    if (mc) mc->comm_seconds = mc->wait_seconds = 0;
     return UAE_OK;
 }
 
@@ -600,7 +604,7 @@ static uae_status run_epochs(runner *r, micro *mc, uae_model *m, const uae_datas
     uae_status st = UAE_OK;
     for (int epoch = from ? (int)from->epoch : 0; epoch < o->epochs && st == UAE_OK; epoch++) {
         uae_train_stats s = {.epoch = epoch + 1, .epochs = o->epochs, .comm_seconds = NAN,
-                             .val = no_stats, .test = no_stats};
+                             .wait_seconds = NAN, .val = no_stats, .test = no_stats};
         bool resumed = from && epoch == from->epoch;
         st = train_epoch(r, mc, train, o, epoch, resumed ? from->epoch_step : 0,
                          resumed ? from->epoch_loss : 0.0, perm, &step, info, &s);
@@ -623,8 +627,9 @@ static uae_status run_epochs(runner *r, micro *mc, uae_model *m, const uae_datas
         uae_logf(o->log, UAE_LOG_DEBUG, "epoch %d: %lld steps, %.1f s", epoch + 1,
                  (long long)step, s.seconds);
         if (isfinite(s.comm_seconds))
-            uae_logf(o->log, UAE_LOG_DEBUG, "epoch %d: %.3f s of %.3f s in the ranks' exchanges",
-                     epoch + 1, s.comm_seconds, s.seconds);
+            uae_logf(o->log, UAE_LOG_DEBUG, "epoch %d: of %.3f s, %.3f s waiting for the slowest "
+                     "rank and %.3f s in the exchanges", epoch + 1, s.seconds, s.wait_seconds,
+                     s.comm_seconds);
         if (o->on_epoch && root) o->on_epoch(o->user, &s);
         *last = s;
     }
@@ -656,14 +661,17 @@ uae_status uae_train_run(uae_model *m, const uae_dataset *train, const uae_train
     *last = (uae_train_stats){.epoch = o->resume ? (int)o->resume->epoch : 0,
                               .epochs = o->epochs, .step = o->resume ? o->resume->step : 0,
                               .train_loss = NAN, .seconds = NAN, .images_per_s = NAN,
-                              .comm_seconds = NAN, .val = no_stats, .test = no_stats};
-    UAE_TRY(check_options(o, train));
+                              .comm_seconds = NAN, .wait_seconds = NAN, .val = no_stats,
+                              .test = no_stats};
+    /* Several ranks: every failure below reaches every rank through agree() before the loop. */
+    uae_status st = uae_dist_size(o->dist) > 1 ? agree(o, same_start(o)) : UAE_OK;
+    if (st != UAE_OK) return st;
+    st = check_options(o, train);
     int64_t eval_n = o->eval_batch ? o->eval_batch : o->batch;
     runner r;
     runner_shape(&r, m); /* the data's shape first: a mismatch is not a memory problem */
-    UAE_TRY(check_data(&r, train, "training"));
-    UAE_TRY(runner_init(&r, m, o->batch > eval_n ? o->batch : eval_n, o->targets));
-    uae_status st = UAE_OK;
+    if (st == UAE_OK) st = check_data(&r, train, "training");
+    if (st == UAE_OK) st = runner_init(&r, m, o->batch > eval_n ? o->batch : eval_n, o->targets);
     if (st == UAE_OK && o->val) st = check_data(&r, o->val, "validation");
     if (st == UAE_OK && o->test) st = check_data(&r, o->test, "test");
     int64_t *perm = st == UAE_OK ? malloc((size_t)train->n * sizeof *perm) : NULL;
@@ -673,7 +681,6 @@ uae_status uae_train_run(uae_model *m, const uae_dataset *train, const uae_train
     micro mc = {0};
     if (st == UAE_OK && parts) st = uae_model_check_micro_batches(m);
     if (st == UAE_OK && parts) st = micro_init(&mc, m, o);
-    if (st == UAE_OK && uae_dist_size(o->dist) > 1) st = same_start(o);
     uae_jsonl *log = NULL;
     if (st == UAE_OK && o->log_path && is_root(o))
         st = uae_jsonl_open(o->log_path, o->log_append, &log);

@@ -51,8 +51,11 @@ typedef struct uae_train_stats {
     double train_loss;     /* mean over the epoch's examples of the batch losses */
     double seconds;        /* wall time of the epoch's training steps (no evaluation) */
     double images_per_s;   /* training examples per second */
-    double comm_seconds;   /* several ranks: wall time of the steps' exchanges (waiting for the
-                              other ranks, gathering, summing and sending the gradients) */
+    double comm_seconds;   /* several ranks: wall time of the steps' exchanges (gathering the
+                              parts' gradients on rank 0, adding them, sending the sum); NaN on
+                              one process */
+    double wait_seconds;   /* several ranks: wall time spent waiting for the slowest rank's parts
+                              before the exchanges; NaN on one process */
     uae_eval_stats val;    /* on options.val (n = 0 and NaNs if none) */
     uae_eval_stats test;   /* on options.test (n = 0 and NaNs if none) */
 } uae_train_stats;
