@@ -147,17 +147,6 @@ uae_var *uae_model_embed(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x) {
     return m->fam->embed ? m->fam->embed(m, t, pv, x) : NULL;
 }
 
-/* The generic step: batch mean of the per-sample loss, backward into the store's gradients, one
- * update of every parameter. */
-static uae_status generic_step(uae_model *m, uae_tape *t, const uae_batch *b, float *loss) {
-    uae_var *pv[UAE_MODEL_MAX_PARAMS];
-    UAE_TRY(uae_model_bind(m, t, true, pv));
-    uae_var *l = uae_model_batch_mean(t, uae_model_loss(m, t, pv, uae_ad_const(t, b->x), b));
-    UAE_TRY(uae_ad_backward(t, l));
-    UAE_TRY(uae_model_read_scalar(l, loss));
-    return uae_optimizer_step(&m->opt, m->P);
-}
-
 uae_status uae_model_check_micro_batches(const uae_model *m) {
     const char *why = m->fam->coupled_rows;
     if (!why && !m->fam->train_step) return UAE_OK;
@@ -216,6 +205,17 @@ uint64_t uae_model_row_counter(const uae_batch *b, const uae_tensor *h) {
     uint64_t rows = (uint64_t)h->shape[0], per_row = (uint64_t)uae_tensor_numel(h) / rows;
     uint64_t batch = b->batch_rows > 0 ? (uint64_t)b->batch_rows : rows;
     return (b->step * batch + (uint64_t)b->row0) * per_row;
+}
+
+/* The generic step: batch mean of the per-sample loss, backward into the store's gradients, one
+ * update of every parameter. */
+static uae_status generic_step(uae_model *m, uae_tape *t, const uae_batch *b, float *loss) {
+    uae_var *pv[UAE_MODEL_MAX_PARAMS];
+    UAE_TRY(uae_model_bind(m, t, true, pv));
+    uae_var *l = uae_model_batch_mean(t, uae_model_loss(m, t, pv, uae_ad_const(t, b->x), b));
+    UAE_TRY(uae_ad_backward(t, l));
+    UAE_TRY(uae_model_read_scalar(l, loss));
+    return uae_optimizer_step(&m->opt, m->P);
 }
 
 uae_status uae_model_train_step(uae_model *m, uae_tape *t, const uae_batch *b, float *loss) {
