@@ -38,6 +38,7 @@ enum {
     OPT_SCALE,
     OPT_JSON,
     OPT_CHECKPOINT_EVERY,
+    OPT_MICRO_BATCH,
 };
 
 /* ---- Shared by the three commands ------------------------------------------------------------ */
@@ -136,6 +137,7 @@ typedef struct train_args {
     const char *model, *out, *log, *optimizer;
     cli_data_args data;
     long long epochs, batch, n_train, n_test, n_val, hidden, latent, select_k, checkpoint_every;
+    long long micro_batch; /* 0: the batch */
     double lr, dropout, tau;
     bool resume;
     bool stop;  /* parsing ended the command (--help, a usage error): return its exit code */
@@ -156,6 +158,7 @@ static int parse_train(const cli_command *cmd, cli_globals *g, int argc, char **
         {"out", required_argument, NULL, OPT_OUT},
         {"resume", no_argument, NULL, OPT_RESUME},
         {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
+        {"micro-batch", required_argument, NULL, OPT_MICRO_BATCH},
         {"log", required_argument, NULL, OPT_LOG},
         {"hidden", required_argument, NULL, OPT_HIDDEN},
         {"latent", required_argument, NULL, OPT_LATENT},
@@ -192,6 +195,9 @@ static int parse_train(const cli_command *cmd, cli_globals *g, int argc, char **
         case OPT_LATENT: rc = cli_parse_int(cmd, "--latent", v, 1, 1 << 20, &a->latent); break;
         case OPT_SELECT_K:
             rc = cli_parse_int(cmd, "--select-k", v, 1, 1 << 20, &a->select_k);
+            break;
+        case OPT_MICRO_BATCH:
+            rc = cli_parse_int(cmd, "--micro-batch", v, 1, 1 << 20, &a->micro_batch);
             break;
         case OPT_CHECKPOINT_EVERY:
             rc = cli_parse_int(cmd, "--checkpoint-every", v, 1, INT64_MAX, &a->checkpoint_every);
@@ -428,10 +434,20 @@ static int train_with(const cli_command *cmd, cli_globals *g, const train_args *
     o.run_json = run;
     o.log_path = a->log;
     o.log = &g->log;
+    o.dist = g->dist;
+    if (a->micro_batch > 0 && cfg.batch % a->micro_batch != 0)
+        rc = cli_usage_error(cmd, "--micro-batch %lld does not divide the batch (%d): the batch is "
+                             "cut into micro-batches of equal size", a->micro_batch, cfg.batch);
+    o.micro_batch = a->micro_batch;
     uae_model *m = NULL;
     uae_checkpoint_info info; /* where a resumed run continues (o.resume) */
     bool done = false;
-    if (uae_model_create(be, &cfg, g->seed, &m) != UAE_OK) rc = runtime_error(cmd);
+    if (rc == CLI_EXIT_OK && uae_model_create(be, &cfg, g->seed, &m) != UAE_OK)
+        rc = runtime_error(cmd);
+    /* A preset whose loss couples the batch's rows cannot be cut: say so before any data moves. */
+    bool parts = (o.micro_batch > 0 && o.micro_batch < cfg.batch) || uae_dist_size(g->dist) > 1;
+    if (rc == CLI_EXIT_OK && parts && uae_model_check_micro_batches(m) != UAE_OK)
+        rc = cli_usage_error(cmd, "%s", uae_last_error());
     if (rc == CLI_EXIT_OK && a->resume && !file_exists(a->out)) {
         uae_logf(&g->log, UAE_LOG_INFO, "--resume: no checkpoint %s yet, starting afresh", a->out);
     } else if (rc == CLI_EXIT_OK && a->resume) {
@@ -441,9 +457,26 @@ static int train_with(const cli_command *cmd, cli_globals *g, const train_args *
     }
     /* A checkpoint that cannot be written is better known now than after the first epoch. */
     uae_atomic_file *probe = NULL;
-    if (rc == CLI_EXIT_OK && !done && uae_atomic_file_open(a->out, &probe) != UAE_OK)
+    if (rc == CLI_EXIT_OK && !done && cli_root(g) && uae_atomic_file_open(a->out, &probe) != UAE_OK)
         rc = runtime_error(cmd);
     uae_atomic_file_abort(probe);
+    /* Under mpirun the ranks train together or not at all: a rank that failed so far (its
+     * checkpoint unreadable, rank 0's --out not writable), or that found the run finished where
+     * rank 0 did not, fails the job here rather than leave the others waiting. */
+    if (uae_dist_size(g->dist) > 1) {
+        rc = cli_agree(cmd, g, rc);
+        bool root_done = done;
+        if (rc == CLI_EXIT_OK &&
+            uae_dist_broadcast(g->dist, &root_done, sizeof root_done, 0) != UAE_OK)
+            rc = runtime_error(cmd);
+        if (rc == CLI_EXIT_OK && root_done != done) {
+            fprintf(stderr, "uae %s: rank %d: --resume: %s %s, on rank 0 it %s (every rank must "
+                    "see the same --out)\n", cmd->name, uae_dist_rank(g->dist), a->out,
+                    done ? "is finished" : "is not finished", root_done ? "is" : "is not");
+            rc = CLI_EXIT_USAGE;
+        }
+        rc = cli_agree(cmd, g, rc);
+    }
     if (rc == CLI_EXIT_OK && !done) {
         uae_logf(&g->log, UAE_LOG_INFO, "training %s on %lld examples (%lld test) for %d epoch%s "
                  "of batches of %d with %s, lr %g, on %s", cfg.preset, (long long)d->train.n,
@@ -459,8 +492,8 @@ static int train_with(const cli_command *cmd, cli_globals *g, const train_args *
         if (view.bar_epoch) uae_progress_end(&view.bar);
         if (view.eval_open) uae_progress_end(&view.eval_bar);
         if (st != UAE_OK)
-            rc = runtime_error(cmd);
-        else /* the result: on stdout, as every command's (progress and notes: stderr) */
+            rc = cli_root(g) ? runtime_error(cmd) : CLI_EXIT_FAILURE; /* rank 0 says which rank */
+        else if (cli_root(g)) /* the result: on stdout, as every command's (notes: stderr) */
             printf("saved %s (epoch %d, step %lld)\n", a->out, last.epoch, (long long)last.step);
     }
     uae_model_free(m);
@@ -472,6 +505,10 @@ static int run_train(const cli_command *cmd, cli_globals *g, int argc, char **ar
     train_args a;
     int rc = parse_train(cmd, g, argc, argv, &a);
     if (rc != CLI_EXIT_OK || a.stop) return rc;
+    if (!cli_root(g)) { /* under mpirun: rank 0 speaks for the job */
+        g->quiet = true;
+        if (g->log.level > UAE_LOG_WARN) g->log.level = UAE_LOG_WARN;
+    }
     uae_backend *be;
     rc = cli_open_device(cmd, g, &be);
     if (rc != CLI_EXIT_OK) return rc;
@@ -525,9 +562,15 @@ const cli_command cli_cmd_train = {
         "  --log FILE         JSON-lines log: one line per epoch and a final one\n"
         "  --resume           continue the run saved in --out (same options; --epochs may grow)\n"
         "  --checkpoint-every N  also write the checkpoint every N steps within an epoch (long\n"
-        "                     epochs: --resume then continues from that step)\n\n"
+        "                     epochs: --resume then continues from that step)\n"
+        "  --micro-batch M    compute each batch's gradient as the ordered sum of its parts of M\n"
+        "                     examples (M divides --batch; default: the batch, one part). Under\n"
+        "                     mpirun the ranks share the parts: the checkpoint is the same bits\n"
+        "                     for any number of ranks (dense-ae, conv-ae, concrete-ae,\n"
+        "                     classifier; docs/cluster.md)\n\n"
         CLI_DATA_OPTIONS_HELP,
     .run = run_train,
+    .distributed = true,
 };
 
 /* ---- uae eval and uae reconstruct ------------------------------------------------------------ */

@@ -130,7 +130,8 @@ static int run_command(cli_globals *g, int argc, char **argv) {
     if (size > 1 && !cmd->distributed) {
         if (cli_root(g))
             fprintf(stderr, "uae %s: does not share its work over the %d ranks of an MPI job; run "
-                    "it as one process (the commands that do: attack, devices; docs/cluster.md)\n",
+                    "it as one process (the commands that do: attack, augment, demo, devices, train; "
+                    "docs/cluster.md)\n",
                     cmd->name, size);
         return CLI_EXIT_UNAVAILABLE;
     }

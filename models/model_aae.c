@@ -212,4 +212,6 @@ const uae_model_family uae_family_aae = {
     .name = "aae", .kind = UAE_MODEL_AUTOENCODER, .defaults = aae_defaults,
     .declare = aae_declare, .setup = aae_setup, .cleanup = aae_cleanup, .forward = aae_forward,
     .loss = aae_loss, .train_step = aae_train_step, .extra_state = aae_extra_state,
+    .coupled_rows = "its step updates three networks in turn, each after the previous update, on "
+                    "the whole batch",
 };

@@ -94,6 +94,7 @@ static uae_var *sparse_ae_loss(uae_model *m, uae_tape *t, uae_var **pv, uae_var 
 const uae_model_family uae_family_sparse_ae = {
     .name = "sparse-ae", .kind = UAE_MODEL_AUTOENCODER, .defaults = sparse_ae_defaults,
     .declare = dense_ae_declare, .forward = dense_ae_forward, .loss = sparse_ae_loss,
+    .coupled_rows = "its KL sparsity term is computed from the mean activation of the whole batch",
 };
 
 /* ---- conv-ae -------------------------------------------------------------------------------

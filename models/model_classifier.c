@@ -60,9 +60,9 @@ static uae_var *classifier_forward(uae_model *m, uae_tape *t, uae_var **pv, uae_
     h = uae_model_conv(m, t, pv, CLS_CONV3, h, false, UAE_ACT_RELU);
     h = uae_ad_maxpool2(t, uae_model_conv(m, t, pv, CLS_CONV4, h, false, UAE_ACT_RELU));
     h = uae_model_dense(m, t, pv, CLS_FC1, uae_model_flatten(t, h), UAE_ACT_RELU);
-    if (h && b && b->training) /* a fresh mask per step: counter = step * numel */
+    if (h && b && b->training) /* a fresh mask per step, drawn per row of the batch */
         h = uae_nn_dropout(t, h, m->cfg.dropout, true, b->seed, UAE_STREAM_DROPOUT + CLS_FC1,
-                           b->step * (uint64_t)uae_tensor_numel(uae_ad_value(h)));
+                           uae_model_row_counter(b, uae_ad_value(h)));
     h = uae_model_dense(m, t, pv, CLS_FC2, h, UAE_ACT_RELU);
     return uae_model_dense(m, t, pv, CLS_LOGITS, h, UAE_ACT_NONE);
 }

@@ -103,7 +103,7 @@ static uae_var *concrete_run(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x
         h = uae_model_dense(m, t, pv, k, h, UAE_ACT_LEAKY_RELU);
         if (h && training)
             h = uae_nn_dropout(t, h, m->cfg.dropout, true, b->seed, UAE_STREAM_DROPOUT + (uint64_t)k,
-                               b->step * (uint64_t)uae_tensor_numel(uae_ad_value(h)));
+                               uae_model_row_counter(b, uae_ad_value(h)));
     }
     return uae_model_dense(m, t, pv, CAE_DEC3, h, UAE_ACT_NONE);
 }

@@ -42,6 +42,9 @@ typedef struct uae_model_family {
                           uint64_t seed);
     /* Optional (NULL: the generic step — mean loss, backward, one optimizer step). */
     uae_status (*train_step)(uae_model *m, uae_tape *t, const uae_batch *b, float *loss);
+    /* NULL: the loss is a mean over the batch's rows, so a batch may be cut into micro-batches
+     * (uae_model_micro_gradient); else why not ("its KL term ..."), for the error message. */
+    const char *coupled_rows;
     /* Optional (NULL: none): fills out[0 .. cap) with the model's extra training state and returns
      * how many entries it filled. */
     int (*extra_state)(uae_model *m, uae_model_extra *out, int cap);
@@ -83,6 +86,12 @@ uae_var *uae_model_target(uae_tape *t, uae_var *x, const uae_batch *b);
 
 /* The (B) per-sample loss reduced to its batch mean, a (1) variable. */
 uae_var *uae_model_batch_mean(uae_tape *t, uae_var *per_sample);
+
+/* The RNG counter of the first element of h (B, ...), a per-row tensor of a training step (a
+ * dropout mask): row i of the step's batch draws the elements from (step * batch_rows + i) *
+ * per_row on, so that a micro-batch (b->row0, b->batch_rows) draws what the whole batch would.
+ * For a whole batch it is step * numel(h), the counter of earlier versions. */
+uint64_t uae_model_row_counter(const uae_batch *b, const uae_tensor *h);
 
 /* A (n) constant filled with value (targets of the AAE's discriminator, ...). */
 uae_var *uae_model_const_fill(uae_tape *t, int ndim, const int64_t *shape, float value);

@@ -326,4 +326,5 @@ const uae_model_family uae_family_simclr_small = {
     .name = "simclr-small", .kind = UAE_MODEL_CONTRASTIVE, .defaults = simclr_defaults,
     .declare = simclr_declare, .forward = simclr_forward, .loss = simclr_loss,
     .first_layer = simclr_first, .embed = simclr_embed, .negatives = simclr_negatives,
+    .coupled_rows = "its NT-Xent loss takes every other example of the batch as a negative",
 };

@@ -147,6 +147,66 @@ uae_var *uae_model_embed(uae_model *m, uae_tape *t, uae_var **pv, uae_var *x) {
     return m->fam->embed ? m->fam->embed(m, t, pv, x) : NULL;
 }
 
+uae_status uae_model_check_micro_batches(const uae_model *m) {
+    const char *why = m->fam->coupled_rows;
+    if (!why && !m->fam->train_step) return UAE_OK;
+    return uae_fail(UAE_ERR_UNSUPPORTED, "model '%s' cannot train in micro-batches or on several "
+                    "ranks: %s, so a part of a batch does not give its part of the gradient (train "
+                    "it as one process without --micro-batch; dense-ae, conv-ae, concrete-ae and "
+                    "classifier train in micro-batches)", m->cfg.preset,
+                    why ? why : "its training step is not one mean loss over the batch");
+}
+
+/* The micro-batch's share of the batch mean: its per-sample losses summed and divided by the
+ * batch's rows. A whole batch takes today's mean (uae_model_batch_mean), so that one micro-batch
+ * per batch is the generic step bit for bit. */
+static uae_status micro_gradient(uae_model *m, uae_tape *t, const uae_batch *b, float *loss) {
+    uae_var *pv[UAE_MODEL_MAX_PARAMS];
+    UAE_TRY(uae_model_bind(m, t, true, pv));
+    uae_var *per = uae_model_loss(m, t, pv, uae_ad_const(t, b->x), b);
+    int64_t rows = b->x->shape[0];
+    uae_var *l;
+    if (b->batch_rows == 0 || (b->row0 == 0 && b->batch_rows == rows)) {
+        l = uae_model_batch_mean(t, per);
+    } else {
+        uae_var *sum = per ? uae_ad_reduce(t, UAE_REDUCE_SUM, 0x1, per) : NULL;
+        l = uae_ad_affine(t, uae_ad_reshape(t, sum, 1, (int64_t[]){1}),
+                          1.0f / (float)b->batch_rows, 0.0f);
+    }
+    UAE_TRY(uae_ad_backward(t, l));
+    return uae_model_read_scalar(l, loss);
+}
+
+uae_status uae_model_micro_gradient(uae_model *m, uae_tape *t, const uae_batch *b,
+                                    float *loss_part) {
+    UAE_TRY(uae_model_check_micro_batches(m));
+    if (b->batch_rows < 0 || b->row0 < 0 || (b->batch_rows > 0 &&
+                                             b->row0 + b->x->shape[0] > b->batch_rows))
+        return uae_fail(UAE_ERR_INVALID, "micro-batch: rows %lld .. %lld of a batch of %lld",
+                        (long long)b->row0, (long long)(b->row0 + b->x->shape[0]),
+                        (long long)b->batch_rows);
+    uae_arena *a = uae_tape_arena(t);
+    size_t mark = uae_arena_mark(a);
+    float l = 0.0f;
+    uae_tape_reset(t);
+    uae_status st = micro_gradient(m, t, b, &l);
+    uae_tape_reset(t);
+    uae_arena_reset(a, mark);
+    if (st != UAE_OK) return uae_fail_context(st, "training step %llu of '%s', rows %lld ..",
+                                              (unsigned long long)b->step, m->cfg.preset,
+                                              (long long)b->row0);
+    *loss_part = l;
+    return UAE_OK;
+}
+
+uae_status uae_model_apply_gradient(uae_model *m) { return uae_optimizer_step(&m->opt, m->P); }
+
+uint64_t uae_model_row_counter(const uae_batch *b, const uae_tensor *h) {
+    uint64_t rows = (uint64_t)h->shape[0], per_row = (uint64_t)uae_tensor_numel(h) / rows;
+    uint64_t batch = b->batch_rows > 0 ? (uint64_t)b->batch_rows : rows;
+    return (b->step * batch + (uint64_t)b->row0) * per_row;
+}
+
 /* The generic step: batch mean of the per-sample loss, backward into the store's gradients, one
  * update of every parameter. */
 static uae_status generic_step(uae_model *m, uae_tape *t, const uae_batch *b, float *loss) {

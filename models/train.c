@@ -384,11 +384,135 @@ static json_t *epoch_line(const char *event, const uae_train_stats *s, double to
     put_real(o, "train_loss", s->train_loss);
     put_real(o, "seconds", s->seconds);
     put_real(o, "images_per_s", s->images_per_s);
+    put_real(o, "comm_seconds", s->comm_seconds); /* NaN (left out) on one process */
+    put_real(o, "wait_seconds", s->wait_seconds);
     if (total_seconds >= 0) put_real(o, "total_seconds", total_seconds);
     put_eval(o, "val", &s->val);
     put_eval(o, "test", &s->test);
     return o;
 }
+
+/* ---- Micro-batches and ranks ------------------------------------------------------------------
+ * A step in micro-batches: the batch's parts of m rows are numbered 0 .. k-1 and rank r computes
+ * the contiguous run [k r / R, k (r + 1) / R) of them, each part's gradient (and its share of the
+ * loss) on its own, into one row of `send`. Rank 0 gathers the rows (rank order is part order),
+ * adds them in part order (((g0 + g1) + g2) + ...) and sends the sum to every rank, which writes
+ * it into the store's gradients and takes the optimizer step. Nothing here depends on R, so the
+ * parameters are the same bits for any R; with one rank the gather is skipped, not the order. */
+
+typedef struct micro {
+    uae_dist *dist;     /* not owned; NULL: one process */
+    int rank, size;
+    int64_t m;          /* rows per part */
+    int64_t gn;         /* floats of the flat gradient; a row has gn + 1 (the loss share last) */
+    float *send;        /* (parts of this rank at most, gn + 1) */
+    float *sum;         /* (gn + 1) */
+    size_t *sizes;      /* (size) */
+    double comm_seconds, wait_seconds; /* of the epoch so far */
+} micro;
+
+static void micro_free(micro *mc) {
+    free(mc->send);
+    free(mc->sum);
+    free(mc->sizes);
+}
+
+static uae_status micro_init(micro *mc, uae_model *m, const uae_train_options *o) {
+    memset(mc, 0, sizeof *mc);
+    mc->dist = o->dist;
+    mc->rank = uae_dist_rank(o->dist);
+    mc->size = uae_dist_size(o->dist);
+    mc->m = o->micro_batch > 0 ? o->micro_batch : o->batch;
+    mc->gn = uae_tensor_numel(uae_params_flat_grad(uae_model_params(m)));
+    int64_t parts = (o->batch + mc->m - 1) / mc->m;
+    int64_t mine = (parts + mc->size - 1) / mc->size, floats;
+    size_t bytes;
+    if (!uae_checked_mul(mine > 0 ? mine : 1, mc->gn + 1, &floats) ||
+        !uae_checked_bytes(floats, sizeof *mc->send, &bytes))
+        return uae_fail(UAE_ERR_NOMEM, "training: the gradients of %lld micro-batches do not fit "
+                        "in memory (use a larger --micro-batch)", (long long)mine);
+    mc->send = malloc(bytes);
+    mc->sum = malloc((size_t)(mc->gn + 1) * sizeof *mc->sum);
+    mc->sizes = malloc((size_t)mc->size * sizeof *mc->sizes);
+    if (!mc->send || !mc->sum || !mc->sizes) {
+        micro_free(mc);
+        return uae_fail(UAE_ERR_NOMEM, "training: out of host memory for the micro-batches' "
+                        "gradients");
+    }
+    return UAE_OK;
+}
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* This rank's parts of the batch of `count` examples rows[0 .. count): gradients into mc->send. */
+static uae_status micro_parts(runner *r, micro *mc, const uae_dataset *train,
+                              const uae_train_options *o, const int64_t *rows, int64_t count,
+                              uint64_t step, int64_t k0, int64_t k1) {
+    if (k1 <= k0) return UAE_OK;
+    int64_t lo = k0 * mc->m, hi = min64(k1 * mc->m, count);
+    memcpy(r->idx, rows + lo, (size_t)(hi - lo) * sizeof *r->idx);
+    uae_tensor xv, ov, tv;
+    UAE_TRY(runner_load(r, train, hi - lo, &xv, &ov, o->targets ? &tv : NULL));
+    const uae_tensor *grad = uae_params_flat_grad(uae_model_params(r->m));
+    for (int64_t j = k0; j < k1; j++) {
+        int64_t first = j * mc->m, n = min64(mc->m, count - first);
+        uae_tensor xs, os, ts;
+        UAE_TRY(uae_tensor_slice(&xv, first - lo, n, &xs));
+        if (r->need_onehot) UAE_TRY(uae_tensor_slice(&ov, first - lo, n, &os));
+        if (o->targets) UAE_TRY(uae_tensor_slice(&tv, first - lo, n, &ts));
+        uae_batch b = {.x = &xs, .target = o->targets ? &ts : NULL,
+                       .onehot = r->need_onehot ? &os : NULL, .seed = o->seed, .step = step,
+                       .training = true, .row0 = first, .batch_rows = count};
+        float *row = mc->send + (j - k0) * (mc->gn + 1);
+        UAE_TRY(uae_model_micro_gradient(r->m, r->tape, &b, &row[mc->gn]));
+        UAE_TRY(uae_tensor_read(grad, row));
+    }
+    return UAE_OK;
+}
+
+/* One step in micro-batches over the ranks; *loss receives the batch mean loss. */
+static uae_status micro_step(runner *r, micro *mc, const uae_dataset *train,
+                             const uae_train_options *o, const int64_t *rows, int64_t count,
+                             uint64_t step, float *loss) {
+    int64_t k = (count + mc->m - 1) / mc->m, w = mc->gn + 1;
+    int64_t k0 = k * mc->rank / mc->size, k1 = k * (mc->rank + 1) / mc->size;
+    uae_status st = micro_parts(r, mc, train, o, rows, count, step, k0, k1);
+    double t0 = now_seconds();
+    bool many = mc->size > 1;
+    if (many) st = uae_dist_agree(mc->dist, st); /* a failed part fails every rank here */
+    double t1 = now_seconds();
+    mc->wait_seconds += t1 - t0;
+    if (st != UAE_OK) return st;
+    void *got = NULL;
+    if (many)
+        st = uae_dist_gather(mc->dist, mc->send, (size_t)((k1 - k0) * w) * sizeof *mc->send, &got,
+                             mc->sizes);
+    const float *all = many ? got : mc->send;
+    if (st == UAE_OK && mc->rank == 0) {
+        memcpy(mc->sum, all, (size_t)w * sizeof *mc->sum);
+        for (int64_t j = 1; j < k; j++) {
+            const float *g = all + j * w;
+            for (int64_t i = 0; i < w; i++) mc->sum[i] += g[i];
+        }
+    }
+    free(got);
+    if (many && st == UAE_OK)
+        st = uae_dist_broadcast(mc->dist, mc->sum, (size_t)w * sizeof *mc->sum, 0);
+    mc->comm_seconds += now_seconds() - t1;
+    if (st != UAE_OK) return st;
+    st = uae_tensor_write(uae_params_flat_grad(uae_model_params(r->m)), mc->sum);
+    if (st == UAE_OK) st = uae_model_apply_gradient(r->m);
+    if (many) st = uae_dist_agree(mc->dist, st);
+    *loss = mc->sum[mc->gn];
+    return st;
+}
+
+/* Rank 0's status after work that only rank 0 did (a checkpoint, an evaluation), on every rank. */
+static uae_status agree(const uae_train_options *o, uae_status st) {
+    return uae_dist_size(o->dist) > 1 ? uae_dist_agree(o->dist, st) : st;
+}
+
+static bool is_root(const uae_train_options *o) { return uae_dist_rank(o->dist) == 0; }
 
 /* ---- The loop -------------------------------------------------------------------------------- */
 
@@ -411,29 +535,39 @@ static uae_status check_options(const uae_train_options *o, const uae_dataset *t
         return uae_fail(UAE_ERR_INVALID, "training: the run settings are longer than %d bytes",
                         UAE_CHECKPOINT_RUN_MAX - 1);
     if (train->n < 1) return uae_fail(UAE_ERR_INVALID, "training set: no examples");
+    if (o->micro_batch < 0 || (o->micro_batch > 0 && o->batch % o->micro_batch != 0))
+        return uae_fail(UAE_ERR_INVALID, "training: micro-batches of %lld examples, expected a "
+                        "divisor of the batch (%lld) (--micro-batch)", (long long)o->micro_batch,
+                        (long long)o->batch);
     return UAE_OK;
 }
 
 /* One epoch of training steps in the order of (seed, epoch), from step `skip` of the epoch on;
  * sum is the loss sum of the steps before it (resuming within an epoch; else 0 and 0).
  * info, if not NULL, is the checkpoint to write every o->checkpoint_every steps. */
-static uae_status train_epoch(runner *r, const uae_dataset *train, const uae_train_options *o,
-                              int epoch, int64_t skip, double sum, int64_t *perm, int64_t *step,
-                              uae_checkpoint_info *info, uae_train_stats *s) {
+static uae_status train_epoch(runner *r, micro *mc, const uae_dataset *train,
+                              const uae_train_options *o, int epoch, int64_t skip, double sum,
+                              int64_t *perm, int64_t *step, uae_checkpoint_info *info,
+                              uae_train_stats *s) {
     uae_data_shuffle(train->n, o->seed, (uint64_t)epoch, perm);
-    if (o->on_batch) o->on_batch(o->user, epoch + 1, 0, train->n, NAN);
+    uae_train_batch_fn on_batch = is_root(o) ? o->on_batch : NULL;
+    if (on_batch) on_batch(o->user, epoch + 1, 0, train->n, NAN);
     double t0 = now_seconds();
     int64_t begin = skip * o->batch;
     for (int64_t first = begin; first < train->n; first += o->batch) {
         int64_t count = train->n - first < o->batch ? train->n - first : o->batch;
-        memcpy(r->idx, perm + first, (size_t)count * sizeof *r->idx);
-        uae_tensor xv, ov, tv;
-        UAE_TRY(runner_load(r, train, count, &xv, &ov, o->targets ? &tv : NULL));
-        uae_batch b = {.x = &xv, .target = o->targets ? &tv : NULL,
-                       .onehot = r->need_onehot ? &ov : NULL, .seed = o->seed,
-                       .step = (uint64_t)*step, .training = true};
         float loss = 0.0f;
-        UAE_TRY(uae_model_train_step(r->m, r->tape, &b, &loss));
+        if (mc) {
+            UAE_TRY(micro_step(r, mc, train, o, perm + first, count, (uint64_t)*step, &loss));
+        } else {
+            memcpy(r->idx, perm + first, (size_t)count * sizeof *r->idx);
+            uae_tensor xv, ov, tv;
+            UAE_TRY(runner_load(r, train, count, &xv, &ov, o->targets ? &tv : NULL));
+            uae_batch b = {.x = &xv, .target = o->targets ? &tv : NULL,
+                           .onehot = r->need_onehot ? &ov : NULL, .seed = o->seed,
+                           .step = (uint64_t)*step, .training = true};
+            UAE_TRY(uae_model_train_step(r->m, r->tape, &b, &loss));
+        }
         if (!isfinite(loss))
             return uae_fail(UAE_ERR_NUMERIC, "training: the loss is %g at epoch %d, step %lld "
                             "(try a smaller learning rate)", (double)loss, epoch + 1, (long long)*step);
@@ -445,17 +579,20 @@ static uae_status train_epoch(runner *r, const uae_dataset *train, const uae_tra
             *info = (uae_checkpoint_info){.epoch = epoch, .step = *step, .epoch_step = done_steps,
                                           .epoch_loss = sum, .seed = o->seed};
             if (o->run_json) snprintf(info->run, sizeof info->run, "%s", o->run_json);
-            UAE_TRY(uae_checkpoint_save(o->checkpoint, r->m, info));
+            UAE_TRY(agree(o, is_root(o) ? uae_checkpoint_save(o->checkpoint, r->m, info) : UAE_OK));
         }
-        if (o->on_batch) o->on_batch(o->user, epoch + 1, first + count, train->n, loss);
+        if (on_batch) on_batch(o->user, epoch + 1, first + count, train->n, loss);
     }
     s->seconds = now_seconds() - t0;
     s->train_loss = sum / (double)train->n;
     s->images_per_s = s->seconds > 0 ? (double)(train->n - begin) / s->seconds : NAN;
+    s->comm_seconds = mc && mc->size > 1 ? mc->comm_seconds : NAN;
+    s->wait_seconds = mc && mc->size > 1 ? mc->wait_seconds : NAN;
+    if (mc) mc->comm_seconds = mc->wait_seconds = 0;
     return UAE_OK;
 }
 
-static uae_status run_epochs(runner *r, uae_model *m, const uae_dataset *train,
+static uae_status run_epochs(runner *r, micro *mc, uae_model *m, const uae_dataset *train,
                              const uae_train_options *o, uae_jsonl *log, int64_t *perm,
                              uae_train_stats *last) {
     const uae_checkpoint_info *from = o->resume;
@@ -466,30 +603,55 @@ static uae_status run_epochs(runner *r, uae_model *m, const uae_dataset *train,
     if (o->checkpoint && !info) return uae_fail(UAE_ERR_NOMEM, "training: out of host memory");
     uae_status st = UAE_OK;
     for (int epoch = from ? (int)from->epoch : 0; epoch < o->epochs && st == UAE_OK; epoch++) {
-        uae_train_stats s = {.epoch = epoch + 1, .epochs = o->epochs, .val = no_stats,
-                             .test = no_stats};
+        uae_train_stats s = {.epoch = epoch + 1, .epochs = o->epochs, .comm_seconds = NAN,
+                             .wait_seconds = NAN, .val = no_stats, .test = no_stats};
         bool resumed = from && epoch == from->epoch;
-        st = train_epoch(r, train, o, epoch, resumed ? from->epoch_step : 0,
+        st = train_epoch(r, mc, train, o, epoch, resumed ? from->epoch_step : 0,
                          resumed ? from->epoch_loss : 0.0, perm, &step, info, &s);
         s.step = step;
+        if (st != UAE_OK) break; /* every rank has it (the steps agree) */
+        /* Rank 0 alone evaluates and writes; the others wait for its status. */
+        bool root = is_root(o);
         int64_t eb = o->eval_batch ? o->eval_batch : o->batch;
-        if (st == UAE_OK && o->val) st = evaluate_with(r, o->val, eb, o->seed, o, "val", &s.val);
-        if (st == UAE_OK && o->test) st = evaluate_with(r, o->test, eb, o->seed, o, "test", &s.test);
-        if (st == UAE_OK && info) {
+        if (root && o->val) st = evaluate_with(r, o->val, eb, o->seed, o, "val", &s.val);
+        if (root && st == UAE_OK && o->test)
+            st = evaluate_with(r, o->test, eb, o->seed, o, "test", &s.test);
+        if (root && st == UAE_OK && info) {
             *info = (uae_checkpoint_info){.epoch = epoch + 1, .step = step, .seed = o->seed};
             if (o->run_json) snprintf(info->run, sizeof info->run, "%s", o->run_json);
             st = uae_checkpoint_save(o->checkpoint, m, info);
         }
         if (st == UAE_OK) st = log_line(log, epoch_line("epoch", &s, -1.0));
+        st = agree(o, st);
         if (st != UAE_OK) break;
         uae_logf(o->log, UAE_LOG_DEBUG, "epoch %d: %lld steps, %.1f s", epoch + 1,
                  (long long)step, s.seconds);
-        if (o->on_epoch) o->on_epoch(o->user, &s);
+        if (isfinite(s.comm_seconds))
+            uae_logf(o->log, UAE_LOG_DEBUG, "epoch %d: of %.3f s, %.3f s waiting for the slowest "
+                     "rank and %.3f s in the exchanges", epoch + 1, s.seconds, s.wait_seconds,
+                     s.comm_seconds);
+        if (o->on_epoch && root) o->on_epoch(o->user, &s);
         *last = s;
     }
     free(info);
     if (st != UAE_OK) return st;
     return log_line(log, epoch_line("final", last, now_seconds() - t_run));
+}
+
+/* Every rank must start from rank 0's resume point (the same checkpoint): a rank that read
+ * another (or none) would train other steps and hang or garble the job. */
+static uae_status same_start(const uae_train_options *o) {
+    const uae_checkpoint_info *r = o->resume;
+    int64_t mine[3] = {r ? r->epoch : -1, r ? r->step : -1, r ? r->epoch_step : -1}, root[3];
+    memcpy(root, mine, sizeof root);
+    uae_status st = uae_dist_broadcast(o->dist, root, sizeof root, 0);
+    if (st == UAE_OK && memcmp(root, mine, sizeof root) != 0)
+        st = uae_fail(UAE_ERR_INVALID, "training: this rank resumes after epoch %lld, step %lld, "
+                      "rank 0 after epoch %lld, step %lld (-1: from the start): every rank must "
+                      "read the same checkpoint (a file system that every rank sees)",
+                      (long long)mine[0], (long long)mine[1], (long long)root[0],
+                      (long long)root[1]);
+    return st;
 }
 
 uae_status uae_train_run(uae_model *m, const uae_dataset *train, const uae_train_options *o,
@@ -499,24 +661,35 @@ uae_status uae_train_run(uae_model *m, const uae_dataset *train, const uae_train
     *last = (uae_train_stats){.epoch = o->resume ? (int)o->resume->epoch : 0,
                               .epochs = o->epochs, .step = o->resume ? o->resume->step : 0,
                               .train_loss = NAN, .seconds = NAN, .images_per_s = NAN,
-                              .val = no_stats, .test = no_stats};
-    UAE_TRY(check_options(o, train));
+                              .comm_seconds = NAN, .wait_seconds = NAN, .val = no_stats,
+                              .test = no_stats};
+    /* Several ranks: every failure below reaches every rank through agree() before the loop. */
+    uae_status st = uae_dist_size(o->dist) > 1 ? agree(o, same_start(o)) : UAE_OK;
+    if (st != UAE_OK) return st;
+    st = check_options(o, train);
     int64_t eval_n = o->eval_batch ? o->eval_batch : o->batch;
     runner r;
     runner_shape(&r, m); /* the data's shape first: a mismatch is not a memory problem */
-    UAE_TRY(check_data(&r, train, "training"));
-    UAE_TRY(runner_init(&r, m, o->batch > eval_n ? o->batch : eval_n, o->targets));
-    uae_status st = UAE_OK;
+    if (st == UAE_OK) st = check_data(&r, train, "training");
+    if (st == UAE_OK) st = runner_init(&r, m, o->batch > eval_n ? o->batch : eval_n, o->targets);
     if (st == UAE_OK && o->val) st = check_data(&r, o->val, "validation");
     if (st == UAE_OK && o->test) st = check_data(&r, o->test, "test");
     int64_t *perm = st == UAE_OK ? malloc((size_t)train->n * sizeof *perm) : NULL;
     if (st == UAE_OK && !perm) st = uae_fail(UAE_ERR_NOMEM, "training: out of host memory");
+    /* Micro-batches (or several ranks): a model whose loss couples the rows refuses. */
+    bool parts = (o->micro_batch > 0 && o->micro_batch < o->batch) || uae_dist_size(o->dist) > 1;
+    micro mc = {0};
+    if (st == UAE_OK && parts) st = uae_model_check_micro_batches(m);
+    if (st == UAE_OK && parts) st = micro_init(&mc, m, o);
     uae_jsonl *log = NULL;
-    if (st == UAE_OK && o->log_path) st = uae_jsonl_open(o->log_path, o->log_append, &log);
+    if (st == UAE_OK && o->log_path && is_root(o))
+        st = uae_jsonl_open(o->log_path, o->log_append, &log);
     if (st == UAE_OK) st = log_line(log, start_line(m, train, o));
-    if (st == UAE_OK) st = run_epochs(&r, m, train, o, log, perm, last);
+    st = agree(o, st);
+    if (st == UAE_OK) st = run_epochs(&r, parts ? &mc : NULL, m, train, o, log, perm, last);
     uae_status cst = uae_jsonl_close(log);
     if (st == UAE_OK) st = cst;
+    micro_free(&mc);
     free(perm);
     runner_free(&r);
     return st;

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# tests/test_mpi.sh — `uae attack` and `uae augment` as MPI jobs (docs/cluster.md): the output
-# folder of R = 2 and 3 ranks is the bytes of the single-process run (adversarial.npy,
+# tests/test_mpi.sh — `uae attack`, `uae augment` and `uae train` as MPI jobs (docs/cluster.md):
+# the output folder of R = 2 and 3 ranks is the bytes of the single-process run (adversarial.npy,
 # adversarial.safetensors, and stats.jsonl but for each line's "seconds", a wall time; augment's
 # files, results.md/.json but for their wall times); a run killed after some rows, resumed with
-# another R, gives the same bytes; uae/dist.h itself on 2 and 3 ranks (tests/test_dist.c). Bad
-# input: ranks started with other arguments, a rank that cannot open its device and a command that
-# does not share its work fail the job on rank 0, naming the rank, with a non-zero exit and no
-# output folder; a rank whose device fails part-way (OpenCL fault injection) fails the job, naming
-# the rank, and the rerun completes the bytes. Exit 77 (skipped) without mpirun or without MPI in
-# the build.
+# another R, gives the same bytes; `uae train --micro-batch` writes the same checkpoint bytes for
+# R = 1, 2, 3, also when stopped and resumed with another R; uae/dist.h itself on 2 and 3 ranks
+# (tests/test_dist.c). Bad input: ranks started with other arguments, a rank that cannot open its
+# device, a command that does not share its work, a model whose loss couples the batch's rows and
+# a rank that does not see rank 0's checkpoint at --resume fail the job on rank 0, naming the rank
+# (or the reason), with a non-zero exit and no output; a rank whose device fails part-way (OpenCL
+# fault injection) fails the job, naming the rank, and the rerun completes the bytes. Exit 77
+# (skipped) without mpirun or without MPI in the build.
 # Usage: test_mpi.sh PATH/TO/uae [PATH/TO/test_dist]
 set -u
 UAE=$(realpath "${1:?usage: test_mpi.sh PATH/TO/uae [PATH/TO/test_dist]}")
@@ -121,6 +123,52 @@ expect 0 "augment killed in seed 1, resumed with mpirun -n 2" -- "${mpi[@]}" 2 "
     --out "$tmp/gk"
 same_augment "$tmp/g1" "$tmp/gk" "augment resumed with 2 ranks"
 
+# ---- uae train: the same checkpoint for R = 1, 2, 3 -------------------------------------------
+# 66 examples in batches of 12 cut into micro-batches of 2: 6 parts per step (2 per rank with R = 3,
+# 3 with R = 2) and a last step of 6 examples (3 parts: 1 and 2 with R = 2). concrete-ae draws a
+# dropout mask per row, which the parts must draw as the whole batch does (R = 3 only: the suite's
+# time).
+tr=(-q train --data "$tmp/t.csv" --n-train 66 --batch 12 --micro-batch 2)
+for model in "dense-ae --hidden 3" "concrete-ae --select-k 4"; do
+    name=${model%% *}
+    ranks="2 3"
+    [ "$name" = concrete-ae ] && ranks=3
+    # shellcheck disable=SC2086 # the model and its option, split on purpose
+    expect 0 "train $name, one process" -- "$UAE" "${tr[@]}" --epochs 3 --model $model \
+        --out "$tmp/tr-$name-1.st"
+    for r in $ranks; do
+        # shellcheck disable=SC2086
+        expect 0 "train $name, mpirun -n $r" -- "${mpi[@]}" "$r" "$UAE" "${tr[@]}" --epochs 3 \
+            --model $model --out "$tmp/tr-$name-$r.st"
+        cmp -s "$tmp/tr-$name-1.st" "$tmp/tr-$name-$r.st" ||
+            fail "train $name: mpirun -n $r wrote another checkpoint than one process"
+    done
+done
+# Stopped after epoch 1 of 3 by a smaller --epochs (3 ranks), resumed with 2 ranks: the same bytes.
+expect 0 "train, 1 epoch on 3 ranks" -- "${mpi[@]}" 3 "$UAE" "${tr[@]}" --epochs 1 \
+    --model dense-ae --hidden 3 --out "$tmp/tr-k.st"
+expect 0 "train resumed on 2 ranks" -- "${mpi[@]}" 2 "$UAE" "${tr[@]}" --epochs 3 \
+    --model dense-ae --hidden 3 --out "$tmp/tr-k.st" --resume
+cmp -s "$tmp/tr-dense-ae-1.st" "$tmp/tr-k.st" ||
+    fail "train stopped after epoch 1 on 3 ranks, resumed on 2: another checkpoint"
+# A loss that couples the batch's rows (sparse-ae's KL term) cannot be cut: a usage error, no file.
+expect 2 "sparse-ae under mpirun -n 2" -- "${mpi[@]}" 2 "$UAE" -q train --model sparse-ae \
+    --data "$tmp/t.csv" --n-train 24 --epochs 1 --out "$tmp/bad.st"
+contains "model 'sparse-ae' cannot train in micro-batches or on several ranks: its KL" "says why"
+contains "train it as one process without --micro-batch" "and what works instead"
+[ ! -e "$tmp/bad.st" ] || fail "sparse-ae under mpirun -n 2 wrote a checkpoint"
+# --resume where rank 1 does not see rank 0's checkpoint (another working folder, as a node without
+# the shared file system): rank 0 names the rank and the two resume points, the file stays as it was.
+mkdir -p "$tmp/wa" "$tmp/wb"
+cp "$tmp/tr-dense-ae-1.st" "$tmp/wa/k.st"
+kr=("$UAE" "${tr[@]}" --epochs 4 --model dense-ae --hidden 3 --out k.st --resume)
+expect 1 "--resume where rank 1 sees no checkpoint" -- "${mpi[@]}" 1 -wdir "$tmp/wa" "${kr[@]}" \
+    : -n 1 -wdir "$tmp/wb" "${kr[@]}"
+contains "rank 1: training: this rank resumes after epoch -1, step -1, rank 0 after epoch 3" \
+    "names the rank and the resume points"
+cmp -s "$tmp/tr-dense-ae-1.st" "$tmp/wa/k.st" || fail "a refused resume changed the checkpoint"
+[ ! -e "$tmp/wb/k.st" ] || fail "a refused resume wrote a checkpoint on rank 1"
+
 # ---- bad input: a clear error on rank 0 that names the rank, no output --------------------------
 expect 2 "ranks with other arguments" -- "${mpi[@]}" 1 "$UAE" "${run[@]}" --out "$tmp/bad" \
     : -n 1 "$UAE" "${run[@]}" --out "$tmp/bad" --eps 0.5
@@ -130,10 +178,8 @@ expect 2 "a rank that cannot open its device" -- "${mpi[@]}" 1 "$UAE" "${run[@]}
     : -n 1 env UAE_DEVICE=no-such-device "$UAE" "${run[@]}" --out "$tmp/bad"
 contains "rank 1 of 2 failed (exit status 2)" "rank 0 names the failed rank"
 [ ! -e "$tmp/bad" ] || fail "a failed rank: an output folder was written"
-expect 3 "a command that does not share its work" -- "${mpi[@]}" 2 "$UAE" train --model dense-ae \
-    --data "$tmp/t.csv" --out "$tmp/bad.st" -q
+expect 3 "a command that does not share its work" -- "${mpi[@]}" 2 "$UAE" eval --model "$tmp/m.st" -q
 contains "does not share its work over the 2 ranks" "says why"
-[ ! -e "$tmp/bad.st" ] || fail "train under mpirun -n 2 wrote a checkpoint"
 expect 2 "--trace with two ranks" -- "${mpi[@]}" 2 "$UAE" "${run[@]}" --out "$tmp/bad" \
     --trace "$tmp/bad.jsonl"
 

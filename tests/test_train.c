@@ -6,7 +6,10 @@
  * with state of its own kind (RMSprop, Adam, Adadelta, SGD with momentum and dropout, the AAE's
  * extra optimizers, the concrete AE's temperature), also from a checkpoint written within an
  * epoch, and on an OpenCL device if there is one; the loss of a short run falls; the JSON-lines
- * log has one line per epoch. The CLI around it is tests/test_cli_train.sh. */
+ * log has one line per epoch; a batch trained in micro-batches (options.micro_batch) ends within
+ * float rounding of the whole batch, the same bits on a rerun, and the presets whose loss couples
+ * the rows refuse it. The CLI around it is tests/test_cli_train.sh (several ranks:
+ * tests/test_mpi.sh). */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -378,6 +381,97 @@ done:
     uae_model_free(second);
 }
 
+/* ---- Micro-batches ----------------------------------------------------------------------------
+ * The batch gradient as the ordered sum of its parts' gradients (uae_model_micro_gradient): the
+ * same mean loss, so the run ends near the whole-batch run, differing by the rounding of another
+ * order of additions; and a part draws the dropout masks its rows draw in the whole batch (the
+ * classifier's dropout 0.5 and the concrete AE's 0.1 would move the result far otherwise). */
+
+/* Largest |a - b| / (1 + |a|) over the parameter values of two models. */
+static double value_gap(uae_model *a, uae_model *b) {
+    int64_t na, nb;
+    float *ha = snapshot(a, &na), *hb = snapshot(b, &nb);
+    int64_t k = uae_tensor_numel(uae_params_flat(uae_model_params(a)));
+    double gap = na == nb ? 0.0 : INFINITY;
+    for (int64_t i = 0; i < k && na == nb; i++) {
+        double d = fabs((double)ha[i] - (double)hb[i]) / (1.0 + fabs((double)ha[i]));
+        if (!(d <= gap)) gap = d; /* NaN too */
+    }
+    free(ha);
+    free(hb);
+    return gap;
+}
+
+static void check_micro_batches(uae_backend *be, const uae_dataset *ds, const char *preset,
+                                int64_t micro) {
+    int failures_before = failures;
+    uae_model_config cfg = small_config(preset);
+    uae_model *whole = NULL, *one = NULL, *parts = NULL, *again = NULL;
+    CHECK_OK(uae_model_create(be, &cfg, 5, &whole));
+    CHECK_OK(uae_model_create(be, &cfg, 5, &one));
+    CHECK_OK(uae_model_create(be, &cfg, 5, &parts));
+    CHECK_OK(uae_model_create(be, &cfg, 5, &again));
+    if (!whole || !one || !parts || !again) goto done;
+    uae_train_options o = quiet_options(&cfg, 2);
+    uae_train_stats sw, sp, sa;
+    CHECK_OK(uae_train_run(whole, ds, &o, &sw));
+    o.micro_batch = o.batch; /* one part: the plain step, bit for bit */
+    CHECK_OK(uae_train_run(one, ds, &o, NULL));
+    CHECK(same_state(whole, one, preset), "%s: --micro-batch = batch is not the plain step",
+          preset);
+    o.micro_batch = micro;
+    CHECK_OK(uae_train_run(parts, ds, &o, &sp));
+    CHECK_OK(uae_train_run(again, ds, &o, &sa));
+    CHECK(same_state(parts, again, preset), "%s: micro-batches of %lld: a rerun differs", preset,
+          (long long)micro);
+    /* 6 steps of float32 sums in another order: differences of a few ulps per step, which the
+     * optimizers' divisions (Adam, RMSprop, Adadelta) can grow where a gradient is near 0; a
+     * wrong dropout mask or a wrong scale moves values by 1e-2 and more. */
+    double gap = value_gap(whole, parts);
+    CHECK(gap < 1e-4, "%s: micro-batches of %lld end %.3g (relative) from the whole batch",
+          preset, (long long)micro, gap);
+    CHECK(fabs(sw.train_loss - sp.train_loss) <= 1e-5 * (1.0 + fabs(sw.train_loss)),
+          "%s: train loss %.9g whole, %.9g in micro-batches", preset, sw.train_loss,
+          sp.train_loss);
+    if (failures == failures_before)
+        printf("ok   micro-batches of %lld %-12s within %.2g of the whole batch, reruns "
+               "identical\n", (long long)micro, preset, gap);
+done:
+    uae_model_free(whole);
+    uae_model_free(one);
+    uae_model_free(parts);
+    uae_model_free(again);
+}
+
+/* The presets whose loss couples the rows refuse micro-batches; M must divide the batch. */
+static void check_micro_refused(uae_backend *be, const uae_dataset *ds) {
+    static const char *const coupled[] = {"sparse-ae", "aae", "simclr-small"};
+    for (int i = 0; i < 3; i++) {
+        uae_model_config cfg = small_config(coupled[i]);
+        uae_model *m = NULL;
+        CHECK_OK(uae_model_create(be, &cfg, 5, &m));
+        if (!m) continue;
+        uae_train_options o = quiet_options(&cfg, 1);
+        o.micro_batch = 4;
+        uae_status st = uae_train_run(m, ds, &o, NULL);
+        CHECK(st == UAE_ERR_UNSUPPORTED && strstr(uae_last_error(), coupled[i]) &&
+              strstr(uae_last_error(), "micro-batches"),
+              "%s in micro-batches: %s (%s)", coupled[i], uae_status_name(st), uae_last_error());
+        o.micro_batch = 0; /* the whole batch still trains */
+        CHECK_OK(uae_train_run(m, ds, &o, NULL));
+        uae_model_free(m);
+    }
+    uae_model_config cfg = small_config("dense-ae");
+    uae_model *m = NULL;
+    CHECK_OK(uae_model_create(be, &cfg, 5, &m));
+    uae_train_options o = quiet_options(&cfg, 1);
+    o.micro_batch = 5; /* 16 rows */
+    uae_status st = m ? uae_train_run(m, ds, &o, NULL) : UAE_OK;
+    CHECK(st == UAE_ERR_INVALID && strstr(uae_last_error(), "divisor"),
+          "micro-batches of 5 in batches of 16: %s (%s)", uae_status_name(st), uae_last_error());
+    uae_model_free(m);
+}
+
 /* Copies a file (a checkpoint, to keep one that the run overwrites later). */
 static void copy_file(const char *from, const char *to) {
     FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
@@ -586,6 +680,13 @@ int main(void) {
     check_resume_within(be, &train, &test, "dense-ae", 2, 2);
     check_resume_within(be, &train, &test, "classifier", 2, 4);
     check_resume_within(be, &train, &test, "aae", 2, 1);
+    /* 48 examples in batches of 16: parts of 4, 8 and 2. */
+    check_micro_batches(be, &train, "dense-ae", 4);
+    check_micro_batches(be, &train, "conv-ae", 4);
+    check_micro_batches(be, &train, "classifier", 4);
+    check_micro_batches(be, &train, "classifier", 8);
+    check_micro_batches(be, &train, "concrete-ae", 2);
+    check_micro_refused(be, &train);
     uae_backend_free(be);
     /* Resuming is bit-identical on an OpenCL device too (if there is one; PoCL in CI). */
     if (uae_backend_open("opencl", &be) == UAE_OK) {

@@ -94,6 +94,10 @@ typedef struct uae_batch {
     bool training;
     const uae_tensor *negatives; /* (M, E), contrastive attack only; else NULL */
     uint64_t first_index;        /* dataset index of x's sample 0, with negatives */
+    /* A micro-batch (uae_model_micro_gradient): x is rows [row0, row0 + B) of a training batch of
+     * batch_rows examples, and per-row randomness (dropout masks) is drawn at each row's place in
+     * that batch, as the whole batch would draw it. 0 and 0: x is the whole batch. */
+    int64_t row0, batch_rows;
 } uae_batch;
 
 /* Puts the parameters on the tape (trainable leaves or constants); pv receives one variable per
@@ -141,6 +145,26 @@ uae_status uae_model_selected_features(const uae_model *m, int *idx, int k);
  * reconstruction update). The tape is reset and its
  * arena rewound to where it was on entry. (The AAE's three-network update is handled inside.) */
 uae_status uae_model_train_step(uae_model *m, uae_tape *t, const uae_batch *b, float *loss);
+
+/* Micro-batches: a batch's gradient as the sum of its parts' gradients, for the models whose loss
+ * is a mean over the batch's rows (uae/train.h's micro_batch, data-parallel training).
+ *
+ * uae_model_check_micro_batches: UAE_OK if m's preset trains that way; UAE_ERR_UNSUPPORTED, with
+ * the reason, for the presets whose loss couples the rows of a batch (sparse-ae's KL term of the
+ * batch's mean activation, the AAE's three updates, simclr-small's NT-Xent over the batch).
+ *
+ * uae_model_micro_gradient: b->x is rows [b->row0, b->row0 + B) of a batch of b->batch_rows; the
+ * gradient of (the sum of those rows' losses) / batch_rows goes into the store's gradients
+ * (uae_params_flat_grad, overwritten), and *loss_part receives that quantity. With B =
+ * batch_rows it is exactly uae_model_train_step's gradient and loss, bit for bit. Nothing is
+ * updated; the tape is reset and its arena rewound as in uae_model_train_step.
+ *
+ * uae_model_apply_gradient: one optimizer step with the gradients in the store (the caller put
+ * there the micro-batches' sum). */
+uae_status uae_model_check_micro_batches(const uae_model *m);
+uae_status uae_model_micro_gradient(uae_model *m, uae_tape *t, const uae_batch *b,
+                                    float *loss_part);
+uae_status uae_model_apply_gradient(uae_model *m);
 
 #ifdef __cplusplus
 }

@@ -16,12 +16,18 @@
  * (seed, step), where step counts the training steps from the start of the run. A run resumed from
  * a checkpoint (options.resume, from uae_checkpoint_load; at the end of an epoch or within one)
  * therefore ends with the same bits as one that was never interrupted, on the same backend.
+ *
+ * Micro-batches and ranks (options.micro_batch, options.dist): a step's gradient may be computed
+ * as the sum, in a fixed order, of the gradients of the batch's micro-batches, each on its own;
+ * the ranks of an MPI job share the micro-batches, so the result is the same bits for any number
+ * of ranks (docs/cluster.md).
  */
 #ifndef UAE_TRAIN_H
 #define UAE_TRAIN_H
 
 #include "uae/checkpoint.h"
 #include "uae/data.h"
+#include "uae/dist.h"
 #include "uae/log.h"
 #include "uae/model.h"
 
@@ -45,6 +51,11 @@ typedef struct uae_train_stats {
     double train_loss;     /* mean over the epoch's examples of the batch losses */
     double seconds;        /* wall time of the epoch's training steps (no evaluation) */
     double images_per_s;   /* training examples per second */
+    double comm_seconds;   /* several ranks: wall time of the steps' exchanges (gathering the
+                              parts' gradients on rank 0, adding them, sending the sum); NaN on
+                              one process */
+    double wait_seconds;   /* several ranks: wall time spent waiting for the slowest rank's parts
+                              before the exchanges; NaN on one process */
     uae_eval_stats val;    /* on options.val (n = 0 and NaNs if none) */
     uae_eval_stats test;   /* on options.test (n = 0 and NaNs if none) */
 } uae_train_stats;
@@ -81,6 +92,20 @@ typedef struct uae_train_options {
                                        reconstruct (an adversarial or noisy input targets its clean
                                        original); NULL: the example itself. Not owned. */
     uae_train_eval_fn on_eval;      /* optional */
+    int64_t micro_batch;            /* 0 (or batch): a step's gradient is the whole batch's, as
+                                       ever. M < batch (M divides it): the sum, in micro-batch
+                                       order, of the gradients of the batch's parts of M rows
+                                       (the epoch's last batch: the last part may be shorter),
+                                       each computed on its own (uae_model_micro_gradient), then
+                                       one update. UAE_ERR_UNSUPPORTED for the presets whose loss
+                                       couples a batch's rows (sparse-ae, aae, simclr-small) */
+    uae_dist *dist;                 /* the job's ranks (not owned), or NULL: one process. With
+                                       several, each step's micro-batches are shared among the
+                                       ranks in contiguous runs and their gradients summed on
+                                       rank 0 in micro-batch order, then sent to every rank: the
+                                       bits do not depend on the number of ranks. Rank 0 alone
+                                       evaluates, writes the checkpoint and the log and calls the
+                                       callbacks; every rank must read the same resume point */
 } uae_train_options;
 
 /* Everything zero or NULL, but epochs 1, batch 100, seed 1. */
