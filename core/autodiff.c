@@ -96,6 +96,19 @@ uae_status uae_tape_status(const uae_tape *t) {
 
 void uae_tape_set_recording(uae_tape *t, bool on) { t->recording = on; }
 
+uae_pass uae_pass_begin(uae_tape *t, bool recording) {
+    uae_pass p = {.tape = t, .mark = uae_arena_mark(t->arena), .was_recording = t->recording};
+    uae_tape_reset(t);
+    t->recording = recording;
+    return p;
+}
+
+void uae_pass_end(uae_pass *p) {
+    uae_tape_reset(p->tape);
+    uae_arena_reset(p->tape->arena, p->mark);
+    p->tape->recording = p->was_recording;
+}
+
 const uae_tensor *uae_ad_value(const uae_var *v) { return &v->val; }
 const uae_tensor *uae_ad_grad(const uae_var *v) { return v->has_grad ? &v->grad : NULL; }
 

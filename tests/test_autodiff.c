@@ -392,8 +392,23 @@ static int check_semantics(harness *h) {
     uae_var *after = uae_ad_unary(h->tape, UAE_UNARY_EXP, 0, 0, bad);
     if (bad || after || uae_tape_status(h->tape) != UAE_ERR_SHAPE) fails++;
     if (!strstr(uae_last_error(), "binary")) fails++;
+    /* A pass starts from a clean tape (the error above is forgotten), gives back every tensor of
+     * the arena it took, and leaves recording as it found it: a pass that evaluates (recording
+     * off) inside training code must not leave the next step without gradients. */
+    size_t used0 = uae_arena_used(h->scratch);
+    uae_pass p = uae_pass_begin(h->tape, false);
+    if (uae_tape_status(h->tape) != UAE_OK) fails++;
+    uae_ad_unary(h->tape, UAE_UNARY_SQUARE, 0, 0, uae_ad_const(h->tape, &a));
+    if (uae_arena_used(h->scratch) <= used0) fails++;
+    uae_pass_end(&p);
+    if (uae_arena_used(h->scratch) != used0) fails++;
+    va = uae_ad_leaf(h->tape, &a, &ga);
+    l = uae_ad_reduce(h->tape, UAE_REDUCE_SUM, 0x3, uae_ad_unary(h->tape, UAE_UNARY_SQUARE, 0, 0, va));
+    if (uae_ad_backward(h->tape, l) != UAE_OK) fails++; /* recording is on again */
+    uae_tensor_read(&ga, g);
+    for (int i = 0; i < 6; i++) if (g[i] != 2.0f) fails++;
     uae_tape_reset(h->tape);
-    printf("%s semantics (unreached leaf zeroed, exact square gradient, own intermediate gradients, sticky errors) %s\n",
+    printf("%s semantics (unreached leaf zeroed, exact square gradient, own intermediate gradients, sticky errors, passes) %s\n",
            fails ? "FAIL" : "ok  ", uae_backend_name(h->be));
     return fails ? 1 : 0;
 }
