@@ -20,6 +20,11 @@ struct uae_var {
     bool requires_grad;  /* some leaf below it wants a gradient */
     bool has_grad;       /* grad holds a (partial) gradient */
     bool external;       /* grad is the caller's tensor (a leaf's destination) */
+    bool borrowed;       /* grad is a view of another variable's gradient: never written; a
+                          * later contribution makes the sum in a tensor of the variable's own */
+    int uses;            /* recorded nodes that take it as an input */
+    struct uae_var *reshape_of; /* a reshape's input (recorded reshapes only) */
+    bool in_leaf_grad;   /* grad is a view of reshape_of's external gradient (writes_leaf_grad) */
 };
 
 typedef struct node {
@@ -96,6 +101,19 @@ uae_status uae_tape_status(const uae_tape *t) {
 
 void uae_tape_set_recording(uae_tape *t, bool on) { t->recording = on; }
 
+uae_pass uae_pass_begin(uae_tape *t, bool recording) {
+    uae_pass p = {.tape = t, .mark = uae_arena_mark(t->arena), .was_recording = t->recording};
+    uae_tape_reset(t);
+    t->recording = recording;
+    return p;
+}
+
+void uae_pass_end(uae_pass *p) {
+    uae_tape_reset(p->tape);
+    uae_arena_reset(p->tape->arena, p->mark);
+    p->tape->recording = p->was_recording;
+}
+
 const uae_tensor *uae_ad_value(const uae_var *v) { return &v->val; }
 const uae_tensor *uae_ad_grad(const uae_var *v) { return v->has_grad ? &v->grad : NULL; }
 
@@ -167,6 +185,8 @@ static uae_var *record(uae_tape *t, ad_kind kind, uae_var *out, uae_var *a, uae_
     n->in[1] = b;
     n->in[2] = c;
     n->out = out;
+    for (int i = 0; i < 3; i++)
+        if (n->in[i]) n->in[i]->uses++;
     if (pn) *pn = n;
     return out;
 }
@@ -370,7 +390,10 @@ uae_var *uae_ad_reshape(uae_tape *t, uae_var *x, int ndim, const int64_t *shape)
     if (!y) return NULL;
     uae_status st = uae_tensor_reshape(&x->val, ndim, shape, &y->val);
     if (st != UAE_OK) return fail(t, st);
-    return record(t, AD_RESHAPE, y, x, NULL, NULL, NULL);
+    node *n;
+    y = record(t, AD_RESHAPE, y, x, NULL, NULL, &n);
+    if (n) y->reshape_of = x;
+    return y;
 }
 
 uae_var *uae_ad_gather_rows(uae_tape *t, uae_var *x, const uae_tensor *idx) {
@@ -414,13 +437,38 @@ typedef struct gslot {
     float beta;       /* for ops that accumulate themselves: 0 first time, 1 after */
 } gslot;
 
+/* Whether v is a reshape of a leaf with an external gradient that takes no other input's
+ * contributions (its one use is this reshape) and has none yet: then v's gradient can be a view of
+ * the leaf's tensor, and the reshape's backward has nothing to copy. (A model's parameters, kept
+ * flat, are reshaped like that: a bias (S, k) to (S, 1, k).) */
+static bool writes_leaf_grad(const uae_var *v) {
+    const uae_var *x = v->reshape_of;
+    return !v->has_grad && x && x->external && !x->has_grad && x->uses == 1;
+}
+
 static uae_status grad_dst(uae_tape *t, uae_var *v, bool op_can_accumulate, gslot *s) {
     memset(s, 0, sizeof *s);
+    if (writes_leaf_grad(v)) {
+        UAE_TRY(uae_tensor_reshape(&v->reshape_of->grad, v->val.ndim, v->val.shape, &v->grad));
+        v->has_grad = v->in_leaf_grad = v->reshape_of->has_grad = true;
+        s->dst = v->grad;
+        return UAE_OK;
+    }
     if (!v->has_grad) {
         if (!v->external) UAE_TRY(uae_arena_tensor(t->arena, v->val.ndim, v->val.shape, &v->grad));
         v->has_grad = true;
         s->dst = v->grad;
         return UAE_OK;
+    }
+    if (v->borrowed && op_can_accumulate) {
+        /* An op that adds into its destination (beta = 1) adds in its own order: it gets a copy
+         * to add into, which gives the bits it would have given had the gradient been copied
+         * when it was borrowed. */
+        uae_tensor own;
+        UAE_TRY(uae_arena_tensor(t->arena, v->val.ndim, v->val.shape, &own));
+        UAE_TRY(uae_tensor_copy(&own, &v->grad));
+        v->grad = own;
+        v->borrowed = false;
     }
     if (op_can_accumulate) {
         s->dst = v->grad;
@@ -433,7 +481,12 @@ static uae_status grad_dst(uae_tape *t, uae_var *v, bool op_can_accumulate, gslo
 
 static uae_status add_into(uae_var *v, const gslot *s) {
     if (!s->add_after) return UAE_OK;
-    return uae_binary(UAE_BINARY_ADD, &v->grad, &s->dst, &v->grad);
+    if (!v->borrowed) return uae_binary(UAE_BINARY_ADD, &v->grad, &s->dst, &v->grad);
+    /* out of place: the sum goes into the contribution's scratch, which becomes v's own */
+    UAE_TRY(uae_binary(UAE_BINARY_ADD, &v->grad, &s->dst, &s->dst));
+    v->grad = s->dst;
+    v->borrowed = false;
+    return UAE_OK;
 }
 
 /* The mask of dimensions along which b was broadcast to a's shape. */
@@ -444,25 +497,37 @@ static unsigned broadcast_axes(const uae_tensor *a, const uae_tensor *b) {
     return axes;
 }
 
-/* Makes `owned` v's gradient, as a view, when it is v's first contribution and v's gradient is
- * the tape's own (not a leaf's external tensor): what grad_dst and a copy would give, without the
- * copy. `owned` must have v's size and be read by no one else from now on (a scratch result, or
- * the dy of a node that hands it to no other input). Returns whether it did. */
-static bool take_as_grad(uae_var *v, const uae_tensor *owned) {
-    if (v->has_grad || v->external) return false;
+/* Makes `src` v's gradient, as a view, when it is v's first contribution and v's gradient is the
+ * tape's own (not a leaf's external tensor): what grad_dst and a copy would give, without the
+ * copy. owned: src is a scratch result no one else reads, which becomes v's own; else src is
+ * borrowed (another variable's gradient, which v then never writes). Returns whether it did. */
+static bool take_as_grad(uae_var *v, const uae_tensor *src, bool owned) {
+    if (v->has_grad || v->external || writes_leaf_grad(v)) return false;
     uae_tensor view;
-    if (uae_tensor_reshape(owned, v->val.ndim, v->val.shape, &view) != UAE_OK) return false;
+    if (uae_tensor_reshape(src, v->val.ndim, v->val.shape, &view) != UAE_OK) return false;
     v->grad = view;
     v->has_grad = true;
+    v->borrowed = !owned;
     return true;
 }
 
 /* Adds `full` (shape of the output) into v's gradient, summing over the dimensions along which v
- * was broadcast. may_take: full may become v's gradient (take_as_grad). */
+ * was broadcast. A first contribution that needs no sum is taken as v's gradient (take_as_grad;
+ * owned: full is a scratch result no one else reads). */
 static uae_status accumulate_reduced(uae_tape *t, uae_var *v, const uae_tensor *full,
-                                     bool may_take) {
+                                     bool owned) {
     unsigned axes = broadcast_axes(full, &v->val);
-    if (!axes && may_take && take_as_grad(v, full)) return UAE_OK;
+    if (!axes && take_as_grad(v, full, owned)) return UAE_OK;
+    if (!axes && v->has_grad) {
+        /* grad + full: one op (out of place if the gradient is borrowed) */
+        if (!v->borrowed) return uae_binary(UAE_BINARY_ADD, &v->grad, full, &v->grad);
+        uae_tensor own;
+        UAE_TRY(uae_arena_tensor(t->arena, v->val.ndim, v->val.shape, &own));
+        UAE_TRY(uae_binary(UAE_BINARY_ADD, &v->grad, full, &own));
+        v->grad = own;
+        v->borrowed = false;
+        return UAE_OK;
+    }
     gslot s;
     UAE_TRY(grad_dst(t, v, false, &s));
     if (axes) UAE_TRY(uae_reduce(UAE_REDUCE_SUM, axes, full, &s.dst));
@@ -515,9 +580,9 @@ static uae_status back_binary(uae_tape *t, node *n, const uae_tensor *dy) {
     switch (n->p.bin) {
     case UAE_BINARY_ADD:
     case UAE_BINARY_SUB:
-        /* dy is the output's gradient, which uae_ad_grad still shows after backward: neither
-         * input takes it as its own (a later contribution would add into it in place); only a
-         * negated copy of it is b's own. */
+        /* dy is the output's gradient, which uae_ad_grad still shows after backward: the inputs
+         * borrow it (a later contribution to them is summed out of place); a negated copy of
+         * it is b's own. */
         if (a->requires_grad) UAE_TRY(accumulate_reduced(t, a, dy, false));
         if (b->requires_grad) {
             bool own = false;
@@ -668,7 +733,7 @@ static uae_status back_reduce(uae_tape *t, node *n, const uae_tensor *dy) {
         break;
     default: return uae_fail(UAE_ERR_UNSUPPORTED, "autodiff: no gradient for this reduction");
     }
-    if (take_as_grad(x, &tmp)) return UAE_OK; /* tmp is this node's scratch */
+    if (take_as_grad(x, &tmp, true)) return UAE_OK; /* tmp is this node's scratch */
     gslot s;
     UAE_TRY(grad_dst(t, x, false, &s));
     UAE_TRY(uae_tensor_copy(&s.dst, &tmp));
@@ -719,14 +784,10 @@ static uae_status back_clamp(uae_tape *t, node *n, const uae_tensor *dy) {
 
 static uae_status back_reshape(uae_tape *t, node *n, const uae_tensor *dy) {
     uae_var *x = n->in[0];
+    if (n->out->in_leaf_grad) return UAE_OK; /* the gradient is already the leaf's */
     uae_tensor view;
     UAE_TRY(uae_tensor_reshape(dy, x->val.ndim, x->val.shape, &view));
-    if (!x->has_grad && !x->external) {
-        /* share the buffer: no copy */
-        x->grad = view;
-        x->has_grad = true;
-        return UAE_OK;
-    }
+    if (take_as_grad(x, &view, false)) return UAE_OK; /* dy is the output's: borrowed */
     gslot s;
     UAE_TRY(grad_dst(t, x, false, &s));
     UAE_TRY(uae_tensor_copy(&s.dst, &view));

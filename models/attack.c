@@ -1,7 +1,9 @@
 /* models/attack.c — the attack's configuration, names and its rules as pure functions (the dual
- * update, the initial perturbation's scale, the selection of the returned iterate). The loop that
+ * update, the initial perturbation's scale, the success rule and the selection of the returned
+ * iterate: attack_track.h). The loop that
  * runs an attack on a model is models/attack_run.c; docs/method.md derives the formulas. */
 #include "uae/attack.h"
+#include "attack_track.h"
 
 #include "enum_names.h"
 #include "uae/data.h"
@@ -120,44 +122,47 @@ float uae_attack_delta0_limit(int C, int H, int W) {
     return (float)sqrt(6.0 / ((double)H * W + (double)C * H));
 }
 
+/* Success as in the official code: the violation is exactly 0 (l(x') <= l(x) gives max(0, .) = 0
+ * exactly), and for the unsupervised attack I > 0 (an estimate <= 0 means MINE has not learnt
+ * anything yet, not that x' is independent of x). NaN never succeeds. */
+static bool minmax_success(bool supervised, float violation, float mi) {
+    return violation == 0.0f && (supervised ? !isnan(mi) : mi > 0.0f);
+}
+
+bool uae_attack_success(const uae_attack_config *cfg, float violation, float mi, float loss,
+                        float loss_clean) {
+    if (cfg->method == UAE_ATTACK_PGD)
+        /* PGD succeeds when it hurt the model: the loss went up (unsupervised), or the margin
+         * reached -kappa (supervised). */
+        return cfg->supervised ? violation == 0.0f : loss > loss_clean;
+    return minmax_success(cfg->supervised, violation, mi);
+}
+
 void uae_attack_track_init(uae_attack_track *tr, bool supervised) {
     memset(tr, 0, sizeof *tr);
     tr->supervised = supervised;
-    tr->best_iter = -1;
-    tr->fallback_iter = -1;
-    tr->best_mi = NAN;
-    tr->best_loss = NAN;
-    tr->fallback_violation = INFINITY;
-    tr->fallback_mi = NAN;
-    tr->fallback_loss = NAN;
+    for (int s = 0; s < UAE_TRACK_SLOT_COUNT; s++)
+        tr->slot[s] = (uae_attack_iterate){.iter = -1, .violation = INFINITY, .mi = NAN, .loss = NAN};
 }
 
 unsigned uae_attack_track_offer(uae_attack_track *tr, int t, float violation, float mi, float loss) {
     unsigned bits = 0;
-    /* Success as in the official code: the violation is exactly 0 (l(x') <= l(x) gives
-     * max(0, .) = 0 exactly), and for the unsupervised attack I > 0 (an estimate <= 0 means
-     * MINE has not learnt anything yet, not that x' is independent of x). NaN never succeeds. */
-    bool ok = violation == 0.0f && (tr->supervised ? !isnan(mi) : mi > 0.0f);
-    if (ok) {
-        bool better = tr->best_iter < 0 || (tr->supervised ? mi > tr->best_mi : mi < tr->best_mi);
+    uae_attack_iterate it = {.iter = t, .violation = violation, .mi = mi, .loss = loss};
+    uae_attack_iterate *best = &tr->slot[UAE_TRACK_BEST], *fall = &tr->slot[UAE_TRACK_FALLBACK];
+    if (minmax_success(tr->supervised, violation, mi)) {
         tr->success = true;
-        if (better) {
-            tr->best_iter = t;
-            tr->best_mi = mi;
-            tr->best_loss = loss;
-            bits |= UAE_TRACK_BEST;
+        if (best->iter < 0 || (tr->supervised ? mi > best->mi : mi < best->mi)) {
+            *best = it;
+            bits |= 1u << UAE_TRACK_BEST;
         }
     }
-    if (violation < tr->fallback_violation) {
-        tr->fallback_iter = t;
-        tr->fallback_violation = violation;
-        tr->fallback_mi = mi;
-        tr->fallback_loss = loss;
-        bits |= UAE_TRACK_FALLBACK;
+    if (violation < fall->violation) {
+        *fall = it;
+        bits |= 1u << UAE_TRACK_FALLBACK;
     }
     return bits;
 }
 
-int uae_attack_track_selected(const uae_attack_track *tr) {
-    return tr->success ? tr->best_iter : tr->fallback_iter;
+uae_track_slot uae_attack_track_selected(const uae_attack_track *tr) {
+    return tr->success ? UAE_TRACK_BEST : UAE_TRACK_FALLBACK;
 }

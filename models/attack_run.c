@@ -1,7 +1,11 @@
 /* models/attack_run.c — runs an attack on a batch: the MinMax loop of Hsu et al. (primal step on
  * delta, MINE steps, dual update of c), the penalty method with a binary search over c, and PGD.
  * Written against uae/model.h, uae/mine.h and the op interface: nothing here knows the device.
- * The rules it applies (dual update, selection) are the pure functions of models/attack.c. */
+ * The rules it applies (dual update, success, selection) are the pure functions of models/attack.c.
+ *
+ * What crosses to the host per iteration: one read of the (3, B) floats the rules need (violation,
+ * loss, I) and one write of the (3, B) floats they decide (c, and which kept iterates x' replaces).
+ * x' and the kept iterates stay on the device and are read once, at the end. */
 #include "uae/attack.h"
 
 #include <math.h>
@@ -10,7 +14,14 @@
 #include <time.h>
 
 #include "attack_init.h"
+#include "attack_track.h"
 #include "mine_streams.h"
+
+/* The rows of the (3, B) tensors exchanged with the host once per iteration. */
+enum { STAT_VIOL, STAT_LOSS, STAT_MI, STAT_COUNT };           /* read: the iterate's values */
+enum { CTL_C, CTL_KEEP, CTL_COUNT = CTL_KEEP + UAE_TRACK_SLOT_COUNT }; /* written: c, keep rows */
+/* The row of `keep` that takes the writes of samples whose slot x' does not replace. */
+#define KEEP_DISCARD UAE_TRACK_SLOT_COUNT
 
 typedef struct run {
     uae_model *model;
@@ -20,26 +31,40 @@ typedef struct run {
     int C, H, W;
     uint64_t first;              /* global index of sample 0 */
     uae_arena *ar;               /* tensors that live for the whole attack */
-    uae_arena *scratch;          /* the tape's; rewound after every pass */
-    uae_tape *t;
+    uae_arena *scratch;          /* the passes' */
+    uae_tape *t;                 /* the attack's passes */
+    uae_tape *mt;                /* MINE's steps, which run while an objective pass is open */
     uae_var **pv;                /* the model's parameters on the tape (constants) */
     uae_tensor x, delta, g;      /* (B, D) */
     uae_tensor ximg;             /* x viewed as (B, C, H, W) */
     uae_tensor onehot;           /* (B, classes), CW loss only */
-    uae_tensor lclean, cvec;     /* (B): l(x), c */
+    uae_tensor lclean;           /* (B): l(x) */
     uae_tensor negz;             /* contrastive loss: the negatives' unit embeddings (M, E) */
+    uae_tensor keep;             /* (B, UAE_TRACK_SLOT_COUNT + 1, D): each slot's x', a discard row */
+    uae_tensor stats, ctl;       /* (STAT_COUNT, B), (CTL_COUNT, B): see above */
+    uae_tensor stat[STAT_COUNT]; /* ctl's rows, (B) */
+    uae_tensor cvec;             /* ctl's row CTL_C, (B) */
+    uae_tensor keep_idx[UAE_TRACK_SLOT_COUNT]; /* ctl's keep rows, (B, 1) */
     bool conv_samples;           /* MINE samples from the first conv layer (else projections) */
     int64_t n;                   /* MINE samples per image */
     int sc, sh, sw;              /* shape of one MINE sample */
-    uae_tensor xs_clean, ys_cur; /* samples of x and of the current x' (conv: x's fixed; random:
-                                  * both (B, M, p), x's recomputed with every new P) */
+    uae_tensor xs_clean, ys_cur; /* samples of x (conv: fixed) and, random mode, of the current
+                                  * x' ((B, M, p), x's recomputed with every new P) */
     uae_mine *mine;              /* NULL for PGD */
     uae_arena *proj_ar;          /* random mode: P, xs_clean, ys_cur (P alone is D*M*p floats) */
     uae_tensor P;                /* random mode: the current projection matrix (D, M*p) */
     uint64_t proj_draws;         /* projection matrices drawn so far */
+    /* the objective pass at the current delta, open from its start (x', conv mode: x''s samples,
+     * which the MINE steps before it train on) to its end (objective_finish) */
+    uae_pass obj;
+    bool obj_open;
+    uae_var *obj_xflat, *obj_loss, *obj_viol, *obj_ys;
     /* host */
-    float *c, *viol, *mi, *loss, *lclean_h; /* (B) */
-    float *xadv, *keep_best, *keep_fall;    /* (B, D) */
+    float *stats_h;                         /* (STAT_COUNT, B) */
+    float *viol, *loss, *mi;                /* its rows */
+    float *ctl_h;                           /* (CTL_COUNT, B) */
+    float *c;                               /* its row CTL_C */
+    float *lclean_h;                        /* (B) */
     bool *step_ok;                          /* (B): success within the current search step */
     uae_attack_track *tr;                   /* (B) */
     int64_t done, total;
@@ -57,11 +82,9 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Starts a pass: forget the tape, rewind the scratch arena to mark, put the model on the tape. */
-static uae_status begin_pass(run *r, size_t mark, bool recording) {
-    uae_tape_reset(r->t);
-    uae_arena_reset(r->scratch, mark);
-    uae_tape_set_recording(r->t, recording);
+/* Starts a pass on the attack's tape with the model on it (constants). */
+static uae_status pass_begin(run *r, bool recording, uae_pass *p) {
+    *p = uae_pass_begin(r->t, recording);
     return uae_model_bind(r->model, r->t, false, r->pv);
 }
 
@@ -113,22 +136,18 @@ static uae_var *standardise(uae_tape *t, uae_var *v) {
     return uae_ad_mul(t, d, inv);
 }
 
-/* The MINE samples of clean images and of x' = ximg's images, as tape variables. Conv mode: the
- * first layer's channel maps, (B*K, 1, H', W') (x's are fixed, computed once). Random mode: each
- * image gives M standardised p-vectors, standardise(image . P), (B, M, p), with the iteration's
- * projection matrix P (draw_projection); x's samples under this P are already in xs_clean. */
-static uae_status samples_pair(run *r, uae_var *yimg, uae_var **xs, uae_var **ys) {
+/* The MINE samples of the images img (B, C, H, W) on the attack's tape. Conv mode: the first
+ * layer's channel maps, (B*K, 1, H', W'). Random mode: each image gives M standardised p-vectors,
+ * standardise(image . P), (B, M, p), with the iteration's projection matrix P (draw_projection). */
+static uae_var *samples_of(run *r, uae_var *img) {
     uae_tape *t = r->t;
-    *xs = uae_ad_const(t, &r->xs_clean);
     if (r->conv_samples) {
-        uae_var *f = uae_model_first_layer(r->model, t, r->pv, yimg);
-        *ys = uae_ad_reshape(t, f, 4, (int64_t[]){r->B * r->n, 1, r->sh, r->sw});
-        return uae_tape_status(t);
+        uae_var *f = uae_model_first_layer(r->model, t, r->pv, img);
+        return uae_ad_reshape(t, f, 4, (int64_t[]){r->B * r->n, 1, r->sh, r->sw});
     }
-    uae_var *yf = uae_ad_reshape(t, yimg, 2, (int64_t[]){r->B, r->D});
-    *ys = standardise(t, uae_ad_reshape(t, uae_ad_matmul(t, yf, uae_ad_const(t, &r->P), false, false),
-                                        3, (int64_t[]){r->B, r->n, r->sw}));
-    return uae_tape_status(t);
+    uae_var *flat = uae_ad_reshape(t, img, 2, (int64_t[]){r->B, r->D});
+    return standardise(t, uae_ad_reshape(t, uae_ad_matmul(t, flat, uae_ad_const(t, &r->P), false, false),
+                                         3, (int64_t[]){r->B, r->n, r->sw}));
 }
 
 /* Random mode: draws the next projection matrix P, N(0, 1) entries (D, M*p), and puts x's samples
@@ -144,51 +163,72 @@ static uae_status draw_projection(run *r) {
         return uae_fail(UAE_ERR_INVALID, "attack: the initial state holds %lld projection matrices, "
                         "this run needs more", (long long)in->proj_draws);
     UAE_TRY(uae_attack_init_projection(in, r->cfg->seed, r->proj_draws++, &r->P));
-    size_t mark = uae_arena_mark(r->scratch);
-    UAE_TRY(begin_pass(r, mark, false));
-    uae_tape *t = r->t;
-    uae_var *s = standardise(t, uae_ad_reshape(t, uae_ad_matmul(t, uae_ad_const(t, &r->x),
-                                                                uae_ad_const(t, &r->P), false, false),
-                                               3, (int64_t[]){r->B, r->n, r->sw}));
-    uae_status st = uae_tape_status(t);
+    uae_pass p;
+    uae_status st = pass_begin(r, false, &p);
+    uae_var *s = samples_of(r, as_image(r, uae_ad_const(r->t, &r->x)));
+    if (st == UAE_OK) st = uae_tape_status(r->t);
     if (st == UAE_OK) st = uae_tensor_copy(&r->xs_clean, uae_ad_value(s));
-    uae_tape_reset(t);
-    uae_arena_reset(r->scratch, mark);
+    uae_pass_end(&p);
     return st;
 }
 
-/* x' = x + delta as a constant image on the tape (no gradient). */
-static uae_var *current_image(run *r) {
-    return as_image(r, uae_ad_add(r->t, uae_ad_const(r->t, &r->x), uae_ad_const(r->t, &r->delta)));
+/* Starts the objective's pass at the current delta: x' = x + delta with delta a leaf whose
+ * gradient goes to r->g, l(x'), the violation and, with MINE, x''s samples. None of them depends
+ * on MINE's weights or c, so in conv mode the MINE steps before the rest of the pass
+ * (objective_finish) train on these samples: the first layer runs once per delta for them. The
+ * tape's order is the one a pass run in one go would have (a gradient's bits depend on the order
+ * its contributions are added in). */
+static uae_status objective_open(run *r) {
+    uae_status st = pass_begin(r, true, &r->obj);
+    r->obj_open = true;
+    uae_tape *t = r->t;
+    r->obj_xflat = uae_ad_add(t, uae_ad_const(t, &r->x), uae_ad_leaf(t, &r->delta, &r->g));
+    uae_var *img = as_image(r, r->obj_xflat);
+    r->obj_loss = loss_of(r, img);
+    r->obj_viol = violation_of(r, r->obj_loss);
+    r->obj_ys = r->mine ? samples_of(r, img) : NULL;
+    return st == UAE_OK ? uae_tape_status(t) : st;
 }
 
-/* Recomputes the x'-samples of the current delta into ys_cur (random mode: under the current P). */
-static uae_status refresh_ys(run *r) {
-    size_t mark = uae_arena_mark(r->scratch);
-    UAE_TRY(begin_pass(r, mark, false));
-    uae_var *xs = NULL, *ys = NULL;
-    uae_status st = samples_pair(r, current_image(r), &xs, &ys);
-    if (st == UAE_OK) st = uae_tensor_copy(&r->ys_cur, uae_ad_value(ys));
-    uae_tape_reset(r->t);
-    uae_arena_reset(r->scratch, mark);
+static void objective_close(run *r) {
+    if (r->obj_open) uae_pass_end(&r->obj);
+    r->obj_open = false;
+}
+
+/* The samples of the current x' that MINE trains on: conv mode, those of the open objective
+ * pass; random mode, recomputed under the iteration's P into ys_cur. */
+static uae_status current_samples(run *r, const uae_tensor **ys) {
+    if (r->conv_samples) {
+        if (!r->obj_open) UAE_TRY(objective_open(r));
+        *ys = uae_ad_value(r->obj_ys);
+        return UAE_OK;
+    }
+    uae_pass p;
+    uae_status st = pass_begin(r, false, &p);
+    uae_var *x = uae_ad_add(r->t, uae_ad_const(r->t, &r->x), uae_ad_const(r->t, &r->delta));
+    uae_var *y = samples_of(r, as_image(r, x));
+    if (st == UAE_OK) st = uae_tape_status(r->t);
+    if (st == UAE_OK) st = uae_tensor_copy(&r->ys_cur, uae_ad_value(y));
+    uae_pass_end(&p);
+    *ys = &r->ys_cur;
     return st;
 }
 
-/* k MINE Adam steps on the samples of (x, current x'): xs_clean and ys_cur (refresh_ys). Both
- * stay fixed during the k steps (x' does not move; random mode: P neither), so they are computed
- * once, not once per step. bounds: (k, B) host floats receiving each step's bounds, or NULL. */
+/* k MINE Adam steps on the samples of (x, current x'). Both stay fixed during the k steps (x'
+ * does not move; random mode: P neither), so they are computed once, not once per step.
+ * bounds: (k, B) host floats receiving each step's bounds, or NULL. */
 static uae_status mine_steps(run *r, int k, float *bounds) {
+    if (k == 0) return UAE_OK;
+    const uae_tensor *ys = NULL;
+    UAE_TRY(current_samples(r, &ys));
     for (int i = 0; i < k; i++)
-        UAE_TRY(uae_mine_train_step(r->mine, r->t, &r->xs_clean, &r->ys_cur,
+        UAE_TRY(uae_mine_train_step(r->mine, r->mt, &r->xs_clean, ys,
                                     bounds ? bounds + (int64_t)i * r->B : NULL));
     return UAE_OK;
 }
 
-/* Whether an iterate meets the success rule (uae_attack_track_offer's; PGD: its own). */
 static bool iterate_success(const run *r, int64_t b) {
-    if (r->cfg->method == UAE_ATTACK_PGD)
-        return r->cfg->supervised ? r->viol[b] == 0.0f : r->loss[b] > r->lclean_h[b];
-    return r->viol[b] == 0.0f && (r->cfg->supervised ? !isnan(r->mi[b]) : r->mi[b] > 0.0f);
+    return uae_attack_success(r->cfg, r->viol[b], r->mi[b], r->loss[b], r->lclean_h[b]);
 }
 
 /* Hands iterate it of every sample to cfg->trace (the values of the last objective pass, the
@@ -214,36 +254,57 @@ static uae_status trace_iterates(run *r, int it, int mine_done) {
     return st;
 }
 
-/* The objective's pass at the current delta: fills viol, mi, loss and xadv (host) and writes
- * d objective / d delta into r->g. Objective, summed over samples:
+/* Writes c and the keep rows (ctl_h) to the device, in one write. */
+static uae_status write_ctl(run *r) { return uae_tensor_write(&r->ctl, r->ctl_h); }
+
+/* Offers the iterate just evaluated (number it, values in stats_h) to every sample's track and
+ * puts, on the host, the keep row x' goes to for each slot (KEEP_DISCARD where it replaces
+ * nothing); returns the bits of the slots some sample's x' fills. */
+static unsigned offer(run *r, int it) {
+    bool pgd = r->cfg->method == UAE_ATTACK_PGD;
+    unsigned any = 0;
+    for (int64_t b = 0; b < r->B; b++) {
+        /* PGD keeps the iterate with the largest loss (smallest margin): offer -l as the
+         * "violation" (supervised: the margin's violation) to the smallest-violation slot. */
+        float v = pgd && !r->cfg->supervised ? -r->loss[b] : r->viol[b];
+        unsigned bits = uae_attack_track_offer(&r->tr[b], it, v, r->mi[b], r->loss[b]);
+        for (int s = 0; s < UAE_TRACK_SLOT_COUNT; s++)
+            r->ctl_h[(CTL_KEEP + s) * r->B + b] = (float)(bits >> s & 1u ? s : KEEP_DISCARD);
+        any |= bits;
+        if (!pgd && iterate_success(r, b)) r->step_ok[b] = true;
+    }
+    return any;
+}
+
+/* The rest of the objective's pass at the current delta (opened by objective_open if it is not
+ * yet): writes d objective / d delta into r->g, reads the iterate's violation, loss and I,
+ * offers it to the tracks, lets `decide` (if not NULL) set the next c on the host, writes c and
+ * the keep rows, and copies x' into the rows of `keep` its slots take. Objective, summed over
+ * samples:
  *     MinMax / penalty:  c * violation + I   (supervised: c * violation - I)
  *     PGD:               -l(x')               (supervised: the CW margin) */
-static uae_status objective_pass(run *r) {
-    size_t mark = uae_arena_mark(r->scratch);
-    UAE_TRY(begin_pass(r, mark, true));
+static uae_status objective_finish(run *r, int it, void (*decide)(run *, int), int it_local) {
+    uae_status st = r->obj_open ? UAE_OK : objective_open(r);
     uae_tape *t = r->t;
     bool pgd = r->cfg->method == UAE_ATTACK_PGD;
-    uae_status st = uae_tensor_write(&r->cvec, r->c);
-    uae_var *dl = uae_ad_leaf(t, &r->delta, &r->g);
-    uae_var *xflat = uae_ad_add(t, uae_ad_const(t, &r->x), dl);
-    uae_var *img = as_image(r, xflat);
-    uae_var *loss = loss_of(r, img);
-    uae_var *viol = violation_of(r, loss);
+    uae_var *loss = r->obj_loss, *viol = r->obj_viol;
     uae_var *I = NULL, *obj = NULL;
     if (pgd) {
         obj = r->cfg->supervised ? loss : uae_ad_affine(t, loss, -1.0f, 0.0f);
     } else {
-        uae_var *xs = NULL, *ys = NULL;
-        if (st == UAE_OK) st = samples_pair(r, img, &xs, &ys);
-        if (st == UAE_OK) I = uae_mine_bound(r->mine, t, xs, ys, false);
+        I = uae_mine_bound(r->mine, t, uae_ad_const(t, &r->xs_clean), r->obj_ys, false);
         uae_var *pen = uae_ad_mul(t, uae_ad_const(t, &r->cvec), viol);
         obj = r->cfg->supervised ? uae_ad_sub(t, pen, I) : uae_ad_add(t, pen, I);
     }
     if (st == UAE_OK) st = uae_ad_backward(t, obj);
-    if (st == UAE_OK) st = uae_tensor_read(uae_ad_value(viol), r->viol);
-    if (st == UAE_OK) st = uae_tensor_read(uae_ad_value(loss), r->loss);
-    if (st == UAE_OK) st = uae_tensor_read(uae_ad_value(xflat), r->xadv);
-    if (st == UAE_OK && I) st = uae_tensor_read(uae_ad_value(I), r->mi);
+    /* the values the rules need, to the host in one read */
+    int nstat = I ? STAT_COUNT : STAT_MI;
+    uae_tensor stats;
+    if (st == UAE_OK) st = uae_tensor_copy(&r->stat[STAT_VIOL], uae_ad_value(viol));
+    if (st == UAE_OK) st = uae_tensor_copy(&r->stat[STAT_LOSS], uae_ad_value(loss));
+    if (st == UAE_OK && I) st = uae_tensor_copy(&r->stat[STAT_MI], uae_ad_value(I));
+    if (st == UAE_OK) st = uae_tensor_slice(&r->stats, 0, nstat, &stats);
+    if (st == UAE_OK) st = uae_tensor_read(&stats, r->stats_h);
     if (st == UAE_OK && !I)
         for (int64_t b = 0; b < r->B; b++) r->mi[b] = NAN;
     if (st == UAE_OK && r->cfg->trace) {
@@ -251,8 +312,22 @@ static uae_status objective_pass(run *r) {
         st = uae_tensor_read(&r->delta, r->tr_delta);
         if (st == UAE_OK) st = uae_tensor_read(&r->g, r->tr_grad);
     }
-    uae_tape_reset(t);
-    uae_arena_reset(r->scratch, mark);
+    unsigned fill = 0;
+    if (st == UAE_OK) {
+        fill = offer(r, it);
+        if (decide) decide(r, it_local);
+        st = write_ctl(r);
+    }
+    /* x' into the rows of its slots (the others' writes go to the discard row) */
+    uae_tensor src;
+    if (st == UAE_OK) st = uae_tensor_reshape(uae_ad_value(r->obj_xflat), 3,
+                                              (int64_t[]){r->B, 1, r->D}, &src);
+    for (int s = 0; s < UAE_TRACK_SLOT_COUNT && st == UAE_OK; s++) {
+        if (!(fill >> s & 1u)) continue;
+        uae_op op = {.kind = UAE_OP_SCATTER_ROWS, .src = {&src, &r->keep_idx[s]}, .dst = {&r->keep}};
+        st = uae_op_run(&op);
+    }
+    objective_close(r);
     return st;
 }
 
@@ -272,25 +347,16 @@ static uae_status init_delta(run *r, float l, float eps) {
     return step_delta(r, 0.0f, eps, false);
 }
 
-/* Offers the iterate just evaluated (number it) to every sample's track. */
-static void offer(run *r, int it) {
-    bool pgd = r->cfg->method == UAE_ATTACK_PGD;
-    for (int64_t b = 0; b < r->B; b++) {
-        /* PGD keeps the iterate with the largest loss (smallest margin): offer -l as the
-         * "violation" (supervised: the margin's violation) to the smallest-violation slot. */
-        float v = pgd && !r->cfg->supervised ? -r->loss[b] : r->viol[b];
-        unsigned bits = uae_attack_track_offer(&r->tr[b], it, v, r->mi[b], r->loss[b]);
-        const float *src = r->xadv + b * r->D;
-        if (bits & UAE_TRACK_BEST) memcpy(r->keep_best + b * r->D, src, (size_t)r->D * sizeof(float));
-        if (bits & UAE_TRACK_FALLBACK)
-            memcpy(r->keep_fall + b * r->D, src, (size_t)r->D * sizeof(float));
-        if (!pgd && iterate_success(r, b)) r->step_ok[b] = true;
-    }
-}
-
 static void progress(run *r) {
     r->done++;
     if (r->cfg->progress) r->cfg->progress(r->cfg->progress_user, r->done, r->total);
+}
+
+/* The dual ascent on c after iteration it (counted from 0 in this run). */
+static void dual_update(run *r, int it) {
+    const uae_attack_config *cfg = r->cfg;
+    for (int64_t b = 0; b < r->B; b++)
+        r->c[b] = uae_attack_dual_update(r->c[b], r->viol[b], it, cfg->dual_rate, cfg->dual_power);
 }
 
 /* One run of the MinMax loop (dual = true) or of the penalty method at fixed c (dual = false),
@@ -299,28 +365,21 @@ static uae_status minmax_run(run *r, int it0, bool dual) {
     const uae_attack_config *cfg = r->cfg;
     UAE_TRY(init_delta(r, uae_attack_delta0_limit(r->C, r->H, r->W), cfg->eps));
     UAE_TRY(uae_mine_reset(r->mine, cfg->seed, r->first));
+    UAE_TRY(write_ctl(r)); /* this run's c (the penalty method changes it between runs) */
     UAE_TRY(draw_projection(r)); /* random mode: the P of the warm-up and of iteration 0 */
-    UAE_TRY(refresh_ys(r));
-    UAE_TRY(mine_steps(r, cfg->mine_warmup, NULL));
-    for (int it = 0; it < cfg->iterations; it++) {
-        if (it > 0) UAE_TRY(draw_projection(r)); /* a new P per iteration */
-        UAE_TRY(objective_pass(r));
-        offer(r, it0 + it);
+    uae_status st = mine_steps(r, cfg->mine_warmup, NULL);
+    for (int it = 0; it < cfg->iterations && st == UAE_OK; it++) {
+        if (it > 0) st = draw_projection(r); /* a new P per iteration */
         /* primal: one plain gradient step on delta (GradientDescentOptimizer(0.01) officially) */
-        UAE_TRY(step_delta(r, cfg->lr, cfg->eps, false));
-        if (dual)
-            for (int64_t b = 0; b < r->B; b++)
-                r->c[b] = uae_attack_dual_update(r->c[b], r->viol[b], it, cfg->dual_rate,
-                                                 cfg->dual_power);
+        if (st == UAE_OK) st = objective_finish(r, it0 + it, dual ? dual_update : NULL, it);
+        if (st == UAE_OK) st = step_delta(r, cfg->lr, cfg->eps, false);
         /* MINE catches up with the new x' */
-        if (cfg->mine_steps > 0) {
-            UAE_TRY(refresh_ys(r));
-            UAE_TRY(mine_steps(r, cfg->mine_steps, cfg->trace ? r->tr_mine : NULL));
-        }
-        UAE_TRY(trace_iterates(r, it0 + it, cfg->mine_steps));
-        progress(r);
+        if (st == UAE_OK) st = mine_steps(r, cfg->mine_steps, cfg->trace ? r->tr_mine : NULL);
+        if (st == UAE_OK) st = trace_iterates(r, it0 + it, cfg->mine_steps);
+        if (st == UAE_OK) progress(r);
     }
-    return UAE_OK;
+    objective_close(r); /* the last MINE steps' pass */
+    return st;
 }
 
 /* PGD: random start in the eps-ball, sign steps on the objective; iterates 0 .. iterations
@@ -329,8 +388,7 @@ static uae_status pgd_run(run *r) {
     const uae_attack_config *cfg = r->cfg;
     UAE_TRY(init_delta(r, cfg->pgd_eps, cfg->pgd_eps));
     for (int it = 0; it <= cfg->iterations; it++) {
-        UAE_TRY(objective_pass(r));
-        offer(r, it);
+        UAE_TRY(objective_finish(r, it, NULL, it));
         UAE_TRY(trace_iterates(r, it, 0));
         if (it == cfg->iterations) break;
         UAE_TRY(step_delta(r, cfg->pgd_step, cfg->pgd_eps, true));
@@ -383,23 +441,22 @@ static uae_status setup_mine(run *r) {
     uae_mine_config mc = cfg->mine;
     r->conv_samples = false;
     if (cfg->samples == UAE_ATTACK_SAMPLES_CONV) {
-        size_t mark = uae_arena_mark(r->scratch);
-        UAE_TRY(begin_pass(r, mark, false));
+        uae_pass p;
+        uae_status st = pass_begin(r, false, &p);
         uae_var *f = uae_model_first_layer(r->model, r->t, r->pv, as_image(r, uae_ad_const(r->t, &r->x)));
-        UAE_TRY(uae_tape_status(r->t));
-        if (f) {
+        if (st == UAE_OK) st = uae_tape_status(r->t);
+        if (st == UAE_OK && f) {
             const uae_tensor *F = uae_ad_value(f);
             r->conv_samples = true;
             r->n = F->shape[1];
             r->sc = 1;
             r->sh = (int)F->shape[2];
             r->sw = (int)F->shape[3];
-            UAE_TRY(uae_arena_tensor4(r->ar, r->B * r->n, 1, r->sh, r->sw, &r->xs_clean));
-            UAE_TRY(uae_arena_tensor4(r->ar, r->B * r->n, 1, r->sh, r->sw, &r->ys_cur));
-            UAE_TRY(uae_tensor_copy(&r->xs_clean, F));
+            st = uae_arena_tensor4(r->ar, r->B * r->n, 1, r->sh, r->sw, &r->xs_clean);
+            if (st == UAE_OK) st = uae_tensor_copy(&r->xs_clean, F);
         }
-        uae_tape_reset(r->t);
-        uae_arena_reset(r->scratch, mark);
+        uae_pass_end(&p);
+        UAE_TRY(st);
     }
     if (r->conv_samples) {
         mc.net = UAE_MINE_NET_CONV;
@@ -485,18 +542,14 @@ static uae_status check_config(const uae_attack_config *cfg, const uae_model_con
 static void run_free(run *r) {
     uae_mine_free(r->mine);
     uae_arena_free(r->proj_ar);
+    uae_tape_free(r->mt);
     uae_tape_free(r->t);
     uae_arena_free(r->scratch);
     uae_arena_free(r->ar);
     free(r->pv);
-    free(r->c);
-    free(r->viol);
-    free(r->mi);
-    free(r->loss);
+    free(r->stats_h);
+    free(r->ctl_h);
     free(r->lclean_h);
-    free(r->xadv);
-    free(r->keep_best);
-    free(r->keep_fall);
     free(r->step_ok);
     free(r->tr);
     free(r->tr_c);
@@ -509,11 +562,11 @@ static void run_free(run *r) {
  * change during the attack) into r->negz. */
 static uae_status setup_negatives(run *r) {
     const int64_t M = r->cfg->negatives_n;
-    size_t mark = uae_arena_mark(r->scratch);
+    uae_pass p;
+    uae_status st = pass_begin(r, false, &p);
     uae_tensor imgs;
-    uae_status st = uae_arena_tensor4(r->scratch, M, r->C, r->H, r->W, &imgs);
+    if (st == UAE_OK) st = uae_arena_tensor4(r->scratch, M, r->C, r->H, r->W, &imgs);
     if (st == UAE_OK) st = uae_tensor_write(&imgs, r->cfg->negatives);
-    if (st == UAE_OK) st = begin_pass(r, uae_arena_mark(r->scratch), false);
     uae_var *z = NULL;
     if (st == UAE_OK) z = uae_model_negatives(r->model, r->t, r->pv, &imgs, r->cfg->seed);
     if (st == UAE_OK) st = uae_tape_status(r->t);
@@ -522,8 +575,7 @@ static uae_status setup_negatives(run *r) {
         st = uae_arena_tensor2(r->ar, M, Z->shape[1], &r->negz);
         if (st == UAE_OK) st = uae_tensor_copy(&r->negz, Z);
     }
-    uae_tape_reset(r->t);
-    uae_arena_reset(r->scratch, mark);
+    uae_pass_end(&p);
     return st;
 }
 
@@ -531,19 +583,17 @@ static uae_status run_setup(run *r, const float *x, const int32_t *labels) {
     const uae_model_config *mc = uae_model_config_of(r->model);
     size_t B = (size_t)r->B, BD = (size_t)(r->B * r->D);
     r->pv = calloc((size_t)uae_params_count(uae_model_params(r->model)) + 1, sizeof *r->pv);
-    r->c = malloc(B * sizeof *r->c);
-    r->viol = malloc(B * sizeof *r->viol);
-    r->mi = malloc(B * sizeof *r->mi);
-    r->loss = malloc(B * sizeof *r->loss);
+    r->stats_h = malloc(STAT_COUNT * B * sizeof *r->stats_h);
+    r->ctl_h = malloc(CTL_COUNT * B * sizeof *r->ctl_h);
     r->lclean_h = malloc(B * sizeof *r->lclean_h);
-    r->xadv = malloc(BD * sizeof *r->xadv);
-    r->keep_best = calloc(BD, sizeof *r->keep_best);
-    r->keep_fall = calloc(BD, sizeof *r->keep_fall);
     r->step_ok = calloc(B, sizeof *r->step_ok);
     r->tr = malloc(B * sizeof *r->tr);
-    if (!r->pv || !r->c || !r->viol || !r->mi || !r->loss || !r->lclean_h || !r->xadv ||
-        !r->keep_best || !r->keep_fall || !r->step_ok || !r->tr)
+    if (!r->pv || !r->stats_h || !r->ctl_h || !r->lclean_h || !r->step_ok || !r->tr)
         return uae_fail(UAE_ERR_NOMEM, "attack: out of host memory for %lld samples", (long long)B);
+    r->viol = r->stats_h + STAT_VIOL * B;
+    r->loss = r->stats_h + STAT_LOSS * B;
+    r->mi = r->stats_h + STAT_MI * B;
+    r->c = r->ctl_h + CTL_C * B;
     if (r->cfg->trace) {
         size_t ms = (size_t)(r->cfg->mine_steps > 0 ? r->cfg->mine_steps : 1);
         r->tr_c = malloc(B * sizeof *r->tr_c);
@@ -554,14 +604,30 @@ static uae_status run_setup(run *r, const float *x, const int32_t *labels) {
             return uae_fail(UAE_ERR_NOMEM, "attack trace: out of host memory for %lld samples",
                             (long long)B);
     }
-    UAE_TRY(uae_arena_create(r->be, 5 * BD + 4 * B + 1024, &r->ar));
+    UAE_TRY(uae_arena_create(r->be, (4 + KEEP_DISCARD) * BD + (2 + STAT_COUNT + CTL_COUNT) * B + 1024,
+                             &r->ar));
     UAE_TRY(uae_arena_create(r->be, (size_t)1 << 22, &r->scratch));
     UAE_TRY(uae_tape_create(r->scratch, &r->t));
+    UAE_TRY(uae_tape_create(r->scratch, &r->mt));
     UAE_TRY(uae_arena_tensor2(r->ar, r->B, r->D, &r->x));
     UAE_TRY(uae_arena_tensor2(r->ar, r->B, r->D, &r->delta));
     UAE_TRY(uae_arena_tensor2(r->ar, r->B, r->D, &r->g));
     UAE_TRY(uae_arena_tensor1(r->ar, r->B, &r->lclean));
-    UAE_TRY(uae_arena_tensor1(r->ar, r->B, &r->cvec));
+    /* keep: rows start as zeros (a slot no iterate fills returns zeros) */
+    UAE_TRY(uae_arena_tensor(r->ar, 3, (int64_t[]){r->B, KEEP_DISCARD + 1, r->D}, &r->keep));
+    UAE_TRY(uae_fill(&r->keep, 0.0f));
+    UAE_TRY(uae_arena_tensor2(r->ar, STAT_COUNT, r->B, &r->stats));
+    for (int i = 0; i < STAT_COUNT; i++) {
+        UAE_TRY(uae_tensor_slice(&r->stats, i, 1, &r->stat[i]));
+        UAE_TRY(uae_tensor_reshape(&r->stat[i], 1, (int64_t[]){r->B}, &r->stat[i]));
+    }
+    UAE_TRY(uae_arena_tensor2(r->ar, CTL_COUNT, r->B, &r->ctl));
+    UAE_TRY(uae_tensor_slice(&r->ctl, CTL_C, 1, &r->cvec));
+    UAE_TRY(uae_tensor_reshape(&r->cvec, 1, (int64_t[]){r->B}, &r->cvec));
+    for (int s = 0; s < UAE_TRACK_SLOT_COUNT; s++) {
+        UAE_TRY(uae_tensor_slice(&r->ctl, CTL_KEEP + s, 1, &r->keep_idx[s]));
+        UAE_TRY(uae_tensor_reshape(&r->keep_idx[s], 2, (int64_t[]){r->B, 1}, &r->keep_idx[s]));
+    }
     UAE_TRY(uae_tensor_write(&r->x, x));
     UAE_TRY(uae_tensor_reshape(&r->x, 4, (int64_t[]){r->B, r->C, r->H, r->W}, &r->ximg));
     if (r->cfg->loss == UAE_ATTACK_LOSS_CW) {
@@ -576,14 +642,14 @@ static uae_status run_setup(run *r, const float *x, const int32_t *labels) {
     if (r->cfg->loss == UAE_ATTACK_LOSS_MODEL && mc->kind == UAE_MODEL_CONTRASTIVE)
         UAE_TRY(setup_negatives(r));
     /* l(x), once */
-    size_t mark = uae_arena_mark(r->scratch);
-    UAE_TRY(begin_pass(r, mark, false));
+    uae_pass p;
+    uae_status st = pass_begin(r, false, &p);
     uae_var *l = loss_of(r, as_image(r, uae_ad_const(r->t, &r->x)));
-    UAE_TRY(uae_tape_status(r->t));
-    UAE_TRY(uae_tensor_copy(&r->lclean, uae_ad_value(l)));
-    UAE_TRY(uae_tensor_read(&r->lclean, r->lclean_h));
-    uae_tape_reset(r->t);
-    uae_arena_reset(r->scratch, mark);
+    if (st == UAE_OK) st = uae_tape_status(r->t);
+    if (st == UAE_OK) st = uae_tensor_copy(&r->lclean, uae_ad_value(l));
+    if (st == UAE_OK) st = uae_tensor_read(&r->lclean, r->lclean_h);
+    uae_pass_end(&p);
+    UAE_TRY(st);
     for (int64_t b = 0; b < r->B; b++) {
         r->c[b] = r->cfg->c0;
         uae_attack_track_init(&r->tr[b], r->cfg->supervised);
@@ -622,26 +688,27 @@ uae_status uae_attack_run(uae_model *model, const uae_attack_config *cfg, const 
     if (st == UAE_OK) {
         double per = (now_seconds() - t0) / (double)B;
         int iters = (int)r.total + (cfg->method == UAE_ATTACK_PGD ? 1 : 0);
-        for (int64_t b = 0; b < B; b++) {
-            const uae_attack_track *tr = &r.tr[b];
+        /* the kept iterates, read once */
+        float *kept = malloc((size_t)(B * (KEEP_DISCARD + 1) * r.D) * sizeof *kept);
+        if (!kept) st = uae_fail(UAE_ERR_NOMEM, "attack: out of host memory for the result");
+        if (st == UAE_OK) st = uae_tensor_read(&r.keep, kept);
+        for (int64_t b = 0; b < B && st == UAE_OK; b++) {
+            uae_track_slot s = uae_attack_track_selected(&r.tr[b]);
+            const uae_attack_iterate *sel = &r.tr[b].slot[s];
             uae_attack_result *res = &results[b];
-            bool best = tr->success && cfg->method != UAE_ATTACK_PGD;
-            memcpy(x_adv + b * r.D, (best ? r.keep_best : r.keep_fall) + b * r.D,
+            memcpy(x_adv + b * r.D, kept + (b * (KEEP_DISCARD + 1) + s) * r.D,
                    (size_t)r.D * sizeof(float));
-            res->selected_iter = best ? tr->best_iter : tr->fallback_iter;
-            res->mi = best ? tr->best_mi : tr->fallback_mi;
-            res->loss_adv = best ? tr->best_loss : tr->fallback_loss;
+            res->selected_iter = sel->iter;
+            res->mi = sel->mi;
+            res->loss_adv = sel->loss;
             res->loss_clean = r.lclean_h[b];
-            if (cfg->method == UAE_ATTACK_PGD)
-                /* PGD succeeds when it hurt the model: the loss went up (unsupervised), or the
-                 * margin reached -kappa (supervised). */
-                res->success = cfg->supervised ? tr->fallback_violation == 0.0f
-                                               : res->loss_adv > res->loss_clean;
-            else
-                res->success = tr->success;
+            /* the selected iterate meets the rule exactly when some iterate did */
+            res->success = uae_attack_success(cfg, sel->violation, sel->mi, sel->loss,
+                                              res->loss_clean);
             res->iterations = iters;
             res->seconds = per;
         }
+        free(kept);
         /* The trace's end records: which iterate each sample returns. */
         for (int64_t b = 0; b < B && cfg->trace && st == UAE_OK; b++) {
             uae_attack_trace rec = {.end = true, .index = r.first + (uint64_t)b, .sample = b,

@@ -458,13 +458,9 @@ uae_status uae_mine_train_step(uae_mine *m, uae_tape *t, const uae_tensor *xs,
                                const uae_tensor *ys, float *bounds) {
     UAE_TRY(check_samples(m, xs, "x"));
     UAE_TRY(check_samples(m, ys, "y"));
-    uae_arena *ar = uae_tape_arena(t);
-    size_t mark = uae_arena_mark(ar);
-    uae_tape_reset(t);
-    /* A training step needs gradients whatever the caller's last pass left the tape at (the
-     * attack evaluates without recording between MINE steps); test_attack's test_mine_learns
-     * checks that the steps raise the estimate. */
-    uae_tape_set_recording(t, true);
+    /* A training step records, whatever the caller's tape was doing; test_attack's
+     * test_mine_learns checks that the steps raise the estimate. */
+    uae_pass pass = uae_pass_begin(t, true);
     uae_var *pv[SLOT_COUNT];
     uae_status st = uae_params_leaves(m->P, t, true, pv);
     if (st == UAE_OK) {
@@ -496,8 +492,7 @@ uae_status uae_mine_train_step(uae_mine *m, uae_tape *t, const uae_tensor *xs,
         m->opt.p.eps = (float)((double)m->cfg.opt.p.eps /
                                sqrt(1.0 - pow((double)m->opt.p.beta2, (double)(m->opt.p.step + 1))));
     if (st == UAE_OK) st = uae_optimizer_step(&m->opt, m->P);
-    uae_tape_reset(t);
-    uae_arena_reset(ar, mark);
+    uae_pass_end(&pass);
     return st;
 }
 
@@ -508,10 +503,7 @@ uae_status uae_mine_evaluate(uae_mine *m, uae_tape *t, const uae_tensor *xs, con
     if (m->cfg.estimator != UAE_MINE_EST_INFONCE && (m->n < 2 || m->n > 4096))
         return uae_fail(UAE_ERR_INVALID, "mine evaluate: needs 2 <= n <= 4096 samples, got %lld",
                         (long long)m->n);
-    uae_arena *ar = uae_tape_arena(t);
-    size_t mark = uae_arena_mark(ar);
-    uae_tape_reset(t);
-    uae_tape_set_recording(t, false); /* no gradient wanted: nothing kept for backward */
+    uae_pass pass = uae_pass_begin(t, false); /* no gradient wanted: nothing kept for backward */
     uae_var *pv[SLOT_COUNT];
     uae_status st = uae_params_leaves(m->P, t, false, pv);
     if (st == UAE_OK) {
@@ -519,8 +511,6 @@ uae_status uae_mine_evaluate(uae_mine *m, uae_tape *t, const uae_tensor *xs, con
         st = uae_tape_status(t);
         if (st == UAE_OK) st = uae_tensor_read(uae_ad_value(sc.bound), bounds);
     }
-    uae_tape_set_recording(t, true);
-    uae_tape_reset(t);
-    uae_arena_reset(ar, mark);
+    uae_pass_end(&pass);
     return st;
 }

@@ -219,13 +219,10 @@ static uae_status generic_step(uae_model *m, uae_tape *t, const uae_batch *b, fl
 }
 
 uae_status uae_model_train_step(uae_model *m, uae_tape *t, const uae_batch *b, float *loss) {
-    uae_arena *a = uae_tape_arena(t);
-    size_t mark = uae_arena_mark(a);
     float l = 0.0f;
-    uae_tape_reset(t);
+    uae_pass pass = uae_pass_begin(t, true);
     uae_status st = m->fam->train_step ? m->fam->train_step(m, t, b, &l) : generic_step(m, t, b, &l);
-    uae_tape_reset(t);
-    uae_arena_reset(a, mark);
+    uae_pass_end(&pass);
     if (st != UAE_OK) return uae_fail_context(st, "training step %llu of '%s'",
                                               (unsigned long long)b->step, m->cfg.preset);
     if (loss) *loss = l;

@@ -88,7 +88,6 @@ typedef struct probe {
     uae_optimizer opt;
     uae_arena *arena;
     uae_tape *tape;
-    size_t mark;
     uae_tensor x, onehot;     /* (cap, d), (cap, k) */
     float *hx, *hoh, *logits; /* host: (cap, d), (cap, k), (cap, k) */
     float *mean, *inv_std;    /* (d) */
@@ -133,7 +132,6 @@ static uae_status probe_init(probe *p, uae_backend *be, int64_t n_train, int64_t
     UAE_TRY(uae_tape_create(p->arena, &p->tape));
     UAE_TRY(uae_arena_tensor2(p->arena, p->cap, d, &p->x));
     UAE_TRY(uae_arena_tensor2(p->arena, p->cap, k, &p->onehot));
-    p->mark = uae_arena_mark(p->arena);
     return UAE_OK;
 }
 
@@ -144,8 +142,7 @@ static uae_status probe_batch(probe *p, int64_t count, const int32_t *y, bool tr
     UAE_TRY(uae_tensor_slice(&p->x, 0, count, &xv));
     UAE_TRY(uae_tensor_write(&xv, p->hx));
     uae_tape *t = p->tape;
-    uae_tape_reset(t);
-    uae_tape_set_recording(t, training);
+    uae_pass pass = uae_pass_begin(t, training);
     uae_var *pv[2];
     uae_status st = uae_params_leaves(p->P, t, training, pv);
     uae_var *logits = st == UAE_OK ? uae_nn_dense(t, uae_ad_const(t, &xv), pv[0], pv[1],
@@ -163,9 +160,7 @@ static uae_status probe_batch(probe *p, int64_t count, const int32_t *y, bool tr
         st = uae_tape_status(t);
         if (st == UAE_OK) st = uae_tensor_read(uae_ad_value(logits), p->logits);
     }
-    uae_tape_reset(t);
-    uae_tape_set_recording(t, true);
-    uae_arena_reset(p->arena, p->mark);
+    uae_pass_end(&pass);
     return st;
 }
 

@@ -43,7 +43,6 @@ typedef struct runner {
     bool need_onehot;   /* classifiers: the loss needs one-hot labels */
     uae_arena *arena;
     uae_tape *tape;
-    size_t mark;        /* the arena after the batch inputs */
     uae_tensor x;       /* (cap, C, H, W) or (cap, d) */
     uae_tensor onehot;  /* (cap, classes), if need_onehot */
     uae_tensor target;  /* like x, if the training set has separate targets */
@@ -136,7 +135,6 @@ static uae_status runner_init(runner *r, uae_model *m, int64_t cap, const float 
         runner_free(r);
         return st;
     }
-    r->mark = uae_arena_mark(r->arena);
     return UAE_OK;
 }
 
@@ -207,8 +205,7 @@ typedef struct eval_sums {
 static uae_status eval_batch(runner *r, const uae_tensor *xv, const uae_tensor *ov, int64_t count,
                              uint64_t seed, eval_sums *s) {
     uae_tape *t = r->tape;
-    uae_tape_reset(t);
-    uae_tape_set_recording(t, false);
+    uae_pass pass = uae_pass_begin(t, false);
     uae_batch b = {.x = xv, .onehot = r->need_onehot ? ov : NULL, .seed = seed, .step = 0,
                    .training = false};
     uae_status st = uae_model_bind(r->m, t, false, r->pv);
@@ -242,9 +239,7 @@ static uae_status eval_batch(runner *r, const uae_tensor *xv, const uae_tensor *
     }
     s->n += count;
     if (st == UAE_OK) st = uae_tape_status(t);
-    uae_tape_reset(t);
-    uae_tape_set_recording(t, true);
-    uae_arena_reset(r->arena, r->mark);
+    uae_pass_end(&pass);
     return st;
 }
 
@@ -303,8 +298,7 @@ uae_status uae_train_predict(uae_model *m, const float *x, int64_t n, int64_t ba
         uae_tensor xv;
         st = uae_tensor_slice(&r.x, 0, count, &xv);
         if (st == UAE_OK) st = uae_tensor_write(&xv, x + first * r.d);
-        uae_tape_reset(r.tape);
-        uae_tape_set_recording(r.tape, false);
+        uae_pass pass = uae_pass_begin(r.tape, false);
         uae_batch b = {.x = &xv, .training = false};
         if (st == UAE_OK) st = uae_model_bind(m, r.tape, false, r.pv);
         int64_t got = 0;
@@ -320,8 +314,7 @@ uae_status uae_train_predict(uae_model *m, const float *x, int64_t n, int64_t ba
             st = uae_fail(UAE_ERR_SHAPE, "predict: %lld outputs for %lld examples",
                           (long long)got, (long long)count);
         if (st == UAE_OK) memcpy(out + first * *dim, r.hout, (size_t)got * sizeof *out);
-        uae_tape_reset(r.tape);
-        uae_arena_reset(r.arena, r.mark);
+        uae_pass_end(&pass);
     }
     runner_free(&r);
     if (st != UAE_OK) {

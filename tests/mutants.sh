@@ -20,18 +20,18 @@ TESTS=${UAE_MUTANT_TESTS:-method golden_augment trace pointwise_semantics attack
 
 MUTANTS=(
 # -- the attack's rules (models/attack.c)
-"A1@models/attack.c@bool ok = violation == 0.0f &&@bool ok = violation >= 0.0f &&@success ignores the constraint l(x') <= l(x)"
-"A2@models/attack.c@(tr->supervised ? mi > tr->best_mi : mi < tr->best_mi)@(tr->supervised ? mi > tr->best_mi : mi > tr->best_mi)@unsupervised selection keeps the largest I"
+"A1@models/attack.c@return violation == 0.0f && (supervised@return violation >= 0.0f && (supervised@success ignores the constraint l(x') <= l(x)"
+"A2@models/attack.c@(tr->supervised ? mi > best->mi : mi < best->mi)@(tr->supervised ? mi > best->mi : mi > best->mi)@unsupervised selection keeps the largest I"
 "A3@models/attack.c@float next = (1.0f - decay) * c + rate * violation;@float next = (1.0f + decay) * c + rate * violation;@dual update: the regulariser's sign"
-"A4@models/attack.c@if (violation < tr->fallback_violation) {@if (violation > tr->fallback_violation && tr->fallback_iter >= 0) {@fallback keeps the largest violation"
+"A4@models/attack.c@if (violation < fall->violation) {@if (violation > fall->violation || fall->iter < 0) {@fallback keeps the largest violation"
 # -- the attack's loop (models/attack_run.c)
 "R1@models/attack_run.c@uae_var *gap = uae_ad_sub(r->t, loss, uae_ad_const(r->t, &r->lclean));@uae_var *gap = uae_ad_sub(r->t, uae_ad_const(r->t, &r->lclean), loss);@violation l(x) - l(x') instead of l(x') - l(x)"
 "R2@models/attack_run.c@obj = r->cfg->supervised ? uae_ad_sub(t, pen, I) : uae_ad_add(t, pen, I);@obj = r->cfg->supervised ? uae_ad_sub(t, pen, I) : uae_ad_sub(t, pen, I);@unsupervised objective c g - I (maximises I)"
 "R3@models/attack_run.c@r->c[b] = uae_attack_dual_update(r->c[b], r->viol[b], it, cfg->dual_rate,@r->c[b] = uae_attack_dual_update(r->c[b], r->viol[b], 0, cfg->dual_rate,@dual update always at t = 0 (no decay schedule)"
-"R4@models/attack_run.c@            UAE_TRY(refresh_ys(r));@            (void)0;@MINE steps train on the previous x' (samples not refreshed)"
-"R5@models/attack_run.c@if (bits & UAE_TRACK_BEST) memcpy(r->keep_best@if (bits & UAE_TRACK_FALLBACK) memcpy(r->keep_best@the returned x' is not the selected iterate's"
+"R4@models/attack_run.c@r->obj_ys = r->mine ? samples_of(r, img) : NULL;@r->obj_ys = r->mine ? samples_of(r, as_image(r, uae_ad_const(t, &r->x))) : NULL;@MINE and the objective see samples of x, not of x'"
+"R5@models/attack_run.c@(float)(bits >> s & 1u ? s : KEEP_DISCARD);@(float)(bits >> s & 1u ? UAE_TRACK_FALLBACK : KEEP_DISCARD);@the returned x' is not the selected iterate's"
 "R6@models/attack_run.c@r->cfg->seed, r->proj_draws++, &r->P));@r->cfg->seed, r->proj_draws, &r->P));@random mode: the same projection every iteration"
-"R7@models/attack_run.c@UAE_TRY(step_delta(r, cfg->lr, cfg->eps, false));@UAE_TRY(step_delta(r, cfg->lr, cfg->eps, true));@MinMax takes sign steps (PGD's) instead of gradient steps"
+"R7@models/attack_run.c@st = step_delta(r, cfg->lr, cfg->eps, false);@st = step_delta(r, cfg->lr, cfg->eps, true);@MinMax takes sign steps (PGD's) instead of gradient steps"
 # -- MINE (models/mine.c)
 "M1@models/mine.c@    m->draws++;@    (void)0;@the same marginal pairing at every step"
 "M2@models/mine.c@op.p.rng.counter = draw * (uint64_t)n;@op.p.rng.counter = draw;@overlapping permutation draws (counter not times n)"
@@ -57,6 +57,7 @@ MUTANTS=(
 "B5@core/pointwise_math.h@case UAE_UNARY_RELU: return x > 0.0f ? dy : 0.0f;@case UAE_UNARY_RELU: return x >= 0.0f ? dy : 0.0f;@ReLU's gradient at exactly 0 is 1, not 0"
 # -- core (core/)
 "C1@core/autodiff.c@    if (tm->requires_grad) UAE_TRY(add_into(tm, &sm));@    (void)0;@the DV bound's gradient through the marginal scores is dropped"
+"C3@core/autodiff.c@    p->tape->recording = p->was_recording;@    p->tape->recording = false;@a pass leaves recording off behind it (the bug that kept MINE from learning)"
 "C2@core/rng.c@uint64_t j = counter + (uint64_t)(n - 1 - i);@uint64_t j = counter + (uint64_t)i;@the host permutation uses its words in another order than the op"
 "M7@models/mine.c@cfg->opt.p.lr = 1.5e-5f;@cfg->opt.p.lr = 1.5e-4f;@MINE's default learning rate 10x the official"
 )

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "uae/attack.h"
+#include "attack_track.h"
 #include "uae/rng.h"
 #include "tests/test_util.h"
 
@@ -51,29 +52,45 @@ static void test_selection(void) {
     const float v[5] = {0.0f, 0.3f, 0.0f, 0.0f, 0.0f}, I[5] = {0.5f, 0.1f, 0.2f, -0.1f, 0.2f};
     unsigned bits[5];
     for (int t = 0; t < 5; t++) bits[t] = uae_attack_track_offer(&tr, t, v[t], I[t], 10.0f + t);
-    CHECK(tr.success && tr.best_iter == 2 && uae_attack_track_selected(&tr) == 2,
-          "selected %d", uae_attack_track_selected(&tr));
-    CHECK(bits[0] == (UAE_TRACK_BEST | UAE_TRACK_FALLBACK) && bits[1] == 0 &&
-          bits[2] == UAE_TRACK_BEST && bits[3] == 0 && bits[4] == 0, "bits %u %u %u %u %u",
-          bits[0], bits[1], bits[2], bits[3], bits[4]);
-    CHECK(tr.best_loss == 12.0f && tr.best_mi == 0.2f, "best payload");
+    /* the selected iterate: its slot's */
+#define SELECTED(tr) ((tr).slot[uae_attack_track_selected(&(tr))].iter)
+    const unsigned B = 1u << UAE_TRACK_BEST, F = 1u << UAE_TRACK_FALLBACK;
+    CHECK(tr.success && tr.slot[UAE_TRACK_BEST].iter == 2 && SELECTED(tr) == 2, "selected %d",
+          SELECTED(tr));
+    CHECK(bits[0] == (B | F) && bits[1] == 0 && bits[2] == B && bits[3] == 0 && bits[4] == 0,
+          "bits %u %u %u %u %u", bits[0], bits[1], bits[2], bits[3], bits[4]);
+    CHECK(tr.slot[UAE_TRACK_BEST].loss == 12.0f && tr.slot[UAE_TRACK_BEST].mi == 0.2f,
+          "best payload");
 
     /* no success: the smallest violation (t = 2) is the fallback */
     uae_attack_track_init(&tr, false);
     const float v2[4] = {0.5f, 0.2f, 0.1f, 0.1f}, I2[4] = {0.3f, 0.2f, 0.1f, 0.05f};
     for (int t = 0; t < 4; t++) uae_attack_track_offer(&tr, t, v2[t], I2[t], 0.0f);
-    CHECK(!tr.success && uae_attack_track_selected(&tr) == 2, "fallback %d",
-          uae_attack_track_selected(&tr));
+    CHECK(!tr.success && SELECTED(tr) == 2, "fallback %d", SELECTED(tr));
     /* violation 0 with I <= 0 is not a success, but it is the smallest violation */
     uae_attack_track_offer(&tr, 4, 0.0f, -0.2f, 0.0f);
-    CHECK(!tr.success && uae_attack_track_selected(&tr) == 4, "fallback to t=4");
+    CHECK(!tr.success && SELECTED(tr) == 4, "fallback to t=4");
 
     /* supervised: the successful iterate with the LARGEST I, any sign */
     uae_attack_track_init(&tr, true);
     const float v3[4] = {0.0f, 0.0f, 1.0f, 0.0f}, I3[4] = {-0.5f, 0.7f, 2.0f, 0.3f};
     for (int t = 0; t < 4; t++) uae_attack_track_offer(&tr, t, v3[t], I3[t], 0.0f);
-    CHECK(tr.success && uae_attack_track_selected(&tr) == 1, "supervised %d",
-          uae_attack_track_selected(&tr));
+    CHECK(tr.success && SELECTED(tr) == 1, "supervised %d", SELECTED(tr));
+#undef SELECTED
+
+    /* the one success rule, applied per method */
+    uae_attack_config mm = {.method = UAE_ATTACK_MINMAX}, pgd = {.method = UAE_ATTACK_PGD};
+    CHECK(uae_attack_success(&mm, 0.0f, 0.1f, 5.0f, 9.0f) && !uae_attack_success(&mm, 0.0f, 0.0f, 5.0f, 9.0f) &&
+          !uae_attack_success(&mm, 0.1f, 0.1f, 5.0f, 9.0f) && !uae_attack_success(&mm, 0.0f, NAN, 5.0f, 9.0f),
+          "minmax success rule");
+    mm.supervised = true;
+    CHECK(uae_attack_success(&mm, 0.0f, -1.0f, 0.0f, 0.0f) && !uae_attack_success(&mm, 0.0f, NAN, 0.0f, 0.0f),
+          "supervised success rule");
+    CHECK(uae_attack_success(&pgd, 1.0f, NAN, 5.0f, 4.0f) && !uae_attack_success(&pgd, 0.0f, NAN, 4.0f, 4.0f),
+          "pgd success rule: the loss went up");
+    pgd.supervised = true;
+    CHECK(uae_attack_success(&pgd, 0.0f, NAN, 0.0f, 0.0f) && !uae_attack_success(&pgd, 0.5f, NAN, 0.0f, 0.0f),
+          "supervised pgd success rule: the margin's violation is 0");
 }
 
 /* The projection of the attack step: delta <- clamp(delta - lr g, -eps, eps), then x + delta in

@@ -385,6 +385,54 @@ static int check_semantics(harness *h) {
     for (int i = 0; i < 6; i++) if (g[i] != 4.0f) fails++;
     uae_tensor_read(uae_ad_grad(vb), g);
     for (int i = 0; i < 6; i++) if (g[i] != 1.0f) fails++;
+    /* The same when the later contribution comes from an op that adds into its destination (a
+     * GEMM with beta = 1): with m = a w (w all 2, (3, 2)) before c = a + b, and
+     * L = sum(c) + sum(m), dL/dc = 1 and dL/da = 1 + 2 * 2 = 5. */
+    uae_tensor w;
+    uae_arena_tensor2(h->params, 3, 2, &w);
+    uae_fill(&w, 2.0f);
+    uae_tape_reset(h->tape);
+    va = uae_ad_leaf(h->tape, &a, NULL);
+    vb = uae_ad_leaf(h->tape, &b, NULL);
+    uae_var *vm = uae_ad_matmul(h->tape, va, uae_ad_const(h->tape, &w), false, false);
+    vc = uae_ad_add(h->tape, va, vb);
+    l = uae_ad_add(h->tape, uae_ad_reduce(h->tape, UAE_REDUCE_SUM, 0x3, vc),
+                   uae_ad_reduce(h->tape, UAE_REDUCE_SUM, 0x3, vm));
+    if (uae_ad_backward(h->tape, l) != UAE_OK) { printf("FAIL semantics: %s\n", uae_last_error()); return 1; }
+    uae_tensor_read(uae_ad_grad(vc), g);
+    for (int i = 0; i < 6; i++) if (g[i] != 1.0f) fails++;
+    uae_tensor_read(uae_ad_grad(va), g);
+    for (int i = 0; i < 6; i++) if (g[i] != 5.0f) fails++;
+    /* And through a reshape, whose input shares the output's gradient: with p = 3c before
+     * r = reshape(c), L = sum(r) + sum(p): dL/dr = 1, dL/dc = 4. */
+    uae_tape_reset(h->tape);
+    vc = uae_ad_leaf(h->tape, &a, NULL);
+    vp = uae_ad_affine(h->tape, vc, 3.0f, 0.0f);
+    uae_var *vr = uae_ad_reshape(h->tape, vc, 2, (int64_t[]){3, 2});
+    l = uae_ad_add(h->tape, uae_ad_reduce(h->tape, UAE_REDUCE_SUM, 0x3, vr),
+                   uae_ad_reduce(h->tape, UAE_REDUCE_SUM, 0x3, vp));
+    if (uae_ad_backward(h->tape, l) != UAE_OK) { printf("FAIL semantics: %s\n", uae_last_error()); return 1; }
+    uae_tensor_read(uae_ad_grad(vr), g);
+    for (int i = 0; i < 6; i++) if (g[i] != 1.0f) fails++;
+    uae_tensor_read(uae_ad_grad(vc), g);
+    for (int i = 0; i < 6; i++) if (g[i] != 4.0f) fails++;
+    /* A reshape of a leaf with a gradient tensor of the caller's: written straight into it when
+     * the reshape is the leaf's one use, summed with the others' when it is not. a = 1:
+     * L = sum(square(reshape(a))) gives 2; L = sum(reshape(a)) + sum(3a) gives 4. */
+    for (int twice = 0; twice < 2; twice++) {
+        uae_fill(&ga, 123.0f);
+        uae_tape_reset(h->tape);
+        va = uae_ad_leaf(h->tape, &a, &ga);
+        uae_var *vr = uae_ad_reshape(h->tape, va, 2, (int64_t[]){3, 2});
+        l = twice ? uae_ad_add(h->tape, uae_ad_reduce(h->tape, UAE_REDUCE_SUM, 0x3, vr),
+                               uae_ad_reduce(h->tape, UAE_REDUCE_SUM, 0x3,
+                                             uae_ad_affine(h->tape, va, 3.0f, 0.0f)))
+                  : uae_ad_reduce(h->tape, UAE_REDUCE_SUM, 0x3,
+                                  uae_ad_unary(h->tape, UAE_UNARY_SQUARE, 0, 0, vr));
+        if (uae_ad_backward(h->tape, l) != UAE_OK) { printf("FAIL semantics: %s\n", uae_last_error()); return 1; }
+        uae_tensor_read(&ga, g);
+        for (int i = 0; i < 6; i++) if (g[i] != (twice ? 4.0f : 2.0f)) fails++;
+    }
     /* sticky error: a shape mismatch, then further ops return NULL and the status stays */
     uae_tape_reset(h->tape);
     uae_tensor c;
@@ -393,8 +441,23 @@ static int check_semantics(harness *h) {
     uae_var *after = uae_ad_unary(h->tape, UAE_UNARY_EXP, 0, 0, bad);
     if (bad || after || uae_tape_status(h->tape) != UAE_ERR_SHAPE) fails++;
     if (!strstr(uae_last_error(), "binary")) fails++;
+    /* A pass starts from a clean tape (the error above is forgotten), gives back every tensor of
+     * the arena it took, and leaves recording as it found it: a pass that evaluates (recording
+     * off) inside training code must not leave the next step without gradients. */
+    size_t used0 = uae_arena_used(h->scratch);
+    uae_pass p = uae_pass_begin(h->tape, false);
+    if (uae_tape_status(h->tape) != UAE_OK) fails++;
+    uae_ad_unary(h->tape, UAE_UNARY_SQUARE, 0, 0, uae_ad_const(h->tape, &a));
+    if (uae_arena_used(h->scratch) <= used0) fails++;
+    uae_pass_end(&p);
+    if (uae_arena_used(h->scratch) != used0) fails++;
+    va = uae_ad_leaf(h->tape, &a, &ga);
+    l = uae_ad_reduce(h->tape, UAE_REDUCE_SUM, 0x3, uae_ad_unary(h->tape, UAE_UNARY_SQUARE, 0, 0, va));
+    if (uae_ad_backward(h->tape, l) != UAE_OK) fails++; /* recording is on again */
+    uae_tensor_read(&ga, g);
+    for (int i = 0; i < 6; i++) if (g[i] != 2.0f) fails++;
     uae_tape_reset(h->tape);
-    printf("%s semantics (unreached leaf zeroed, exact square gradient, own intermediate gradients, sticky errors) %s\n",
+    printf("%s semantics (unreached leaf zeroed, exact square gradient, own intermediate gradients, sticky errors, passes) %s\n",
            fails ? "FAIL" : "ok  ", uae_backend_name(h->be));
     return fails ? 1 : 0;
 }

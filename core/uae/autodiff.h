@@ -14,6 +14,12 @@
  *     if (uae_ad_backward(t, loss) != UAE_OK) ... uae_last_error() ...
  *     uae_tape_reset(t);  uae_arena_reset(scratch_arena, mark);   // next step
  *
+ * A step is usually written as a pass, which does that bookkeeping and cannot forget any of it:
+ *
+ *     uae_pass p = uae_pass_begin(t, true);        // fresh tape, arena marked, recording on
+ *     ... uae_ad_* ..., uae_ad_backward(t, loss) ...
+ *     uae_pass_end(&p);                            // arena rewound, recording as it was
+ *
  * Errors are sticky: the first failing op puts the tape into an error state, later ops return
  * NULL and do nothing, and uae_tape_status / uae_ad_backward report the first error. A model can
  * therefore be written as straight-line code and checked once at the end.
@@ -48,6 +54,23 @@ uae_status uae_tape_status(const uae_tape *t);
 /* Whether uae_ad_* ops are recorded for backward (default true). With false they only compute:
  * for evaluation, where no gradient is wanted. */
 void uae_tape_set_recording(uae_tape *t, bool on);
+
+/* A pass: one forward (and backward) on a tape, from a clean tape to a rewound arena. */
+typedef struct uae_pass {
+    uae_tape *tape;
+    size_t mark;         /* the tape's arena before the pass */
+    bool was_recording;  /* the tape's recording flag before the pass */
+} uae_pass;
+
+/* Starts a pass on t: forgets the tape's nodes (and its error state), marks its arena and sets
+ * recording. Passes on tapes that share an arena nest: a pass begun inside another must end
+ * first. */
+uae_pass uae_pass_begin(uae_tape *t, bool recording);
+
+/* Ends the pass: forgets the tape's nodes, rewinds the arena to the mark (every tensor of the pass
+ * is gone) and puts the recording flag back as it was at uae_pass_begin. Check the tape's status
+ * before: the end clears it. */
+void uae_pass_end(uae_pass *p);
 
 /* The arena the tape allocates from (not owned), for constants a step needs (masks, targets). */
 uae_arena *uae_tape_arena(uae_tape *t);

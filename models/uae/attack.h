@@ -195,30 +195,6 @@ float uae_attack_dual_update(float c, float violation, int t, float rate, float 
  * (1, H, W, C) variable, l = sqrt(6 / (H*W + C*H)) (the official code's tf.get_variable). */
 float uae_attack_delta0_limit(int C, int H, int W);
 
-/* Which iterate to return, tracked over a run. Unsupervised: among iterates with violation 0 and
- * I > 0, the one with the smallest I; supervised: among iterates with violation 0, the one with
- * the largest I; if there is none, the iterate with the smallest violation. Ties keep the first. */
-typedef struct uae_attack_track {
-    bool supervised;
-    bool success;           /* some iterate met the success rule */
-    int best_iter;          /* the best successful iterate, -1 if none */
-    float best_mi, best_loss;
-    int fallback_iter;      /* the iterate with the smallest violation, -1 if none */
-    float fallback_violation, fallback_mi, fallback_loss;
-} uae_attack_track;
-
-#define UAE_TRACK_BEST 1u      /* the iterate is now the best successful one */
-#define UAE_TRACK_FALLBACK 2u  /* the iterate is now the smallest-violation one */
-
-void uae_attack_track_init(uae_attack_track *tr, bool supervised);
-
-/* Offers iterate t with its violation (>= 0), I and loss; returns UAE_TRACK_* bits saying which
- * slot it now fills (the caller keeps a copy of x' for each slot). */
-unsigned uae_attack_track_offer(uae_attack_track *tr, int t, float violation, float mi, float loss);
-
-/* The iterate to return: best_iter if success, else fallback_iter. */
-int uae_attack_track_selected(const uae_attack_track *tr);
-
 #ifdef __cplusplus
 }
 #endif

@@ -115,8 +115,8 @@ uae_var *uae_mine_bound(uae_mine *m, uae_tape *t, uae_var *xs, uae_var *ys, bool
 
 /* One Adam step of every estimator, maximising its bound on the constant samples xs, ys (with
  * the EMA-corrected gradient if cfg.ema). bounds (S floats, host) receives the bounds before the
- * step, or NULL. The tape is reset, its arena rewound to where it was on entry, and it is left
- * recording. */
+ * step, or NULL. The step is a pass on t (uae_pass_begin): the tape is reset, its arena rewound
+ * to where it was on entry and its recording flag left as it was. */
 uae_status uae_mine_train_step(uae_mine *m, uae_tape *t, const uae_tensor *xs,
                                const uae_tensor *ys, float *bounds);
 
@@ -125,7 +125,7 @@ uae_status uae_mine_train_step(uae_mine *m, uae_tape *t, const uae_tensor *xs,
  * no gradient, no permutation drawn. The estimate to report after training: evaluated on fresh
  * samples the networks were not trained on, it is a lower bound of I (in expectation, for DV)
  * nearly free of the one-permutation bias (see all_pairs). InfoNCE: the usual bound. Needs
- * 2 <= n <= 4096. The tape is reset and its arena rewound to where it was on entry. */
+ * 2 <= n <= 4096. A pass on t, as for train_step. */
 uae_status uae_mine_evaluate(uae_mine *m, uae_tape *t, const uae_tensor *xs, const uae_tensor *ys,
                              float *bounds);
 
