@@ -185,13 +185,10 @@ uae_status uae_model_micro_gradient(uae_model *m, uae_tape *t, const uae_batch *
         return uae_fail(UAE_ERR_INVALID, "micro-batch: rows %lld .. %lld of a batch of %lld",
                         (long long)b->row0, (long long)(b->row0 + b->x->shape[0]),
                         (long long)b->batch_rows);
-    uae_arena *a = uae_tape_arena(t);
-    size_t mark = uae_arena_mark(a);
     float l = 0.0f;
-    uae_tape_reset(t);
+    uae_pass pass = uae_pass_begin(t, true);
     uae_status st = micro_gradient(m, t, b, &l);
-    uae_tape_reset(t);
-    uae_arena_reset(a, mark);
+    uae_pass_end(&pass);
     if (st != UAE_OK) return uae_fail_context(st, "training step %llu of '%s', rows %lld ..",
                                               (unsigned long long)b->step, m->cfg.preset,
                                               (long long)b->row0);
