@@ -44,7 +44,7 @@ MUTANTS=(
 "G2@models/augment_experiment.c@float x = s->sub.x[i] + o->noise_sigma * uae_rng_normal01(@float x = s->sub.x[i] + 0.1f * uae_rng_normal01(@the noise arm ignores --noise-sigma"
 "G3@models/augment_experiment.c@(a == UAE_ARM_NOISE || a == UAE_ARM_UAE);@(a == UAE_ARM_NOISE);@UAEs target themselves, not their clean originals"
 "G4@models/augment_experiment.c@memcpy(*targets + s->sub.n * s->d, s->sub.x, extra_bytes);@memcpy(*targets + s->sub.n * s->d, extra, extra_bytes);@augmented rows target themselves"
-"G5@models/augment_experiment.c@uae_status st = uae_augment_generate(m, &ac, s->sub.x, NULL, s->n, 0, &go, &gs);@uae_status st = uae_augment_generate(m, &ac, s->sub.x + s->d, NULL, s->n, 0, &go, &gs);@UAEs made from the wrong subset rows"
+"G5@models/augment_experiment.c@st = uae_augment_generate(m, &ac, s->sub.x, NULL, s->n, 0, &go, &gs);@st = uae_augment_generate(m, &ac, s->sub.x + s->d, NULL, s->n, 0, &go, &gs);@UAEs made from the wrong subset rows"
 # -- data (core/data.c)
 "D1@core/data.c@uae_status st = choose(ds->n, n, seed, STREAM_SUBSET, chosen);@uae_status st = choose(ds->n, n, 0, STREAM_SUBSET, chosen);@the subset ignores the seed"
 "D2@core/data.c@for (int64_t i = 0; i < k; i++) chosen[perm[i]] = true;@for (int64_t i = 0; i < k; i++) chosen[i] = true;@splits and subsets take the first rows"
