@@ -1,6 +1,9 @@
 # usage: python3 bench/attack_stats.py DIR...   (DIR: a `uae attack` output folder; needs numpy)
 # Summary of `uae attack` output folders: success rate, mean I of the successes, mean relative loss
-# change, iterations per sample, mean |delta| and mean ||delta||_inf (from adversarial.safetensors).
+# change, mean loss of x', iterations per sample, mean |delta|, mean and max ||delta||_inf (from
+# adversarial.safetensors), the share of examples whose starting point was selected; then, for
+# folders of the same examples as the first, how far their x' are from the first's (mean and max
+# |x'_a - x'_b| per pixel, the cosine of the two deltas per example: median and min).
 import json, struct, sys
 import numpy as np
 
@@ -16,15 +19,27 @@ def load_st(path):
         out[k] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype).reshape(v["shape"])
     return out
 
+runs = []
 for d in sys.argv[1:]:
     L = [json.loads(l) for l in open(d + "/stats.jsonl")]
     st = load_st(d + "/adversarial.safetensors")
     x, xa = st["x"].reshape(len(L), -1), st["x_adv"].reshape(len(L), -1)
+    runs.append((d, x, xa))
     dl = np.abs(xa - x)
     succ = [l for l in L if l["success"]]
     mi = [l["I"] for l in succ if l["I"] is not None]
     rel = np.mean([(l["loss_adv"] - l["loss_clean"]) / abs(l["loss_clean"]) for l in L if l["loss_clean"] != 0])
-    print("%s: n %d success %.3f meanI(succ) %s rel.loss %+.3f it/sample %.0f mean|d| %.4f mean|d|inf %.4f sel0 %.3f" % (
+    print("%s: n %d success %.3f meanI(succ) %s rel.loss %+.3f loss(x') %.4f it/sample %.0f mean|d| %.4f "
+          "mean|d|inf %.4f max|d|inf %.4f sel0 %.3f" % (
         d, len(L), len(succ) / len(L), "%.4f" % np.mean(mi) if mi else "-", rel,
-        np.mean([l["iterations"] for l in L]), dl.mean(), dl.max(axis=1).mean(),
-        np.mean([l["selected_iter"] == 0 for l in L])))
+        np.mean([l["loss_adv"] for l in L]), np.mean([l["iterations"] for l in L]), dl.mean(),
+        dl.max(axis=1).mean(), dl.max(), np.mean([l["selected_iter"] == 0 for l in L])))
+
+for d, x, xa in runs[1:]:
+    d0, x0, xa0 = runs[0]
+    if x.shape != x0.shape or not (x == x0).all():
+        continue  # other examples: nothing to compare
+    da, db = xa0 - x0, xa - x
+    cos = (da * db).sum(1) / (np.linalg.norm(da, axis=1) * np.linalg.norm(db, axis=1))
+    print("%s vs %s: mean|x'-x'| %.4f max %.4f, cos(delta) median %.3f min %.3f" % (
+        d, d0, np.abs(xa - xa0).mean(), np.abs(xa - xa0).max(), np.median(cos), cos.min()))
