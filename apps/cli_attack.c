@@ -142,7 +142,9 @@ void cli_gen_bar_update(void *user, double done, int64_t total) {
     const char *label = b->label ? b->label : "attack";
     double now = gen_now();
     if (!b->started) {
-        uae_progress_begin(&b->bar, label, total, b->quiet);
+        /* A resumed run starts at done: its rates count this process's examples only. */
+        uae_progress_begin_opts(&b->bar, label, total, b->quiet,
+                                &(uae_progress_opts){.tty = -1, .first = done});
         b->started = true;
         b->lines = !b->quiet && !isatty(fileno(stderr));
         b->t0 = b->last_line = now;
@@ -151,7 +153,7 @@ void cli_gen_bar_update(void *user, double done, int64_t total) {
         b->last_tenth = total > 0 ? (int64_t)(10.0 * done / (double)total) : 0;
         b->estimated = false;
     }
-    uae_progress_update(&b->bar, (int64_t)done, NULL);
+    uae_progress_set(&b->bar, done);
     /* The expected time: the remaining samples at the rate between the first progress report
      * of this process (after the first attack iteration, which includes the set-up) and the
      * next one. */
@@ -170,9 +172,11 @@ void cli_gen_bar_update(void *user, double done, int64_t total) {
     if (!b->lines || total <= 0) return;
     int64_t tenth = (int64_t)(10.0 * done / (double)total);
     if (tenth > b->last_tenth || now - b->last_line >= CLI_GEN_LINE_SECONDS) {
-        /* Not the bar's line: that counts whole examples, and a batch reports tenths of them. */
+        /* Not the bar's line: that counts whole examples, and a batch reports tenths of them.
+         * The rate of the last minutes (uae_progress_rate): a run that was paused or shared
+         * the machine for a while gives a useful estimate again soon after. */
         char el[32], eta[32];
-        double rate = done > b->first ? (done - b->first) / (now - b->t0) : 0.0;
+        double rate = uae_progress_rate(&b->bar, now);
         fprintf(stderr, "%s: %.0f%% (%.1f of %lld examples) after %s, about %s left\n", label,
                 100.0 * done / (double)total, done, (long long)total,
                 uae_format_duration(now - b->t0, el, sizeof el),

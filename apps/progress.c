@@ -90,6 +90,37 @@ void uae_progress_begin_opts(uae_progress *p, const char *label, int64_t total, 
     p->width = o.width > 0 ? o.width : default_width();
     p->t_start = p->clock(p->clock_ctx);
     p->t_last_draw = p->t_start;
+    p->first = o.first;
+    p->done = (int64_t)o.first;
+    p->exact = o.first;
+    p->mark[0] = (uae_progress_mark){p->t_start, o.first};
+    p->marks = 1;
+}
+
+/* Keeps (now, done) if the newest mark is at least a ring slot's span old; the oldest goes when
+ * the ring is full. */
+static void add_mark(uae_progress *p, double now) {
+    const double span = (double)UAE_PROGRESS_WINDOW / (UAE_PROGRESS_MARKS - 2);
+    const uae_progress_mark *newest = &p->mark[(p->mark_head + p->marks - 1) % UAE_PROGRESS_MARKS];
+    if (now - newest->t < span) return;
+    if (p->marks == UAE_PROGRESS_MARKS) p->mark_head = (p->mark_head + 1) % UAE_PROGRESS_MARKS;
+    else p->marks++;
+    p->mark[(p->mark_head + p->marks - 1) % UAE_PROGRESS_MARKS] = (uae_progress_mark){now, p->exact};
+}
+
+double uae_progress_rate(const uae_progress *p, double now) {
+    /* From the oldest mark inside the window; if none is (the updates stopped for longer than
+     * the window), from the newest mark before it. The ring spans more than the window, so the
+     * start of the window is always there. */
+    const uae_progress_mark *from = NULL;
+    for (int i = 0; i < p->marks; i++) {
+        const uae_progress_mark *m = &p->mark[(p->mark_head + i) % UAE_PROGRESS_MARKS];
+        if (m->t >= now) break;
+        from = m;
+        if (now - m->t <= UAE_PROGRESS_WINDOW) break;
+    }
+    if (!from) return NAN;
+    return (p->exact - from->done) / (now - from->t);
 }
 
 void uae_progress_begin(uae_progress *p, const char *label, int64_t total, bool quiet) {
@@ -110,7 +141,7 @@ static void append(char *buf, size_t cap, size_t *len, const char *fmt, ...) {
 const char *uae_progress_format(const uae_progress *p, double now, char *buf, size_t cap) {
     enum { BAR = 20 };  /* bar cells: 5% each */
     double elapsed = now - p->t_start;
-    double rate = elapsed > 0 ? (double)p->done / elapsed : NAN;
+    double rate = uae_progress_rate(p, now);
     char rate_s[32], time_s[32];
     uae_format_rate(rate, rate_s, sizeof rate_s);
     size_t len = 0;
@@ -118,9 +149,8 @@ const char *uae_progress_format(const uae_progress *p, double now, char *buf, si
     append(buf, cap, &len, "%s", p->label);
     if (p->total > 0) {
         int64_t done = p->done < 0 ? 0 : p->done > p->total ? p->total : p->done;
-        /* ETA from the mean rate so far: remaining items / (items per second). Unknown until the
-         * first item is done. */
-        double eta = p->done > 0 && rate > 0 ? (double)(p->total - done) / rate : NAN;
+        /* ETA: remaining items / (items per second, recent). Unknown until an item is done. */
+        double eta = rate > 0 ? (double)(p->total - done) / rate : NAN;
         uae_format_duration(eta, time_s, sizeof time_s);
         char tail[320];
         size_t tlen = 0;
@@ -150,7 +180,7 @@ const char *uae_progress_format(const uae_progress *p, double now, char *buf, si
 
 const char *uae_progress_summary(const uae_progress *p, double now, char *buf, size_t cap) {
     double elapsed = now - p->t_start;
-    double rate = elapsed > 0 ? (double)p->done / elapsed : NAN;
+    double rate = elapsed > 0 ? (p->exact - p->first) / elapsed : NAN;
     char rate_s[32], time_s[32];
     uae_format_rate(rate, rate_s, sizeof rate_s);
     if (elapsed < 60)
@@ -177,21 +207,32 @@ static void redraw(uae_progress *p, double now) {
     p->t_last_draw = now;
 }
 
-void uae_progress_update(uae_progress *p, int64_t done, const char *fmt, ...) {
+/* Records done (whole and partial items) and redraws if due. */
+static void advance(uae_progress *p, double done_exact) {
+    int64_t done = (int64_t)done_exact;
     p->done = done;
+    p->exact = done_exact;
+    if (p->quiet) return;
+    double now = p->clock(p->clock_ctx);
+    add_mark(p, now);
+    if (!p->draw) return;
+    /* At most ten redraws a second: more is invisible and, on a slow terminal or over ssh, costs
+     * more than the loop it reports on. The first and the last state are always drawn. */
+    if (!p->drawn || now - p->t_last_draw >= 0.1 || (p->total > 0 && done >= p->total))
+        redraw(p, now);
+}
+
+void uae_progress_update(uae_progress *p, int64_t done, const char *fmt, ...) {
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(p->extra, sizeof p->extra, fmt, ap);
         va_end(ap);
     }
-    if (!p->draw) return;
-    double now = p->clock(p->clock_ctx);
-    /* At most ten redraws a second: more is invisible and, on a slow terminal or over ssh, costs
-     * more than the loop it reports on. The first and the last state are always drawn. */
-    if (!p->drawn || now - p->t_last_draw >= 0.1 || (p->total > 0 && done >= p->total))
-        redraw(p, now);
+    advance(p, (double)done);
 }
+
+void uae_progress_set(uae_progress *p, double done) { advance(p, done); }
 
 void uae_progress_end(uae_progress *p) {
     if (p->quiet) return;

@@ -34,12 +34,25 @@ typedef struct uae_progress_opts {
     double (*clock)(void *ctx);   /* seconds from any fixed origin; NULL: CLOCK_MONOTONIC */
     void *clock_ctx;
     int width;                    /* line width in columns; 0: $COLUMNS, else 80 */
+    double first;                 /* items already done before this loop (a resumed run; may
+                                   * have a fraction): the rates count the items done from here */
 } uae_progress_opts;
+
+/* The rate and ETA come from the last UAE_PROGRESS_WINDOW seconds, not from the start: a long run
+ * whose machine was busy, or that was stopped for a while (SIGSTOP, a suspended laptop), shows
+ * its current speed again within minutes. The bar keeps the (time, done) pairs of its updates
+ * UAE_PROGRESS_WINDOW / (UAE_PROGRESS_MARKS - 2) seconds apart, in a ring. */
+enum { UAE_PROGRESS_WINDOW = 300, UAE_PROGRESS_MARKS = 12 };
+typedef struct uae_progress_mark {
+    double t;
+    double done;
+} uae_progress_mark;
 
 typedef struct uae_progress {
     char label[48];
     int64_t total;          /* number of items; <= 0 means unknown (no bar, no ETA) */
     int64_t done;
+    double exact;           /* done, with the fraction of a partly done item (uae_progress_set) */
     char extra[160];        /* the text of the last update */
     bool draw;              /* redraw the line as we go (a terminal, not quiet) */
     bool quiet;             /* print nothing at all */
@@ -50,6 +63,9 @@ typedef struct uae_progress {
     int width;
     double t_start;         /* clock() at begin */
     double t_last_draw;     /* clock() at the last redraw */
+    double first;           /* items done before begin (opts.first) */
+    uae_progress_mark mark[UAE_PROGRESS_MARKS]; /* ring of (time, done), oldest at mark_head */
+    int mark_head, marks;
 } uae_progress;
 
 /* Starts a progress display for a loop over total items (total <= 0: unknown). quiet: print
@@ -65,16 +81,26 @@ void uae_progress_begin_opts(uae_progress *p, const char *label, int64_t total, 
  * redraw, or if done == total. Cheap enough to call on every item. */
 void uae_progress_update(uae_progress *p, int64_t done, const char *fmt, ...) UAE_PRINTF_LIKE(3, 4);
 
+/* uae_progress_update without text, for loops that finish items in parts (a batch of examples
+ * reports tenths of its examples): the bar shows whole items, the rate counts the parts. */
+void uae_progress_set(uae_progress *p, double done);
+
 /* Ends the display: replaces the bar (or, when not drawing, adds) one summary line
  * "label: done/total in 12.3 s (81.2 items/s) extra", unless quiet. */
 void uae_progress_end(uae_progress *p);
 
+/* Items per second as of time `now` (same clock as p->clock): over the last UAE_PROGRESS_WINDOW
+ * seconds of updates, or since begin if the loop is younger; NAN before any time has passed. */
+double uae_progress_rate(const uae_progress *p, double now);
+
 /* Formats the current progress line as of time `now` (same clock as p->clock) into buf (at most
  * cap bytes including the NUL, and at most p->width - 1 visible characters); returns buf.
- * Example: "training [#######.............]  350/1000  35%  81.2 items/s  ETA 0:08  loss=0.1234" */
+ * Example: "training [#######.............]  350/1000  35%  81.2 items/s  ETA 0:08  loss=0.1234"
+ * (the rate and the ETA from uae_progress_rate). */
 const char *uae_progress_format(const uae_progress *p, double now, char *buf, size_t cap);
 
-/* Formats the summary line that uae_progress_end prints, as of time `now`; returns buf. */
+/* Formats the summary line that uae_progress_end prints, as of time `now`; returns buf. Its rate
+ * is the mean since begin. */
 const char *uae_progress_summary(const uae_progress *p, double now, char *buf, size_t cap);
 
 /* A duration for humans: "0:07", "12:05", "1:02:03" (rounded to whole seconds); "--:--" for a

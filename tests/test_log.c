@@ -115,6 +115,55 @@ static void test_progress_format(void) {
     CHECK_STR(uae_progress_summary(&p, 102.0, b, sizeof b), "reading: 1500 in 2.0 s (750 items/s)");
 }
 
+/* The rate and ETA of a long run that was stopped for 40 minutes (SIGSTOP, a busy machine) and
+ * then ran on at its old speed: from the last UAE_PROGRESS_WINDOW seconds, not from the start
+ * (the mean since the start, 0.226 items/s, said 11 h 26 min left where 2 h 35 min were). A
+ * resumed run's items done before it started count in the bar, not in its rates. */
+static void test_progress_window(void) {
+    fake_clock clk = {0.0};
+    uae_progress_opts o = {.out = stderr, .tty = 0, .clock = fake_now, .clock_ctx = &clk, .width = 200};
+    uae_progress p;
+    uae_progress_begin_opts(&p, "attack", 10000, false, &o);
+    char b[512];
+    for (int t = 1; t <= 600; t++) { /* 1 item/s for 10 minutes */
+        clk.t = t;
+        uae_progress_update(&p, t, NULL);
+    }
+    CHECK(fabs(uae_progress_rate(&p, 600.0) - 1.0) < 1e-9, "rate %g", uae_progress_rate(&p, 600.0));
+    /* stopped for 40 minutes, then 1 item/s for 100 s: 700 done at t = 3100, 9300 left */
+    for (int i = 1; i <= 100; i++) {
+        clk.t = 3000 + i;
+        uae_progress_update(&p, 600 + i, NULL);
+    }
+    double r = uae_progress_rate(&p, 3100.0);
+    CHECK(fabs(r - 1.0) < 1e-9, "rate after the pause %g, want 1 item/s", r);
+    CHECK_STR(uae_progress_format(&p, 3100.0, b, sizeof b),
+              "attack [#...................] 700/10000   7%  1.00 items/s  ETA 2:35:00");
+    /* just after the pause no mark is in the window: the rate from the last one before it */
+    clk.t = 0;
+    uae_progress_begin_opts(&p, "attack", 10000, false, &o);
+    for (int t = 1; t <= 600; t++) {
+        clk.t = t;
+        uae_progress_update(&p, t, NULL);
+    }
+    clk.t = 3000;
+    uae_progress_update(&p, 601, NULL);
+    r = uae_progress_rate(&p, 3000.0);
+    CHECK(r > 0.0 && r < 0.01, "rate at the end of the pause %g (slow: the pause is recent)", r);
+    /* the summary keeps the mean since the start */
+    CHECK_STR(uae_progress_summary(&p, 3000.0, b, sizeof b), "attack: 601/10000 in 50:00 (0.200 items/s)");
+
+    /* a resumed run: 5000.5 done before it, 2 items/s since */
+    clk.t = 10.0;
+    o.first = 5000.5;
+    uae_progress_begin_opts(&p, "attack", 10000, false, &o);
+    CHECK(p.done == 5000);
+    clk.t = 20.0;
+    uae_progress_set(&p, 5020.5);
+    CHECK(fabs(uae_progress_rate(&p, 20.0) - 2.0) < 1e-9, "resumed rate %g", uae_progress_rate(&p, 20.0));
+    CHECK_STR(uae_progress_summary(&p, 20.0, b, sizeof b), "attack: 5020/10000 in 10.0 s (2.00 items/s)");
+}
+
 static void test_progress_drawing(void) {
     char out[4096];
     fake_clock clk = {0.0};
@@ -219,6 +268,7 @@ int main(void) {
     test_duration();
     test_rate();
     test_progress_format();
+    test_progress_window();
     test_progress_drawing();
     test_log();
     if (failures) {
