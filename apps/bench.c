@@ -575,8 +575,8 @@ static int run_bench(const cli_command *cmd, cli_globals *g, int argc, char **ar
     bench_report rep = {.uaekit_version = UAE_VERSION, .reps = (int)o.reps,
                         .warmup = (int)o.warmup, .max_seconds = o.max_seconds, .quick = o.quick,
                         .scaling = o.scaling};
-    rep.clblast_version = UAE_HAVE_OPENCL && *UAE_BENCH_CLBLAST_VERSION ? UAE_BENCH_CLBLAST_VERSION
-                                                                        : NULL;
+    /* meson's CLBlast version; empty in a build without OpenCL */
+    rep.clblast_version = *UAE_BENCH_CLBLAST_VERSION ? UAE_BENCH_CLBLAST_VERSION : NULL;
     rep.cblas_name = o.no_cblas ? NULL : bench_cblas_name();
     rep.host_threads = bench_threads();
     uae_device_info host[2];

@@ -57,10 +57,10 @@ static void print_main_help(FILE *f) {
 }
 
 static void print_version(void) {
-    /* Whether the build has each backend, from the generated uae_config.h. */
+    /* Whether the build has each backend (the registry knows). */
     printf("uae (uaekit) %s\n", UAE_VERSION);
-    printf("OpenCL backend: %s\n", UAE_HAVE_OPENCL ? "compiled in" : "not compiled in");
-    printf("OpenMP threads: %s\n", UAE_HAVE_OPENMP ? "compiled in" : "not compiled in");
+    printf("OpenCL backend: %s\n", uae_backend_compiled("opencl") ? "compiled in" : "not compiled in");
+    printf("OpenMP threads: %s\n", uae_backend_compiled("openmp") ? "compiled in" : "not compiled in");
     if (uae_dist_compiled())
         printf("MPI: compiled in (%s)\n", uae_dist_library());
     else

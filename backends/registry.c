@@ -1,6 +1,6 @@
 /* backends/registry.c — the list of backends and devices, and opening one by name.
  * This is the one file (with meson) that knows which backends the build has: the only
- * `#if UAE_HAVE_OPENCL` in the code. The flat device list is: 0 "cpu", 1 "ref", then every
+ * `#if UAE_HAVE_OPENCL` in the code; apps ask uae_backend_compiled. The flat device list is: 0 "cpu", 1 "ref", then every
  * OpenCL device of every platform. "cpu:N" opens the CPU backend with N threads. */
 #include <ctype.h>
 #include <stdlib.h>
@@ -36,6 +36,14 @@ static int opencl_list(uae_device_info *infos, int cap) {
     (void)cap;
 #endif
     return n;
+}
+
+bool uae_backend_compiled(const char *name) {
+    if (!name) return false;
+    if (!strcmp(name, "ref") || !strcmp(name, "cpu")) return true;
+    if (!strcmp(name, "opencl")) return UAE_HAVE_OPENCL;
+    if (!strcmp(name, "openmp")) return UAE_HAVE_OPENMP;
+    return false;
 }
 
 uae_status uae_device_list(uae_device_info *infos, int cap, int *count) {

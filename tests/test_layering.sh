@@ -2,7 +2,8 @@
 # tests/test_layering.sh — the include rules of docs/architecture.md, checked on the sources:
 # core/ and models/ include no header of backends/ and call no backend function by name (they
 # reach backends only through the table in core/backend_impl.h); apps/ include only the public
-# headers ("uae/..."), their own headers and the generated configuration headers.
+# headers ("uae/..."), their own headers and the generated configuration headers; only the
+# registry tests which backends the build has (UAE_HAVE_*).
 # Usage: test_layering.sh SOURCE_ROOT   Exits 1 and lists the offending lines.
 set -u
 ROOT=${1:?usage: test_layering.sh SOURCE_ROOT}
@@ -30,5 +31,12 @@ while IFS= read -r line; do
        fi ;;
     esac
 done < <(grep -nE '#include *"' apps/*.[ch])
+# Which backends the build has: only backends/registry.c tests UAE_HAVE_* (STYLE: backend #ifs in
+# the registry and meson); everyone else asks uae_backend_compiled().
+if grep -nE '\bUAE_HAVE_[A-Z]+' core/*.[ch] core/uae/*.h models/*.[ch] models/uae/*.h apps/*.[ch] \
+        backends/cpu/*.[ch] backends/opencl/*.[ch]; then
+    echo "FAIL: UAE_HAVE_* outside backends/registry.c (above): use uae_backend_compiled()" >&2
+    fail=1
+fi
 [ "$fail" = 0 ] && echo "ok: core/ and models/ reach backends only through the table; apps/ use public headers"
 exit "$fail"

@@ -21,6 +21,7 @@
 #ifndef UAE_BACKEND_H
 #define UAE_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +53,11 @@ typedef struct uae_device_info {
  * (never fails for lack of OpenCL: then only the host backends are listed). If infos is non-NULL it
  * receives up to cap entries. */
 uae_status uae_device_list(uae_device_info *infos, int cap, int *count);
+
+/* Whether this build has what name says compiled in: "ref" and "cpu" (always), "opencl" (meson
+ * found an OpenCL loader and CLBlast), "openmp" (the CPU backend runs threads). Any other name:
+ * false. Whether a device is present is uae_device_list's business. */
+bool uae_backend_compiled(const char *name);
 
 /* Opens the device named by spec (see the top of this file); NULL or "" means $UAE_DEVICE if set,
  * else "cpu". The caller owns *out and frees it with uae_backend_free. */
