@@ -22,8 +22,7 @@ static void cpu_free(void *ctx) {
 
 static uae_status cpu_alloc(void *ctx, size_t bytes, void **buf) {
     (void)ctx;
-    size_t rounded = (bytes + 63) / 64 * 64;
-    *buf = aligned_alloc(64, rounded ? rounded : 64);
+    *buf = uae_cpu_host_alloc(bytes);
     if (!*buf) return uae_fail(UAE_ERR_NOMEM, "cpu backend: cannot allocate %zu bytes", bytes);
     return UAE_OK;
 }

@@ -125,6 +125,15 @@ int uae_cpu_ctx_threads(const cpu_ctx *ctx);
 int uae_cpu_ctx_threads_for(const cpu_ctx *ctx, const uae_op *op);
 enum { UAE_CPU_PAR_MIN_FLOATS = 1 << 15 };
 
+/* A host buffer of `bytes` (rounded up), 64-byte aligned; free() frees it. NULL when out of
+ * memory. Buffers of at least UAE_CPU_HUGE_MIN_BYTES are aligned to 2 MiB, sized in 2 MiB steps
+ * and advised as transparent huge pages (Linux: madvise MADV_HUGEPAGE; a hint, ignored where the
+ * system does not do it): the MINE's parameters, gradients and moments (hundreds of MB per image,
+ * new for every attack run) are then touched first in 2 MiB faults instead of 4 KiB ones, and
+ * their streams miss the TLB 512 times less often. */
+void *uae_cpu_host_alloc(size_t bytes);
+enum { UAE_CPU_HUGE_MIN_BYTES = 4 << 20 };
+
 /* At least `bytes` of 64-byte aligned scratch, owned by ctx, valid until the next call on ctx
  * (its contents are not kept). Grows, never shrinks. UAE_ERR_NOMEM when it cannot grow. Not for
  * use by two ops at once: one backend runs one op at a time. */
