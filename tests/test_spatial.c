@@ -36,7 +36,9 @@ static float rnd(void) {
 /* n floats and room for GUARD more (outputs), or exactly n (inputs: so that AddressSanitizer
  * catches reads past their end). */
 static float *alloc_floats_guarded(int64_t n, bool guarded) {
-    float *p = malloc((size_t)(n + (guarded ? GUARD : 0)) * sizeof(float));
+    /* 64-byte aligned, as the backend's buffers are (the streaming GEMM path needs it). */
+    size_t bytes = (size_t)(n + (guarded ? GUARD : 0)) * sizeof(float);
+    float *p = aligned_alloc(64, (bytes + 63) / 64 * 64);
     if (!p) {
         fprintf(stderr, "test_spatial: out of memory\n");
         exit(1);
@@ -274,6 +276,13 @@ static void test_gemm(void) {
     gemm_case(false, false, 17, 1025, 1024, 1.0f, 0.0f, 0, 1, 0);
     gemm_case(true, false, 9, 1030, 1040, -0.5f, 2.0f, 3, 1, 0);
     gemm_case(false, true, 16, 37, 1027, 1.0f, 0.5f, 2, 3, 1);
+    /* A C of over 2^22 floats with beta = 0 and one k block (the MINE's dW = dy^T x): its full
+     * tiles go to memory with non-temporal stores (gemm_ukernel_stream), the partial tiles at the
+     * edges (m = 517, n = 8208) as usual; padded rows (not 64-byte aligned) and beta != 0 do not
+     * stream. */
+    gemm_case(true, false, 517, 8208, 16, 0.5f, 0.0f, 0, 1, 0);
+    gemm_case(false, false, 517, 8208, 7, 1.0f, 0.0f, 3, 1, 0);
+    gemm_case(true, false, 517, 8208, 16, 1.0f, 2.0f, 0, 1, 0);
 }
 
 /* ---- Convolutions ---------------------------------------------------------------------------- */

@@ -47,7 +47,7 @@ enum { UAE_DIRECT_CHUNK = 64 };
 typedef struct uae_sgemm_args uae_sgemm_args;
 
 /* The kernels of one instruction set. Every slot is filled (a set without its own version of a
- * kernel points at the next narrower set's). */
+ * kernel points at the next narrower set's), except those whose comment says what NULL means. */
 typedef struct uae_cpu_kernels {
     uae_cpu_isa isa;
     /* GEMM: register block mr x nr of the micro-kernel; cache blocks kc (the k block), mc (rows of
@@ -59,6 +59,15 @@ typedef struct uae_cpu_kernels {
     void (*gemm_ukernel)(int64_t kc, const float *restrict a, const float *restrict b,
                          int64_t ldb, float *restrict c, int64_t ldc, int mr_, int nr_,
                          float alpha, float beta);
+    /* The same products as gemm_ukernel, for a large C written once and not read again soon (the
+     * MINE's 24 MB weight gradients): with beta == 0, full tiles whose rows are 64-byte aligned
+     * go to memory with non-temporal stores, which saves reading C's lines in first (the
+     * read-for-ownership of an ordinary store) and keeps C out of the caches; other tiles as
+     * gemm_ukernel. The caller (omp_gemm.c) fences the stores (sfence) before C is read. NULL:
+     * gemm_ukernel. */
+    void (*gemm_ukernel_stream)(int64_t kc, const float *restrict a, const float *restrict b,
+                                int64_t ldb, float *restrict c, int64_t ldc, int mr_, int nr_,
+                                float alpha, float beta);
     /* C = alpha * A @ B^T + beta * C for A (m, k) and B (n, k) both row-major, as dot products
      * along k (no packing): for few rows of A and long k, where packing the transpose of B would
      * cost as much as the product. NULL: the packed path does these too. Each element's sum has a
