@@ -391,12 +391,16 @@ static void test_conv(void) {
 static void pool_cases(int64_t n, int64_t c, int64_t h, int64_t w, bool ties) {
     char shape[64];
     snprintf(shape, sizeof shape, "(%lld,%lld,%lld,%lld)%s", (long long)n, (long long)c,
-             (long long)h, (long long)w, ties ? " with ties" : "");
+             (long long)h, (long long)w, ties ? " with ties and NaNs" : "");
     int64_t nb = n * c * h * w, ns = n * c * (h / 2) * (w / 2);
     float *x = random_floats(nb);
     /* Ties: values from a set of 3, so that windows often hold two equal maxima. */
     if (ties)
         for (int64_t i = 0; i < nb; i++) x[i] = (float)(int)(1.5f * x[i]);
+    /* And NaNs, at every position of the windows in turn: a NaN first in its window is the
+     * maximum (nothing replaces it), a later one never is (the reference's comparisons). */
+    if (ties)
+        for (int64_t i = 5; i < nb; i += 11) x[i] = NAN;
     float *x2 = alloc_floats(nb);
     memcpy(x2, x, (size_t)nb * sizeof(float));
 
