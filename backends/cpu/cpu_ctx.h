@@ -107,6 +107,8 @@ typedef struct cpu_ctx {
     int threads;                /* 0: OpenMP's default at each call (omp_get_max_threads) */
     float *scratch;             /* grow-only, 64-byte aligned; owned */
     size_t scratch_bytes;
+    struct uae_cpu_opstats *stats; /* per-op timing ($UAE_CPU_OPSTATS, cpu_opstats.h); NULL: off.
+                                    * Owned by the backend (cpu_backend.c) */
 } cpu_ctx;
 
 /* Fills ctx for the instruction set `isa` (must be supported) and `threads` (0: OpenMP's
