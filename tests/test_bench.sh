@@ -141,6 +141,14 @@ expect 0 "train-conv-ae as CSV" -- "$BENCH" --quick --device cpu --op train-conv
 grep -q ',images,\|images' "$out" || { echo "FAIL: the training case names its unit"; failures=$((failures + 1)); }
 expect 0 "--scaling" -- "$BENCH" --quick --scaling --op gemm-batched
 contains "thread scaling" "--scaling prints the speed-ups"
+# UAE_CPU_OPSTATS=FILE (backends/cpu/cpu_opstats.h): the cpu backend's per-op table, one per
+# thread count, appended to FILE when the backend closes.
+expect 0 "UAE_CPU_OPSTATS" -- env UAE_CPU_OPSTATS="$tmp/opstats.txt" "$BENCH" --quick --scaling \
+    --op gemm-batched --device cpu
+for want in "kernels, 1 threads:" "kernels, 2 threads:" "gemm A.B "; do
+    grep -qF -- "$want" "$tmp/opstats.txt" 2>/dev/null ||
+        { echo "FAIL: UAE_CPU_OPSTATS: the table lacks '$want'"; failures=$((failures + 1)); }
+done
 expect 0 "--compare A B" -- "$BENCH" --quick --compare cpu ref --op attack_step
 contains "relative to" "--compare prints the ratios"
 expect 0 "--compare A,B" -- "$BENCH" --quick --compare cpu,ref --op mine_bound --json

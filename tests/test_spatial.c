@@ -36,7 +36,9 @@ static float rnd(void) {
 /* n floats and room for GUARD more (outputs), or exactly n (inputs: so that AddressSanitizer
  * catches reads past their end). */
 static float *alloc_floats_guarded(int64_t n, bool guarded) {
-    float *p = malloc((size_t)(n + (guarded ? GUARD : 0)) * sizeof(float));
+    /* 64-byte aligned, as the backend's buffers are (the streaming GEMM path needs it). */
+    size_t bytes = (size_t)(n + (guarded ? GUARD : 0)) * sizeof(float);
+    float *p = aligned_alloc(64, (bytes + 63) / 64 * 64);
     if (!p) {
         fprintf(stderr, "test_spatial: out of memory\n");
         exit(1);
@@ -274,6 +276,13 @@ static void test_gemm(void) {
     gemm_case(false, false, 17, 1025, 1024, 1.0f, 0.0f, 0, 1, 0);
     gemm_case(true, false, 9, 1030, 1040, -0.5f, 2.0f, 3, 1, 0);
     gemm_case(false, true, 16, 37, 1027, 1.0f, 0.5f, 2, 3, 1);
+    /* A C of over 2^22 floats with beta = 0 and one k block (the MINE's dW = dy^T x): its full
+     * tiles go to memory with non-temporal stores (gemm_ukernel_stream), the partial tiles at the
+     * edges (m = 517, n = 8208) as usual; padded rows (not 64-byte aligned) and beta != 0 do not
+     * stream. */
+    gemm_case(true, false, 517, 8208, 16, 0.5f, 0.0f, 0, 1, 0);
+    gemm_case(false, false, 517, 8208, 7, 1.0f, 0.0f, 3, 1, 0);
+    gemm_case(true, false, 517, 8208, 16, 1.0f, 2.0f, 0, 1, 0);
 }
 
 /* ---- Convolutions ---------------------------------------------------------------------------- */
@@ -382,12 +391,16 @@ static void test_conv(void) {
 static void pool_cases(int64_t n, int64_t c, int64_t h, int64_t w, bool ties) {
     char shape[64];
     snprintf(shape, sizeof shape, "(%lld,%lld,%lld,%lld)%s", (long long)n, (long long)c,
-             (long long)h, (long long)w, ties ? " with ties" : "");
+             (long long)h, (long long)w, ties ? " with ties and NaNs" : "");
     int64_t nb = n * c * h * w, ns = n * c * (h / 2) * (w / 2);
     float *x = random_floats(nb);
     /* Ties: values from a set of 3, so that windows often hold two equal maxima. */
     if (ties)
         for (int64_t i = 0; i < nb; i++) x[i] = (float)(int)(1.5f * x[i]);
+    /* And NaNs, at every position of the windows in turn: a NaN first in its window is the
+     * maximum (nothing replaces it), a later one never is (the reference's comparisons). */
+    if (ties)
+        for (int64_t i = 5; i < nb; i += 11) x[i] = NAN;
     float *x2 = alloc_floats(nb);
     memcpy(x2, x, (size_t)nb * sizeof(float));
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/cpu_opstats.h"
 #include "backends/cpu/cpu_ops.h"
 #include "core/backend_impl.h"
 
@@ -16,14 +17,15 @@ _Static_assert(sizeof ref_table / sizeof ref_table[0] == UAE_OP_COUNT, "one refe
 _Static_assert(sizeof omp_table / sizeof omp_table[0] == UAE_OP_COUNT, "one OpenMP version per op");
 
 static void cpu_free(void *ctx) {
+    cpu_ctx *c = ctx;
+    uae_cpu_opstats_close(c->stats, c);
     uae_cpu_ctx_release(ctx);
     free(ctx);
 }
 
 static uae_status cpu_alloc(void *ctx, size_t bytes, void **buf) {
     (void)ctx;
-    size_t rounded = (bytes + 63) / 64 * 64;
-    *buf = aligned_alloc(64, rounded ? rounded : 64);
+    *buf = uae_cpu_host_alloc(bytes);
     if (!*buf) return uae_fail(UAE_ERR_NOMEM, "cpu backend: cannot allocate %zu bytes", bytes);
     return UAE_OK;
 }
@@ -58,7 +60,9 @@ static float *cpu_host_ptr(void *ctx, void *buf) {
 
 static uae_status cpu_compute(void *ctx, const uae_op *op) {
     cpu_ctx *c = ctx;
-    return c->reference ? ref_table[op->kind](op) : omp_table[op->kind](c, op);
+    if (c->reference) return ref_table[op->kind](op);
+    if (c->stats) return uae_cpu_opstats_run(c->stats, c, op, omp_table[op->kind]);
+    return omp_table[op->kind](c, op);
 }
 
 /* Reads the processor's model name from /proc/cpuinfo (Linux); "host CPU" elsewhere. */
@@ -145,6 +149,7 @@ uae_status uae_cpu_backend_create(bool reference, int threads, uae_backend **out
             free(c);
             return st;
         }
+        c->stats = uae_cpu_opstats_open();
     }
     c->reference = reference;
     return uae_backend_wrap(reference ? &ref_iface : &cpu_iface, c, out);

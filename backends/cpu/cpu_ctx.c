@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -133,13 +137,24 @@ int uae_cpu_ctx_threads_for(const cpu_ctx *ctx, const uae_op *op) {
     return floats < UAE_CPU_PAR_MIN_FLOATS ? 1 : uae_cpu_ctx_threads(ctx);
 }
 
+void *uae_cpu_host_alloc(size_t bytes) {
+    const size_t huge = (size_t)2 << 20;
+    if (bytes < UAE_CPU_HUGE_MIN_BYTES) return aligned_alloc(64, bytes ? (bytes + 63) / 64 * 64 : 64);
+    size_t rounded = (bytes + huge - 1) / huge * huge;
+    void *p = aligned_alloc(huge, rounded);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (p) (void)madvise(p, rounded, MADV_HUGEPAGE); /* a hint: failure changes nothing */
+#endif
+    return p;
+}
+
 uae_status uae_cpu_scratch(cpu_ctx *ctx, size_t bytes, float **out) {
     if (bytes > ctx->scratch_bytes) {
         /* Grow by at least half again, so that a run of slowly growing requests reallocates
          * only a few times. */
         size_t want = bytes > ctx->scratch_bytes / 2 * 3 ? bytes : ctx->scratch_bytes / 2 * 3;
         want = (want + 63) / 64 * 64;
-        float *p = aligned_alloc(64, want);
+        float *p = uae_cpu_host_alloc(want);
         if (!p)
             return uae_fail(UAE_ERR_NOMEM, "cpu backend: cannot allocate %zu bytes of scratch",
                             want);

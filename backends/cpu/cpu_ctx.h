@@ -47,7 +47,7 @@ enum { UAE_DIRECT_CHUNK = 64 };
 typedef struct uae_sgemm_args uae_sgemm_args;
 
 /* The kernels of one instruction set. Every slot is filled (a set without its own version of a
- * kernel points at the next narrower set's). */
+ * kernel points at the next narrower set's), except those whose comment says what NULL means. */
 typedef struct uae_cpu_kernels {
     uae_cpu_isa isa;
     /* GEMM: register block mr x nr of the micro-kernel; cache blocks kc (the k block), mc (rows of
@@ -59,6 +59,15 @@ typedef struct uae_cpu_kernels {
     void (*gemm_ukernel)(int64_t kc, const float *restrict a, const float *restrict b,
                          int64_t ldb, float *restrict c, int64_t ldc, int mr_, int nr_,
                          float alpha, float beta);
+    /* The same products as gemm_ukernel, for a large C written once and not read again soon (the
+     * MINE's 24 MB weight gradients): with beta == 0, full tiles whose rows are 64-byte aligned
+     * go to memory with non-temporal stores, which saves reading C's lines in first (the
+     * read-for-ownership of an ordinary store) and keeps C out of the caches; other tiles as
+     * gemm_ukernel. The caller (omp_gemm.c) fences the stores (sfence) before C is read. NULL:
+     * gemm_ukernel. */
+    void (*gemm_ukernel_stream)(int64_t kc, const float *restrict a, const float *restrict b,
+                                int64_t ldb, float *restrict c, int64_t ldc, int mr_, int nr_,
+                                float alpha, float beta);
     /* C = alpha * A @ B^T + beta * C for A (m, k) and B (n, k) both row-major, as dot products
      * along k (no packing): for few rows of A and long k, where packing the transpose of B would
      * cost as much as the product. NULL: the packed path does these too. Each element's sum has a
@@ -98,6 +107,8 @@ typedef struct cpu_ctx {
     int threads;                /* 0: OpenMP's default at each call (omp_get_max_threads) */
     float *scratch;             /* grow-only, 64-byte aligned; owned */
     size_t scratch_bytes;
+    struct uae_cpu_opstats *stats; /* per-op timing ($UAE_CPU_OPSTATS, cpu_opstats.h); NULL: off.
+                                    * Owned by the backend (cpu_backend.c) */
 } cpu_ctx;
 
 /* Fills ctx for the instruction set `isa` (must be supported) and `threads` (0: OpenMP's
@@ -124,6 +135,15 @@ int uae_cpu_ctx_threads(const cpu_ctx *ctx);
  * scores) per MINE step. Which thread computes an element never changes its bits. */
 int uae_cpu_ctx_threads_for(const cpu_ctx *ctx, const uae_op *op);
 enum { UAE_CPU_PAR_MIN_FLOATS = 1 << 15 };
+
+/* A host buffer of `bytes` (rounded up), 64-byte aligned; free() frees it. NULL when out of
+ * memory. Buffers of at least UAE_CPU_HUGE_MIN_BYTES are aligned to 2 MiB, sized in 2 MiB steps
+ * and advised as transparent huge pages (Linux: madvise MADV_HUGEPAGE; a hint, ignored where the
+ * system does not do it): the MINE's parameters, gradients and moments (hundreds of MB per image,
+ * new for every attack run) are then touched first in 2 MiB faults instead of 4 KiB ones, and
+ * their streams miss the TLB 512 times less often. */
+void *uae_cpu_host_alloc(size_t bytes);
+enum { UAE_CPU_HUGE_MIN_BYTES = 4 << 20 };
 
 /* At least `bytes` of 64-byte aligned scratch, owned by ctx, valid until the next call on ctx
  * (its contents are not kept). Grows, never shrinks. UAE_ERR_NOMEM when it cannot grow. Not for

@@ -45,6 +45,12 @@
 #define DIRECT_B_MAX_SLIVERS 4
 #define DIRECT_B_MIN_FLOATS ((int64_t)1 << 20)
 
+/* A product whose C has at least this many floats (16 MiB, half the L3 of the machines measured),
+ * with beta == 0 and a single k block, writes C with the kernel table's streaming micro-kernel
+ * (non-temporal stores): C is written once and cannot stay in cache, and ordinary stores would
+ * first read each of its lines from memory. The MINE's dW = dy^T x (512 x 11664, k = 16). */
+#define STREAM_C_MIN_FLOATS ((int64_t)1 << 22)
+
 /* Products C = A B^T with at most this many rows and a long k go to the kernel table's dot-product
  * kernel when it has one (the MINE's forward x W^T: 16 x 11664 x 512). */
 #define DOT_MAX_M 32
@@ -109,6 +115,19 @@ size_t uae_sgemm_scratch_floats(const uae_cpu_kernels *k, int64_t m, int64_t n, 
     return (size_t)(round_up(min64(m, k->mc), k->mr) * kc + kc * round_up(min64(n, k->nc), k->nr));
 }
 
+/* Whether C is large enough to be streamed (STREAM_C_MIN_FLOATS), judged on the whole product. */
+static bool streams_c(const uae_sgemm_args *g) {
+    return g->beta == 0.0f && g->m * g->n >= STREAM_C_MIN_FLOATS;
+}
+
+/* Orders the non-temporal stores of a streamed product before the stores that follow (x86:
+ * sfence; elsewhere no kernel streams). */
+static void stream_fence(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_sfence();
+#endif
+}
+
 /* The whole product on the calling thread. pa holds round_up(min(m, mc), mr) * min(k, kc) floats,
  * pb min(k, kc) * round_up(min(n, nc), nr). */
 static void gemm_blocked(const uae_sgemm_args *g, const uae_cpu_kernels *kern, float *pa,
@@ -120,6 +139,10 @@ static void gemm_blocked(const uae_sgemm_args *g, const uae_cpu_kernels *kern, f
      * read in place instead (whole slivers; the last, partial one is packed). */
     const bool direct_b = !g->trans_b && g->m <= DIRECT_B_MAX_SLIVERS * MR &&
                           g->k * g->n >= DIRECT_B_MIN_FLOATS;
+    const bool stream = g->stream_c && kern->gemm_ukernel_stream && g->beta == 0.0f && g->k <= KC;
+    void (*ukernel)(int64_t, const float *restrict, const float *restrict, int64_t,
+                    float *restrict, int64_t, int, int, float, float) =
+        stream ? kern->gemm_ukernel_stream : kern->gemm_ukernel;
     for (int64_t jc = 0; jc < g->n; jc += NC) {
         int64_t nc = min64(NC, g->n - jc);
         for (int64_t pc = 0; pc < g->k; pc += KC) {
@@ -146,13 +169,14 @@ static void gemm_blocked(const uae_sgemm_args *g, const uae_cpu_kernels *kern, f
                     for (int64_t ir = 0; ir * MR < mc; ir++) {
                         int64_t i0 = ic + ir * MR;
                         int mr = (int)min64(MR, g->m - i0);
-                        kern->gemm_ukernel(kc, pa + ir * kc * MR, b, ldb, g->c + i0 * g->ldc + j0,
-                                           g->ldc, mr, nr, g->alpha, beta);
+                        ukernel(kc, pa + ir * kc * MR, b, ldb, g->c + i0 * g->ldc + j0, g->ldc,
+                                mr, nr, g->alpha, beta);
                     }
                 }
             }
         }
     }
+    if (stream) stream_fence();
 }
 
 void uae_sgemm_serial(const uae_cpu_kernels *k, const uae_sgemm_args *g, float *scratch) {
@@ -207,8 +231,12 @@ static uae_status get_scratch(cpu_ctx *ctx, size_t bytes, float **out, bool *own
  * would compute that band: no barriers and no shared buffers, so a descheduled thread delays only
  * its own band. Packing is duplicated: every band packs all of the operand it shares (A when
  * split by columns), which costs about threads / n of the work. */
-uae_status uae_sgemm_parallel(cpu_ctx *ctx, const uae_cpu_kernels *k, const uae_sgemm_args *g,
+uae_status uae_sgemm_parallel(cpu_ctx *ctx, const uae_cpu_kernels *k, const uae_sgemm_args *g_in,
                               int threads) {
+    /* Decided on the whole product: its bands are smaller. */
+    uae_sgemm_args whole = *g_in;
+    whole.stream_c = streams_c(g_in);
+    const uae_sgemm_args *g = &whole;
     int nthr = useful_threads(g, threads);
     /* Split the longer side, counted in micro-tiles, so that bands are as even as possible. */
     int64_t col_tiles = (g->n + k->nr - 1) / k->nr, row_tiles = (g->m + k->mr - 1) / k->mr;
@@ -266,6 +294,7 @@ uae_status uae_gemm_omp(cpu_ctx *ctx, const uae_op *op) {
     size_t per_thread = (size_t)round_up((int64_t)uae_sgemm_scratch_floats(k, p->m, p->n, p->k), 16);
     float *scratch;
     UAE_TRY(uae_cpu_scratch(ctx, per_thread * (size_t)threads * sizeof(float), &scratch));
+    g.stream_c = streams_c(&g);
     /* Dynamic: which thread computes a product does not change its bits. */
     UAE_OMP(omp parallel for schedule(dynamic) num_threads(threads))
     for (int64_t b = 0; b < p->batch; b++) {

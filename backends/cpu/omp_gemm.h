@@ -37,6 +37,10 @@ typedef struct uae_sgemm_args {
     float beta;
     float *c;
     int64_t ldc;
+    /* C is large and written once (set by the drivers in omp_gemm.c): with beta == 0 and k in
+     * one block, its tiles go to memory with non-temporal stores (gemm_ukernel_stream); the
+     * same bits. */
+    bool stream_c;
 } uae_sgemm_args;
 
 /* Floats of scratch that uae_sgemm_serial needs for these sizes with these kernels (the packed

@@ -501,14 +501,12 @@ uae_status uae_conv2d_bwd_weight_omp(cpu_ctx *ctx, const uae_op *op) {
 
 /* ---- Pooling and upsampling ------------------------------------------------------------------ */
 
-/* The same tie rule as the reference: the first maximum in row-major order wins. */
-static int argmax2x2(const float *v, int64_t ld) {
-    const float cand[4] = {v[0], v[1], v[ld], v[ld + 1]};
-    int best = 0;
-    for (int i = 1; i < 4; i++)
-        if (cand[i] > cand[best]) best = i;
-    return best;
-}
+/* The reference's choice in a 2 x 2 window (argmax2x2 in ref_spatial.c): the first maximum in
+ * row-major order wins. Here without branches, which mispredicted on real data: a later value
+ * replaces the one kept only when it is greater, so the first of equal values stays and a NaN
+ * never replaces nor is replaced, bit for bit as the reference; GCC vectorises it (x86: maxps has
+ * exactly these semantics). */
+static inline float keep_greater(float v, float x) { return x > v ? x : v; }
 
 uae_status uae_maxpool2_omp(cpu_ctx *ctx, const uae_op *op) {
     const uae_tensor *xt = op->src[0], *yt = op->dst[0];
@@ -519,12 +517,11 @@ uae_status uae_maxpool2_omp(cpu_ctx *ctx, const uae_op *op) {
     UAE_OMP(omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op)))
     for (int64_t pl = 0; pl < planes; pl++)
         for (int64_t i = 0; i < ho; i++) {
-            const float *row = x + (pl * h + 2 * i) * w;
+            const float *r0 = x + (pl * h + 2 * i) * w, *r1 = r0 + w;
             float *out = y + (pl * ho + i) * wo;
-            for (int64_t j = 0; j < wo; j++) {
-                int a = argmax2x2(row + 2 * j, w);
-                out[j] = row[2 * j + (a / 2) * w + a % 2];
-            }
+            for (int64_t j = 0; j < wo; j++)
+                out[j] = keep_greater(keep_greater(keep_greater(r0[2 * j], r0[2 * j + 1]), r1[2 * j]),
+                                      r1[2 * j + 1]);
         }
     return UAE_OK;
 }
@@ -537,13 +534,31 @@ uae_status uae_maxpool2_bwd_omp(cpu_ctx *ctx, const uae_op *op) {
     int64_t ho = dyt->shape[2], wo = dyt->shape[3];
     UAE_OMP(omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op)))
     for (int64_t pl = 0; pl < planes; pl++) {
-        memset(dx + pl * h * w, 0, (size_t)(h * w) * sizeof(float)); /* dropped rows/columns: 0 */
-        for (int64_t i = 0; i < ho; i++)
+        float *dxp = dx + pl * h * w;
+        /* Every element of the 2 x 2 windows is written, dy at the window's argmax (the rule of
+         * keep_greater) and 0 elsewhere, without branches on the data; a dropped last row or
+         * column (odd h, w) is cleared apart. */
+        if (h != 2 * ho) memset(dxp + 2 * ho * w, 0, (size_t)w * sizeof(float));
+        for (int64_t i = 0; i < ho; i++) {
+            const float *restrict r0 = x + (pl * h + 2 * i) * w, *restrict r1 = r0 + w;
+            const float *restrict g = dy + (pl * ho + i) * wo;
+            float *restrict d0 = dxp + 2 * i * w, *restrict d1 = d0 + w;
             for (int64_t j = 0; j < wo; j++) {
-                int64_t top_left = (pl * h + 2 * i) * w + 2 * j;
-                int a = argmax2x2(x + top_left, w);
-                dx[top_left + (a / 2) * w + a % 2] = dy[(pl * ho + i) * wo + j];
+                /* m: the value kept (keep_greater); the gradient goes to the first element
+                 * equal to it, in row-major order. The first element is it also when it is a
+                 * NaN (then m is that NaN: a NaN is never replaced); a later NaN never is. */
+                float a = r0[2 * j], b = r0[2 * j + 1], c = r1[2 * j], d = r1[2 * j + 1];
+                float m = keep_greater(keep_greater(keep_greater(a, b), c), d);
+                float rest = g[j];
+                d0[2 * j] = !(a < m) ? rest : 0.0f;
+                rest = !(a < m) ? 0.0f : rest;
+                d0[2 * j + 1] = b == m ? rest : 0.0f;
+                rest = b == m ? 0.0f : rest;
+                d1[2 * j] = c == m ? rest : 0.0f;
+                d1[2 * j + 1] = c == m ? 0.0f : rest;
             }
+            if (w != 2 * wo) d0[w - 1] = d1[w - 1] = 0.0f;
+        }
     }
     return UAE_OK;
 }

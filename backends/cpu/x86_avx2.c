@@ -22,16 +22,22 @@ static void pack_b_avx2(const uae_sgemm_args *g, int64_t p0, int64_t kc, int64_t
 
 /* 6 rows x 2 vectors of 8 = 12 accumulators, 2 registers for B, 1 for A broadcasts. Zen 3 has two
  * FMA pipes of latency 4, so 12 independent chains keep both busy. */
-static void ukernel_avx2(int64_t kc, const float *restrict a, const float *restrict b,
-                         int64_t ldb, float *restrict c, int64_t ldc, int mr, int nr, float alpha, float beta) {
+/* stream: full tiles with beta == 0 go to memory with non-temporal stores when C's rows are
+ * 64-byte aligned (gemm_ukernel_stream in cpu_ctx.h); the same values either way. */
+static inline __attribute__((always_inline)) void
+ukernel_body(int64_t kc, const float *restrict a, const float *restrict b, int64_t ldb,
+             float *restrict c, int64_t ldc, int mr, int nr, float alpha, float beta, bool stream) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
     __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
     __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    stream = stream && beta == 0.0f && mr == MR && nr == NR &&
+             (((uintptr_t)c | (uintptr_t)ldc * sizeof(float)) & 63) == 0;
     /* Start fetching the C tile now; it is needed only after the loop. */
-    for (int i = 0; i < mr; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    if (!stream)
+        for (int i = 0; i < mr; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; p++) {
         __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
@@ -58,7 +64,11 @@ static void ukernel_avx2(int64_t kc, const float *restrict a, const float *restr
         b += ldb;
     }
     __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-    if (mr == MR && nr == NR) {
+    if (stream) {
+        __m256 va = _mm256_set1_ps(alpha);
+        for (int i = 0; i < MR; i++)
+            for (int h = 0; h < 2; h++) _mm256_stream_ps(c + i * ldc + 8 * h, _mm256_mul_ps(va, acc[i][h]));
+    } else if (mr == MR && nr == NR) {
         __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
         for (int i = 0; i < MR; i++)
             for (int h = 0; h < 2; h++) {
@@ -75,6 +85,17 @@ static void ukernel_avx2(int64_t kc, const float *restrict a, const float *restr
         }
         uae_gemm_tile_update(ab, NR, c, ldc, mr, nr, alpha, beta);
     }
+}
+
+static void ukernel_avx2(int64_t kc, const float *restrict a, const float *restrict b,
+                         int64_t ldb, float *restrict c, int64_t ldc, int mr, int nr, float alpha, float beta) {
+    ukernel_body(kc, a, b, ldb, c, ldc, mr, nr, alpha, beta, false);
+}
+
+static void ukernel_stream_avx2(int64_t kc, const float *restrict a, const float *restrict b,
+                                int64_t ldb, float *restrict c, int64_t ldc, int mr, int nr,
+                                float alpha, float beta) {
+    ukernel_body(kc, a, b, ldb, c, ldc, mr, nr, alpha, beta, true);
 }
 
 /* Dot-product GEMM C = alpha A B^T + beta C (cpu_ctx.h, gemm_dot): tiles of 2 rows of A x 4
@@ -200,6 +221,7 @@ const uae_cpu_kernels uae_cpu_kernels_avx2 = {
     .isa = UAE_CPU_ISA_AVX2,
     .mr = MR, .nr = NR, .kc = 256, .mc = 144, .nc = 4080,
     .gemm_ukernel = ukernel_avx2,
+    .gemm_ukernel_stream = ukernel_stream_avx2,
     .gemm_dot = gemm_dot_avx2,
     .gemm_pack_b = pack_b_avx2,
     .conv_correlate = conv_correlate_avx2,

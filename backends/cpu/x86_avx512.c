@@ -29,15 +29,20 @@ static void pack_b_avx512(const uae_sgemm_args *g, int64_t p0, int64_t kc, int64
     x86_pack_b(g, p0, kc, j0, nr, NR, dst);
 }
 
-static void ukernel_avx512(int64_t kc, const float *restrict a, const float *restrict b,
-                           int64_t ldb, float *restrict c, int64_t ldc, int mr, int nr, float alpha,
-                           float beta) {
+/* stream: full tiles with beta == 0 go to memory with non-temporal stores when C's rows are
+ * 64-byte aligned (gemm_ukernel_stream in cpu_ctx.h); the same values either way. */
+static inline __attribute__((always_inline)) void
+ukernel_body(int64_t kc, const float *restrict a, const float *restrict b, int64_t ldb,
+             float *restrict c, int64_t ldc, int mr, int nr, float alpha, float beta, bool stream) {
     /* Arrays indexed by constants only (every loop over them is unrolled): GCC keeps them in
      * registers. */
     __m512 c0[MR], c1[MR];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) c0[i] = c1[i] = _mm512_setzero_ps();
-    for (int i = 0; i < mr; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    stream = stream && beta == 0.0f && mr == MR && nr == NR &&
+             (((uintptr_t)c | (uintptr_t)ldc * sizeof(float)) & 63) == 0;
+    if (!stream)
+        for (int i = 0; i < mr; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
 #pragma GCC unroll 2
     for (int64_t p = 0; p < kc; p++) {
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
@@ -50,7 +55,14 @@ static void ukernel_avx512(int64_t kc, const float *restrict a, const float *res
         a += MR;
         b += ldb;
     }
-    if (mr == MR && nr == NR) {
+    if (stream) {
+        __m512 va = _mm512_set1_ps(alpha);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            _mm512_stream_ps(c + i * ldc, _mm512_mul_ps(va, c0[i]));
+            _mm512_stream_ps(c + i * ldc + 16, _mm512_mul_ps(va, c1[i]));
+        }
+    } else if (mr == MR && nr == NR) {
         __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
@@ -72,6 +84,18 @@ static void ukernel_avx512(int64_t kc, const float *restrict a, const float *res
         }
         uae_gemm_tile_update(ab, NR, c, ldc, mr, nr, alpha, beta);
     }
+}
+
+static void ukernel_avx512(int64_t kc, const float *restrict a, const float *restrict b,
+                           int64_t ldb, float *restrict c, int64_t ldc, int mr, int nr, float alpha,
+                           float beta) {
+    ukernel_body(kc, a, b, ldb, c, ldc, mr, nr, alpha, beta, false);
+}
+
+static void ukernel_stream_avx512(int64_t kc, const float *restrict a, const float *restrict b,
+                                  int64_t ldb, float *restrict c, int64_t ldc, int mr, int nr,
+                                  float alpha, float beta) {
+    ukernel_body(kc, a, b, ldb, c, ldc, mr, nr, alpha, beta, true);
 }
 
 /* Dot-product GEMM (cpu_ctx.h, gemm_dot): tiles of 4 rows of A x 4 rows of B, 16 zmm
@@ -187,6 +211,7 @@ const uae_cpu_kernels uae_cpu_kernels_avx512 = {
     .isa = UAE_CPU_ISA_AVX512,
     .mr = MR, .nr = NR, .kc = 256, .mc = 168, .nc = 4096,
     .gemm_ukernel = ukernel_avx512,
+    .gemm_ukernel_stream = ukernel_stream_avx512,
     .gemm_dot = gemm_dot_avx512,
     .gemm_pack_b = pack_b_avx512,
     .conv_correlate = conv_correlate_avx512,
