@@ -485,7 +485,7 @@ uae_var *uae_ad_mine_bound(uae_tape *t, uae_mine_kind kind, uae_var *t_joint, ua
 /* ---- Backward ------------------------------------------------------------------------------
  * Gradients accumulate: the first contribution to a variable's gradient is written, later ones
  * are added. grad_dst() hands out the tensor a backward op should write: the gradient itself
- * (with *beta = 1 to accumulate, for ops that can) or a scratch tensor that add_into(t, ) adds. */
+ * (with *beta = 1 to accumulate, for ops that can) or a scratch tensor that add_into() adds. */
 
 typedef struct gslot {
     uae_tensor dst;   /* where to write this contribution */
