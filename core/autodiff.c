@@ -11,7 +11,7 @@
 
 typedef enum ad_kind {
     AD_LEAF, AD_MATMUL, AD_BINARY, AD_UNARY, AD_CONV, AD_MAXPOOL, AD_UPSAMPLE, AD_REDUCE,
-    AD_SOFTMAX, AD_RESHAPE, AD_GATHER, AD_MINE, AD_CLAMP,
+    AD_SOFTMAX, AD_RESHAPE, AD_GATHER, AD_MINE, AD_CLAMP, AD_CONCAT, AD_SLICE,
 } ad_kind;
 
 struct uae_var {
@@ -25,6 +25,10 @@ struct uae_var {
     int uses;            /* recorded nodes that take it as an input */
     struct uae_var *reshape_of; /* a reshape's input (recorded reshapes only) */
     bool in_leaf_grad;   /* grad is a view of reshape_of's external gradient (writes_leaf_grad) */
+    struct uae_var *slice_of;   /* a part of uae_ad_split: the split variable */
+    int64_t slice_first;        /* its first row in slice_of */
+    bool in_slice_grad;  /* grad is the view of slice_of's gradient at the part's rows */
+    int split_parts;     /* split variables: their parts (each one use) */
 };
 
 typedef struct node {
@@ -396,6 +400,58 @@ uae_var *uae_ad_reshape(uae_tape *t, uae_var *x, int ndim, const int64_t *shape)
     return y;
 }
 
+uae_var *uae_ad_concat(uae_tape *t, uae_var *a, uae_var *b) {
+    if (!ok(t, a, b)) return NULL;
+    const uae_tensor *A = &a->val, *B = &b->val;
+    bool same = A->ndim == B->ndim;
+    for (int d = 1; d < A->ndim && same; d++) same = A->shape[d] == B->shape[d];
+    if (!same) {
+        char sa[64], sb[64];
+        return fail(t, uae_fail(UAE_ERR_SHAPE, "concat: %s and %s differ beyond the first dimension",
+                                uae_tensor_shape_str(A, sa, sizeof sa),
+                                uae_tensor_shape_str(B, sb, sizeof sb)));
+    }
+    int64_t shape[UAE_MAX_DIMS];
+    memcpy(shape, A->shape, sizeof shape);
+    shape[0] = A->shape[0] + B->shape[0];
+    uae_var *y = new_output(t, A->ndim, shape);
+    if (!y) return NULL;
+    uae_tensor ya, yb;
+    uae_status st = uae_tensor_slice(&y->val, 0, A->shape[0], &ya);
+    if (st == UAE_OK) st = uae_tensor_slice(&y->val, A->shape[0], B->shape[0], &yb);
+    if (st == UAE_OK) st = uae_tensor_copy(&ya, A);
+    if (st == UAE_OK) st = uae_tensor_copy(&yb, B);
+    if (st != UAE_OK) return fail(t, st);
+    return record(t, AD_CONCAT, y, a, b, NULL, NULL);
+}
+
+uae_status uae_ad_split(uae_tape *t, uae_var *x, int parts, uae_var **out) {
+    if (!ok(t, x, x)) return uae_tape_status(t);
+    int64_t rows = x->val.shape[0];
+    if (parts < 1 || rows % parts != 0) {
+        fail(t, uae_fail(UAE_ERR_SHAPE, "split: %lld rows into %d equal parts", (long long)rows,
+                         parts));
+        return uae_tape_status(t);
+    }
+    for (int k = 0; k < parts; k++) {
+        uae_var *y = new_var(t);
+        if (!y) return uae_tape_status(t);
+        uae_status st = uae_tensor_slice(&x->val, k * (rows / parts), rows / parts, &y->val);
+        if (st != UAE_OK) {
+            fail(t, st);
+            return st;
+        }
+        node *n;
+        x->split_parts++;
+        out[k] = y = record(t, AD_SLICE, y, x, NULL, NULL, &n);
+        if (n) {
+            y->slice_of = x;
+            y->slice_first = k * (rows / parts);
+        }
+    }
+    return UAE_OK;
+}
+
 uae_var *uae_ad_gather_rows(uae_tape *t, uae_var *x, const uae_tensor *idx) {
     if (!ok(t, x, x)) return NULL;
     const uae_tensor *X = &x->val;
@@ -446,6 +502,36 @@ static bool writes_leaf_grad(const uae_var *v) {
     return !v->has_grad && x && x->external && !x->has_grad && x->uses == 1;
 }
 
+/* A part of uae_ad_split: makes sure the split variable's gradient exists (the parts write it;
+ * its producer reads it only after every part's node ran backward). */
+static uae_status split_grad(uae_tape *t, uae_var *x) {
+    if (x->uses != x->split_parts)
+        return uae_fail(UAE_ERR_INVALID, "autodiff split: the split variable has %d uses besides "
+                        "its %d parts", x->uses - x->split_parts, x->split_parts);
+    if (!x->has_grad && !x->external) UAE_TRY(uae_arena_tensor(t->arena, x->val.ndim, x->val.shape, &x->grad));
+    x->has_grad = true;
+    return UAE_OK;
+}
+
+/* The view of a part's rows in the split variable's gradient. */
+static uae_status slice_view(uae_var *v, uae_tensor *out) {
+    uae_tensor rows;
+    UAE_TRY(uae_tensor_slice(&v->slice_of->grad, v->slice_first, v->val.shape[0], &rows));
+    return uae_tensor_reshape(&rows, v->val.ndim, v->val.shape, out);
+}
+
+/* A tensor of v's shape for v's own gradient: for a part of a split, the first time, its rows of
+ * the split variable's gradient (which then need no copy there); else scratch. */
+static uae_status own_tensor(uae_tape *t, uae_var *v, uae_tensor *out) {
+    if (v->slice_of && !v->in_slice_grad) {
+        UAE_TRY(split_grad(t, v->slice_of));
+        UAE_TRY(slice_view(v, out));
+        v->in_slice_grad = true;
+        return UAE_OK;
+    }
+    return uae_arena_tensor(t->arena, v->val.ndim, v->val.shape, out);
+}
+
 static uae_status grad_dst(uae_tape *t, uae_var *v, bool op_can_accumulate, gslot *s) {
     memset(s, 0, sizeof *s);
     if (writes_leaf_grad(v)) {
@@ -455,7 +541,7 @@ static uae_status grad_dst(uae_tape *t, uae_var *v, bool op_can_accumulate, gslo
         return UAE_OK;
     }
     if (!v->has_grad) {
-        if (!v->external) UAE_TRY(uae_arena_tensor(t->arena, v->val.ndim, v->val.shape, &v->grad));
+        if (!v->external) UAE_TRY(own_tensor(t, v, &v->grad));
         v->has_grad = true;
         s->dst = v->grad;
         return UAE_OK;
@@ -465,7 +551,7 @@ static uae_status grad_dst(uae_tape *t, uae_var *v, bool op_can_accumulate, gslo
          * to add into, which gives the bits it would have given had the gradient been copied
          * when it was borrowed. */
         uae_tensor own;
-        UAE_TRY(uae_arena_tensor(t->arena, v->val.ndim, v->val.shape, &own));
+        UAE_TRY(own_tensor(t, v, &own));
         UAE_TRY(uae_tensor_copy(&own, &v->grad));
         v->grad = own;
         v->borrowed = false;
@@ -479,12 +565,15 @@ static uae_status grad_dst(uae_tape *t, uae_var *v, bool op_can_accumulate, gslo
     return uae_arena_tensor(t->arena, v->val.ndim, v->val.shape, &s->dst);
 }
 
-static uae_status add_into(uae_var *v, const gslot *s) {
+static uae_status add_into(uae_tape *t, uae_var *v, const gslot *s) {
     if (!s->add_after) return UAE_OK;
     if (!v->borrowed) return uae_binary(UAE_BINARY_ADD, &v->grad, &s->dst, &v->grad);
-    /* out of place: the sum goes into the contribution's scratch, which becomes v's own */
-    UAE_TRY(uae_binary(UAE_BINARY_ADD, &v->grad, &s->dst, &s->dst));
-    v->grad = s->dst;
+    /* out of place: the sum goes into the contribution's scratch, which becomes v's own (a
+     * split's part: into its rows of the split variable's gradient) */
+    uae_tensor own = s->dst;
+    if (v->slice_of && !v->in_slice_grad) UAE_TRY(own_tensor(t, v, &own));
+    UAE_TRY(uae_binary(UAE_BINARY_ADD, &v->grad, &s->dst, &own));
+    v->grad = own;
     v->borrowed = false;
     return UAE_OK;
 }
@@ -522,7 +611,7 @@ static uae_status accumulate_reduced(uae_tape *t, uae_var *v, const uae_tensor *
         /* grad + full: one op (out of place if the gradient is borrowed) */
         if (!v->borrowed) return uae_binary(UAE_BINARY_ADD, &v->grad, full, &v->grad);
         uae_tensor own;
-        UAE_TRY(uae_arena_tensor(t->arena, v->val.ndim, v->val.shape, &own));
+        UAE_TRY(own_tensor(t, v, &own));
         UAE_TRY(uae_binary(UAE_BINARY_ADD, &v->grad, full, &own));
         v->grad = own;
         v->borrowed = false;
@@ -532,7 +621,7 @@ static uae_status accumulate_reduced(uae_tape *t, uae_var *v, const uae_tensor *
     UAE_TRY(grad_dst(t, v, false, &s));
     if (axes) UAE_TRY(uae_reduce(UAE_REDUCE_SUM, axes, full, &s.dst));
     else UAE_TRY(uae_tensor_copy(&s.dst, full));
-    return add_into(v, &s);
+    return add_into(t, v, &s);
 }
 
 static uae_status scratch_like(uae_tape *t, const uae_tensor *like, uae_tensor *out) {
@@ -550,7 +639,7 @@ static uae_status back_matmul(uae_tape *t, node *n, const uae_tensor *dy) {
         UAE_TRY(grad_dst(t, a, true, &s));
         if (!ta) UAE_TRY(uae_gemm(false, !tb, 1.0f, dy, B, s.beta, &s.dst));
         else UAE_TRY(uae_gemm(tb, true, 1.0f, B, dy, s.beta, &s.dst));
-        UAE_TRY(add_into(a, &s));
+        UAE_TRY(add_into(t, a, &s));
     }
     if (b->requires_grad) {
         /*   tb=0: dB = op(A)^T dC      tb=1: dB = dC^T op(A)
@@ -569,7 +658,7 @@ static uae_status back_matmul(uae_tape *t, node *n, const uae_tensor *dy) {
         UAE_TRY(grad_dst(t, b, true, &s));
         if (!tb) UAE_TRY(uae_gemm(!ta, false, 1.0f, AA, DY, s.beta, &s.dst));
         else UAE_TRY(uae_gemm(true, ta, 1.0f, DY, AA, s.beta, &s.dst));
-        UAE_TRY(add_into(b, &s));
+        UAE_TRY(add_into(t, b, &s));
     }
     return UAE_OK;
 }
@@ -634,7 +723,7 @@ static uae_status back_unary(uae_tape *t, node *n, const uae_tensor *dy) {
     uae_op op = {.kind = UAE_OP_UNARY_BWD, .src = {&x->val, &n->out->val, dy}, .dst = {&s.dst}};
     op.p.unary = n->p.un;
     UAE_TRY(uae_op_run(&op));
-    return add_into(x, &s);
+    return add_into(t, x, &s);
 }
 
 static uae_status back_conv(uae_tape *t, node *n, const uae_tensor *dy) {
@@ -646,7 +735,7 @@ static uae_status back_conv(uae_tape *t, node *n, const uae_tensor *dy) {
         op.p.conv = n->p.conv;
         op.p.conv.beta = s.beta;
         UAE_TRY(uae_op_run(&op));
-        UAE_TRY(add_into(x, &s));
+        UAE_TRY(add_into(t, x, &s));
     }
     bool want_b = bias && bias->requires_grad;
     if (w->requires_grad || want_b) {
@@ -671,8 +760,8 @@ static uae_status back_conv(uae_tape *t, node *n, const uae_tensor *dy) {
         op.p.conv = n->p.conv;
         op.p.conv.beta = beta;
         UAE_TRY(uae_op_run(&op));
-        if (w->requires_grad) UAE_TRY(add_into(w, &sw));
-        if (want_b) UAE_TRY(add_into(bias, &sb));
+        if (w->requires_grad) UAE_TRY(add_into(t, w, &sw));
+        if (want_b) UAE_TRY(add_into(t, bias, &sb));
     }
     return UAE_OK;
 }
@@ -687,7 +776,7 @@ static uae_status back_pool(uae_tape *t, node *n, const uae_tensor *dy) {
     else
         op = (uae_op){.kind = UAE_OP_UPSAMPLE2_BWD, .src = {dy}, .dst = {&s.dst}};
     UAE_TRY(uae_op_run(&op));
-    return add_into(x, &s);
+    return add_into(t, x, &s);
 }
 
 /* Number of elements reduced into each output element. */
@@ -737,7 +826,7 @@ static uae_status back_reduce(uae_tape *t, node *n, const uae_tensor *dy) {
     gslot s;
     UAE_TRY(grad_dst(t, x, false, &s));
     UAE_TRY(uae_tensor_copy(&s.dst, &tmp));
-    return add_into(x, &s);
+    return add_into(t, x, &s);
 }
 
 static uae_status back_softmax(uae_tape *t, node *n, const uae_tensor *dy) {
@@ -763,7 +852,7 @@ static uae_status back_softmax(uae_tape *t, node *n, const uae_tensor *dy) {
         UAE_TRY(uae_binary(UAE_BINARY_SUB, dy, &sum, &tmp));
         UAE_TRY(uae_binary(UAE_BINARY_MUL, &tmp, Y, &s.dst));
     }
-    return add_into(x, &s);
+    return add_into(t, x, &s);
 }
 
 static uae_status back_clamp(uae_tape *t, node *n, const uae_tensor *dy) {
@@ -779,7 +868,7 @@ static uae_status back_clamp(uae_tape *t, node *n, const uae_tensor *dy) {
     gslot s;
     UAE_TRY(grad_dst(t, x, false, &s));
     UAE_TRY(uae_binary(UAE_BINARY_MUL, dy, &m1, &s.dst));
-    return add_into(x, &s);
+    return add_into(t, x, &s);
 }
 
 static uae_status back_reshape(uae_tape *t, node *n, const uae_tensor *dy) {
@@ -791,17 +880,19 @@ static uae_status back_reshape(uae_tape *t, node *n, const uae_tensor *dy) {
     gslot s;
     UAE_TRY(grad_dst(t, x, false, &s));
     UAE_TRY(uae_tensor_copy(&s.dst, &view));
-    return add_into(x, &s);
+    return add_into(t, x, &s);
 }
 
 static uae_status back_gather(uae_tape *t, node *n, const uae_tensor *dy) {
     uae_var *x = n->in[0];
     gslot s;
     UAE_TRY(grad_dst(t, x, false, &s));
-    UAE_TRY(uae_fill(&s.dst, 0.0f));
+    /* Distinct indices (the op's contract), as many as x has rows: a permutation, whose scatter
+     * writes every row. Fewer: the rows no index names get zeros. */
+    if (n->aux.shape[1] != x->val.shape[1]) UAE_TRY(uae_fill(&s.dst, 0.0f));
     uae_op op = {.kind = UAE_OP_SCATTER_ROWS, .src = {dy, &n->aux}, .dst = {&s.dst}};
     UAE_TRY(uae_op_run(&op));
-    return add_into(x, &s);
+    return add_into(t, x, &s);
 }
 
 static uae_status back_mine(uae_tape *t, node *n, const uae_tensor *dy) {
@@ -815,9 +906,37 @@ static uae_status back_mine(uae_tape *t, node *n, const uae_tensor *dy) {
                  .dst = {&junk, tj->requires_grad ? &sj.dst : NULL, tm->requires_grad ? &sm.dst : NULL}};
     op.p.mine.kind = n->p.mine;
     UAE_TRY(uae_op_run(&op));
-    if (tj->requires_grad) UAE_TRY(add_into(tj, &sj));
-    if (tm->requires_grad) UAE_TRY(add_into(tm, &sm));
+    if (tj->requires_grad) UAE_TRY(add_into(t, tj, &sj));
+    if (tm->requires_grad) UAE_TRY(add_into(t, tm, &sm));
     return UAE_OK;
+}
+
+static uae_status back_concat(uae_tape *t, node *n, const uae_tensor *dy) {
+    uae_var *a = n->in[0], *b = n->in[1];
+    uae_tensor part;
+    if (a->requires_grad) {
+        UAE_TRY(uae_tensor_slice(dy, 0, a->val.shape[0], &part));
+        UAE_TRY(accumulate_reduced(t, a, &part, false)); /* borrowed: a view of dy */
+    }
+    if (b->requires_grad) {
+        UAE_TRY(uae_tensor_slice(dy, a->val.shape[0], b->val.shape[0], &part));
+        UAE_TRY(accumulate_reduced(t, b, &part, false));
+    }
+    return UAE_OK;
+}
+
+/* A part of a split: its gradient into its rows of the split variable's (nothing to do if it was
+ * written there; zeros if the part got none while another part did). Runs after every
+ * contribution to the part, since they come from nodes recorded after it. */
+static uae_status back_slice(uae_tape *t, node *n) {
+    uae_var *v = n->out, *x = n->in[0];
+    if (v->in_slice_grad) return UAE_OK;
+    if (!v->has_grad && !x->has_grad) return UAE_OK; /* no part got a gradient (yet) */
+    UAE_TRY(split_grad(t, x));
+    uae_tensor rows;
+    UAE_TRY(slice_view(v, &rows));
+    if (!v->has_grad) return uae_fill(&rows, 0.0f);
+    return uae_tensor_copy(&rows, &v->grad);
 }
 
 static uae_status backward_node(uae_tape *t, node *n) {
@@ -835,22 +954,27 @@ static uae_status backward_node(uae_tape *t, node *n) {
     case AD_GATHER: return back_gather(t, n, dy);
     case AD_MINE: return back_mine(t, n, dy);
     case AD_CLAMP: return back_clamp(t, n, dy);
+    case AD_CONCAT: return back_concat(t, n, dy);
+    case AD_SLICE: return back_slice(t, n);
     case AD_LEAF: break;
     }
     return UAE_OK;
 }
 
-uae_status uae_ad_backward(uae_tape *t, uae_var *loss) {
+uae_status uae_ad_backward(uae_tape *t, uae_var *loss) { return uae_ad_backward_scaled(t, loss, 1.0f); }
+
+uae_status uae_ad_backward_scaled(uae_tape *t, uae_var *loss, float scale) {
     if (t->status != UAE_OK) return uae_tape_status(t);
     if (!loss) return uae_fail(UAE_ERR_INVALID, "autodiff backward: loss is NULL");
     if (!loss->requires_grad)
         return uae_fail(UAE_ERR_INVALID, "autodiff backward: the loss does not depend on any leaf");
     gslot s;
     uae_status st = grad_dst(t, loss, false, &s);
-    if (st == UAE_OK) st = uae_fill(&s.dst, 1.0f);
+    if (st == UAE_OK) st = uae_fill(&s.dst, scale);
     for (int i = t->nnodes - 1; i >= 0 && st == UAE_OK; i--) {
         node *n = &t->nodes[i];
-        if (!n->out->has_grad) continue; /* the loss does not depend on this node */
+        /* the loss does not depend on this node (a split's part may still owe zeros) */
+        if (!n->out->has_grad && n->kind != AD_SLICE) continue;
         st = backward_node(t, n);
         if (st != UAE_OK) st = uae_fail_context(st, "autodiff backward");
     }

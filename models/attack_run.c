@@ -49,7 +49,8 @@ typedef struct run {
     int64_t n;                   /* MINE samples per image */
     int sc, sh, sw;              /* shape of one MINE sample */
     uae_tensor xs_clean, ys_cur; /* samples of x (conv: fixed) and, random mode, of the current
-                                  * x' ((B, M, p), x's recomputed with every new P) */
+                                  * x' ((B, M, p), x's recomputed with every new P; the two
+                                  * halves of one tensor, which MINE then uses in place) */
     uae_mine *mine;              /* NULL for PGD */
     uae_arena *proj_ar;          /* random mode: P, xs_clean, ys_cur (P alone is D*M*p floats) */
     uae_tensor P;                /* random mode: the current projection matrix (D, M*p) */
@@ -59,6 +60,7 @@ typedef struct run {
     uae_pass obj;
     bool obj_open;
     uae_var *obj_xflat, *obj_loss, *obj_viol, *obj_ys;
+    uae_var *obj_xy;             /* x's samples then x''s, as MINE's one input (uae_mine_bound_xy) */
     /* host */
     float *stats_h;                         /* (STAT_COUNT, B) */
     float *viol, *loss, *mi;                /* its rows */
@@ -187,6 +189,7 @@ static uae_status objective_open(run *r) {
     r->obj_loss = loss_of(r, img);
     r->obj_viol = violation_of(r, r->obj_loss);
     r->obj_ys = r->mine ? samples_of(r, img) : NULL;
+    r->obj_xy = r->mine ? uae_ad_concat(t, uae_ad_const(t, &r->xs_clean), r->obj_ys) : NULL;
     return st == UAE_OK ? uae_tape_status(t) : st;
 }
 
@@ -197,12 +200,15 @@ static void objective_close(run *r) {
 
 /* The samples of the current x' that MINE trains on: conv mode, those of the open objective
  * pass; random mode, recomputed under the iteration's P into ys_cur. */
-static uae_status current_samples(run *r, const uae_tensor **ys) {
+static uae_status current_samples(run *r, uae_tensor *xs, uae_tensor *ys) {
     if (r->conv_samples) {
         if (!r->obj_open) UAE_TRY(objective_open(r));
-        *ys = uae_ad_value(r->obj_ys);
-        return UAE_OK;
+        /* the halves of obj_xy: MINE uses them in place */
+        const uae_tensor *xy = uae_ad_value(r->obj_xy);
+        UAE_TRY(uae_tensor_slice(xy, 0, xy->shape[0] / 2, xs));
+        return uae_tensor_slice(xy, xy->shape[0] / 2, xy->shape[0] / 2, ys);
     }
+    *xs = r->xs_clean;
     uae_pass p;
     uae_status st = pass_begin(r, false, &p);
     uae_var *x = uae_ad_add(r->t, uae_ad_const(r->t, &r->x), uae_ad_const(r->t, &r->delta));
@@ -210,7 +216,7 @@ static uae_status current_samples(run *r, const uae_tensor **ys) {
     if (st == UAE_OK) st = uae_tape_status(r->t);
     if (st == UAE_OK) st = uae_tensor_copy(&r->ys_cur, uae_ad_value(y));
     uae_pass_end(&p);
-    *ys = &r->ys_cur;
+    *ys = r->ys_cur;
     return st;
 }
 
@@ -219,10 +225,10 @@ static uae_status current_samples(run *r, const uae_tensor **ys) {
  * bounds: (k, B) host floats receiving each step's bounds, or NULL. */
 static uae_status mine_steps(run *r, int k, float *bounds) {
     if (k == 0) return UAE_OK;
-    const uae_tensor *ys = NULL;
-    UAE_TRY(current_samples(r, &ys));
+    uae_tensor xs, ys;
+    UAE_TRY(current_samples(r, &xs, &ys));
     for (int i = 0; i < k; i++)
-        UAE_TRY(uae_mine_train_step(r->mine, r->mt, &r->xs_clean, ys,
+        UAE_TRY(uae_mine_train_step(r->mine, r->mt, &xs, &ys,
                                     bounds ? bounds + (int64_t)i * r->B : NULL));
     return UAE_OK;
 }
@@ -292,7 +298,7 @@ static uae_status objective_finish(run *r, int it, void (*decide)(run *, int), i
     if (pgd) {
         obj = r->cfg->supervised ? loss : uae_ad_affine(t, loss, -1.0f, 0.0f);
     } else {
-        I = uae_mine_bound(r->mine, t, uae_ad_const(t, &r->xs_clean), r->obj_ys, false);
+        I = uae_mine_bound_xy(r->mine, t, r->obj_xy, false);
         uae_var *pen = uae_ad_mul(t, uae_ad_const(t, &r->cvec), viol);
         obj = r->cfg->supervised ? uae_ad_sub(t, pen, I) : uae_ad_add(t, pen, I);
     }
@@ -473,8 +479,10 @@ static uae_status setup_mine(run *r) {
         int64_t Mp = r->n * r->sw;
         UAE_TRY(uae_arena_create(r->be, (size_t)(r->D * Mp + 2 * r->B * Mp + 64), &r->proj_ar));
         UAE_TRY(uae_arena_tensor2(r->proj_ar, r->D, Mp, &r->P));
-        UAE_TRY(uae_arena_tensor(r->proj_ar, 3, (int64_t[]){r->B, r->n, r->sw}, &r->xs_clean));
-        UAE_TRY(uae_arena_tensor(r->proj_ar, 3, (int64_t[]){r->B, r->n, r->sw}, &r->ys_cur));
+        uae_tensor xy;
+        UAE_TRY(uae_arena_tensor(r->proj_ar, 3, (int64_t[]){2 * r->B, r->n, r->sw}, &xy));
+        UAE_TRY(uae_tensor_slice(&xy, 0, r->B, &r->xs_clean));
+        UAE_TRY(uae_tensor_slice(&xy, r->B, r->B, &r->ys_cur));
     }
     UAE_TRY(uae_mine_create(r->be, &mc, r->B, r->n, r->sc, r->sh, r->sw, &r->mine));
     const uae_attack_init *in = cfg->init;

@@ -10,7 +10,9 @@
 #include "enum_names.h"
 #include "mine_streams.h"
 
-/* Parameter slots. Conv slots are -1 for the dense net. */
+/* Parameter slots (the numbering names each tensor's RNG stream). Conv slots are -1 for the dense
+ * net. A layer's x and y tensors are declared one right after the other (uae_params_add_next), so
+ * that one (2S, ...) view spans both and one set of ops computes both branches (branches()). */
 enum { XCW, XCB, X1W, X1B, X2W, X2B, YCW, YCB, Y1W, Y1B, Y2W, Y2B, OUTW, SLOT_COUNT };
 
 struct uae_mine {
@@ -118,26 +120,18 @@ uae_status uae_mine_create(uae_backend *be, const uae_mine_config *cfg, int64_t 
     for (int i = 0; i < SLOT_COUNT; i++) m->slot[i] = -1;
     /* The initialisers named here are replaced by per-estimator ones in uae_mine_reset. */
     const int64_t hid = cfg->hidden, o = cfg->out;
-    for (int b = 0; b < 2; b++) {
-        const char *pre = b == 0 ? "x" : "y";
-        int base = b == 0 ? XCW : YCW;
+    static const char *const layer[] = {"conv.weight", "conv.bias", "fc1.weight", "fc1.bias",
+                                        "fc2.weight", "fc2.bias"};
+    const struct { int ndim; int64_t shape[4]; } dims[] = {
+        {4, {S * F, C, k, k}}, {1, {S * F}}, {3, {S, hid, m->flat_in}}, {2, {S, hid}},
+        {3, {S, o, hid}}, {2, {S, o}}};
+    for (int l = conv ? 0 : 2; l < 6; l++) {
         char name[32];
-        if (conv) {
-            snprintf(name, sizeof name, "%s.conv.weight", pre);
-            m->slot[base + 0] = uae_params_add(m->P, name, 4, (int64_t[]){S * F, C, k, k},
+        snprintf(name, sizeof name, "x.%s", layer[l]);
+        m->slot[XCW + l] = uae_params_add(m->P, name, dims[l].ndim, dims[l].shape, UAE_INIT_ZEROS);
+        snprintf(name, sizeof name, "y.%s", layer[l]);
+        m->slot[YCW + l] = uae_params_add_next(m->P, name, dims[l].ndim, dims[l].shape,
                                                UAE_INIT_ZEROS);
-            snprintf(name, sizeof name, "%s.conv.bias", pre);
-            m->slot[base + 1] = uae_params_add(m->P, name, 1, (int64_t[]){S * F}, UAE_INIT_ZEROS);
-        }
-        snprintf(name, sizeof name, "%s.fc1.weight", pre);
-        m->slot[base + 2] = uae_params_add(m->P, name, 3, (int64_t[]){S, hid, m->flat_in},
-                                           UAE_INIT_ZEROS);
-        snprintf(name, sizeof name, "%s.fc1.bias", pre);
-        m->slot[base + 3] = uae_params_add(m->P, name, 2, (int64_t[]){S, hid}, UAE_INIT_ZEROS);
-        snprintf(name, sizeof name, "%s.fc2.weight", pre);
-        m->slot[base + 4] = uae_params_add(m->P, name, 3, (int64_t[]){S, o, hid}, UAE_INIT_ZEROS);
-        snprintf(name, sizeof name, "%s.fc2.bias", pre);
-        m->slot[base + 5] = uae_params_add(m->P, name, 2, (int64_t[]){S, o}, UAE_INIT_ZEROS);
     }
     m->slot[OUTW] = uae_params_add(m->P, "out.weight", 3, (int64_t[]){S, 1, o}, UAE_INIT_ZEROS);
     st = uae_params_finalize(m->P, 0);
@@ -210,16 +204,39 @@ uae_status uae_mine_reset(uae_mine *m, uint64_t seed, uint64_t first_index) {
     return UAE_OK;
 }
 
-/* One branch: [conv -> flatten ->] dense(hidden, act) -> dense(out): (S, n, out). */
-static uae_var *branch(uae_mine *m, uae_tape *t, uae_var **pv, int base, uae_var *x) {
-    uae_var *h = x;
-    if (m->cfg.net == UAE_MINE_NET_CONV) {
-        uae_conv_params cp = {.stride_h = 1, .stride_w = 1, .wsets = (int)m->S};
-        h = uae_ad_conv2d(t, x, pv[m->slot[base + 0]], pv[m->slot[base + 1]], &cp);
+/* The network on the tape, by slot: a layer's x slot holds its x and y tensors as one (2S, ...)
+ * variable (uae_params_span), the y slots are NULL; OUTW is the head's weight. */
+static uae_status leaves(uae_mine *m, uae_tape *t, bool trainable, uae_var **pv) {
+    for (int slot = 0; slot < SLOT_COUNT; slot++) {
+        int i = m->slot[slot];
+        pv[slot] = NULL;
+        if (i < 0 || (slot >= YCW && slot <= Y2B)) continue;
+        uae_tensor v, g;
+        UAE_TRY(uae_params_span(m->P, i, slot == OUTW ? 1 : 2, &v, &g));
+        pv[slot] = trainable ? uae_ad_leaf(t, &v, &g) : uae_ad_const(t, &v);
+        if (!pv[slot]) return uae_tape_status(t);
     }
-    h = uae_ad_reshape(t, h, 3, (int64_t[]){m->S, m->n, m->flat_in});
-    h = uae_nn_dense_sets(t, h, pv[m->slot[base + 2]], pv[m->slot[base + 3]], m->cfg.branch_act);
-    return uae_nn_dense_sets(t, h, pv[m->slot[base + 4]], pv[m->slot[base + 5]], UAE_ACT_NONE);
+    return UAE_OK;
+}
+
+/* Both branches, [conv -> flatten ->] dense(hidden, act) -> dense(out), at once: 2S weight sets
+ * (x's, then y's) on xy, x's samples then y's, give fx and fy (S, n, out). Each set's numbers
+ * are computed as a branch of its own would compute them; one launch serves both branches. */
+static bool branches(uae_mine *m, uae_tape *t, uae_var **pv, uae_var *xy, uae_var **fx,
+                     uae_var **fy) {
+    uae_var *h = xy;
+    if (m->cfg.net == UAE_MINE_NET_CONV) {
+        uae_conv_params cp = {.stride_h = 1, .stride_w = 1, .wsets = (int)(2 * m->S)};
+        h = uae_ad_conv2d(t, xy, pv[XCW], pv[XCB], &cp);
+    }
+    h = uae_ad_reshape(t, h, 3, (int64_t[]){2 * m->S, m->n, m->flat_in});
+    h = uae_nn_dense_sets(t, h, pv[X1W], pv[X1B], m->cfg.branch_act);
+    h = uae_nn_dense_sets(t, h, pv[X2W], pv[X2B], UAE_ACT_NONE);
+    uae_var *f[2];
+    if (!h || uae_ad_split(t, h, 2, f) != UAE_OK) return false;
+    *fx = f[0];
+    *fy = f[1];
+    return true;
 }
 
 /* T per row from the branch outputs fx, fy (S, rows, out) -> (S, rows):
@@ -230,7 +247,7 @@ static uae_var *head(uae_mine *m, uae_tape *t, uae_var **pv, uae_var *fx, uae_va
         h = uae_ad_reduce(t, UAE_REDUCE_SUM, 0x4, uae_ad_mul(t, fx, fy));
     } else {
         h = uae_ad_unary(t, UAE_UNARY_RELU, 0, 0, uae_ad_add(t, fx, fy));
-        h = uae_nn_dense_sets(t, h, pv[m->slot[OUTW]], NULL, UAE_ACT_NONE);
+        h = uae_nn_dense_sets(t, h, pv[OUTW], NULL, UAE_ACT_NONE);
     }
     if (!h) return NULL;
     return uae_ad_reshape(t, h, 2, (int64_t[]){m->S, uae_ad_value(h)->shape[1]});
@@ -322,7 +339,7 @@ static uae_var *score_matrix(uae_mine *m, uae_tape *t, uae_var **pv, uae_var *fx
     pairs = uae_ad_add(t, pairs, uae_ad_reshape(t, fy, 4, (int64_t[]){S, 1, n, o}));
     /* relu(pairs) then the output layer: the SUM head on every pair */
     uae_var *h = uae_ad_unary(t, UAE_UNARY_RELU, 0, 0, uae_ad_reshape(t, pairs, 3, (int64_t[]){S, n * n, o}));
-    h = uae_nn_dense_sets(t, h, pv[m->slot[OUTW]], NULL, UAE_ACT_NONE);
+    h = uae_nn_dense_sets(t, h, pv[OUTW], NULL, UAE_ACT_NONE);
     return uae_ad_reshape(t, h, 3, (int64_t[]){S, n, n});
 }
 
@@ -371,12 +388,10 @@ typedef struct scores {
 } scores;
 
 /* all_pairs: marginal scores from every pair i != j (else from one fresh permutation). */
-static scores forward(uae_mine *m, uae_tape *t, uae_var **pv, uae_var *xs, uae_var *ys,
-                      bool all_pairs) {
+static scores forward(uae_mine *m, uae_tape *t, uae_var **pv, uae_var *xy, bool all_pairs) {
     scores r = {NULL, NULL, NULL};
-    uae_var *fx = branch(m, t, pv, XCW, xs);
-    uae_var *fy = branch(m, t, pv, YCW, ys);
-    if (!fx || !fy) return r;
+    uae_var *fx, *fy;
+    if (!branches(m, t, pv, xy, &fx, &fy)) return r;
     if (m->cfg.estimator == UAE_MINE_EST_INFONCE) {
         r.bound = infonce(m, t, score_matrix(m, t, pv, fx, fy));
         return r;
@@ -401,28 +416,50 @@ static scores forward(uae_mine *m, uae_tape *t, uae_var **pv, uae_var *xs, uae_v
     return r;
 }
 
-static uae_status check_samples(const uae_mine *m, const uae_tensor *v, const char *what) {
+/* sets = 1: x's or y's samples; 2: both, x's first (uae_mine_bound_xy). */
+static uae_status check_samples(const uae_mine *m, const uae_tensor *v, const char *what,
+                                int sets) {
     bool conv = m->cfg.net == UAE_MINE_NET_CONV;
-    bool ok = conv ? (v->ndim == 4 && v->shape[0] == m->S * m->n && v->shape[1] == m->C &&
+    bool ok = conv ? (v->ndim == 4 && v->shape[0] == sets * m->S * m->n && v->shape[1] == m->C &&
                       v->shape[2] == m->H && v->shape[3] == m->W)
-                   : (uae_tensor_numel(v) == m->S * m->n * m->C * m->H * m->W && v->ndim == 3 &&
-                      v->shape[0] == m->S && v->shape[1] == m->n);
+                   : (uae_tensor_numel(v) == sets * m->S * m->n * m->C * m->H * m->W &&
+                      v->ndim == 3 && v->shape[0] == sets * m->S && v->shape[1] == m->n);
     if (ok) return UAE_OK;
     char buf[64];
     return uae_fail(UAE_ERR_SHAPE, "mine: %s samples are %s, expected (%lld, %d, %d, %d) for the "
                     "conv net or (%lld, %lld, %d) for the dense net", what,
-                    uae_tensor_shape_str(v, buf, sizeof buf), (long long)(m->S * m->n), m->C, m->H,
-                    m->W, (long long)m->S, (long long)m->n, m->C * m->H * m->W);
+                    uae_tensor_shape_str(v, buf, sizeof buf), (long long)(sets * m->S * m->n),
+                    m->C, m->H, m->W, (long long)(sets * m->S), (long long)m->n,
+                    m->C * m->H * m->W);
+}
+
+/* The constant samples xs and ys as one variable, x's first: a view if ys follows xs in memory,
+ * else a concatenation (two copies). */
+static uae_var *stack_consts(uae_tape *t, const uae_tensor *xs, const uae_tensor *ys) {
+    if (xs->buf == ys->buf && xs->backend == ys->backend && uae_tensor_same_shape(xs, ys) &&
+        ys->offset == xs->offset + (size_t)uae_tensor_numel(xs)) {
+        uae_tensor both = *xs;
+        both.shape[0] *= 2;
+        return uae_ad_const(t, &both);
+    }
+    return uae_ad_concat(t, uae_ad_const(t, xs), uae_ad_const(t, ys));
+}
+
+uae_var *uae_mine_bound_xy(uae_mine *m, uae_tape *t, uae_var *xy, bool trainable) {
+    if (!xy || uae_tape_status(t) != UAE_OK) return NULL;
+    uae_status st = check_samples(m, uae_ad_value(xy), "x and y", 2);
+    uae_var *pv[SLOT_COUNT];
+    if (st == UAE_OK) st = leaves(m, t, trainable, pv);
+    if (st != UAE_OK) return uae_tape_fail(t, st);
+    return forward(m, t, pv, xy, m->cfg.all_pairs).bound;
 }
 
 uae_var *uae_mine_bound(uae_mine *m, uae_tape *t, uae_var *xs, uae_var *ys, bool trainable) {
     if (!xs || !ys || uae_tape_status(t) != UAE_OK) return NULL;
-    uae_status st = check_samples(m, uae_ad_value(xs), "x");
-    if (st == UAE_OK) st = check_samples(m, uae_ad_value(ys), "y");
-    uae_var *pv[SLOT_COUNT];
-    if (st == UAE_OK) st = uae_params_leaves(m->P, t, trainable, pv);
+    uae_status st = check_samples(m, uae_ad_value(xs), "x", 1);
+    if (st == UAE_OK) st = check_samples(m, uae_ad_value(ys), "y", 1);
     if (st != UAE_OK) return uae_tape_fail(t, st);
-    return forward(m, t, pv, xs, ys, m->cfg.all_pairs).bound;
+    return uae_mine_bound_xy(m, t, uae_ad_concat(t, xs, ys), trainable);
 }
 
 /* The EMA-corrected DV gradient (Belghazi et al. 2018, section 3.2). The gradient of
@@ -456,15 +493,15 @@ static uae_var *ema_surrogate(uae_mine *m, uae_tape *t, scores sc) {
 
 uae_status uae_mine_train_step(uae_mine *m, uae_tape *t, const uae_tensor *xs,
                                const uae_tensor *ys, float *bounds) {
-    UAE_TRY(check_samples(m, xs, "x"));
-    UAE_TRY(check_samples(m, ys, "y"));
+    UAE_TRY(check_samples(m, xs, "x", 1));
+    UAE_TRY(check_samples(m, ys, "y", 1));
     /* A training step records, whatever the caller's tape was doing; test_attack's
      * test_mine_learns checks that the steps raise the estimate. */
     uae_pass pass = uae_pass_begin(t, true);
     uae_var *pv[SLOT_COUNT];
-    uae_status st = uae_params_leaves(m->P, t, true, pv);
+    uae_status st = leaves(m, t, true, pv);
     if (st == UAE_OK) {
-        scores sc = forward(m, t, pv, uae_ad_const(t, xs), uae_ad_const(t, ys), m->cfg.all_pairs);
+        scores sc = forward(m, t, pv, stack_consts(t, xs, ys), m->cfg.all_pairs);
         uae_var *objective = sc.bound;
         bool dv = m->cfg.estimator == UAE_MINE_EST_DV;
         /* The JS bound's maximiser is also T* = log dP/dQ (f-GAN, Nowozin et al. 2016), where
@@ -475,8 +512,7 @@ uae_status uae_mine_train_step(uae_mine *m, uae_tape *t, const uae_tensor *xs,
             objective = ema_surrogate(m, t, sc);
         /* Adam minimises: descend on minus the sum of the S bounds (each estimator's weights
          * only see their own bound, so the sum trains them independently). */
-        uae_var *loss = uae_ad_affine(t, objective, -1.0f, 0.0f);
-        st = uae_ad_backward(t, loss);
+        st = uae_ad_backward_scaled(t, objective, -1.0f);
         if (st == UAE_OK && bounds) st = uae_tensor_read(uae_ad_value(sc.bound), bounds);
     }
     /* Step decay of the learning rate: lr * 0.5^(steps taken / half life); off if 0. */
@@ -498,16 +534,16 @@ uae_status uae_mine_train_step(uae_mine *m, uae_tape *t, const uae_tensor *xs,
 
 uae_status uae_mine_evaluate(uae_mine *m, uae_tape *t, const uae_tensor *xs, const uae_tensor *ys,
                              float *bounds) {
-    UAE_TRY(check_samples(m, xs, "x"));
-    UAE_TRY(check_samples(m, ys, "y"));
+    UAE_TRY(check_samples(m, xs, "x", 1));
+    UAE_TRY(check_samples(m, ys, "y", 1));
     if (m->cfg.estimator != UAE_MINE_EST_INFONCE && (m->n < 2 || m->n > 4096))
         return uae_fail(UAE_ERR_INVALID, "mine evaluate: needs 2 <= n <= 4096 samples, got %lld",
                         (long long)m->n);
     uae_pass pass = uae_pass_begin(t, false); /* no gradient wanted: nothing kept for backward */
     uae_var *pv[SLOT_COUNT];
-    uae_status st = uae_params_leaves(m->P, t, false, pv);
+    uae_status st = leaves(m, t, false, pv);
     if (st == UAE_OK) {
-        scores sc = forward(m, t, pv, uae_ad_const(t, xs), uae_ad_const(t, ys), true);
+        scores sc = forward(m, t, pv, stack_consts(t, xs, ys), true);
         st = uae_tape_status(t);
         if (st == UAE_OK) st = uae_tensor_read(uae_ad_value(sc.bound), bounds);
     }

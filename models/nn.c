@@ -20,7 +20,8 @@ typedef struct pentry {
     int ndim;
     int64_t shape[UAE_MAX_DIMS];
     uae_init init;
-    size_t offset;          /* into the flat tensors, in floats (16-float aligned) */
+    size_t offset;          /* into the flat tensors, in floats (16-float aligned, except after
+                             * uae_params_add_next: right after the previous one) */
     uae_tensor value, grad; /* views into the flat tensors */
 } pentry;
 
@@ -59,7 +60,10 @@ static int add_error(uae_params *p, uae_status st) {
     return -1;
 }
 
-int uae_params_add(uae_params *p, const char *name, int ndim, const int64_t *shape, uae_init init) {
+static int add_entry(uae_params *p, const char *name, int ndim, const int64_t *shape,
+                     uae_init init, bool next) {
+    if (next && p->n == 0)
+        return add_error(p, uae_fail(UAE_ERR_INVALID, "params: '%s' placed after no parameter", name));
     if (p->finalized)
         return add_error(p, uae_fail(UAE_ERR_INVALID, "params: '%s' added after finalize", name));
     if (strlen(name) >= NAME_CAP)
@@ -92,15 +96,57 @@ int uae_params_add(uae_params *p, const char *name, int ndim, const int64_t *sha
     }
     /* Sizes come from a configuration that may come from a file: checked, and bounded so that
      * every later byte count (4 per float, 4 tensors of the store) fits too. */
+    /* next: right after the previous parameter's last element, not at the aligned end */
+    int64_t start = (int64_t)p->total;
+    if (next) {
+        const pentry *prev = &p->items[p->n - 1];
+        start = (int64_t)prev->offset;
+        int64_t prev_numel = 1;
+        for (int d = 0; d < UAE_MAX_DIMS; d++) prev_numel *= prev->shape[d];
+        start += prev_numel;
+    }
     if (!uae_checked_add(numel, 15, &padded) ||
-        !uae_checked_add((int64_t)p->total, padded / 16 * 16, &total) || total > PARAMS_MAX_FLOATS)
+        !uae_checked_add(start, padded / 16 * 16, &total) || total > PARAMS_MAX_FLOATS)
         return add_error(p, uae_fail(UAE_ERR_NOMEM, "params: '%s' (%lld elements) takes the "
                                      "store above %lld floats", name, (long long)numel,
                                      (long long)PARAMS_MAX_FLOATS));
     e->init = init;
-    e->offset = p->total;
+    e->offset = (size_t)start;
     p->total = (size_t)total;
     return p->n++;
+}
+
+int uae_params_add(uae_params *p, const char *name, int ndim, const int64_t *shape, uae_init init) {
+    return add_entry(p, name, ndim, shape, init, false);
+}
+
+int uae_params_add_next(uae_params *p, const char *name, int ndim, const int64_t *shape,
+                        uae_init init) {
+    return add_entry(p, name, ndim, shape, init, true);
+}
+
+uae_status uae_params_span(const uae_params *p, int first, int count, uae_tensor *value,
+                           uae_tensor *grad) {
+    if (!p->finalized || first < 0 || count < 1 || first + count > p->n)
+        return uae_fail(UAE_ERR_INVALID, "params span: tensors %d .. %d of %d (finalized: %d)",
+                        first, first + count - 1, p->n, p->finalized);
+    const pentry *a = &p->items[first];
+    int64_t rows = 0;
+    for (int i = first; i < first + count; i++) {
+        const pentry *e = &p->items[i];
+        bool same = e->ndim == a->ndim;
+        for (int d = 1; d < UAE_MAX_DIMS && same; d++) same = e->shape[d] == a->shape[d];
+        size_t row_floats = (size_t)(uae_tensor_numel(&a->value) / a->shape[0]);
+        if (!same || e->offset != a->offset + (size_t)rows * row_floats)
+            return uae_fail(UAE_ERR_INVALID, "params span: '%s' does not follow '%s' directly "
+                            "with the same shape beyond the first dimension (declare it with "
+                            "uae_params_add_next)", e->name, p->items[i - (i > first)].name);
+        rows += e->shape[0];
+    }
+    *value = a->value;
+    *grad = a->grad;
+    value->shape[0] = grad->shape[0] = rows;
+    return UAE_OK;
 }
 
 /* Fan-in and fan-out of a weight for the Glorot/He initialisers (see uae_params_add). */

@@ -436,9 +436,83 @@ static int test_devices(bool small) {
     return test_exit();
 }
 
+/* ---- 4. host calls per attack iteration (OpenCL) ------------------------------------------------
+ * What a GPU pays for is the host's side: kernel launches (ours and CLBlast's calls) per MINE step
+ * and per attack iteration, which issue 18 wants independent of the batch and at most 40 per MINE
+ * step and 1 000 per iteration (conv-ae on 28x28 images, 20 MINE steps of width 32). Counts, not
+ * times: the same program gives the same counts on any run, so these are exact assertions. */
+
+/* launches + BLAS calls of one attack run of B images with `iters` iterations of `steps` MINE
+ * steps; *copies and *reads get the copies and blocking reads. */
+static uint64_t run_calls(uae_backend *be, uae_model *m, const float *x, int64_t B, int iters,
+                          int steps, uint64_t *copies, uint64_t *reads) {
+    uae_attack_config ac;
+    small_config(UAE_MODEL_AUTOENCODER, iters, &ac);
+    ac.mine_steps = steps;
+    int64_t D = 28 * 28;
+    float *xa = malloc((size_t)(B * D) * sizeof *xa);
+    uae_attack_result *res = malloc((size_t)B * sizeof *res);
+    uae_backend_counters_reset(be);
+    TRY(uae_attack_run(m, &ac, x, NULL, 0, B, xa, res));
+    uae_backend_counters n;
+    uae_backend_counters_get(be, &n);
+    free(xa);
+    free(res);
+    *copies = n.copies;
+    *reads = n.reads;
+    return n.launches + n.blas_calls;
+}
+
+static int test_calls(bool small) {
+    const int64_t Bs[] = {1, 4, 16};
+    int nb = small ? 2 : 3, tested = 0;
+    uint64_t step1 = 0; /* B = 1's */
+    float *x = images(16, 1, 28, 28, 9);
+    FOR_EACH_DEVICE(dev, TEST_OPENCL) {
+        uae_backend *be;
+        TRY(uae_backend_open(dev->spec, &be));
+        uae_model *m = tiny_model(be, "conv-ae", 1, 28, 28, 0);
+        for (int i = 0; i < nb; i++) {
+            int64_t B = Bs[i];
+            uint64_t c1, c2, c3, r1, r2, r3;
+            /* per MINE step: runs of 1 iteration with 4 and 2 steps; per iteration at 20 steps:
+             * runs of 2 and 1 iterations with 2 steps, plus 18 MINE steps */
+            uint64_t a = run_calls(be, m, x, B, 1, 2, &c1, &r1);
+            uint64_t b = run_calls(be, m, x, B, 1, 4, &c2, &r2);
+            uint64_t c = run_calls(be, m, x, B, 2, 2, &c3, &r3);
+            CHECK(b > a && (b - a) % 2 == 0, "B=%lld: %llu and %llu calls at 2 and 4 MINE steps",
+                  (long long)B, (unsigned long long)a, (unsigned long long)b);
+            uint64_t step = (b - a) / 2, iter = c - a + 18 * step;
+            printf("%s, conv-ae, B=%lld: %llu launches + BLAS calls per MINE step, %llu per "
+                   "iteration of 20 MINE steps, %llu copies and %llu blocking reads per iteration\n",
+                   dev->info.name, (long long)B, (unsigned long long)step,
+                   (unsigned long long)iter, (unsigned long long)(c3 - c1),
+                   (unsigned long long)(r3 - r1));
+            if (i == 0) step1 = step;
+            CHECK(step == step1, "B=%lld: %llu launches + BLAS calls per MINE step, %llu at B=1: "
+                  "something runs per image", (long long)B, (unsigned long long)step,
+                  (unsigned long long)step1);
+            CHECK(step <= 40, "B=%lld: %llu launches + BLAS calls per MINE step, want <= 40",
+                  (long long)B, (unsigned long long)step);
+            CHECK(iter <= 1000, "B=%lld: %llu launches + BLAS calls per iteration, want <= 1000",
+                  (long long)B, (unsigned long long)iter);
+            CHECK(r3 - r1 == 1, "B=%lld: %llu blocking reads per iteration, want 1", (long long)B,
+                  (unsigned long long)(r3 - r1));
+        }
+        uae_model_free(m);
+        uae_backend_free(be);
+        tested++;
+        break; /* the counts are the backend's, not the device's: one device is enough */
+    }
+    free(x);
+    if (tested == 0) test_skip("no OpenCL device");
+    return test_exit();
+}
+
 int main(int argc, char **argv) {
     bool small = test_small();
     if (argc > 1 && strcmp(argv[1], "--opencl") == 0) return test_devices(small);
+    if (argc > 1 && strcmp(argv[1], "--calls") == 0) return test_calls(small);
     test_dual_update();
     test_selection();
     uae_backend *be;

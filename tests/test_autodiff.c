@@ -84,6 +84,15 @@ static uae_var *b_clamp(uae_tape *t, uae_var **x, const uae_tensor *a) { (void)a
 static uae_var *b_softmax(uae_tape *t, uae_var **x, const uae_tensor *a) { (void)a; return uae_ad_softmax(t, x[0], false); }
 static uae_var *b_logsoftmax(uae_tape *t, uae_var **x, const uae_tensor *a) { (void)a; return uae_ad_softmax(t, x[0], true); }
 static uae_var *b_gather(uae_tape *t, uae_var **x, const uae_tensor *a) { return uae_ad_gather_rows(t, x[0], a); }
+static uae_var *b_concat(uae_tape *t, uae_var **x, const uae_tensor *a) { (void)a; return uae_ad_concat(t, x[0], x[1]); }
+/* tanh(x) (6, 3) split in three: part a takes two contributions (summed into the split's
+ * gradient), b one borrowed (copied there), c none (zeros there). */
+static uae_var *b_split(uae_tape *t, uae_var **x, const uae_tensor *aux) {
+    (void)aux;
+    uae_var *p[3];
+    if (uae_ad_split(t, uae_ad_unary(t, UAE_UNARY_TANH, 0, 0, x[0]), 3, p) != UAE_OK) return NULL;
+    return uae_ad_concat(t, uae_ad_add(t, p[0], p[1]), uae_ad_mul(t, p[0], p[0]));
+}
 static uae_var *b_mine_dv(uae_tape *t, uae_var **x, const uae_tensor *a) { (void)a; return uae_ad_mine_bound(t, UAE_MINE_DV, x[0], x[1]); }
 static uae_var *b_mine_js(uae_tape *t, uae_var **x, const uae_tensor *a) { (void)a; return uae_ad_mine_bound(t, UAE_MINE_JS, x[0], x[1]); }
 
@@ -167,6 +176,8 @@ static const gcase cases[] = {
     {"softmax", 1, {LEAF(S2(3, 6), -2, 2)}, b_softmax, 1e-2f, false, false},
     {"log-softmax", 1, {LEAF(S2(3, 6), -2, 2)}, b_logsoftmax, 1e-2f, false, false},
     {"gather rows", 1, {LEAF(S3(2, 5, 3), -1, 1)}, b_gather, 1e-2f, true, false},
+    {"concat", 2, {LEAF(S3(2, 3, 4), -1, 1), LEAF(S3(3, 3, 4), -1, 1)}, b_concat, 1e-2f, false, false},
+    {"split", 1, {LEAF(S2(6, 3), -2, 2)}, b_split, 1e-2f, false, false},
     {"mine DV", 2, {LEAF(S2(3, 7), -2, 2), LEAF(S2(3, 9), -2, 2)}, b_mine_dv, 1e-2f, false, false},
     {"mine JS", 2, {LEAF(S2(3, 7), -2, 2), LEAF(S2(3, 9), -2, 2)}, b_mine_js, 1e-2f, false, false},
     {"mlp composite", 3, {LEAF(S3(2, 3, 4), -1, 1), LEAF(S2(5, 4), -1, 1), LEAF(S1(5), -1, 1)}, b_mlp, 1e-2f, false, false},

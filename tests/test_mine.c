@@ -113,11 +113,39 @@ static void check_all_pairs(uae_backend *be, uae_mine_config mc, int64_t N, cons
     uae_mine_free(m);
 }
 
+/* uae_params_add_next puts a tensor right after the previous one (MINE's x and y tensors of a
+ * layer), so that uae_params_span sees them as one; tensors declared with uae_params_add are
+ * aligned (not adjacent after an odd size), and span refuses them. */
+static void test_params_span(uae_backend *be) {
+    uae_params *P;
+    TRY(uae_params_create(be, &P));
+    int a = uae_params_add(P, "a", 2, (int64_t[]){3, 5}, UAE_INIT_ZEROS);
+    int b = uae_params_add_next(P, "b", 2, (int64_t[]){2, 5}, UAE_INIT_ZEROS);
+    int c = uae_params_add(P, "c", 2, (int64_t[]){1, 5}, UAE_INIT_ZEROS);
+    TRY(uae_params_finalize(P, 0));
+    uae_tensor v, g;
+    TRY(uae_params_span(P, a, 2, &v, &g));
+    CHECK(v.shape[0] == 5 && v.shape[1] == 5 && g.shape[0] == 5 &&
+          v.offset == uae_params_value(P, a)->offset &&
+          uae_params_value(P, b)->offset == v.offset + 15, "span of a and b: (%lld, %lld) at %zu",
+          (long long)v.shape[0], (long long)v.shape[1], v.offset);
+    float h[25];
+    for (int i = 0; i < 25; i++) h[i] = (float)i;
+    TRY(uae_tensor_write(&v, h));
+    float hb[10];
+    TRY(uae_tensor_read(uae_params_value(P, b), hb));
+    CHECK(hb[0] == 15.0f && hb[9] == 24.0f, "b holds the span's last rows: %g .. %g", hb[0], hb[9]);
+    CHECK(uae_params_span(P, b, 2, &v, &g) == UAE_ERR_INVALID, "b and c are not adjacent");
+    (void)c;
+    uae_params_free(P);
+}
+
 int main(void) {
     bool small = test_small();
     if (getenv("UAE_TEST_SEED")) seed_shift = (uint64_t)atoi(getenv("UAE_TEST_SEED"));
     uae_backend *be;
     TRY(uae_backend_open("cpu", &be));
+    test_params_span(be);
 
     /* The estimator for the accuracy check. The official network (linear branches, ReLU after
      * their sum, out = 10) learns the Gaussian log-density ratio (a quadratic in 40 variables)

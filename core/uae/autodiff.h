@@ -98,6 +98,11 @@ const uae_tensor *uae_ad_grad(const uae_var *v);
  * element's upstream gradient is 1). Returns the tape's first error, if any. */
 uae_status uae_ad_backward(uae_tape *t, uae_var *loss);
 
+/* Runs backward from scale * sum(loss): every element's upstream gradient is `scale`. What
+ * backward from uae_ad_affine(t, loss, scale, 0) gives (its gradient is exactly scale), without the
+ * two ops (MINE descends on minus its bound: scale -1). */
+uae_status uae_ad_backward_scaled(uae_tape *t, uae_var *loss, float scale);
+
 /* ---- Differentiable ops (NULL if the tape is in an error state) --------------------------- */
 
 /* op(a) @ op(b) over the last two dimensions; leading dimensions are a batch (b may have a batch
@@ -133,6 +138,17 @@ uae_var *uae_ad_softmax(uae_tape *t, uae_var *x, bool log);
 
 /* A view with another shape (no copy). */
 uae_var *uae_ad_reshape(uae_tape *t, uae_var *x, int ndim, const int64_t *shape);
+
+/* Stacks a and b (same shape but the first dimension) along the first dimension: (a0 + b0, ...),
+ * a's rows first. Copies both (two copies); the gradients are views of the output's. */
+uae_var *uae_ad_concat(uae_tape *t, uae_var *a, uae_var *b);
+
+/* Splits x along its first dimension into `parts` equal views out[0 .. parts) (no copy): what one
+ * op computed for several independent sets at once (MINE's x and y branches), handed to code
+ * that treats them apart. x must have no other use on the tape. The parts' gradients are written
+ * into x's gradient where they can be (a part whose gradient is another variable's is copied
+ * there; a part that gets none, zeros), so the op that made x gets them as one tensor. */
+uae_status uae_ad_split(uae_tape *t, uae_var *x, int parts, uae_var **out);
 
 /* Row gather dst[b, i, :] = x[b, idx[b, i], :]; idx (B, m) is a constant whose entries must be
  * distinct within each b (a permutation, say), so that the backward scatter is exact. */

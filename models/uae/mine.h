@@ -4,7 +4,8 @@
  * network T: the joint pairs (x_k, y_k) against the marginal pairs (x_k, y_perm(k)), through the
  * Donsker-Varadhan bound  I >= mean_k T(x_k, y_k) - log mean_k exp T(x_k, y_perm(k)).  The attack
  * needs one estimate per attacked image, so this module holds S networks at once (per-estimator
- * weights: convolutions with wsets = S, uae_nn_dense_sets) and evaluates all S bounds in one pass.
+ * weights: convolutions with weight sets, uae_nn_dense_sets) and evaluates all S bounds in one pass;
+ * the x and y branches of all S networks are 2S weight sets of one set of ops.
  * It does not know where the samples come from (see uae/attack.h for how an image becomes samples).
  *
  *     uae_mine_config mc;
@@ -113,10 +114,16 @@ uae_status uae_mine_reset(uae_mine *m, uint64_t seed, uint64_t first_index);
  * status). */
 uae_var *uae_mine_bound(uae_mine *m, uae_tape *t, uae_var *xs, uae_var *ys, bool trainable);
 
+/* uae_mine_bound on xy, x's samples then y's stacked along the first dimension ((2 S n, C, H, W)
+ * for the conv net, (2 S, n, C H W) for the dense net): what the estimators compute anyway (one
+ * set of ops serves the x and the y branch), so the samples are not copied together first. */
+uae_var *uae_mine_bound_xy(uae_mine *m, uae_tape *t, uae_var *xy, bool trainable);
+
 /* One Adam step of every estimator, maximising its bound on the constant samples xs, ys (with
  * the EMA-corrected gradient if cfg.ema). bounds (S floats, host) receives the bounds before the
  * step, or NULL. The step is a pass on t (uae_pass_begin): the tape is reset, its arena rewound
- * to where it was on entry and its recording flag left as it was. */
+ * to where it was on entry and its recording flag left as it was. When ys follows xs in memory (one
+ * tensor's two halves), they are used in place; else they are copied together first. */
 uae_status uae_mine_train_step(uae_mine *m, uae_tape *t, const uae_tensor *xs,
                                const uae_tensor *ys, float *bounds);
 

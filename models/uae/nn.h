@@ -50,6 +50,19 @@ void uae_params_free(uae_params *p); /* NULL is a no-op */
  * (out, in, kh, kw) weight fan_in = in*kh*kw, fan_out = out*kh*kw; 3-D (sets, out, in) per set. */
 int uae_params_add(uae_params *p, const char *name, int ndim, const int64_t *shape, uae_init init);
 
+/* As uae_params_add, but stored right after the previous parameter (no alignment padding between
+ * them), so that parameters of the same shape beyond the first dimension can be seen as one tensor
+ * (uae_params_span): MINE's x and y branches, computed by one set of ops. */
+int uae_params_add_next(uae_params *p, const char *name, int ndim, const int64_t *shape,
+                        uae_init init);
+
+/* Views of the values and gradients of parameters first .. first + count - 1 as one tensor each,
+ * stacked along the first dimension; they must have been declared one after another with
+ * uae_params_add_next and have the same shape beyond the first dimension (else UAE_ERR_INVALID).
+ * Only after finalize. Not owned. */
+uae_status uae_params_span(const uae_params *p, int first, int count, uae_tensor *value,
+                           uae_tensor *grad);
+
 /* Allocates values, gradients and two optimizer-state tensors (all zero but the values) and
  * initialises the values from (seed, stream = parameter index). */
 uae_status uae_params_finalize(uae_params *p, uint64_t seed);
