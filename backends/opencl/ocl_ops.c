@@ -213,7 +213,11 @@ static conv_geom conv_geometry(const ocl_ctx *c, const uae_op *op, const uae_ten
         (size_t)g.p * g.q * (size_t)(g.ch * g.r * g.s > g.k ? g.ch * g.r * g.s : g.k);
     size_t fit = c->tune.scratch_floats / per_image;
     g.chunk = fit < 1 ? 1 : (fit > (size_t)g.ng ? g.ng : (int)fit);
-    size_t sets = g.chunk == g.ng ? fit / (size_t)g.ng : 1;
+    /* Whole sets go through a scratch of up to set_scratch_floats together: each set is its own
+     * product of the strided-batched GEMM, so how many share a chunk changes no sum, only the
+     * number of launches (three per chunk). The images of one set are chunked by the tuned size
+     * alone, since that decides the GEMM's shape and with it the order of its sums. */
+    size_t sets = g.chunk == g.ng ? c->set_scratch_floats / per_image / (size_t)g.ng : 1;
     g.sets = sets < 1 ? 1 : (sets > (size_t)g.g ? g.g : (int)sets);
     return g;
 }

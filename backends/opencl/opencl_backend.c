@@ -427,6 +427,12 @@ static uae_status open_device(ocl_ctx *c) {
             c->tune = tuning_table[i].tune;
             break;
         }
+    /* Whole weight sets may share a scratch this large (a sixteenth of the device's memory, within
+     * one allocation): MINE's 2S sets at large B in one chunk (ocl_ops.c, conv_geometry). */
+    uint64_t set_bytes = c->info.global_mem_bytes / 16;
+    if (set_bytes > c->max_alloc) set_bytes = c->max_alloc;
+    c->set_scratch_floats = (size_t)(set_bytes / sizeof(float));
+    if (c->set_scratch_floats < c->tune.scratch_floats) c->set_scratch_floats = c->tune.scratch_floats;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)c->platform, 0};
     c->context = clCreateContext(props, 1, &c->device, NULL, NULL, &err);
     if (err != CL_SUCCESS) return uae_ocl_fail(err, "clCreateContext", "%s", c->info.name);

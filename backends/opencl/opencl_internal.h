@@ -89,6 +89,9 @@ typedef struct ocl_ctx {
     cl_ulong max_alloc;            /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
     uae_device_info info;
     ocl_tuning tune;
+    size_t set_scratch_floats;     /* conv2d scratch for whole weight sets (conv_geometry): the
+                                    * larger of tune.scratch_floats and min(max alloc, global
+                                    * memory / 16) */
     ocl_cache_result cache;
     bool gemm_builtin;             /* GEMM by our own kernel: CLBlast failed here, or asked for */
     cl_mem scratch[2];             /* grow-only scratch buffers for conv2d (owned) */
