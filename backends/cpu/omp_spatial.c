@@ -263,7 +263,10 @@ static uae_status direct_bwd_weight_task(const void *vctx, int64_t task, float *
             memset(row, 0, (size_t)len * sizeof(float));
             for (int64_t p = 0; p < d->p; p++)
                 memcpy(row + p * wp, dyn + (k * d->p + p) * d->q, (size_t)d->q * sizeof(float));
-            c->cpu->k->conv_dots(row, len, xp, c->off, d->crs, n != first, dw + k * d->crs);
+        }
+        /* All K rows at once: the kernel reuses each load of xp for several filters. */
+        c->cpu->k->conv_dots(dyp, d->k, len, xp, c->off, d->crs, n != first, dw);
+        for (int64_t k = 0; k < d->k; k++) {
             float sum = n == first ? 0.0f : db[k];
             for (int64_t i = 0; i < d->pq; i++) sum += dyn[k * d->pq + i];
             db[k] = sum;

@@ -195,8 +195,8 @@ static void conv_correlate_avx2(const float *xp, int64_t wp, int64_t nout, const
     }
 }
 
-static void conv_dots_avx2(const float *d, int64_t len, const float *xp, const int64_t *off,
-                           int64_t ntaps, bool accumulate, float *out) {
+static void dots_row_avx2(const float *d, int64_t len, const float *xp, const int64_t *off,
+                          int64_t ntaps, bool accumulate, float *out) {
     for (int64_t t = 0; t < ntaps; t++) {
         const float *x = xp + off[t];
         /* Four independent chains hide the latency of the multiply-adds. */
@@ -214,6 +214,13 @@ static void conv_dots_avx2(const float *d, int64_t len, const float *xp, const i
                     ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         out[t] = accumulate ? out[t] + sum : sum;
     }
+}
+
+/* One row of d at a time: with 16 registers, four chains per dot leave no room for more rows. */
+static void conv_dots_avx2(const float *d, int64_t nd, int64_t len, const float *xp,
+                           const int64_t *off, int64_t ntaps, bool accumulate, float *out) {
+    for (int64_t i = 0; i < nd; i++)
+        dots_row_avx2(d + i * len, len, xp, off, ntaps, accumulate, out + i * ntaps);
 }
 
 /* Blocks as generic.c's (tuned for Zen 3; on Zen 4, with 1 MiB of L2, they stay in cache). */
