@@ -81,6 +81,9 @@ typedef struct uae_cpu_kernels {
      * length wp) with wt (nout, ntaps) at tap offsets off; and, for nd rows of d (nd, len),
      * out[i][t] (+)= dot(d[i], xp + off[t]) over len (a multiple of 32), out (nd, ntaps). Each
      * output's sum has a fixed order, whatever rows and taps a kernel computes together. */
+    /* Stride-1 convolutions with at most this many filters run direct (conv_correlate,
+     * conv_dots), others as im2col + GEMM (omp_spatial.c). */
+    int conv_direct_max_k;
     void (*conv_correlate)(const float *xp, int64_t wp, int64_t nout, const float *wt,
                            int64_t ntaps, const int64_t *off, const float *bias, float beta,
                            float *y, int64_t P, int64_t Q);

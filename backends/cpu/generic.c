@@ -82,6 +82,7 @@ const uae_cpu_kernels uae_cpu_kernels_generic = {
     .mr = MR, .nr = NR, .kc = 256, .mc = 144, .nc = 4080, /* mc, nc: multiples of 4 and 8 */
     .gemm_ukernel = ukernel_c,
     .gemm_pack_b = pack_b_c,
+    .conv_direct_max_k = 8,
     .conv_correlate = direct_correlate_c,
     .conv_dots = direct_dots_c,
     .rng_normal = loops_rng_normal,

@@ -231,6 +231,7 @@ const uae_cpu_kernels uae_cpu_kernels_avx2 = {
     .gemm_ukernel_stream = ukernel_stream_avx2,
     .gemm_dot = gemm_dot_avx2,
     .gemm_pack_b = pack_b_avx2,
+    .conv_direct_max_k = 8,
     .conv_correlate = conv_correlate_avx2,
     .conv_dots = conv_dots_avx2,
     .rng_normal = loops_rng_normal,

@@ -285,6 +285,7 @@ const uae_cpu_kernels uae_cpu_kernels_avx512 = {
     .gemm_ukernel_stream = ukernel_stream_avx512,
     .gemm_dot = gemm_dot_avx512,
     .gemm_pack_b = pack_b_avx512,
+    .conv_direct_max_k = 16,
     .conv_correlate = conv_correlate_avx512,
     .conv_dots = conv_dots_avx512,
     .rng_normal = loops_rng_normal,
