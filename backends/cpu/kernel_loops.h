@@ -39,6 +39,27 @@ static inline void uae_direct_store_chunk(const float *acc, int64_t o0, int64_t 
     }
 }
 
+/* One tile of a direct correlation: filters [0, kb) of conv_correlate's job (cpu_ctx.h), the
+ * weights wt and bias and output y starting at the tile's first filter. */
+typedef void (*loops_correlate_tile_fn)(int kb, const float *xp, int64_t wp, const float *wt,
+                                        int64_t ntaps, const int64_t *off, const float *bias,
+                                        float beta, float *y, int64_t P, int64_t Q);
+
+/* conv_correlate's job as tiles of kb filters, then the rest one by one. With an always-inline
+ * tile and constant kb, GCC inlines both calls with kb known. */
+LOOPS_INLINE void loops_correlate_tiles(loops_correlate_tile_fn tile, int kb, const float *xp,
+                                        int64_t wp, int64_t nout, const float *wt, int64_t ntaps,
+                                        const int64_t *off, const float *bias, float beta,
+                                        float *y, int64_t P, int64_t Q) {
+    for (int64_t k = 0; k < nout; k += nout - k >= kb ? kb : 1) {
+        const float *bk = bias ? bias + k : NULL;
+        if (nout - k >= kb)
+            tile(kb, xp, wp, wt + k * ntaps, ntaps, off, bk, beta, y + k * P * Q, P, Q);
+        else
+            tile(1, xp, wp, wt + k * ntaps, ntaps, off, bk, beta, y + k * P * Q, P, Q);
+    }
+}
+
 /* NORMAL elements [i0, i1): y[i] = uae_philox_normal(.., counter + i, ..); about 100 cycles per
  * element in scalar code (Philox's 10 rounds, log, sqrt, cos). */
 static void loops_rng_normal(float *restrict y, int64_t i0, int64_t i1, const uae_rng_params *p) {

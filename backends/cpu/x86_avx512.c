@@ -201,15 +201,9 @@ correlate_tile_avx512(int kb, const float *xp, int64_t wp, const float *wt, int6
 }
 
 static void conv_correlate_avx512(const float *xp, int64_t wp, int64_t nout, const float *wt,
-                                  int64_t ntaps, const int64_t *off, const float *bias, float beta,
-                                  float *y, int64_t P, int64_t Q) {
-    int64_t k = 0;
-    for (; k + 4 <= nout; k += 4)
-        correlate_tile_avx512(4, xp, wp, wt + k * ntaps, ntaps, off, bias ? bias + k : NULL, beta,
-                              y + k * P * Q, P, Q);
-    for (; k < nout; k++)
-        correlate_tile_avx512(1, xp, wp, wt + k * ntaps, ntaps, off, bias ? bias + k : NULL, beta,
-                              y + k * P * Q, P, Q);
+                                int64_t ntaps, const int64_t *off, const float *bias, float beta,
+                                float *y, int64_t P, int64_t Q) {
+    loops_correlate_tiles(correlate_tile_avx512, 4, xp, wp, nout, wt, ntaps, off, bias, beta, y, P, Q);
 }
 
 /* out[i][t] (+)= dot(d[i], xp + off[t]) over len (a multiple of 32): two chains of 16 lanes per
