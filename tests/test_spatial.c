@@ -371,9 +371,12 @@ static void test_conv(void) {
         {35, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1},    /* more images than weight-gradient parts */
         {2, 1, 28, 28, 16, 5, 5, 1, 1, 2, 2, 1},  /* the conv autoencoder's first layer */
         {2, 3, 3, 3, 2, 3, 3, 1, 1, 0, 0, 2},     /* filter = image: a single output pixel */
-        /* Up to 4 filters with stride 1 run as direct correlations; these run as GEMMs: */
-        {4, 3, 6, 5, 7, 1, 1, 1, 1, 0, 0, 2},     /* 1x1 pointwise GEMM, 2 weight sets */
+        /* Stride 1 with up to conv_direct_max_k filters (8; AVX-512: 16) runs as a direct
+         * correlation; more filters, or padding >= the filter, as im2col + GEMM: */
+        {4, 3, 6, 5, 7, 1, 1, 1, 1, 0, 0, 2},     /* 1x1 pointwise, 2 weight sets */
         {2, 32, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1},    /* C*R*S = 288 > KC */
+        {2, 32, 6, 6, 17, 3, 3, 1, 1, 1, 1, 1},   /* the same with 17 filters: GEMM on every path */
+        {3, 8, 14, 14, 13, 5, 5, 1, 1, 2, 2, 1},  /* 13 filters: AVX-512 direct, 4 + 4 + 4 + 1 */
         {35, 2, 5, 5, 6, 3, 3, 1, 1, 1, 1, 1},    /* more images than weight-gradient parts */
         {2, 2, 4, 4, 2, 2, 2, 1, 1, 2, 2, 1},     /* padding >= filter size: not direct */
         /* ... and these directly: */

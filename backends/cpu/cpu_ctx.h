@@ -78,13 +78,17 @@ typedef struct uae_cpu_kernels {
     void (*gemm_pack_b)(const uae_sgemm_args *g, int64_t p0, int64_t kc, int64_t j0, int nr_,
                         float *restrict dst);
     /* Direct convolution (omp_spatial.c): y (nout, P, Q) = [beta*y +] bias + correlation of xp (row
-     * length wp) with wt (nout, ntaps) at tap offsets off; and out[t] (+)= dot(d, xp + off[t]) over
-     * len (a multiple of 32). */
+     * length wp) with wt (nout, ntaps) at tap offsets off; and, for nd rows of d (nd, len),
+     * out[i][t] (+)= dot(d[i], xp + off[t]) over len (a multiple of 32), out (nd, ntaps). Each
+     * output's sum has a fixed order, whatever rows and taps a kernel computes together. */
+    /* Stride-1 convolutions with at most this many filters run direct (conv_correlate,
+     * conv_dots), others as im2col + GEMM (omp_spatial.c). */
+    int conv_direct_max_k;
     void (*conv_correlate)(const float *xp, int64_t wp, int64_t nout, const float *wt,
                            int64_t ntaps, const int64_t *off, const float *bias, float beta,
                            float *y, int64_t P, int64_t Q);
-    void (*conv_dots)(const float *d, int64_t len, const float *xp, const int64_t *off,
-                      int64_t ntaps, bool accumulate, float *out);
+    void (*conv_dots)(const float *d, int64_t nd, int64_t len, const float *xp,
+                      const int64_t *off, int64_t ntaps, bool accumulate, float *out);
     /* Elementwise: y[i] = normal (Philox) for i in [i0, i1); one optimizer update of n
      * parameters (s1/s2 NULL when the optimizer has no such state); one attack step of n
      * elements with the learning rate lr (xadv may be NULL). */

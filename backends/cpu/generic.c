@@ -53,10 +53,9 @@ static void direct_correlate_c(const float *xp, int64_t wp, int64_t nout, const 
         }
 }
 
-/* out[t] (+)= sum over o < len of d[o] * xp[off[t] + o], len a multiple of 32, in interleaved
- * partial sums added in a fixed order. */
-static void direct_dots_c(const float *d, int64_t len, const float *xp, const int64_t *off,
-                          int64_t ntaps, bool accumulate, float *out) {
+/* One row of direct_dots_c. */
+static void direct_dots_row_c(const float *d, int64_t len, const float *xp, const int64_t *off,
+                              int64_t ntaps, bool accumulate, float *out) {
     for (int64_t t = 0; t < ntaps; t++) {
         const float *x = xp + off[t];
         float acc[8] = {0};
@@ -68,6 +67,14 @@ static void direct_dots_c(const float *d, int64_t len, const float *xp, const in
     }
 }
 
+/* out[i][t] (+)= sum over o < len of d[i][o] * xp[off[t] + o], len a multiple of 32, in
+ * interleaved partial sums added in a fixed order. */
+static void direct_dots_c(const float *d, int64_t nd, int64_t len, const float *xp,
+                          const int64_t *off, int64_t ntaps, bool accumulate, float *out) {
+    for (int64_t i = 0; i < nd; i++)
+        direct_dots_row_c(d + i * len, len, xp, off, ntaps, accumulate, out + i * ntaps);
+}
+
 /* Cache blocks as the AVX2 path's (tuned for Zen 3, as BLIS's zen3 configuration): an A block
  * MC*KC*4 = 144 KiB (under a third of a 512 KiB L2), a B block KC*NC*4 = 4 MiB (in L3). */
 const uae_cpu_kernels uae_cpu_kernels_generic = {
@@ -75,6 +82,7 @@ const uae_cpu_kernels uae_cpu_kernels_generic = {
     .mr = MR, .nr = NR, .kc = 256, .mc = 144, .nc = 4080, /* mc, nc: multiples of 4 and 8 */
     .gemm_ukernel = ukernel_c,
     .gemm_pack_b = pack_b_c,
+    .conv_direct_max_k = 8,
     .conv_correlate = direct_correlate_c,
     .conv_dots = direct_dots_c,
     .rng_normal = loops_rng_normal,

@@ -14,15 +14,49 @@
 #define LOOPS_INLINE static inline __attribute__((always_inline))
 
 /* Writes one chunk of flat outputs acc[i] = out[o0 + i] to yk (P, Q): drops o >= len and the
- * columns q >= Q, adds the bias, and accumulates with beta (beta == 0: yk is not read). */
+ * columns q >= Q, adds the bias, and accumulates with beta (beta == 0: yk is not read). Row by
+ * row (one division per chunk, not per element: with few taps, as conv-ae's last layer's input
+ * gradient has, a division per output cost more than the output's multiply-adds). */
 static inline void uae_direct_store_chunk(const float *acc, int64_t o0, int64_t len, int64_t wp,
                                           int64_t Q, const float *bias_k, float beta, float *yk) {
-    for (int i = 0; i < UAE_DIRECT_CHUNK && o0 + i < len; i++) {
-        int64_t p = (o0 + i) / wp, q = (o0 + i) % wp;
-        if (q >= Q) continue;
-        float v = bias_k ? acc[i] + *bias_k : acc[i];
-        float *out = yk + p * Q + q;
-        *out = beta == 0.0f ? v : v + beta * *out;
+    int64_t end = o0 + UAE_DIRECT_CHUNK < len ? o0 + UAE_DIRECT_CHUNK : len;
+    int64_t p = o0 / wp, q = o0 % wp;
+    const float b = bias_k ? *bias_k : 0.0f;
+    for (int64_t o = o0; o < end; p++, q = 0) {
+        int64_t n = end - o < wp - q ? end - o : wp - q; /* flat outputs in row p */
+        int64_t qe = q + n < Q ? q + n : Q;
+        const float *a = acc + (o - o0) - q;
+        float *out = yk + p * Q;
+        if (bias_k && beta != 0.0f)
+            for (int64_t j = q; j < qe; j++) out[j] = (a[j] + b) + beta * out[j];
+        else if (bias_k)
+            for (int64_t j = q; j < qe; j++) out[j] = a[j] + b;
+        else if (beta != 0.0f)
+            for (int64_t j = q; j < qe; j++) out[j] = a[j] + beta * out[j];
+        else
+            for (int64_t j = q; j < qe; j++) out[j] = a[j];
+        o += n;
+    }
+}
+
+/* One tile of a direct correlation: filters [0, kb) of conv_correlate's job (cpu_ctx.h), the
+ * weights wt and bias and output y starting at the tile's first filter. */
+typedef void (*loops_correlate_tile_fn)(int kb, const float *xp, int64_t wp, const float *wt,
+                                        int64_t ntaps, const int64_t *off, const float *bias,
+                                        float beta, float *y, int64_t P, int64_t Q);
+
+/* conv_correlate's job as tiles of kb filters, then the rest one by one. With an always-inline
+ * tile and constant kb, GCC inlines both calls with kb known. */
+LOOPS_INLINE void loops_correlate_tiles(loops_correlate_tile_fn tile, int kb, const float *xp,
+                                        int64_t wp, int64_t nout, const float *wt, int64_t ntaps,
+                                        const int64_t *off, const float *bias, float beta,
+                                        float *y, int64_t P, int64_t Q) {
+    for (int64_t k = 0; k < nout; k += nout - k >= kb ? kb : 1) {
+        const float *bk = bias ? bias + k : NULL;
+        if (nout - k >= kb)
+            tile(kb, xp, wp, wt + k * ntaps, ntaps, off, bk, beta, y + k * P * Q, P, Q);
+        else
+            tile(1, xp, wp, wt + k * ntaps, ntaps, off, bk, beta, y + k * P * Q, P, Q);
     }
 }
 

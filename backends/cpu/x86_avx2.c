@@ -156,47 +156,59 @@ static void gemm_dot_avx2(const uae_sgemm_args *g) {
 }
 
 /* The direct convolution (the plain C loops of generic.c; gcc does not keep their accumulators
- * in registers). */
-static void conv_correlate_avx2(const float *xp, int64_t wp, int64_t nout, const float *wt,
-                                int64_t ntaps, const int64_t *off, const float *bias, float beta,
-                                float *y, int64_t P, int64_t Q) {
-    _Static_assert(UAE_DIRECT_CHUNK == 64, "the AVX2 loop keeps 8 vectors of 8 outputs");
+ * in registers). Each output is one FMA chain over the taps in order. A tile computes KB (up to
+ * 3) output channels x 32 flat outputs (4 ymm each: 12 accumulators of the 16 registers), so
+ * every load of the input feeds KB multiply-adds; a chunk of 64 outputs is two such halves. One
+ * channel alone (KB = 1) takes the whole chunk in one pass (8 accumulators). */
+static inline __attribute__((always_inline)) void
+correlate_tile_avx2(int kb, const float *xp, int64_t wp, const float *wt, int64_t ntaps,
+                    const int64_t *off, const float *bias, float beta, float *y, int64_t P,
+                    int64_t Q) {
+    _Static_assert(UAE_DIRECT_CHUNK == 64, "the AVX2 loop computes chunks as 2 x 4 vectors of 8");
+    enum { KB_MAX = 3 };
+    const int nv = kb == 1 ? 8 : 4; /* vectors per pass */
     int64_t len = (P - 1) * wp + Q;
-    for (int64_t k = 0; k < nout; k++) {
-        const float *wk = wt + k * ntaps;
-        float *yk = y + k * P * Q;
-        for (int64_t o0 = 0; o0 < len; o0 += UAE_DIRECT_CHUNK) {
-            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps();
-            __m256 a3 = _mm256_setzero_ps(), a4 = _mm256_setzero_ps(), a5 = _mm256_setzero_ps();
-            __m256 a6 = _mm256_setzero_ps(), a7 = _mm256_setzero_ps();
+    for (int64_t o0 = 0; o0 < len; o0 += UAE_DIRECT_CHUNK) {
+        float acc[KB_MAX][UAE_DIRECT_CHUNK];
+        for (int h = 0; h < 8 / nv; h++) {
+            /* Indexed by constants only once unrolled: GCC keeps them in registers. */
+            __m256 a[KB_MAX][8];
+#pragma GCC unroll 3
+            for (int i = 0; i < kb; i++)
+#pragma GCC unroll 8
+                for (int j = 0; j < nv; j++) a[i][j] = _mm256_setzero_ps();
             for (int64_t t = 0; t < ntaps; t++) {
-                const float *src = xp + off[t] + o0;
-                __m256 wv = _mm256_broadcast_ss(wk + t);
-                a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 0), a0);
-                a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 8), a1);
-                a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 16), a2);
-                a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 24), a3);
-                a4 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 32), a4);
-                a5 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 40), a5);
-                a6 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 48), a6);
-                a7 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(src + 56), a7);
+                const float *src = xp + off[t] + o0 + 8 * nv * h;
+                __m256 w[KB_MAX];
+#pragma GCC unroll 3
+                for (int i = 0; i < kb; i++) w[i] = _mm256_broadcast_ss(wt + i * ntaps + t);
+#pragma GCC unroll 8
+                for (int j = 0; j < nv; j++) {
+                    __m256 v = _mm256_loadu_ps(src + 8 * j);
+#pragma GCC unroll 3
+                    for (int i = 0; i < kb; i++) a[i][j] = _mm256_fmadd_ps(w[i], v, a[i][j]);
+                }
             }
-            float acc[UAE_DIRECT_CHUNK];
-            _mm256_storeu_ps(acc + 0, a0);
-            _mm256_storeu_ps(acc + 8, a1);
-            _mm256_storeu_ps(acc + 16, a2);
-            _mm256_storeu_ps(acc + 24, a3);
-            _mm256_storeu_ps(acc + 32, a4);
-            _mm256_storeu_ps(acc + 40, a5);
-            _mm256_storeu_ps(acc + 48, a6);
-            _mm256_storeu_ps(acc + 56, a7);
-            uae_direct_store_chunk(acc, o0, len, wp, Q, bias ? bias + k : NULL, beta, yk);
+#pragma GCC unroll 3
+            for (int i = 0; i < kb; i++)
+#pragma GCC unroll 8
+                for (int j = 0; j < nv; j++) _mm256_storeu_ps(acc[i] + 8 * nv * h + 8 * j, a[i][j]);
         }
+#pragma GCC unroll 3
+        for (int i = 0; i < kb; i++)
+            uae_direct_store_chunk(acc[i], o0, len, wp, Q, bias ? bias + i : NULL, beta,
+                                   y + i * P * Q);
     }
 }
 
-static void conv_dots_avx2(const float *d, int64_t len, const float *xp, const int64_t *off,
-                           int64_t ntaps, bool accumulate, float *out) {
+static void conv_correlate_avx2(const float *xp, int64_t wp, int64_t nout, const float *wt,
+                                int64_t ntaps, const int64_t *off, const float *bias, float beta,
+                                float *y, int64_t P, int64_t Q) {
+    loops_correlate_tiles(correlate_tile_avx2, 3, xp, wp, nout, wt, ntaps, off, bias, beta, y, P, Q);
+}
+
+static void dots_row_avx2(const float *d, int64_t len, const float *xp, const int64_t *off,
+                          int64_t ntaps, bool accumulate, float *out) {
     for (int64_t t = 0; t < ntaps; t++) {
         const float *x = xp + off[t];
         /* Four independent chains hide the latency of the multiply-adds. */
@@ -216,6 +228,13 @@ static void conv_dots_avx2(const float *d, int64_t len, const float *xp, const i
     }
 }
 
+/* One row of d at a time: with 16 registers, four chains per dot leave no room for more rows. */
+static void conv_dots_avx2(const float *d, int64_t nd, int64_t len, const float *xp,
+                           const int64_t *off, int64_t ntaps, bool accumulate, float *out) {
+    for (int64_t i = 0; i < nd; i++)
+        dots_row_avx2(d + i * len, len, xp, off, ntaps, accumulate, out + i * ntaps);
+}
+
 /* Blocks as generic.c's (tuned for Zen 3; on Zen 4, with 1 MiB of L2, they stay in cache). */
 const uae_cpu_kernels uae_cpu_kernels_avx2 = {
     .isa = UAE_CPU_ISA_AVX2,
@@ -224,6 +243,7 @@ const uae_cpu_kernels uae_cpu_kernels_avx2 = {
     .gemm_ukernel_stream = ukernel_stream_avx2,
     .gemm_dot = gemm_dot_avx2,
     .gemm_pack_b = pack_b_avx2,
+    .conv_direct_max_k = 8,
     .conv_correlate = conv_correlate_avx2,
     .conv_dots = conv_dots_avx2,
     .rng_normal = loops_rng_normal,

@@ -156,52 +156,117 @@ static void gemm_dot_avx512(const uae_sgemm_args *g) {
         }
 }
 
-/* The direct convolution (omp_spatial.c; plain C definitions in generic.c): a chunk of 64 flat
- * outputs is 4 zmm accumulators, one FMA chain per output over the taps in order, as the AVX2
- * loop's 8 ymm (the same bits). */
-static void conv_correlate_avx512(const float *xp, int64_t wp, int64_t nout, const float *wt,
-                                  int64_t ntaps, const int64_t *off, const float *bias, float beta,
-                                  float *y, int64_t P, int64_t Q) {
+/* The direct convolution (omp_spatial.c; plain C definitions in generic.c). Each output is one
+ * FMA chain over the taps in order, as the AVX2 loop's (the same bits); a tile computes KB output
+ * channels x a chunk of 64 flat outputs (4 zmm each) together, so that every load of the input
+ * feeds KB multiply-adds: 4 loads and 4 weight broadcasts per 16 FMAs for KB = 4, where one
+ * channel at a time needed 4 loads and a broadcast per 4 FMAs (the loads, half of them split
+ * across cache lines, were the bound). */
+static inline __attribute__((always_inline)) void
+correlate_tile_avx512(int kb, const float *xp, int64_t wp, const float *wt, int64_t ntaps,
+                      const int64_t *off, const float *bias, float beta, float *y, int64_t P,
+                      int64_t Q) {
     _Static_assert(UAE_DIRECT_CHUNK == 64, "the AVX-512 loop keeps 4 vectors of 16 outputs");
+    enum { KB_MAX = 4 };
     int64_t len = (P - 1) * wp + Q;
-    for (int64_t k = 0; k < nout; k++) {
-        const float *wk = wt + k * ntaps;
-        float *yk = y + k * P * Q;
-        for (int64_t o0 = 0; o0 < len; o0 += UAE_DIRECT_CHUNK) {
-            __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-            __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-            for (int64_t t = 0; t < ntaps; t++) {
-                const float *src = xp + off[t] + o0;
-                __m512 wv = _mm512_set1_ps(wk[t]);
-                a0 = _mm512_fmadd_ps(wv, _mm512_loadu_ps(src + 0), a0);
-                a1 = _mm512_fmadd_ps(wv, _mm512_loadu_ps(src + 16), a1);
-                a2 = _mm512_fmadd_ps(wv, _mm512_loadu_ps(src + 32), a2);
-                a3 = _mm512_fmadd_ps(wv, _mm512_loadu_ps(src + 48), a3);
+    for (int64_t o0 = 0; o0 < len; o0 += UAE_DIRECT_CHUNK) {
+        /* Indexed by constants only once unrolled: GCC keeps them in registers. */
+        __m512 a[KB_MAX][4];
+#pragma GCC unroll 4
+        for (int i = 0; i < kb; i++)
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) a[i][j] = _mm512_setzero_ps();
+        for (int64_t t = 0; t < ntaps; t++) {
+            const float *src = xp + off[t] + o0;
+            __m512 v0 = _mm512_loadu_ps(src + 0), v1 = _mm512_loadu_ps(src + 16);
+            __m512 v2 = _mm512_loadu_ps(src + 32), v3 = _mm512_loadu_ps(src + 48);
+#pragma GCC unroll 4
+            for (int i = 0; i < kb; i++) {
+                __m512 wv = _mm512_set1_ps(wt[i * ntaps + t]);
+                a[i][0] = _mm512_fmadd_ps(wv, v0, a[i][0]);
+                a[i][1] = _mm512_fmadd_ps(wv, v1, a[i][1]);
+                a[i][2] = _mm512_fmadd_ps(wv, v2, a[i][2]);
+                a[i][3] = _mm512_fmadd_ps(wv, v3, a[i][3]);
             }
+        }
+#pragma GCC unroll 4
+        for (int i = 0; i < kb; i++) {
             float acc[UAE_DIRECT_CHUNK];
-            _mm512_storeu_ps(acc + 0, a0);
-            _mm512_storeu_ps(acc + 16, a1);
-            _mm512_storeu_ps(acc + 32, a2);
-            _mm512_storeu_ps(acc + 48, a3);
-            uae_direct_store_chunk(acc, o0, len, wp, Q, bias ? bias + k : NULL, beta, yk);
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) _mm512_storeu_ps(acc + 16 * j, a[i][j]);
+            uae_direct_store_chunk(acc, o0, len, wp, Q, bias ? bias + i : NULL, beta,
+                                   y + i * P * Q);
         }
     }
 }
 
-/* out[t] (+)= dot(d, xp + off[t]) over len (a multiple of 32): two chains of 16 lanes, added
- * and reduced in a fixed order. */
-static void conv_dots_avx512(const float *d, int64_t len, const float *xp, const int64_t *off,
-                             int64_t ntaps, bool accumulate, float *out) {
-    for (int64_t t = 0; t < ntaps; t++) {
-        const float *x = xp + off[t];
-        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-        for (int64_t o = 0; o < len; o += 32) {
-            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(d + o), _mm512_loadu_ps(x + o), a0);
-            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(d + o + 16), _mm512_loadu_ps(x + o + 16), a1);
+static void conv_correlate_avx512(const float *xp, int64_t wp, int64_t nout, const float *wt,
+                                int64_t ntaps, const int64_t *off, const float *bias, float beta,
+                                float *y, int64_t P, int64_t Q) {
+    loops_correlate_tiles(correlate_tile_avx512, 4, xp, wp, nout, wt, ntaps, off, bias, beta, y, P, Q);
+}
+
+/* out[i][t] (+)= dot(d[i], xp + off[t]) over len (a multiple of 32): two chains of 16 lanes per
+ * output, added and reduced in a fixed order. A tile computes KB rows of d x TB taps together
+ * (2 * KB * TB accumulators), so each load of d or of the input feeds several dots: 14 loads per
+ * 24 FMAs for 4 x 3, where one dot at a time needed 2 loads per FMA, and the chains of one dot
+ * (len / 32 = 8 FMAs each on a 14 x 14 map) were too short to hide the FMA latency. */
+static inline __attribute__((always_inline)) void
+dots_tile_avx512(int kb, int tb, const float *d, int64_t len, const float *xp, const int64_t *off,
+                 int64_t ntaps, bool accumulate, float *out) {
+    enum { KB_MAX = 4, TB_MAX = 8 };
+    const float *x[TB_MAX];
+    __m512 a0[KB_MAX][TB_MAX], a1[KB_MAX][TB_MAX];
+#pragma GCC unroll 8
+    for (int t = 0; t < tb; t++) x[t] = xp + off[t];
+#pragma GCC unroll 4
+    for (int i = 0; i < kb; i++)
+#pragma GCC unroll 8
+        for (int t = 0; t < tb; t++) a0[i][t] = a1[i][t] = _mm512_setzero_ps();
+    for (int64_t o = 0; o < len; o += 32) {
+        __m512 x0[TB_MAX], x1[TB_MAX];
+#pragma GCC unroll 8
+        for (int t = 0; t < tb; t++) {
+            x0[t] = _mm512_loadu_ps(x[t] + o);
+            x1[t] = _mm512_loadu_ps(x[t] + o + 16);
         }
-        float sum = hsum16(_mm512_add_ps(a0, a1));
-        out[t] = accumulate ? out[t] + sum : sum;
+#pragma GCC unroll 4
+        for (int i = 0; i < kb; i++) {
+            __m512 d0 = _mm512_loadu_ps(d + i * len + o), d1 = _mm512_loadu_ps(d + i * len + o + 16);
+#pragma GCC unroll 8
+            for (int t = 0; t < tb; t++) {
+                a0[i][t] = _mm512_fmadd_ps(d0, x0[t], a0[i][t]);
+                a1[i][t] = _mm512_fmadd_ps(d1, x1[t], a1[i][t]);
+            }
+        }
     }
+#pragma GCC unroll 4
+    for (int i = 0; i < kb; i++)
+#pragma GCC unroll 8
+        for (int t = 0; t < tb; t++) {
+            float sum = hsum16(_mm512_add_ps(a0[i][t], a1[i][t]));
+            float *o = out + i * ntaps + t;
+            *o = accumulate ? *o + sum : sum;
+        }
+}
+
+/* Rows [0, kb) of d against all taps, tb taps at a time. */
+static inline __attribute__((always_inline)) void
+dots_rows_avx512(int kb, int tb, const float *d, int64_t len, const float *xp, const int64_t *off,
+                 int64_t ntaps, bool accumulate, float *out) {
+    int64_t t = 0;
+    for (; t + tb <= ntaps; t += tb)
+        dots_tile_avx512(kb, tb, d, len, xp, off + t, ntaps, accumulate, out + t);
+    for (; t < ntaps; t++) dots_tile_avx512(kb, 1, d, len, xp, off + t, ntaps, accumulate, out + t);
+}
+
+static void conv_dots_avx512(const float *d, int64_t nd, int64_t len, const float *xp,
+                             const int64_t *off, int64_t ntaps, bool accumulate, float *out) {
+    int64_t i = 0;
+    for (; i + 4 <= nd; i += 4)
+        dots_rows_avx512(4, 3, d + i * len, len, xp, off, ntaps, accumulate, out + i * ntaps);
+    for (; i < nd; i++)
+        dots_rows_avx512(1, 8, d + i * len, len, xp, off, ntaps, accumulate, out + i * ntaps);
 }
 
 /* Blocks: a B sliver is KC*NR*4 = 32 KiB, an A block MC*KC*4 = 168 KiB (in L2: 1 MiB per core on
@@ -214,6 +279,7 @@ const uae_cpu_kernels uae_cpu_kernels_avx512 = {
     .gemm_ukernel_stream = ukernel_stream_avx512,
     .gemm_dot = gemm_dot_avx512,
     .gemm_pack_b = pack_b_avx512,
+    .conv_direct_max_k = 16,
     .conv_correlate = conv_correlate_avx512,
     .conv_dots = conv_dots_avx512,
     .rng_normal = loops_rng_normal,
