@@ -36,7 +36,7 @@ MUTANTS=(
 "M1@models/mine.c@    m->draws++;@    (void)0;@the same marginal pairing at every step"
 "M2@models/mine.c@op.p.rng.counter = draw * (uint64_t)n;@op.p.rng.counter = draw;@overlapping permutation draws (counter not times n)"
 "M3@models/mine.c@r.tm = head(m, t, pv, fx, uae_ad_gather_rows(t, fy, uae_ad_value(perm)));@r.tm = head(m, t, pv, uae_ad_gather_rows(t, fx, uae_ad_value(perm)), fy);@marginal pairs (x_pi(k), y_k) instead of (x_k, y_pi(k))"
-"M4@models/mine.c@uae_var *loss = uae_ad_affine(t, objective, -1.0f, 0.0f);@uae_var *loss = uae_ad_affine(t, objective, 1.0f, 0.0f);@MINE minimises its bound"
+"M4@models/mine.c@st = uae_ad_backward_scaled(t, objective, -1.0f);@st = uae_ad_backward_scaled(t, objective, 1.0f);@MINE minimises its bound"
 "M5@models/mine.c@float lim = (float)sqrt(6.0 / (fan_in + fan_out));@float lim = (float)sqrt(2.0 / (fan_in + fan_out));@MINE's Glorot limit too small"
 "M6@models/mine.c@    m->draws = 0;@    m->draws = 1;@a reset does not restart the permutation counter"
 # -- the experiment (models/augment_experiment.c)
@@ -56,7 +56,7 @@ MUTANTS=(
 "B4@backends/cpu/omp_rng.c@uint64_t stream = p->stream + (uint64_t)r;@uint64_t stream = p->stream;@every row of a permutation op draws the same permutation (cpu backend)"
 "B5@core/pointwise_math.h@case UAE_UNARY_RELU: return x > 0.0f ? dy : 0.0f;@case UAE_UNARY_RELU: return x >= 0.0f ? dy : 0.0f;@ReLU's gradient at exactly 0 is 1, not 0"
 # -- core (core/)
-"C1@core/autodiff.c@    if (tm->requires_grad) UAE_TRY(add_into(tm, &sm));@    (void)0;@the DV bound's gradient through the marginal scores is dropped"
+"C1@core/autodiff.c@    if (tm->requires_grad) UAE_TRY(add_into(t, tm, &sm));@    (void)0;@the DV bound's gradient through the marginal scores is dropped"
 "C3@core/autodiff.c@    p->tape->recording = p->was_recording;@    p->tape->recording = false;@a pass leaves recording off behind it (the bug that kept MINE from learning)"
 "C2@core/rng.c@uint64_t j = counter + (uint64_t)(n - 1 - i);@uint64_t j = counter + (uint64_t)i;@the host permutation uses its words in another order than the op"
 "M7@models/mine.c@cfg->opt.p.lr = 1.5e-5f;@cfg->opt.p.lr = 1.5e-4f;@MINE's default learning rate 10x the official"
