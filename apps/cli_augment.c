@@ -445,7 +445,7 @@ static int run_demo(const cli_command *cmd, cli_globals *g, int argc, char **arg
     "regulariser as (t+1)^-p over the iterations t, p = 0.25 (contrastive: 0.5; see\n" \
     "docs/method.md).\n" \
     "For each seed: train the base model on a seeded subset; make adversarial examples\n" \
-    "(UAEs) of N training examples (written as they are made; a rerun resumes); retrain copies\n" \
+    "(UAEs) of N training examples (written as they are made); retrain copies\n" \
     "of the base model (weights and optimizer state) on the originals + the UAEs (1:1 when\n" \
     "N = n-train), on the originals + Gaussian-noise copies, on the originals + duplicates\n" \
     "(the control: same steps, no new data) and on the originals alone; evaluate every arm\n" \
@@ -453,7 +453,9 @@ static int run_demo(const cli_command *cmd, cli_globals *g, int argc, char **arg
     "results.json and per seed seed-S/examples.png (rows x, x', |delta| as a heat map and its\n" \
     "colour scale from 0 to the largest |delta|, labelled; a table:\n" \
     "examples.csv, the same rows as numbers), uae.npy,\n" \
-    "uae.jsonl, uae.safetensors (x, x_adv and the rows' index) and base.safetensors.\n\n"
+    "uae.jsonl, uae.safetensors (x, x_adv and the rows' index), base.safetensors and\n" \
+    "arm-NAME.json (an arm's metrics, saved as it finishes). A rerun of the same command\n" \
+    "resumes: it takes the base model, the examples made and the arms finished.\n\n"
 
 const cli_command cli_cmd_augment = {
     .name = "augment",

@@ -345,18 +345,17 @@ static uae_status arm_data(const seed_run *s, const float *extra, bool clean_tar
 }
 
 /* One line of seed-S/arms.jsonl: what arm a trains on, exactly the rows and targets handed to
- * the training loop (ds, targets; NULL targets: each row reconstructs itself). */
+ * the training loop (ds, targets; NULL targets: each row reconstructs itself), whose digests are
+ * xd and td. */
 static uae_status record_arm(uae_jsonl *log, const seed_run *s, int a, const uae_dataset *ds,
-                             const float *targets, float sigma) {
+                             const float *targets, float sigma, const char xd[17],
+                             const char td[17]) {
     static const char *const extra_what[] = {
         [UAE_ARM_ORIGINAL] = "none",
         [UAE_ARM_DUPLICATE] = "subset rows 0..n-1 again",
         [UAE_ARM_NOISE] = "subset rows 0..n-1 + N(0, sigma^2), clipped to [0, 1]",
         [UAE_ARM_UAE] = "uae.npy rows 0..n-1 (the UAEs of subset rows 0..n-1)",
     };
-    char xd[17], td[17];
-    uae_digest_f32(ds->x, ds->n * ds->d, xd);
-    uae_digest_f32(targets ? targets : ds->x, ds->n * ds->d, td);
     return uae_jsonl_writef(log, "{s:s, s:I, s:I, s:I, s:s, s:f, s:s, s:s, s:s}", "arm",
                             arm_names[a], "rows", (json_int_t)ds->n, "subset_rows",
                             (json_int_t)s->sub.n, "extra_rows", (json_int_t)(ds->n - s->sub.n),
@@ -389,6 +388,90 @@ static uae_status retrain(uae_backend *be, const uae_augment_options *o, const s
     if (st == UAE_OK) st = evaluate(be, o, s, m, test, batch, v);
     uae_model_free(m);
     free(info);
+    return st;
+}
+
+/* ---- Saved arm results: a rerun skips the arms it finished before -----------------------------
+ * seed-S/arm-NAME.json (written atomically as soon as the arm's metrics are known) holds the
+ * arm's metrics and a key of what they came from: the digests of the rows and targets it trained
+ * on (those of arms.jsonl), of the test set and its labels, the base and retraining epochs, the
+ * batch and the probe's options. Everything else that makes the rows is in seed-S/settings.json,
+ * whose change removes these files with the rest of the seed. A rerun takes the metrics of a file
+ * whose key equals its own and retrains an arm whose file is missing, of another key or
+ * unreadable (and says which). */
+typedef struct arm_digests {
+    char x[17], targets[17], test[17], test_labels[17];
+} arm_digests;
+
+static json_t *arm_key(const uae_augment_options *o, int a, const arm_digests *dg,
+                       const uae_dataset *test, int base_epochs, int repochs, int64_t batch) {
+    return json_pack("{s:s, s:i, s:i, s:I, s:s, s:s, s:I, s:s, s:s, s:{s:i, s:I, s:f}}", "arm",
+                     arm_names[a], "base_epochs", base_epochs, "retrain_epochs", repochs,
+                     "batch", (json_int_t)batch, "x_fnv1a64", dg->x, "targets_fnv1a64",
+                     dg->targets, "test_rows", (json_int_t)test->n, "test_fnv1a64", dg->test,
+                     "test_labels_fnv1a64", dg->test_labels, "probe", "epochs", o->probe.epochs,
+                     "batch", (json_int_t)o->probe.batch, "lr", (double)o->probe.lr);
+}
+
+static void arm_path(const seed_run *s, int a, char path[320]) {
+    snprintf(path, 320, "%s/arm-%s.json", s->dir, arm_names[a]);
+}
+
+/* Fills v[0 .. nmetrics) from seed-S/arm-NAME.json if its key equals `key`; false otherwise
+ * (why in *why: "" for a missing file). */
+static bool arm_load(const char *path, const json_t *key, const uae_augment_report *rep,
+                     double v[UAE_AUGMENT_MAX_METRICS], char why[160]) {
+    why[0] = '\0';
+    if (access(path, F_OK) != 0) return false;
+    json_error_t err;
+    json_t *j = json_load_file(path, 0, &err);
+    if (!j) {
+        snprintf(why, 160, "unreadable (line %d: %.100s)", err.line, err.text);
+        return false;
+    }
+    json_t *metrics = json_incref(json_object_get(j, "metrics"));
+    json_object_del(j, "metrics");
+    bool ok = json_is_object(metrics) && json_equal(j, key);
+    if (!ok) snprintf(why, 160, "from other settings");
+    for (int m = 0; ok && m < rep->nmetrics; m++) {
+        json_t *x = json_object_get(metrics, rep->metric[m].name);
+        if (json_is_number(x))
+            v[m] = json_number_value(x);
+        else if (json_is_null(x))
+            v[m] = NAN; /* n/a: no labels */
+        else {
+            ok = false;
+            snprintf(why, 160, "without the metric %s", rep->metric[m].name);
+        }
+    }
+    json_decref(metrics);
+    json_decref(j);
+    return ok;
+}
+
+static uae_status arm_save(const char *path, const json_t *key, const uae_augment_report *rep,
+                           const double v[UAE_AUGMENT_MAX_METRICS]) {
+    json_t *j = json_deep_copy(key), *metrics = json_object();
+    uae_status st = j && metrics ? UAE_OK : uae_fail(UAE_ERR_NOMEM, "augment: out of memory");
+    for (int m = 0; st == UAE_OK && m < rep->nmetrics; m++)
+        if (json_object_set_new(metrics, rep->metric[m].name,
+                                isfinite(v[m]) ? json_real(v[m]) : json_null()) != 0)
+            st = uae_fail(UAE_ERR_NOMEM, "augment: out of memory");
+    if (st == UAE_OK && json_object_set(j, "metrics", metrics) != 0)
+        st = uae_fail(UAE_ERR_NOMEM, "augment: out of memory");
+    uae_atomic_file *af = NULL;
+    if (st == UAE_OK) st = uae_atomic_file_open(path, &af);
+    if (st == UAE_OK) {
+        FILE *f = uae_atomic_file_stream(af);
+        if (json_dumpf(j, f, JSON_REAL_PRECISION(17)) != 0 || fputc('\n', f) == EOF) {
+            uae_atomic_file_abort(af);
+            st = uae_fail(UAE_ERR_IO, "%s: write failed", path);
+        } else {
+            st = uae_atomic_file_commit(af);
+        }
+    }
+    json_decref(metrics);
+    json_decref(j);
     return st;
 }
 
@@ -441,6 +524,11 @@ static uae_status check_seed_settings(const uae_augment_options *o, const seed_r
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
             char p[320];
             snprintf(p, sizeof p, "%s/%s", s->dir, names[i]);
+            remove(p);
+        }
+        for (int a = UAE_ARM_ORIGINAL; a < UAE_ARM_COUNT; a++) {
+            char p[320];
+            arm_path(s, a, p);
             remove(p);
         }
     }
@@ -667,7 +755,9 @@ static uae_status run_seed_rest(uae_backend *be, const uae_dataset *test,
         noisy[i] = x < 0.0f ? 0.0f : x > 1.0f ? 1.0f : x;
     }
     /* seed-S/arms.jsonl (rank 0): a record of each retrained arm's training rows, for users and
-     * tests. The arms retrain on their ranks (arm_is_mine); rank 0 gathers their metrics. */
+     * tests. The arms retrain on their ranks (arm_is_mine); rank 0 gathers their metrics. An arm
+     * that an earlier run finished (seed-S/arm-NAME.json with this run's key, see arm_load) is
+     * not retrained: rank 0 reads its metrics and sends them to the others with the flags. */
     char arms_path[320];
     snprintf(arms_path, sizeof arms_path, "%s/arms.jsonl", s->dir);
     uae_jsonl *arms_log = NULL;
@@ -675,30 +765,70 @@ static uae_status run_seed_rest(uae_backend *be, const uae_dataset *test,
     double vals[UAE_ARM_COUNT][UAE_AUGMENT_MAX_METRICS];
     for (int a = 0; a < UAE_ARM_COUNT; a++)
         for (int j = 0; j < UAE_AUGMENT_MAX_METRICS; j++) vals[a][j] = NAN;
-    for (int a = UAE_ARM_ORIGINAL; a < UAE_ARM_COUNT && st == UAE_OK; a++) {
-        if (!root && !arm_is_mine(o, a)) continue;
-        const float *extra = a == UAE_ARM_DUPLICATE ? s->sub.x
-                             : a == UAE_ARM_NOISE   ? noisy
-                             : a == UAE_ARM_UAE     ? s->xadv
-                                                    : NULL;
-        /* SimCLR trains on two views of each row itself: there is no target to choose. */
-        bool clean = o->task != UAE_TASK_CONTRASTIVE && o->target == UAE_TARGET_CLEAN &&
-                     (a == UAE_ARM_NOISE || a == UAE_ARM_UAE);
+    unsigned char done[UAE_ARM_COUNT] = {0};
+    json_t *keys[UAE_ARM_COUNT] = {NULL};
+    arm_digests dg;
+    if (root) {
+        uae_digest_f32(test->x, test->n * test->d, dg.test);
+        uae_digest_f32((const float *)test->y, test->y ? test->n : 0, dg.test_labels);
+    }
+    /* An arm's training rows and targets: the subset, then its extra rows (NULL: none). */
+    const float *extra_of[UAE_ARM_COUNT] = {[UAE_ARM_DUPLICATE] = s->sub.x,
+                                            [UAE_ARM_NOISE] = noisy, [UAE_ARM_UAE] = s->xadv};
+    /* SimCLR trains on two views of each row itself: there is no target to choose. */
+    bool clean_of[UAE_ARM_COUNT];
+    for (int a = 0; a < UAE_ARM_COUNT; a++)
+        clean_of[a] = o->task != UAE_TASK_CONTRASTIVE && o->target == UAE_TARGET_CLEAN &&
+                      (a == UAE_ARM_NOISE || a == UAE_ARM_UAE);
+    for (int a = UAE_ARM_ORIGINAL; root && a < UAE_ARM_COUNT && st == UAE_OK; a++) {
         uae_dataset ds;
         float *targets;
-        stage(o, "seed %llu: retraining '%s' (%d epoch%s)", (unsigned long long)seed,
-              arm_names[a], repochs, PLURAL(repochs));
-        st = arm_data(s, extra, clean, &ds, &targets);
-        if (st == UAE_OK && root) st = record_arm(arms_log, s, a, &ds, targets, o->noise_sigma);
-        if (st == UAE_OK && arm_is_mine(o, a))
-            st = retrain(be, o, s, &ds, targets, test, epochs, repochs, batch, vals[a]);
+        st = arm_data(s, extra_of[a], clean_of[a], &ds, &targets);
+        if (st == UAE_OK) {
+            uae_digest_f32(ds.x, ds.n * ds.d, dg.x);
+            uae_digest_f32(targets ? targets : ds.x, ds.n * ds.d, dg.targets);
+            st = record_arm(arms_log, s, a, &ds, targets, o->noise_sigma, dg.x, dg.targets);
+        }
         uae_dataset_free(&ds);
         free(targets);
+        if (st == UAE_OK && !(keys[a] = arm_key(o, a, &dg, test, epochs, repochs, batch)))
+            st = uae_fail(UAE_ERR_NOMEM, "augment: out of memory");
+        char path[320], why[160];
+        arm_path(s, a, path);
+        if (st == UAE_OK && (done[a] = arm_load(path, keys[a], rep, vals[a], why)))
+            stage(o, "seed %llu: '%s' was retrained by an earlier run: its results taken from %s",
+                  (unsigned long long)seed, arm_names[a], path);
+        else if (st == UAE_OK && why[0])
+            stage(o, "seed %llu: %s is %s: retraining '%s' again", (unsigned long long)seed, path,
+                  why, arm_names[a]);
     }
     uae_status cst = uae_jsonl_close(arms_log);
     if (st == UAE_OK) st = cst;
+    st = uae_dist_agree(dist, st);
+    if (st == UAE_OK) st = uae_dist_broadcast(dist, done, sizeof done, 0);
+    if (st == UAE_OK) st = uae_dist_broadcast(dist, vals, sizeof vals, 0);
+    for (int a = UAE_ARM_ORIGINAL; a < UAE_ARM_COUNT && st == UAE_OK; a++) {
+        if (done[a]) continue;
+        stage(o, "seed %llu: retraining '%s' (%d epoch%s)", (unsigned long long)seed,
+              arm_names[a], repochs, PLURAL(repochs)); /* rank 0 tells every rank's arms */
+        if (!arm_is_mine(o, a)) continue;
+        uae_dataset ds;
+        float *targets;
+        st = arm_data(s, extra_of[a], clean_of[a], &ds, &targets);
+        if (st == UAE_OK)
+            st = retrain(be, o, s, &ds, targets, test, epochs, repochs, batch, vals[a]);
+        uae_dataset_free(&ds);
+        free(targets);
+        char path[320];
+        arm_path(s, a, path);
+        if (st == UAE_OK && root) st = arm_save(path, keys[a], rep, vals[a]);
+    }
     free(noisy);
-    UAE_TRY(uae_dist_agree(dist, st));
+    st = uae_dist_agree(dist, st);
+    if (st != UAE_OK) {
+        for (int a = 0; a < UAE_ARM_COUNT; a++) json_decref(keys[a]);
+        return st;
+    }
     /* Rank 0 takes arm a's metrics from the rank that retrained it. */
     const int size = uae_dist_size(dist);
     size_t *sizes = malloc((size_t)size * sizeof *sizes);
@@ -709,7 +839,12 @@ static uae_status run_seed_rest(uae_backend *be, const uae_dataset *test,
         const double(*theirs)[UAE_AUGMENT_MAX_METRICS] =
             (const void *)((const char *)all + (size_t)((a - UAE_ARM_ORIGINAL) % size) * sizeof vals);
         for (int j = 0; j < rep->nmetrics; j++) rep->metric[j].value[a][k] = theirs[a][j];
+        char path[320];
+        arm_path(s, a, path);
+        if (st == UAE_OK && !done[a] && !arm_is_mine(o, a))
+            st = arm_save(path, keys[a], rep, theirs[a]);
     }
+    for (int a = 0; a < UAE_ARM_COUNT; a++) json_decref(keys[a]);
     free(all);
     free(sizes);
     return uae_dist_agree(dist, st);

@@ -166,6 +166,7 @@ assert s['select_k'] == 6 and s['total_steps'] == 2, s" "$tmp/csv/results.json" 
 # its attack batches now start at row 5 instead of 0 and 8.
 cp -r "$tmp/csv" "$tmp/csv-cut"
 cut_npy "$tmp/csv-cut/seed-2/uae.npy" 5
+rm -f "$tmp/csv-cut"/seed-*/arm-*.json # the arms retrain on the resumed examples (below: not)
 expect 0 "representation on a CSV table, resumed" -- "$UAE" "${CSV_RUN[@]}" --seeds 1,2 \
     --out "$tmp/csv-cut"
 contains "seed 2: base model loaded" "the resumed run reuses the base model"
@@ -178,6 +179,34 @@ a, b = (json.load(open(p)) for p in sys.argv[1:])
 assert a["arms"] == b["arms"], (a["arms"], b["arms"])
 EOF
     fail "the resumed run's metrics differ from the uninterrupted one's"
+# Each arm's metrics are saved as it finishes (seed-S/arm-NAME.json, with a key of what made
+# them): a rerun takes an arm whose key matches and retrains one whose file is missing, of other
+# retraining epochs, or unreadable, and ends with the same table.
+cp -r "$tmp/csv" "$tmp/csv-arms"
+for a in original duplicate noise uae; do
+    [ -s "$tmp/csv-arms/seed-1/arm-$a.json" ] || fail "seed-1/arm-$a.json was not written"
+done
+rm "$tmp/csv-arms/seed-2/arm-uae.json"
+sed -i 's/"retrain_epochs": *[0-9]*/"retrain_epochs": 7/' "$tmp/csv-arms/seed-1/arm-noise.json"
+echo '{"arm": "dupl' >"$tmp/csv-arms/seed-1/arm-duplicate.json"
+expect 0 "representation on a CSV table, arms resumed" -- "$UAE" "${CSV_RUN[@]}" --seeds 1,2 \
+    --out "$tmp/csv-arms"
+contains "seed 1: 'original' was retrained by an earlier run" "a finished arm is taken"
+contains "seed 2: 'noise' was retrained by an earlier run" "a finished arm of seed 2 is taken"
+contains "seed 2: retraining 'uae'" "an arm without its file retrains"
+contains "arm-noise.json is from other settings: retraining 'noise' again" \
+    "an arm saved with other retraining epochs retrains"
+contains "arm-duplicate.json is unreadable" "an unreadable arm file is named"
+contains "seed 1: retraining 'duplicate'" "an arm with an unreadable file retrains"
+grep -qF "seed 1: retraining 'original'" "$out" && fail "a finished arm was retrained"
+python3 - "$tmp/csv/results.json" "$tmp/csv-arms/results.json" <<'EOF' ||
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+assert a["arms"] == b["arms"], (a["arms"], b["arms"])
+EOF
+    fail "the run with arms taken from files differs from the one that retrained them all"
+grep -q '"retrain_epochs": 1' "$tmp/csv-arms/seed-1/arm-noise.json" ||
+    fail "the retrained arm's file was not rewritten with this run's key"
 expect 0 "representation on a CSV table without labels" -- "$UAE" "${CSV_RUN[@]}" --seeds 1 \
     --label-column "" --out "$tmp/csv-nolabels"
 contains "n/a (no labels)" "the accuracy is n/a without labels"

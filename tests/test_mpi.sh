@@ -98,7 +98,8 @@ aug=(--quiet --device cpu augment --data "$tmp/t.csv" --model dense-ae --n-train
 same_augment() { # REFERENCE FOLDER WHAT
     local f
     for f in seed-1/uae.npy seed-2/uae.npy seed-1/uae.safetensors seed-2/arms.jsonl \
-        seed-1/base.safetensors seed-2/examples.csv features.json; do
+        seed-1/base.safetensors seed-2/examples.csv features.json seed-1/arm-original.json \
+        seed-2/arm-duplicate.json seed-2/arm-uae.json; do
         cmp -s "$1/$f" "$2/$f" || fail "$3: $f differs"
     done
     # Wall times aside (results.md's last line, results.json's "seconds").
@@ -116,6 +117,8 @@ for r in 2 3; do
     expect 0 "augment, mpirun -n $r" -- "${mpi[@]}" "$r" "$UAE" "${aug[@]}" --out "$tmp/g$r"
     same_augment "$tmp/g1" "$tmp/g$r" "augment, mpirun -n $r"
 done
+# (seed 1's arms are taken from their files; seed 2's retrain on both ranks, and rank 0 writes the
+# files of rank 1's arms from their gathered metrics.)
 cp -r "$tmp/g1" "$tmp/gk"
 rm -r "$tmp/gk/seed-2" "$tmp/gk/results.md" "$tmp/gk/results.json"
 cut_npy "$tmp/gk/seed-1/uae.npy" 3

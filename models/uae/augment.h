@@ -199,7 +199,10 @@ typedef struct uae_augment_report {
  * present) -> the retrained arms -> each evaluated on the whole test set (the task's metrics, see
  * uae_augment_metric). Writes results.md, results.json and seed-S/examples.png (x, x', |delta| as
  * a heat map) into out_dir, and seed-S/arms.jsonl: per retrained arm, the rows and targets handed
- * to the training loop (counts and FNV-1a digests, uae_digest_f32; docs/user-guide.md). The training inputs must lie in the attack's box [lo, hi] (images in
+ * to the training loop (counts and FNV-1a digests, uae_digest_f32; docs/user-guide.md), and
+ * seed-S/arm-NAME.json: each retrained arm's metrics, written as the arm finishes, which a rerun
+ * takes instead of retraining when their key (the rows' digests, the test set, the epochs, the
+ * batch, the probe) is its own. The training inputs must lie in the attack's box [lo, hi] (images in
  * [0, 1]; scale tables with uae_data_scale01): UAE_ERR_INVALID naming the first value outside.
  * The representation task anneals the concrete temperature over the base run (total_steps =
  * epochs * ceil(n_train / batch)); the retrained arms continue at the final temperature. */
