@@ -850,15 +850,6 @@ static uae_status run_seed_rest(uae_backend *be, const uae_dataset *test,
     return uae_dist_agree(dist, st);
 }
 
-static void mean_std(const double *v, int n, double *mean, double *std) {
-    double s = 0.0;
-    for (int i = 0; i < n; i++) s += v[i];
-    *mean = s / n;
-    double q = 0.0;
-    for (int i = 0; i < n; i++) q += (v[i] - *mean) * (v[i] - *mean);
-    *std = !isfinite(*mean) ? NAN : n > 1 ? sqrt(q / (n - 1)) : 0.0;
-}
-
 /* The metrics of each task, in table order (see uae_augment_metric). */
 typedef struct metric_def {
     const char *name, *text;
@@ -930,7 +921,7 @@ uae_status uae_augment_run(uae_backend *be, const uae_dataset *train, const uae_
     if (st != UAE_OK) return st;
     for (int j = 0; j < rep->nmetrics; j++)
         for (int a = 0; a < UAE_ARM_COUNT; a++)
-            mean_std(rep->metric[j].value[a], rep->nseeds, &rep->metric[j].mean[a],
+            uae_augment_mean_std(rep->metric[j].value[a], rep->nseeds, &rep->metric[j].mean[a],
                      &rep->metric[j].std[a]);
     rep->seconds = uae_augment_now() - t0;
     snprintf(rep->table_md, sizeof rep->table_md, "%s/results.md", o->out_dir);

@@ -118,6 +118,33 @@ uae_attack_samples uae_augment_effective_samples(const uae_augment_options *o,
 }
 
 /* A number for JSON: null where it is NaN (JSON has no NaN; jansson refuses it). */
+void uae_augment_mean_std(const double *v, int n, double *mean, double *std) {
+    double s = 0.0;
+    for (int i = 0; i < n; i++) s += v[i];
+    *mean = s / n;
+    double q = 0.0;
+    for (int i = 0; i < n; i++) q += (v[i] - *mean) * (v[i] - *mean);
+    *std = !isfinite(*mean) ? NAN : n > 1 ? sqrt(q / (n - 1)) : 0.0;
+}
+
+uae_augment_paired uae_augment_pair(const uae_augment_metric *mt, int nseeds,
+                                    uae_augment_arm other) {
+    uae_augment_paired p = {.mean = NAN, .std = NAN};
+    double finite[UAE_AUGMENT_MAX_SEEDS];
+    for (int k = 0; k < nseeds; k++) {
+        p.d[k] = mt->value[UAE_ARM_UAE][k] - mt->value[other][k];
+        if (!isfinite(p.d[k])) continue;
+        finite[p.seeds++] = p.d[k];
+        if (mt->higher_is_better ? p.d[k] > 0.0 : p.d[k] < 0.0) p.uae_better++;
+    }
+    if (p.seeds > 0) uae_augment_mean_std(finite, p.seeds, &p.mean, &p.std);
+    return p;
+}
+
+/* The arms the uae arm is compared with, in table order. */
+static const uae_augment_arm paired_with[] = {UAE_ARM_ORIGINAL, UAE_ARM_DUPLICATE, UAE_ARM_NOISE};
+enum { N_PAIRED = sizeof paired_with / sizeof paired_with[0] };
+
 static json_t *json_number_or_null(double v) {
     return isfinite(v) ? json_real(v) : json_null();
 }
@@ -186,6 +213,24 @@ uae_status uae_augment_write_json(const char *path, const uae_augment_options *o
         json_object_set_new(arms, uae_augment_arm_name((uae_augment_arm)a), arm);
     }
     json_object_set_new(root, "arms", arms);
+    /* "paired": per metric and control arm, uae minus the control per seed (uae_augment_pair). */
+    json_t *paired = json_object();
+    for (int j = 0; j < rep->nmetrics; j++) {
+        const uae_augment_metric *mt = &rep->metric[j];
+        json_t *per = json_object();
+        for (int c = 0; c < N_PAIRED; c++) {
+            uae_augment_paired p = uae_augment_pair(mt, rep->nseeds, paired_with[c]);
+            json_t *d = json_array();
+            for (int k = 0; k < rep->nseeds; k++) json_array_append_new(d, json_number_or_null(p.d[k]));
+            json_object_set_new(per, uae_augment_arm_name(paired_with[c]),
+                                json_pack("{s:o, s:o, s:o, s:i, s:i}", "uae_minus_arm", d, "mean",
+                                          json_number_or_null(p.mean), "std",
+                                          json_number_or_null(p.std), "seeds", p.seeds,
+                                          "uae_better_seeds", p.uae_better));
+        }
+        json_object_set_new(paired, mt->name, per);
+    }
+    json_object_set_new(root, "paired", paired);
     json_t *succ = json_array();
     for (int k = 0; k < rep->nseeds; k++) json_array_append_new(succ, json_real(rep->success_rate[k]));
     json_object_set_new(root, "attack_success_rate", succ);
@@ -274,6 +319,27 @@ uae_status uae_augment_write_md(const char *path, const uae_augment_options *o,
                 put_value(out, mt->value[a][k]);
             }
             fprintf(out, " |");
+        }
+        fprintf(out, "\n");
+    }
+    /* The paired differences: what a reader compares, with the seed-to-seed spread taken out. */
+    fprintf(out, "\nPaired differences over the seeds: uae minus each control, per seed, as "
+            "mean ± std (seeds where uae is better):\n\n| metric |");
+    for (int c = 0; c < N_PAIRED; c++)
+        fprintf(out, " uae − %s |", uae_augment_arm_name(paired_with[c]));
+    fprintf(out, "\n|---|");
+    for (int c = 0; c < N_PAIRED; c++) fprintf(out, "---|");
+    fprintf(out, "\n");
+    for (int j = 0; j < rep->nmetrics; j++) {
+        const uae_augment_metric *mt = &rep->metric[j];
+        fprintf(out, "| %s (%s is better) |", mt->text, mt->higher_is_better ? "higher" : "lower");
+        for (int c = 0; c < N_PAIRED; c++) {
+            uae_augment_paired p = uae_augment_pair(mt, rep->nseeds, paired_with[c]);
+            if (p.seeds == 0) {
+                fprintf(out, " n/a |");
+                continue;
+            }
+            fprintf(out, " %+.5f ± %.5f (%d of %d) |", p.mean, p.std, p.uae_better, p.seeds);
         }
         fprintf(out, "\n");
     }

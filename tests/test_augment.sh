@@ -84,6 +84,24 @@ for m in r["metrics"]:
 for arm in arms:
     assert "| %s |" % arm in md, md
 assert ("n/a (no labels)" in md) == (not labels), md
+# The paired differences: uae minus each control per seed, recomputed from the values.
+import statistics
+for m in r["metrics"]:
+    higher = m["better"] == "higher"
+    for other in ("original", "duplicate", "noise"):
+        p = r["paired"][m["name"]][other]
+        u, o = r["arms"]["uae"][m["name"]]["values"], r["arms"][other][m["name"]]["values"]
+        if None in u:
+            assert p["seeds"] == 0 and p["mean"] is None, p
+            continue
+        dd = [a - b for a, b in zip(u, o)]
+        assert all(abs(x - y) <= 1e-12 for x, y in zip(p["uae_minus_arm"], dd)), (p, dd)
+        assert p["seeds"] == len(dd) and abs(p["mean"] - statistics.mean(dd)) <= 1e-12, p
+        sd = statistics.stdev(dd) if len(dd) > 1 else 0.0
+        assert abs(p["std"] - sd) <= 1e-12, (p, sd)
+        assert p["uae_better_seeds"] == sum(x > 0 if higher else x < 0 for x in dd), p
+        assert "uae − %s" % other in md and "%+.5f ± %.5f (%d of %d)" % (
+            p["mean"], p["std"], p["uae_better_seeds"], p["seeds"]) in md, md
 for seed in s["seeds"]:
     if task == "representation" and os.path.exists(os.path.join(d, "seed-%d" % seed, "examples.csv")):
         pass  # a table's examples: checked by the CSV run's own check
