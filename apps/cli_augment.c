@@ -301,18 +301,19 @@ static void print_report(const uae_augment_options *o, const uae_augment_report 
             printf("  %-10s %.5f ± %.5f\n", uae_augment_arm_name((uae_augment_arm)a),
                    mt->mean[a], mt->std[a]);
         /* The claim under test: UAEs beat no augmentation and noise, and more than duplicated
-         * data (which is only more training) does. */
-        const double u = mt->mean[UAE_ARM_UAE];
+         * data (which is only more training) does. Paired per seed: the arms of one seed share
+         * its base model, whose spread the means' stds mostly are. */
         const uae_augment_arm others[] = {UAE_ARM_ORIGINAL, UAE_ARM_NOISE, UAE_ARM_DUPLICATE};
         for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
-            double m = mt->mean[others[i]];
-            double spread = fmax(mt->std[UAE_ARM_UAE], mt->std[others[i]]);
-            bool better = higher ? u > m : u < m;
-            printf("  uae vs %-9s: %+.5f (%s%s)\n", uae_augment_arm_name(others[i]), u - m,
-                   better ? "uae better" : "uae not better",
-                   r->nseeds > 1 ? (fabs(u - m) > spread ? ", beyond the seed std"
-                                                         : ", within the seed std")
-                                 : ", one seed: no spread");
+            uae_augment_paired p = uae_augment_pair(mt, r->nseeds, others[i]);
+            printf("  uae vs %-9s: %+.5f", uae_augment_arm_name(others[i]), p.mean);
+            if (p.seeds > 1)
+                printf(" ± %.5f paired, uae better on %d of %d seeds (%s)\n", p.std,
+                       p.uae_better, p.seeds,
+                       fabs(p.mean) > p.std ? "the mean beyond one std of the differences"
+                                            : "within one std of the differences");
+            else
+                printf(" (%s; one seed: no spread)\n", p.uae_better ? "uae better" : "uae not better");
         }
     }
     double mean_succ = 0.0;

@@ -193,7 +193,14 @@ const char *uae_progress_summary(const uae_progress *p, double now, char *buf, s
         append(buf, cap, &len, "%s: %lld/%lld", p->label, (long long)p->done, (long long)p->total);
     else
         append(buf, cap, &len, "%s: %lld", p->label, (long long)p->done);
-    append(buf, cap, &len, " in %s (%s items/s)", time_s, rate_s);
+    /* A resumed run: its rate counts this run's items, and says how many were done before. */
+    if (p->first > 0 && p->exact <= p->first)
+        append(buf, cap, &len, ", all done before (in %s)", time_s);
+    else if (p->first > 0)
+        append(buf, cap, &len, " in %s (%s items/s; %lld done before)", time_s, rate_s,
+               (long long)p->first);
+    else
+        append(buf, cap, &len, " in %s (%s items/s)", time_s, rate_s);
     if (p->extra[0]) append(buf, cap, &len, "  %s", p->extra);
     return buf;
 }

@@ -44,16 +44,6 @@ uae_status uae_augment_write_examples_csv(const char *path, const seed_run *s);
  * finite). */
 void uae_augment_mean_std(const double *v, int n, double *mean, double *std);
 
-/* The paired comparison of the uae arm with arm `other` on one metric, over the seeds where both
- * values are finite: d_k = uae_k - other_k, their mean and sample std, and the number of seeds
- * where the uae arm is better (d_k < 0 for a lower-is-better metric, > 0 otherwise). */
-typedef struct uae_augment_paired {
-    double d[UAE_AUGMENT_MAX_SEEDS]; /* per seed (NaN where a value is missing) */
-    double mean, std;
-    int seeds, uae_better;
-} uae_augment_paired;
-uae_augment_paired uae_augment_pair(const uae_augment_metric *mt, int nseeds, uae_augment_arm other);
-
 /* The run's tables (augment_report.c): results.json and results.md, written atomically. */
 uae_status uae_augment_write_json(const char *path, const uae_augment_options *o,
                                   const uae_model_config *cfg, const uae_augment_report *rep,

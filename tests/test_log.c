@@ -161,7 +161,16 @@ static void test_progress_window(void) {
     clk.t = 20.0;
     uae_progress_set(&p, 5020.5);
     CHECK(fabs(uae_progress_rate(&p, 20.0) - 2.0) < 1e-9, "resumed rate %g", uae_progress_rate(&p, 20.0));
-    CHECK_STR(uae_progress_summary(&p, 20.0, b, sizeof b), "attack: 5020/10000 in 10.0 s (2.00 items/s)");
+    CHECK_STR(uae_progress_summary(&p, 20.0, b, sizeof b),
+              "attack: 5020/10000 in 10.0 s (2.00 items/s; 5000 done before)");
+
+    /* a rerun with nothing left: no rate of 0 items/s, but what was done before */
+    o.first = 10000;
+    uae_progress_begin_opts(&p, "attack", 10000, false, &o);
+    clk.t = 27.7;
+    uae_progress_set(&p, 10000);
+    CHECK_STR(uae_progress_summary(&p, 27.7, b, sizeof b),
+              "attack: 10000/10000, all done before (in 7.7 s)");
 }
 
 static void test_progress_drawing(void) {

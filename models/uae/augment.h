@@ -194,6 +194,17 @@ typedef struct uae_augment_report {
     char table_md[320], table_json[320], grid_png[320]; /* the files written */
 } uae_augment_report;
 
+/* The paired comparison of the uae arm with arm `other` on one metric, over the seeds where both
+ * values are finite: d_k = uae_k - other_k, their mean and sample std, and the number of seeds
+ * where the uae arm is better (d_k < 0 for a lower-is-better metric, > 0 otherwise). */
+typedef struct uae_augment_paired {
+    double d[UAE_AUGMENT_MAX_SEEDS]; /* per seed (NaN where a value is missing) */
+    double mean, std;
+    int seeds, uae_better;
+} uae_augment_paired;
+uae_augment_paired uae_augment_pair(const uae_augment_metric *mt, int nseeds,
+                                    uae_augment_arm other);
+
 /* Runs the experiment for every seed: subset -> base model (saved as seed-S/base.safetensors) ->
  * n adversarial examples of the first n subset examples (seed-S/uae.npy, uae.jsonl; resumed if
  * present) -> the retrained arms -> each evaluated on the whole test set (the task's metrics, see
