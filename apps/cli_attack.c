@@ -510,7 +510,7 @@ static int attack_with(const cli_command *cmd, cli_globals *g, const attack_args
     cli_gen_bar bar = {.quiet = g->quiet, .label = "attack", .log = &g->log};
     uae_generate_options go = {.npy_path = npy, .stats_path = stats, .batch = a->batch,
                                .resume = resume, .progress = cli_gen_bar_update, .user = &bar,
-                               .dist = g->dist};
+                               .dist = g->dist, .log = &g->log};
     uae_generate_summary s;
     cli_trace *trace = NULL;
     uae_status st = a->trace ? cli_trace_open(a->trace, resume, &trace) : UAE_OK;

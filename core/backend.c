@@ -6,6 +6,16 @@
 
 #include "backend_impl.h"
 
+/* be->numerics (uae_backend_numerics) from its device info and host backend. */
+static void format_numerics(uae_backend *be) {
+    if (strcmp(be->dev.platform, "host") == 0)
+        snprintf(be->numerics, sizeof be->numerics, "%s %s", be->dev.backend, be->dev.kernels);
+    else
+        snprintf(be->numerics, sizeof be->numerics, "%s %.128s / %.128s%s%.64s", be->iface->kind,
+                 be->dev.name, be->dev.driver_version, be->host ? ", host " : "",
+                 be->host ? be->host->numerics : "");
+}
+
 uae_status uae_backend_wrap(const uae_backend_iface *iface, void *ctx, uae_backend **out) {
     uae_backend *be = calloc(1, sizeof *be);
     if (!be) {
@@ -16,6 +26,7 @@ uae_status uae_backend_wrap(const uae_backend_iface *iface, void *ctx, uae_backe
     be->ctx = ctx;
     iface->info(ctx, &be->dev);
     uae_backend_set_index(be, be->dev.index);
+    format_numerics(be);
     *out = be;
     return UAE_OK;
 }
@@ -33,6 +44,7 @@ void uae_backend_set_index(uae_backend *be, int index) {
 void uae_backend_set_host(uae_backend *be, uae_backend *host) {
     uae_backend_free(be->host);
     be->host = host;
+    format_numerics(be);
 }
 
 void uae_backend_free(uae_backend *be) {
@@ -44,6 +56,8 @@ void uae_backend_free(uae_backend *be) {
 
 const char *uae_backend_name(const uae_backend *be) { return be->name; }
 const char *uae_backend_kind(const uae_backend *be) { return be->iface->kind; }
+
+const char *uae_backend_numerics(const uae_backend *be) { return be->numerics; }
 void uae_backend_info(const uae_backend *be, uae_device_info *info) { *info = be->dev; }
 uint64_t uae_backend_fallback_count(const uae_backend *be) { return be->fallbacks; }
 

@@ -58,6 +58,7 @@ struct uae_backend {
     const uae_backend_iface *iface;
     void *ctx;             /* owned; freed by iface->free */
     char name[192];
+    char numerics[UAE_BACKEND_NUMERICS_MAX];    /* uae_backend_numerics: set by uae_backend_wrap and _set_host */
     uae_device_info dev;
     uint64_t fallbacks;    /* ops run on the host because supports() said no */
     uae_backend *host;     /* owned; runs the ops supports() declines; NULL: supports is NULL */

@@ -710,7 +710,7 @@ static uae_status run_seed_rest(uae_backend *be, const uae_dataset *test,
     uae_status st = uae_dist_agree(dist, uae_checkpoint_load_model(s->base_path, be, &m, NULL));
     uae_generate_options go = {.npy_path = npy, .stats_path = stats, .batch = o->attack_batch,
                                .resume = true, .progress = o->on_generate, .user = o->user,
-                               .dist = dist};
+                               .dist = dist, .log = o->log};
     uae_generate_summary gs;
     if (st == UAE_OK) st = uae_augment_generate(m, &ac, s->sub.x, NULL, s->n, 0, &go, &gs);
     uae_model_free(m);

@@ -33,7 +33,9 @@ static void summary_add(uae_generate_summary *s, bool success, double mi, int se
  * first_index + 1, ... (a crash may have left lines for rows the .npy never counted, or a partial
  * last line), rewrites the file atomically with them and adds them to *s. */
 uae_status uae_augment_cut_stats(const char *path, uint64_t first_index, int64_t rows,
-                                uae_generate_summary *s, double *mi_sum, int64_t *mi_n) {
+                                uae_generate_summary *s, double *mi_sum, int64_t *mi_n,
+                                char last_numerics[UAE_BACKEND_NUMERICS_MAX]) {
+    if (last_numerics) last_numerics[0] = '\0';
     FILE *in;
     if (uae_file_open(path, "r", &in) != UAE_OK) {
         if (rows > 0 || errno != ENOENT)
@@ -54,6 +56,8 @@ uae_status uae_augment_cut_stats(const char *path, uint64_t first_index, int64_t
             summary_add(s, json_is_true(json_object_get(o, "success")),
                         json_is_number(mi) ? json_number_value(mi) : NAN,
                         (int)json_integer_value(json_object_get(o, "selected_iter")), mi_sum, mi_n);
+            const char *num = json_string_value(json_object_get(o, "numerics"));
+            if (last_numerics) snprintf(last_numerics, UAE_BACKEND_NUMERICS_MAX, "%s", num ? num : "");
             fputs(line, uae_atomic_file_stream(af));
             if (line[strlen(line) - 1] != '\n') fputc('\n', uae_atomic_file_stream(af));
             kept++;
@@ -86,16 +90,17 @@ static void on_attack_progress(void *user, int64_t done, int64_t total) {
     g->o->progress(g->o->user, g->base + frac * (double)g->count, g->total);
 }
 
-/* Writes one batch's statistics lines. */
+/* Writes one batch's statistics lines; `numerics` is what computed them
+ * (uae_backend_numerics). */
 static uae_status write_stats(uae_jsonl *log, uint64_t first, const uae_attack_result *r,
-                              int64_t count) {
+                              int64_t count, const char *numerics) {
     for (int64_t i = 0; i < count && log; i++) {
-        json_t *o = json_pack("{s:I, s:b, s:o, s:f, s:f, s:i, s:i, s:f}", "index",
+        json_t *o = json_pack("{s:I, s:b, s:o, s:f, s:f, s:i, s:i, s:f, s:s}", "index",
                               (json_int_t)(first + (uint64_t)i), "success", r[i].success, "I",
                               isfinite(r[i].mi) ? json_real(r[i].mi) : json_null(), "loss_clean",
                               (double)r[i].loss_clean, "loss_adv", (double)r[i].loss_adv,
                               "selected_iter", r[i].selected_iter, "iterations", r[i].iterations,
-                              "seconds", r[i].seconds);
+                              "seconds", r[i].seconds, "numerics", numerics);
         if (!o) return uae_fail(UAE_ERR_NUMERIC, "attack statistics of sample %llu: a loss is "
                                 "not finite", (unsigned long long)(first + (uint64_t)i));
         uae_status st = uae_jsonl_write(log, o);
@@ -111,6 +116,7 @@ typedef struct part_header {
     int32_t status;   /* uae_status of the rank's attack */
     int64_t count;
     char message[2048]; /* its error message when status is not UAE_OK */
+    char numerics[UAE_BACKEND_NUMERICS_MAX]; /* the rank's uae_backend_numerics */
 } part_header;
 
 /* Rank `rank` of `size`: its contiguous part [*lo, *lo + *count) of the round [first, first +
@@ -139,6 +145,7 @@ static uae_status attack_part(uae_model *m, const uae_attack_config *cfg, const 
     uae_status st = count > 0 ? uae_attack_run(m, cfg, x + lo * d, labels ? labels + lo : NULL,
                                                first_index + (uint64_t)lo, count, xadv, res)
                               : UAE_OK;
+    snprintf(h->numerics, sizeof h->numerics, "%s", uae_backend_numerics(m->be));
     h->status = (int32_t)st;
     h->count = st == UAE_OK ? count : 0;
     if (st != UAE_OK) snprintf(h->message, sizeof h->message, "%s", uae_last_error());
@@ -168,13 +175,23 @@ uae_status uae_augment_generate(uae_model *m, const uae_attack_config *ac, const
     int64_t rows = app ? uae_npy_appender_rows(app) : 0;
     double mi_sum = 0.0;
     int64_t mi_n = 0;
+    char before[UAE_BACKEND_NUMERICS_MAX] = "";
     if (st == UAE_OK && rows > n)
         st = uae_fail(UAE_ERR_INVALID, "%s already holds %lld examples, more than the %lld asked "
                       "for", o->npy_path, (long long)rows, (long long)n);
     if (root && st == UAE_OK && o->stats_path && o->resume)
-        st = uae_augment_cut_stats(o->stats_path, first_index, rows, sum, &mi_sum, &mi_n);
+        st = uae_augment_cut_stats(o->stats_path, first_index, rows, sum, &mi_sum, &mi_n, before);
     else if (st == UAE_OK && rows > 0)
         st = uae_fail(UAE_ERR_INVALID, "generate: resuming without a statistics file");
+    /* Rows made on another kernel path are the same method with other rounding: a resumed
+     * file then holds rows that an uninterrupted run would not give bit for bit. Say so. */
+    const char *now = uae_backend_numerics(m->be);
+    if (root && st == UAE_OK && rows > 0 && before[0] && strcmp(before, now) != 0)
+        uae_logf(o->log, UAE_LOG_WARN,
+                 "%s: its %lld rows so far were made with %s, this run computes with %s: the rows "
+                 "it adds will not be the bits of a run that never stopped (the same method, "
+                 "other rounding); resume where the path is the same to keep one (a CPU path can "
+                 "be forced with UAE_CPU_ISA)", o->npy_path, (long long)rows, before, now);
     sum->resumed = rows;
     uae_jsonl *log = NULL;
     if (root && st == UAE_OK && o->stats_path) st = uae_jsonl_open(o->stats_path, o->resume, &log);
@@ -192,6 +209,7 @@ uae_status uae_augment_generate(uae_model *m, const uae_attack_config *ac, const
         o->progress(o->user, (double)rows, n);
     }
     double t0 = uae_augment_now();
+    bool mixed = false; /* warned that the ranks compute on different paths */
     for (int64_t first = rows; first < n && st == UAE_OK;) {
         /* One round: up to batch samples per rank; with one rank, the batches of old. */
         const int64_t round = n - first < size * o->batch ? n - first : size * o->batch;
@@ -223,7 +241,13 @@ uae_status uae_augment_generate(uae_model *m, const uae_attack_config *ac, const
             }
             /* Statistics first, then the rows: a crash between the two leaves extra statistics
              * lines, which a resume cuts (never rows without statistics). */
-            st = write_stats(log, first_index + (uint64_t)rlo, res, rcount);
+            if (!mixed && strcmp(h->numerics, now) != 0) {
+                mixed = true;
+                uae_logf(o->log, UAE_LOG_WARN, "generate: rank %d computes with %s, rank 0 with "
+                         "%s: their rows differ in rounding from a one-process run's", r,
+                         h->numerics, now);
+            }
+            st = write_stats(log, first_index + (uint64_t)rlo, res, rcount, h->numerics);
             if (st == UAE_OK) st = uae_npy_appender_append(app, rcount, xadv);
             for (int64_t i = 0; i < rcount && st == UAE_OK; i++)
                 summary_add(sum, res[i].success, res[i].mi, res[i].selected_iter, &mi_sum, &mi_n);

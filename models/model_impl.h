@@ -116,9 +116,11 @@ enum {
 
 /* models/augment_generate.c: on resume, keeps the statistics lines of path that belong to the `rows`
  * examples already generated (indices first_index, first_index + 1, ...), rewrites the file
- * atomically with them and adds them to *s, *mi_sum and *mi_n. Internal; also the entry point of
- * the stats.jsonl fuzzer (tests/fuzz/fuzz_stats.c). */
+ * atomically with them and adds them to *s, *mi_sum and *mi_n; last_numerics (NULL: not wanted)
+ * gets the last kept line's "numerics" ("" if none). Internal; also the entry point of the
+ * stats.jsonl fuzzer (tests/fuzz/fuzz_stats.c). */
 uae_status uae_augment_cut_stats(const char *path, uint64_t first_index, int64_t rows,
-                                 uae_generate_summary *s, double *mi_sum, int64_t *mi_n);
+                                 uae_generate_summary *s, double *mi_sum, int64_t *mi_n,
+                                 char last_numerics[UAE_BACKEND_NUMERICS_MAX]);
 
 #endif /* UAE_MODEL_IMPL_H */

@@ -331,6 +331,27 @@ contains "resumed after" "the rerun says it resumed"
 cmp "$tmp/A/adversarial.npy" "$tmp/B/adversarial.npy" && echo "ok:   resumed .npy == uninterrupted .npy" ||
     fail "the resumed attack's .npy differs from the uninterrupted one"
 [ "$(wc -l <"$tmp/B/stats.jsonl")" -eq "$N" ] || fail "the resumed statistics have the wrong length"
+grep -qF "this run computes with" "$out" && fail "a resume on the same kernel path warned"
+# Every statistics line names what computed its row (uae_backend_numerics); a resume on another
+# path (here the scalar reference, or the CPU backend if the first run was the reference) warns
+# that its rows differ in rounding, and its lines name the new path.
+first_path=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["numerics"])' \
+    "$tmp/A/stats.jsonl") || fail "stats.jsonl lines have no \"numerics\""
+case "$first_path" in ref*) other=cpu ;; *) other=ref ;; esac
+cp -r "$tmp/A" "$tmp/C"
+cut_npy "$tmp/C/adversarial.npy" $((N - 3))
+expect 0 "attack resumed on the other path ($other)" -- "$UAE" --device "$other" "${ATTACK[@]}" \
+    --out "$tmp/C"
+contains "rows so far were made with $first_path, this run computes with $other" \
+    "a resume on another kernel path warns"
+python3 - "$tmp/C/stats.jsonl" "$first_path" "$other" "$N" <<'EOF' ||
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+n = int(sys.argv[4])
+assert [l["numerics"] for l in lines[:n - 3]] == [sys.argv[2]] * (n - 3), lines[0]
+assert all(l["numerics"].startswith(sys.argv[3]) for l in lines[n - 3:]), lines[-1]
+EOF
+    fail "the resumed lines name their kernel path"
 expect 1 "attack into a folder of other settings" -- "$UAE" "${ATTACK[@]}" --eps 0.5 --out "$tmp/B"
 contains "was made with eps = 1.0, this run has eps = 0.5" "the message names the first differing setting"
 

@@ -98,6 +98,8 @@ static void cpu_info(void *ctx, uae_device_info *info) {
         snprintf(info->vendor, sizeof info->vendor, "uaekit OpenMP, %s kernels; cpu:N for N threads",
                  uae_cpu_isa_name(c->isa));
     snprintf(info->type, sizeof info->type, "cpu");
+    snprintf(info->kernels, sizeof info->kernels, "%s",
+             c->reference ? "scalar" : uae_cpu_isa_name(c->isa));
     info->compute_units = c->reference ? 1 : uae_cpu_ctx_threads(c);
     FILE *f = fopen("/proc/meminfo", "r");
     if (f) {

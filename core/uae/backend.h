@@ -47,6 +47,8 @@ typedef struct uae_device_info {
     uint64_t global_mem_bytes;
     uint64_t local_mem_bytes;
     uint64_t max_alloc_bytes;
+    char kernels[32];          /* host backends: the kernel path ("avx512", "avx2", "generic";
+                                  "scalar" for ref); "" for devices */
 } uae_device_info;
 
 /* Fills *count with the number of devices over all backends compiled in and present at run time
@@ -72,6 +74,15 @@ const char *uae_backend_name(const uae_backend *be);
 
 /* The kind of backend: "ref", "cpu" or "opencl". Owned by be. */
 const char *uae_backend_kind(const uae_backend *be);
+
+/* What decides the bits of be's results: two backends with the same string compute every op to
+ * the same bits, whatever their thread counts. "cpu avx512", "cpu avx2", "ref scalar", or for a
+ * device "opencl NAME / DRIVER VERSION" (with ", host cpu avx512" for the ops it runs on the
+ * host). Files that keep results (an attack's statistics lines) record it, so that a run resumed
+ * on another path can say that its rows differ in rounding from an uninterrupted run's. Owned by
+ * be. */
+const char *uae_backend_numerics(const uae_backend *be);
+enum { UAE_BACKEND_NUMERICS_MAX = 448 }; /* its longest length + 1 */
 
 /* Device properties of this backend. */
 void uae_backend_info(const uae_backend *be, uae_device_info *info);

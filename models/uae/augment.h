@@ -42,6 +42,7 @@ typedef struct uae_generate_options {
     uae_generate_progress_fn progress; /* NULL: none; called on rank 0 only */
     void *user;
     uae_dist *dist;             /* the ranks that share the work (uae/dist.h); NULL: this process */
+    const uae_log *log;         /* warnings (a resume on another kernel path); NULL: none */
 } uae_generate_options;
 
 /* Totals over every sample in the files (resumed ones included). */
@@ -59,10 +60,12 @@ typedef struct uae_generate_summary {
  * sample i as global index first_index + i, in batches of o->batch, appending each batch to
  * o->npy_path (synced per batch, so memory does not grow with n and a killed run loses at most
  * one batch) and its statistics to o->stats_path: one line per sample {"index", "success", "I"
- * (null for PGD), "loss_clean", "loss_adv", "selected_iter", "iterations", "seconds"}. With
- * o->resume, continues after the rows already in the .npy (the statistics file is cut to match),
- * so a resumed run writes the same bytes as one that never stopped; resuming needs the statistics
- * file (UAE_ERR_INVALID without one when there are rows to continue). *sum may be NULL.
+ * (null for PGD), "loss_clean", "loss_adv", "selected_iter", "iterations", "seconds",
+ * "numerics": uae_backend_numerics of the backend that made the row}. With o->resume, continues
+ * after the rows already in the .npy (the statistics file is cut to match), so a resumed run
+ * writes the same bytes as one that never stopped if it computes on the same path (o->log gets a
+ * warning when the last row kept was made on another); resuming needs the statistics file
+ * (UAE_ERR_INVALID without one when there are rows to continue). *sum may be NULL.
  *
  * With o->dist of R ranks, every rank calls it with the same arguments (x and labels included);
  * each round of up to R * o->batch samples is split into R contiguous parts, one per rank, and

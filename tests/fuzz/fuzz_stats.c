@@ -12,6 +12,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memset(&s, 0, sizeof s);
     double mi_sum = 0;
     int64_t mi_n = 0;
-    (void)uae_augment_cut_stats(path, data[0] % 8, data[1] % 16, &s, &mi_sum, &mi_n);
+    (void)uae_augment_cut_stats(path, data[0] % 8, data[1] % 16, &s, &mi_sum, &mi_n, NULL);
     return 0;
 }
