@@ -28,6 +28,7 @@
 
 #include "backends/cpu/cpu_ctx.h"
 #include "backends/cpu/cpu_ops.h"
+#include "core/pointwise_math.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -56,8 +57,27 @@
 #define DOT_MAX_M 32
 #define DOT_MIN_K 256
 
+/* Floats of the largest micro-tile (AVX-512's 8 x 32): the stack buffer of a fused tile. */
+#define UAE_GEMM_TILE_MAX 256
+
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+
+/* Whether uae_sgemm_serial computes g with the dot-product kernel. */
+static bool uses_dot(const uae_cpu_kernels *k, const uae_sgemm_args *g) {
+    return k->gemm_dot && g->trans_b && !g->trans_a && g->m <= DOT_MAX_M && g->k >= DOT_MIN_K;
+}
+
+bool uae_sgemm_fuses(const uae_cpu_kernels *k, const uae_sgemm_args *g) {
+    return g->beta == 0.0f && g->k <= k->kc && !uses_dot(k, g);
+}
+
+/* Moves C (and the states of a fused optimizer step, laid out like C) by off floats. */
+static void shift_c(uae_sgemm_args *g, int64_t off) {
+    g->c += off;
+    if (g->s1) g->s1 += off;
+    if (g->s2) g->s2 += off;
+}
 
 /* ---- Packing --------------------------------------------------------------------------------- */
 
@@ -117,7 +137,7 @@ size_t uae_sgemm_scratch_floats(const uae_cpu_kernels *k, int64_t m, int64_t n, 
 
 /* Whether C is large enough to be streamed (STREAM_C_MIN_FLOATS), judged on the whole product. */
 static bool streams_c(const uae_sgemm_args *g) {
-    return g->beta == 0.0f && g->m * g->n >= STREAM_C_MIN_FLOATS;
+    return g->beta == 0.0f && !g->optim && g->m * g->n >= STREAM_C_MIN_FLOATS;
 }
 
 /* Orders the non-temporal stores of a streamed product before the stores that follow (x86:
@@ -126,6 +146,43 @@ static void stream_fence(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_sfence();
 #endif
+}
+
+/* The jr-th B sliver of the block at (pc, jc), columns j0 .. j0 + nr: in place in B (direct_b,
+ * a whole sliver) or packed in pb; *ldb its row length. */
+static const float *b_sliver(const uae_sgemm_args *g, int NR, bool direct_b, const float *pb,
+                             int64_t pc, int64_t kc, int64_t jr, int64_t j0, int nr,
+                             int64_t *ldb) {
+    bool in_place = direct_b && nr == NR;
+    *ldb = in_place ? g->ldb : NR;
+    return in_place ? g->b + pc * g->ldb + j0 : pb + jr * kc * NR;
+}
+
+/* The tiles of one packed block (rows ic .. ic + mc, columns jc .. jc + nc, the one k block) with
+ * the optimizer step fused: each tile as the unfused loop computes it (the same micro-kernel
+ * call, beta = 0) into a buffer on the stack, then the step of the parameters and states at its
+ * place. Row slivers outside, so that the parameters and states are read and written along their
+ * rows, MR rows of each at a time. */
+static void fused_tiles(const uae_sgemm_args *g, const uae_cpu_kernels *kern, bool direct_b,
+                        const float *pa, const float *pb, int64_t ic, int64_t mc, int64_t jc,
+                        int64_t nc, int64_t kc) {
+    const int MR = kern->mr, NR = kern->nr;
+    float tile[UAE_GEMM_TILE_MAX] __attribute__((aligned(64)));
+    UAE_ASSERT(MR * NR <= UAE_GEMM_TILE_MAX);
+    for (int64_t ir = 0; ir * MR < mc; ir++) {
+        int64_t i0 = ic + ir * MR;
+        int mr = (int)min64(MR, g->m - i0);
+        for (int64_t jr = 0; jr * NR < nc; jr++) {
+            int64_t j0 = jc + jr * NR;
+            int nr = (int)min64(NR, g->n - j0);
+            int64_t ldb;
+            const float *b = b_sliver(g, NR, direct_b, pb, 0, kc, jr, j0, nr, &ldb);
+            kern->gemm_ukernel(kc, pa + ir * kc * MR, b, ldb, tile, NR, mr, nr, g->alpha, 0.0f);
+            int64_t at = i0 * g->ldc + j0;
+            kern->optim(g->optim_fn, g->optim, mr, nr, tile, NR, g->c + at,
+                        g->s1 ? g->s1 + at : NULL, g->s2 ? g->s2 + at : NULL, g->ldc);
+        }
+    }
 }
 
 /* The whole product on the calling thread. pa holds round_up(min(m, mc), mr) * min(k, kc) floats,
@@ -160,12 +217,15 @@ static void gemm_blocked(const uae_sgemm_args *g, const uae_cpu_kernels *kern, f
                     int64_t i0 = ic + ir * MR;
                     pack_a_sliver(g, i0, (int)min64(MR, g->m - i0), MR, pc, kc, pa + ir * kc * MR);
                 }
+                if (g->optim) {
+                    fused_tiles(g, kern, direct_b, pa, pb, ic, mc, jc, nc, kc);
+                    continue;
+                }
                 for (int64_t jr = 0; jr * NR < nc; jr++) {
                     int64_t j0 = jc + jr * NR;
                     int nr = (int)min64(NR, g->n - j0);
-                    bool in_place = direct_b && nr == NR;
-                    const float *b = in_place ? g->b + pc * g->ldb + j0 : pb + jr * kc * NR;
-                    int64_t ldb = in_place ? g->ldb : NR;
+                    int64_t ldb;
+                    const float *b = b_sliver(g, NR, direct_b, pb, pc, kc, jr, j0, nr, &ldb);
                     for (int64_t ir = 0; ir * MR < mc; ir++) {
                         int64_t i0 = ic + ir * MR;
                         int mr = (int)min64(MR, g->m - i0);
@@ -180,7 +240,8 @@ static void gemm_blocked(const uae_sgemm_args *g, const uae_cpu_kernels *kern, f
 }
 
 void uae_sgemm_serial(const uae_cpu_kernels *k, const uae_sgemm_args *g, float *scratch) {
-    if (k->gemm_dot && g->trans_b && !g->trans_a && g->m <= DOT_MAX_M && g->k >= DOT_MIN_K) {
+    UAE_ASSERT(!g->optim || uae_sgemm_fuses(k, g));
+    if (uses_dot(k, g)) {
         k->gemm_dot(g);
         return;
     }
@@ -209,11 +270,11 @@ static uae_sgemm_args band(const uae_cpu_kernels *k, const uae_sgemm_args *g, bo
     if (by_cols) {
         b.n = hi - lo;
         b.b += g->trans_b ? lo * g->ldb : lo;
-        b.c += lo;
+        shift_c(&b, lo);
     } else {
         b.m = hi - lo;
         b.a += g->trans_a ? lo : lo * g->lda;
-        b.c += lo * g->ldc;
+        shift_c(&b, lo * g->ldc);
     }
     return b;
 }
@@ -266,18 +327,11 @@ uae_status uae_sgemm_parallel(cpu_ctx *ctx, const uae_cpu_kernels *k, const uae_
 
 /* ---- The op ---------------------------------------------------------------------------------- */
 
-/* Batches run one per thread when there are at least as many as threads (many small products:
- * per-sample networks); otherwise one after another, each product using all threads. */
-uae_status uae_gemm_omp(cpu_ctx *ctx, const uae_op *op) {
-    const uae_gemm_params *p = &op->p.gemm;
+/* The product of the op's parameters p, batch by batch, with g's pointers at batch 0. Batches run
+ * one per thread when there are at least as many as threads (many small products: per-sample
+ * networks); otherwise one after another, each product using all threads. */
+static uae_status gemm_batches(cpu_ctx *ctx, const uae_gemm_params *p, uae_sgemm_args g) {
     const uae_cpu_kernels *k = ctx->k;
-    /* Leading dimensions and strides are explicit here (uae_op_normalise). */
-    uae_sgemm_args g = {
-        .trans_a = p->trans_a, .trans_b = p->trans_b, .m = p->m, .n = p->n, .k = p->k,
-        .alpha = p->alpha, .a = uae_cpu_data(op->src[0]), .lda = p->lda,
-        .b = uae_cpu_data(op->src[1]), .ldb = p->ldb,
-        .beta = p->beta, .c = uae_cpu_data(op->dst[0]), .ldc = p->ldc,
-    };
     int64_t sa = p->stride_a, sb = p->stride_b, sc = p->stride_c;
     int threads = uae_cpu_ctx_threads(ctx);
     if (p->batch < threads || p->batch == 1) {
@@ -285,7 +339,7 @@ uae_status uae_gemm_omp(cpu_ctx *ctx, const uae_op *op) {
             uae_sgemm_args gb = g;
             gb.a += b * sa;
             gb.b += b * sb;
-            gb.c += b * sc;
+            shift_c(&gb, b * sc);
             UAE_TRY(uae_sgemm_parallel(ctx, k, &gb, threads));
         }
         return UAE_OK;
@@ -305,8 +359,54 @@ uae_status uae_gemm_omp(cpu_ctx *ctx, const uae_op *op) {
         uae_sgemm_args gb = g;
         gb.a += b * sa;
         gb.b += b * sb;
-        gb.c += b * sc;
+        shift_c(&gb, b * sc);
         uae_sgemm_serial(k, &gb, scratch + (size_t)tid * per_thread);
+    }
+    return UAE_OK;
+}
+
+/* The product's arguments for the op's parameters p and tensors (C: dst0). */
+static uae_sgemm_args sgemm_args_of(const uae_gemm_params *p, const uae_op *op) {
+    /* Leading dimensions and strides are explicit here (uae_op_normalise). */
+    return (uae_sgemm_args){
+        .trans_a = p->trans_a, .trans_b = p->trans_b, .m = p->m, .n = p->n, .k = p->k,
+        .alpha = p->alpha, .a = uae_cpu_data(op->src[0]), .lda = p->lda,
+        .b = uae_cpu_data(op->src[1]), .ldb = p->ldb,
+        .beta = p->beta, .c = uae_cpu_data(op->dst[0]), .ldc = p->ldc,
+    };
+}
+
+uae_status uae_gemm_omp(cpu_ctx *ctx, const uae_op *op) {
+    return gemm_batches(ctx, &op->p.gemm, sgemm_args_of(&op->p.gemm, op));
+}
+
+/* The step fused into the product's tiles where the kernels compute it in one k block
+ * (uae_sgemm_fuses: the MINE's weight gradients, k = its samples); otherwise the product of
+ * each batch into scratch, as uae_gemm_omp computes it, then the step over its rows. The same
+ * bits either way: the product's are uae_gemm_omp's, the step's the optim op's. */
+uae_status uae_gemm_optim_omp(cpu_ctx *ctx, const uae_op *op) {
+    const uae_gemm_params *p = &op->p.gemm_optim.gemm;
+    const uae_optim_params *o = &op->p.gemm_optim.optim;
+    const uae_optim_consts c = uae_optim_consts_of(o);
+    uae_sgemm_args g = sgemm_args_of(p, op);
+    g.optim = &c;
+    g.optim_fn = o->fn;
+    uae_cpu_optim_states(op, o, &g.s1, &g.s2);
+    if (uae_sgemm_fuses(ctx->k, &g)) return gemm_batches(ctx, p, g);
+    float *prod;
+    UAE_TRY(uae_cpu_scratch(ctx, (size_t)(p->m * p->n) * sizeof(float), &prod));
+    for (int64_t b = 0; b < p->batch; b++) {
+        uae_sgemm_args gb = g;
+        gb.optim = NULL;
+        gb.a += b * p->stride_a;
+        gb.b += b * p->stride_b;
+        gb.c = prod;
+        gb.ldc = p->n;
+        /* the product's panels in scratch of their own (ctx's holds prod) */
+        UAE_TRY(uae_sgemm_parallel(NULL, ctx->k, &gb, uae_cpu_ctx_threads(ctx)));
+        int64_t at = b * p->stride_c;
+        ctx->k->optim(o->fn, &c, p->m, p->n, prod, p->n, g.c + at, g.s1 ? g.s1 + at : NULL,
+                      g.s2 ? g.s2 + at : NULL, p->ldc);
     }
     return UAE_OK;
 }
