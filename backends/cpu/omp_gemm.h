@@ -43,9 +43,10 @@ typedef struct uae_sgemm_args {
     bool stream_c;
     /* An optimizer step fused into the product (UAE_OP_GEMM_OPTIM), or NULL: the product is the
      * gradient of the parameters at c, with states s1 and s2 laid out like c (NULL where the
-     * optimizer has none); each tile goes from the micro-kernel through the step (the kernel
-     * table's optim), and the product is never stored. Needs beta == 0 and k in one block and no
-     * gemm_dot (uae_sgemm_fuses). */
+     * optimizer has none); the product goes from the micro-kernel through the step (the kernel
+     * table's optim) in cache-sized bands, and is never stored. Needs beta == 0, k in one block
+     * and no gemm_dot (uae_sgemm_fuses), and more scratch than uae_sgemm_scratch_floats says: only
+     * the op's drivers in omp_gemm.c set it. */
     const struct uae_optim_consts *optim;
     uae_optim_fn optim_fn;
     float *s1, *s2;
