@@ -145,38 +145,43 @@ static void stream_fence(void) {
 #endif
 }
 
-/* Columns of C per block of the fused product (gemm_fused; a multiple of every NR), and the
- * locality hint of its prefetches. Measured on the Zen 4 (one thread, 2 x 512 x 11 664, k = 16,
- * Adam): blocks of 512-4096 columns without prefetch, or whole rows, ran 1.2-1.8x the unfused
- * GEMM + optim time; 8192 with prefetch 1.1x. */
-#define FUSED_NC 8192
-#define PREFETCH_LOCALITY 0
+/* Columns of C per block of the fused product (gemm_fused; a multiple of every NR): the MINE's
+ * 11 664 fit in one, so that a sliver's rows of the parameters and states are one contiguous run
+ * each. Measured on the Zen 4 (one thread, 2 x 512 x 11 664, k = 16, Adam, min of 30 runs;
+ * unfused: GEMM 3.9 ms + optim 6.1 ms = 10.0 ms): tile by tile 13-18 ms; blocks of 2048, 4096,
+ * 8192 columns with prefetch 12.5, 11.5, 10.9 ms; whole rows without prefetch 1.2x the unfused
+ * time; whole rows with prefetch 9.9 ms. */
+#define FUSED_NC 16384
 
-
-
-/* Asks for rows i0 .. i0 + rows of the parameters and states at columns j0 .. j0 + cols. */
+/* Asks for rows i0 .. i0 + rows of the parameters and states at columns j0 .. j0 + cols (no
+ * temporal locality: they are read once, by the step right after). */
 static void prefetch_rows(const uae_sgemm_args *g, int64_t i0, int64_t rows, int64_t j0,
                           int64_t cols) {
     float *const arrays[3] = {g->c, g->s1, g->s2};
     for (int a = 0; a < 3; a++)
         for (int64_t i = 0; i < rows && arrays[a]; i++)
             for (int64_t j = 0; j < cols; j += 16)
-                __builtin_prefetch(arrays[a] + (i0 + i) * g->ldc + j0 + j, 0, PREFETCH_LOCALITY);
+                __builtin_prefetch(arrays[a] + (i0 + i) * g->ldc + j0 + j, 0, 0);
 }
 
+/* The width of gemm_fused's column blocks for n columns, and the row length of its band (not a
+ * multiple of 4 KiB, so that a tile's rows fall into different L1 sets). */
+static int64_t fused_nc(const uae_cpu_kernels *k, int64_t n) { return min64(FUSED_NC, round_up(n, k->nr)); }
+static int64_t fused_ldband(const uae_cpu_kernels *k, int64_t n) { return fused_nc(k, n) + 16; }
+
 /* The product with the optimizer step fused (g->optim; one k block), on the calling thread: C's
- * columns in blocks of FUSED_NC (op(B)'s block packed once, in L2), in each block every MR-row
- * sliver of op(A) in turn: its tiles (the unfused loop's micro-kernel calls on the same packed
- * slivers, beta = 0, so the same bits) into `band` (MR x FUSED_NC floats, in cache), then the
- * step over those rows of the parameters and states. While a sliver's tiles are computed, the
- * next sliver's parameters and states are asked for, so that memory works during the product.
+ * columns in blocks of FUSED_NC (op(B)'s block packed once), in each block every MR-row sliver
+ * of op(A) in turn: its tiles (the unfused loop's micro-kernel calls on the same packed slivers,
+ * beta = 0, so the same bits) into `band` (MR rows of the block, in cache), then the step over
+ * those rows of the parameters and states. While a sliver is computed, the next sliver's
+ * parameters and states are prefetched, so that memory works during the product.
  * Scratch: fused_scratch_floats. */
 static void gemm_fused(const uae_sgemm_args *g, const uae_cpu_kernels *kern, float *scratch) {
     const int MR = kern->mr, NR = kern->nr;
-    const int64_t kc = g->k;
-    float *pb = scratch, *pa = pb + kc * FUSED_NC, *band = pa + kc * MR;
-    for (int64_t jc = 0; jc < g->n; jc += FUSED_NC) {
-        int64_t nc = min64(FUSED_NC, g->n - jc);
+    const int64_t kc = g->k, ncb = fused_nc(kern, g->n), ldband = fused_ldband(kern, g->n);
+    float *pb = scratch, *pa = pb + kc * ncb, *band = pa + kc * MR;
+    for (int64_t jc = 0; jc < g->n; jc += ncb) {
+        int64_t nc = min64(ncb, g->n - jc);
         for (int64_t jr = 0; jr * NR < nc; jr++)
             kern->gemm_pack_b(g, 0, kc, jc + jr * NR, (int)min64(NR, nc - jr * NR),
                               pb + jr * kc * NR);
@@ -186,20 +191,20 @@ static void gemm_fused(const uae_sgemm_args *g, const uae_cpu_kernels *kern, flo
             int64_t next = min64(MR, g->m - i0 - MR); /* rows of the next sliver */
             for (int64_t jr = 0; jr * NR < nc; jr++) {
                 int nr = (int)min64(NR, nc - jr * NR);
-                kern->gemm_ukernel(kc, pa, pb + jr * kc * NR, NR, band + jr * NR, FUSED_NC, mr,
-                                   nr, g->alpha, 0.0f);
+                kern->gemm_ukernel(kc, pa, pb + jr * kc * NR, NR, band + jr * NR, ldband, mr, nr,
+                                   g->alpha, 0.0f);
                 if (next > 0) prefetch_rows(g, i0 + MR, next, jc + jr * NR, nr);
             }
             int64_t at = i0 * g->ldc + jc;
-            kern->optim(g->optim_fn, g->optim, mr, nc, band, FUSED_NC, g->c + at,
+            kern->optim(g->optim_fn, g->optim, mr, nc, band, ldband, g->c + at,
                         g->s1 ? g->s1 + at : NULL, g->s2 ? g->s2 + at : NULL, g->ldc);
         }
     }
 }
 
-/* Floats of scratch that gemm_fused needs for g. */
+/* Floats of scratch that gemm_fused needs for g: op(B)'s block, the band, one A sliver. */
 static size_t fused_scratch_floats(const uae_cpu_kernels *k, const uae_sgemm_args *g) {
-    return (size_t)((g->k + k->mr) * FUSED_NC + g->k * k->mr);
+    return (size_t)(g->k * fused_nc(k, g->n) + k->mr * fused_ldband(k, g->n) + g->k * k->mr);
 }
 
 /* Floats of scratch per thread for g: gemm_fused's or the blocked product's. */
