@@ -44,8 +44,9 @@ float bench_uniform(uint64_t *state, float lo, float hi) {
  * F*(29-k)^2 = 11664), dense hidden -> out; P parameters in all (11.95 M at the defaults). Only the
  * two flat -> hidden layers count (the rest is < 0.1 % of either sum):
  *   MINE step: FLOP 3 * 2 * (2*n*flat*hidden): per branch the forward product, dW = dy^T x and
- *              dx = dy W (the conv weights below need it); bytes 4 * 10 * P: W read by the
- *              forward and by dx, the gradient written, Adam reads g, p, m, v and writes p, m, v.
+ *              dx = dy W (the conv weights below need it); bytes 4 * 8 * P: W read by the
+ *              forward and by dx, Adam fused into dW (UAE_OP_GEMM_OPTIM) reads p, m, v and
+ *              writes p, m, v (the gradient itself is not stored).
  *   delta step (the objective's pass): FLOP 3 * 2*n*flat*hidden (both branches forward, dx of
  *              the x' branch); bytes 4 * 1.5 * P (W of both branches read, W of the x' branch
  *              again).
@@ -63,7 +64,7 @@ static void gen_floor(bench_case *c) {
     const double gemm = 2 * n * flat * hid; /* one branch's forward product */
     const double B = (double)c->u.gen.b, it = c->u.gen.iterations, steps = c->u.gen.mine_steps;
     c->floor_flop = B * it * (steps * 6 * gemm + 3 * gemm);
-    c->floor_bytes = B * (it * (steps * 40 * P + 6 * P) + 16 * P);
+    c->floor_bytes = B * (it * (steps * 32 * P + 6 * P) + 16 * P);
 }
 
 static void add_gemm(bench_case *c, const char *name, bool ta, bool tb, int64_t batch, int64_t m,

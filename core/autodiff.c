@@ -67,6 +67,9 @@ struct uae_tape {
     uae_status status;
     char errmsg[512];
     bool recording;
+    bool defer;              /* in uae_ad_backward_deferred: leaf products are left pending */
+    uae_ad_product *pending; /* the products left so far */
+    int npending, cap_pending;
 };
 
 uae_status uae_tape_create(uae_arena *scratch, uae_tape **out) {
@@ -86,12 +89,15 @@ void uae_tape_free(uae_tape *t) {
     }
     free(t->nodes);
     free(t->leaves);
+    free(t->pending);
     free(t);
 }
 
 void uae_tape_reset(uae_tape *t) {
     t->nnodes = 0;
     t->nleaves = 0;
+    t->npending = 0;
+    t->defer = false;
     t->cur_block = t->blocks;
     t->used_in_block = 0;
     t->status = UAE_OK;
@@ -628,6 +634,28 @@ static uae_status scratch_like(uae_tape *t, const uae_tensor *like, uae_tensor *
     return uae_arena_tensor(t->arena, like->ndim, like->shape, out);
 }
 
+/* Whether the gradient of b, a matrix product's second operand, is left pending: in a deferred
+ * backward, a leaf with the caller's gradient tensor whose only use is this product, so that the
+ * product is its whole gradient. */
+static bool defers(const uae_tape *t, const uae_var *b) {
+    return t->defer && b->external && !b->has_grad && b->uses == 1;
+}
+
+/* Keeps b's gradient as the product pr (uae_ad_backward_deferred). */
+static uae_status pend(uae_tape *t, uae_var *b, uae_ad_product *pr) {
+    if (t->npending == t->cap_pending) {
+        int nc = t->cap_pending ? 2 * t->cap_pending : 8;
+        uae_ad_product *ps = realloc(t->pending, (size_t)nc * sizeof *ps);
+        if (!ps) return uae_fail(UAE_ERR_NOMEM, "autodiff: out of host memory");
+        t->pending = ps;
+        t->cap_pending = nc;
+    }
+    pr->grad = b->grad;
+    t->pending[t->npending++] = *pr;
+    b->has_grad = true; /* it has one, as a product: not zeroed as unreached */
+    return UAE_OK;
+}
+
 static uae_status back_matmul(uae_tape *t, node *n, const uae_tensor *dy) {
     uae_var *a = n->in[0], *b = n->in[1];
     bool ta = n->p.mm.ta, tb = n->p.mm.tb;
@@ -654,10 +682,13 @@ static uae_status back_matmul(uae_tape *t, node *n, const uae_tensor *dy) {
             AA = &a2;
             DY = &dy2;
         }
+        /* the product, as (trans_a, trans_b, a, b) of uae_gemm */
+        uae_ad_product pr = {.trans_a = !tb ? !ta : true, .trans_b = !tb ? false : ta,
+                             .a = !tb ? *AA : *DY, .b = !tb ? *DY : *AA};
+        if (defers(t, b)) return pend(t, b, &pr);
         gslot s;
         UAE_TRY(grad_dst(t, b, true, &s));
-        if (!tb) UAE_TRY(uae_gemm(!ta, false, 1.0f, AA, DY, s.beta, &s.dst));
-        else UAE_TRY(uae_gemm(true, ta, 1.0f, DY, AA, s.beta, &s.dst));
+        UAE_TRY(uae_gemm(pr.trans_a, pr.trans_b, 1.0f, &pr.a, &pr.b, s.beta, &s.dst));
         UAE_TRY(add_into(t, b, &s));
     }
     return UAE_OK;
@@ -962,6 +993,17 @@ static uae_status backward_node(uae_tape *t, node *n) {
 }
 
 uae_status uae_ad_backward(uae_tape *t, uae_var *loss) { return uae_ad_backward_scaled(t, loss, 1.0f); }
+
+uae_status uae_ad_backward_deferred(uae_tape *t, uae_var *loss, float scale,
+                                    const uae_ad_product **products, int *count) {
+    t->defer = true;
+    t->npending = 0;
+    uae_status st = uae_ad_backward_scaled(t, loss, scale);
+    t->defer = false;
+    *products = t->pending;
+    *count = st == UAE_OK ? t->npending : 0;
+    return st;
+}
 
 uae_status uae_ad_backward_scaled(uae_tape *t, uae_var *loss, float scale) {
     if (t->status != UAE_OK) return uae_tape_status(t);

@@ -14,7 +14,7 @@ static const char *const op_names[] = {
     "maxpool2_bwd", "upsample2", "upsample2_bwd",   "binary",            "unary",
     "unary_bwd", "reduce",      "softmax",         "fill",              "clamp",
     "optim",     "rng",         "permutation",     "gather_rows",       "scatter_rows",
-    "mine_bound", "attack_step",
+    "mine_bound", "attack_step", "gemm_optim",
 };
 _Static_assert(sizeof op_names / sizeof op_names[0] == UAE_OP_COUNT, "one name per op");
 
@@ -89,8 +89,9 @@ static uae_gemm_params gemm_explicit(const uae_gemm_params *g) {
     return e;
 }
 
-static uae_status check_gemm(const uae_op *op) {
-    const uae_gemm_params e = gemm_explicit(&op->p.gemm), *g = &e;
+/* The product's sizes against src0 A, src1 B and dst0 C (for GEMM_OPTIM, the parameters). */
+static uae_status check_gemm(const uae_op *op, const uae_gemm_params *params) {
+    const uae_gemm_params e = gemm_explicit(params), *g = &e;
     if (g->m < 1 || g->n < 1 || g->k < 1 || g->batch < 1)
         return SHAPE_ERR(op, "m=%lld n=%lld k=%lld batch=%lld, expected all >= 1", (long long)g->m,
                          (long long)g->n, (long long)g->k, (long long)g->batch);
@@ -207,10 +208,22 @@ static uae_status check_mine(const uae_op *op) {
     return UAE_OK;
 }
 
+/* An optimizer step's parameters and the states it needs, each of dst0's size. */
+static uae_status check_optim(const uae_op *op, const uae_optim_params *o) {
+    int64_t n = uae_tensor_numel(op->dst[0]);
+    bool need1 = o->fn != UAE_OPTIM_SGD || o->momentum != 0.0f;
+    bool need2 = o->fn == UAE_OPTIM_ADAM || o->fn == UAE_OPTIM_ADADELTA;
+    if (need1) UAE_TRY(need_numel(op, op->dst[1], "state 1", n));
+    if (need2) UAE_TRY(need_numel(op, op->dst[2], "state 2", n));
+    if ((unsigned)o->fn >= UAE_OPTIM_COUNT) return SHAPE_ERR(op, "unknown optimizer");
+    if (o->fn == UAE_OPTIM_ADAM && o->step < 1) return SHAPE_ERR(op, "Adam step must be >= 1");
+    return UAE_OK;
+}
+
 uae_status uae_op_check(const uae_op *op) {
     const uae_tensor *s0 = op->src[0], *s1 = op->src[1], *d0 = op->dst[0];
     switch (op->kind) {
-    case UAE_OP_GEMM: return check_gemm(op);
+    case UAE_OP_GEMM: return check_gemm(op, &op->p.gemm);
     case UAE_OP_CONV2D:
     case UAE_OP_CONV2D_BWD_DATA:
     case UAE_OP_CONV2D_BWD_WEIGHT: return check_conv(op);
@@ -252,19 +265,16 @@ uae_status uae_op_check(const uae_op *op) {
     case UAE_OP_CLAMP:
         UAE_TRY(need(op, s0, "x", 0));
         return need_shape(op, d0, "dst", s0);
-    case UAE_OP_OPTIM: {
-        const uae_optim_params *o = &op->p.optim;
+    case UAE_OP_OPTIM:
         UAE_TRY(need(op, s0, "gradient", 0));
-        int64_t n = uae_tensor_numel(s0);
-        UAE_TRY(need_numel(op, d0, "parameters", n));
-        bool need1 = o->fn != UAE_OPTIM_SGD || o->momentum != 0.0f;
-        bool need2 = o->fn == UAE_OPTIM_ADAM || o->fn == UAE_OPTIM_ADADELTA;
-        if (need1) UAE_TRY(need_numel(op, op->dst[1], "state 1", n));
-        if (need2) UAE_TRY(need_numel(op, op->dst[2], "state 2", n));
-        if ((unsigned)o->fn >= UAE_OPTIM_COUNT) return SHAPE_ERR(op, "unknown optimizer");
-        if (o->fn == UAE_OPTIM_ADAM && o->step < 1) return SHAPE_ERR(op, "Adam step must be >= 1");
-        return UAE_OK;
-    }
+        UAE_TRY(need_numel(op, d0, "parameters", uae_tensor_numel(s0)));
+        return check_optim(op, &op->p.optim);
+    case UAE_OP_GEMM_OPTIM:
+        if (op->p.gemm_optim.gemm.beta != 0.0f)
+            return SHAPE_ERR(op, "beta = %g, expected 0 (the gradient is the product alone)",
+                             (double)op->p.gemm_optim.gemm.beta);
+        UAE_TRY(check_gemm(op, &op->p.gemm_optim.gemm));
+        return check_optim(op, &op->p.gemm_optim.optim);
     case UAE_OP_RNG:
         if ((unsigned)op->p.rng.dist >= UAE_RNG_COUNT) return SHAPE_ERR(op, "unknown distribution");
         return need(op, d0, "dst", 0);
@@ -300,6 +310,7 @@ uae_status uae_op_check(const uae_op *op) {
 
 void uae_op_normalise(uae_op *op) {
     if (op->kind == UAE_OP_GEMM) op->p.gemm = gemm_explicit(&op->p.gemm);
+    if (op->kind == UAE_OP_GEMM_OPTIM) op->p.gemm_optim.gemm = gemm_explicit(&op->p.gemm_optim.gemm);
 }
 
 static uae_backend *op_backend(const uae_op *op, uae_status *st) {
@@ -384,15 +395,20 @@ uae_status uae_op_run(const uae_op *op) {
 
 /* ---- Convenience wrappers ------------------------------------------------------------------ */
 
-uae_status uae_gemm(bool trans_a, bool trans_b, float alpha, const uae_tensor *a,
-                    const uae_tensor *b, float beta, const uae_tensor *c) {
-    /* The matrices are the last two dimensions of a and c; leading dimensions are batch. */
-    uae_op op = {.kind = UAE_OP_GEMM, .src = {a, b}, .dst = {c}};
+/* How uae_gemm runs a product: one op, one op with the batch folded into the rows, or one op per
+ * batch (an operand shared by every batch). */
+typedef enum gemm_plan { GEMM_ONE, GEMM_FOLD, GEMM_SPLIT } gemm_plan;
+
+/* The product's parameters from the tensors (the matrices are the last two dimensions of a, b
+ * and c; leading dimensions are batch), and how it runs. */
+static uae_status gemm_params_of(bool trans_a, bool trans_b, float alpha, const uae_tensor *a,
+                                 const uae_tensor *b, float beta, const uae_tensor *c,
+                                 uae_gemm_params *g, gemm_plan *plan) {
     if (a->ndim < 2 || b->ndim < 2 || c->ndim < 2)
         return uae_fail(UAE_ERR_SHAPE, "gemm: operands need at least 2 dimensions");
     int64_t ar = a->shape[a->ndim - 2], ac = a->shape[a->ndim - 1];
     int64_t br = b->shape[b->ndim - 2], bc = b->shape[b->ndim - 1];
-    uae_gemm_params *g = &op.p.gemm;
+    memset(g, 0, sizeof *g);
     g->trans_a = trans_a;
     g->trans_b = trans_b;
     g->m = trans_a ? ac : ar;
@@ -412,13 +428,28 @@ uae_status uae_gemm(bool trans_a, bool trans_b, float alpha, const uae_tensor *a
     if ((batch_a != g->batch && batch_a != 1) || (batch_b != g->batch && batch_b != 1))
         return uae_fail(UAE_ERR_SHAPE, "gemm: batch sizes %lld, %lld and %lld differ",
                         (long long)batch_a, (long long)batch_b, (long long)g->batch);
+    *plan = GEMM_ONE;
     if (g->batch > 1 && batch_b == 1 && !trans_a && batch_a == g->batch) {
         /* (batch, m, k) @ (k, n): fold the batch into the rows. */
         g->m *= g->batch;
         g->batch = 1;
-        return uae_op_run(&op);
+        *plan = GEMM_FOLD;
+    } else if (g->batch > 1 && (batch_a == 1 || batch_b == 1)) {
+        *plan = GEMM_SPLIT;
     }
-    if (g->batch > 1 && (batch_a == 1 || batch_b == 1)) {
+    return UAE_OK;
+}
+
+uae_status uae_gemm(bool trans_a, bool trans_b, float alpha, const uae_tensor *a,
+                    const uae_tensor *b, float beta, const uae_tensor *c) {
+    uae_op op = {.kind = UAE_OP_GEMM, .src = {a, b}, .dst = {c}};
+    uae_gemm_params *g = &op.p.gemm;
+    gemm_plan plan = GEMM_ONE;
+    UAE_TRY(gemm_params_of(trans_a, trans_b, alpha, a, b, beta, c, g, &plan));
+    if (plan == GEMM_SPLIT) {
+        int64_t ar = a->shape[a->ndim - 2], ac = a->shape[a->ndim - 1];
+        int64_t br = b->shape[b->ndim - 2], bc = b->shape[b->ndim - 1];
+        int64_t batch_a = uae_tensor_numel(a) / (ar * ac), batch_b = uae_tensor_numel(b) / (br * bc);
         uae_status st = UAE_OK;
         int64_t nb = g->batch;
         g->batch = 1;
@@ -437,6 +468,19 @@ uae_status uae_gemm(bool trans_a, bool trans_b, float alpha, const uae_tensor *a
         return st;
     }
     return uae_op_run(&op);
+}
+
+uae_status uae_gemm_optim_op(bool trans_a, bool trans_b, float alpha, const uae_tensor *a,
+                             const uae_tensor *b, const uae_optim_params *o, const uae_tensor *p,
+                             const uae_tensor *s1, const uae_tensor *s2, uae_op *out) {
+    *out = (uae_op){.kind = UAE_OP_GEMM_OPTIM, .src = {a, b}, .dst = {p, s1, s2}};
+    gemm_plan plan = GEMM_ONE;
+    UAE_TRY(gemm_params_of(trans_a, trans_b, alpha, a, b, 0.0f, p, &out->p.gemm_optim.gemm, &plan));
+    if (plan != GEMM_ONE)
+        return uae_fail(UAE_ERR_SHAPE, "gemm_optim: an operand is shared by every batch (not one "
+                        "op); compute the gradient with uae_gemm and step with the optim op");
+    out->p.gemm_optim.optim = *o;
+    return UAE_OK;
 }
 
 uae_status uae_binary(uae_binary_fn fn, const uae_tensor *a, const uae_tensor *b,

@@ -491,6 +491,22 @@ static uae_var *ema_surrogate(uae_mine *m, uae_tape *t, scores sc) {
     return uae_ad_reshape(t, sur, 1, (int64_t[]){m->S});
 }
 
+/* The learning rate and epsilon of the next Adam step (m->opt.p.step steps taken so far). */
+static void set_step_params(uae_mine *m) {
+    /* Step decay of the learning rate: lr * 0.5^(steps taken / half life); off if 0. */
+    if (m->cfg.lr_half_life > 0)
+        m->opt.p.lr = m->cfg.opt.p.lr * powf(0.5f, (float)m->opt.p.step / (float)m->cfg.lr_half_life);
+    /* TF 1's AdamOptimizer (the official MINE's) adds epsilon to sqrt(v), the op adds it to
+     * sqrt(v / (1 - beta2^t)) (PyTorch's form): the same update with epsilon divided by
+     * sqrt(1 - beta2^t) at step t (3.2e-7 instead of 1e-8 at t = 1, 1.0e-8 after some thousand
+     * steps). It matters while |gradient| is within a few orders of that: without it
+     * tests/test_conformance.sh saw MINE's bounds drift 5% from the official algorithm's within
+     * 10 iterations. */
+    if (m->opt.p.fn == UAE_OPTIM_ADAM)
+        m->opt.p.eps = (float)((double)m->cfg.opt.p.eps /
+                               sqrt(1.0 - pow((double)m->opt.p.beta2, (double)(m->opt.p.step + 1))));
+}
+
 uae_status uae_mine_train_step(uae_mine *m, uae_tape *t, const uae_tensor *xs,
                                const uae_tensor *ys, float *bounds) {
     UAE_TRY(check_samples(m, xs, "x", 1));
@@ -512,22 +528,15 @@ uae_status uae_mine_train_step(uae_mine *m, uae_tape *t, const uae_tensor *xs,
             objective = ema_surrogate(m, t, sc);
         /* Adam minimises: descend on minus the sum of the S bounds (each estimator's weights
          * only see their own bound, so the sum trains them independently). */
-        st = uae_ad_backward_scaled(t, objective, -1.0f);
+        set_step_params(m);
+        if (m->cfg.keep_gradients) {
+            st = uae_ad_backward_scaled(t, objective, -1.0f);
+            if (st == UAE_OK) st = uae_optimizer_step(&m->opt, m->P);
+        } else {
+            st = uae_optimizer_backward_step(&m->opt, m->P, t, objective, -1.0f);
+        }
         if (st == UAE_OK && bounds) st = uae_tensor_read(uae_ad_value(sc.bound), bounds);
     }
-    /* Step decay of the learning rate: lr * 0.5^(steps taken / half life); off if 0. */
-    if (m->cfg.lr_half_life > 0)
-        m->opt.p.lr = m->cfg.opt.p.lr * powf(0.5f, (float)m->opt.p.step / (float)m->cfg.lr_half_life);
-    /* TF 1's AdamOptimizer (the official MINE's) adds epsilon to sqrt(v), the op adds it to
-     * sqrt(v / (1 - beta2^t)) (PyTorch's form): the same update with epsilon divided by
-     * sqrt(1 - beta2^t) at step t (3.2e-7 instead of 1e-8 at t = 1, 1.0e-8 after some thousand
-     * steps). It matters while |gradient| is within a few orders of that: without it
-     * tests/test_conformance.sh saw MINE's bounds drift 5% from the official algorithm's within
-     * 10 iterations. */
-    if (m->opt.p.fn == UAE_OPTIM_ADAM)
-        m->opt.p.eps = (float)((double)m->cfg.opt.p.eps /
-                               sqrt(1.0 - pow((double)m->opt.p.beta2, (double)(m->opt.p.step + 1))));
-    if (st == UAE_OK) st = uae_optimizer_step(&m->opt, m->P);
     uae_pass_end(&pass);
     return st;
 }

@@ -295,14 +295,109 @@ uae_status uae_optimizer_parse(const char *name, uae_optim_fn *out) {
     return UAE_OK;
 }
 
-uae_status uae_optimizer_step(uae_optimizer *o, uae_params *p) {
-    o->p.step++;
-    bool one_state = o->p.fn != UAE_OPTIM_SGD || o->p.momentum != 0.0f;
-    bool two_states = o->p.fn == UAE_OPTIM_ADAM || o->p.fn == UAE_OPTIM_ADADELTA;
-    uae_op op = {.kind = UAE_OP_OPTIM, .src = {&p->flat_grad},
-                 .dst = {&p->flat, one_state ? &p->state[0] : NULL, two_states ? &p->state[1] : NULL}};
+/* The states optimizer o keeps: none, the first, or both (NULL for those it has not). */
+static void used_states(const uae_optimizer *o, const uae_tensor *s0, const uae_tensor *s1,
+                        const uae_tensor **out0, const uae_tensor **out1) {
+    *out0 = o->p.fn != UAE_OPTIM_SGD || o->p.momentum != 0.0f ? s0 : NULL;
+    *out1 = o->p.fn == UAE_OPTIM_ADAM || o->p.fn == UAE_OPTIM_ADADELTA ? s1 : NULL;
+}
+
+/* The optimizer op on floats [first, first + count) of p's flat tensors (the step taken). */
+static uae_status step_range(const uae_optimizer *o, uae_params *p, int64_t first, int64_t count) {
+    uae_tensor g, v, s[2];
+    UAE_TRY(uae_tensor_slice(&p->flat_grad, first, count, &g));
+    UAE_TRY(uae_tensor_slice(&p->flat, first, count, &v));
+    for (int k = 0; k < 2; k++) UAE_TRY(uae_tensor_slice(&p->state[k], first, count, &s[k]));
+    uae_op op = {.kind = UAE_OP_OPTIM, .src = {&g}, .dst = {&v}};
+    used_states(o, &s[0], &s[1], &op.dst[1], &op.dst[2]);
     op.p.optim = o->p;
     return uae_op_run(&op);
+}
+
+uae_status uae_optimizer_step(uae_optimizer *o, uae_params *p) {
+    o->p.step++;
+    return step_range(o, p, 0, uae_tensor_numel(&p->flat));
+}
+
+/* Whether tensors t and u share elements. */
+static bool overlaps(const uae_tensor *t, const uae_tensor *u) {
+    return t->buf == u->buf && t->backend == u->backend &&
+           t->offset < u->offset + (size_t)uae_tensor_numel(u) &&
+           u->offset < t->offset + (size_t)uae_tensor_numel(t);
+}
+
+/* The most products one step fuses (MINE has two: its two dense weights). */
+#define FUSED_MAX 16
+
+/* A product fused into the step: its op, the views of p's tensors it steps, and their range. */
+typedef struct fused_step {
+    uae_op op;
+    uae_tensor v, s[2];
+    int64_t first, count;
+} fused_step;
+
+/* Builds in f the fused step of product pr if it is safe and the backend runs it: its gradient is
+ * a range of p's gradients, its operands are none of p's values or states (the step changes
+ * them), no other fused step has that range, and the backend supports UAE_OP_GEMM_OPTIM. */
+static bool fusable(const uae_optimizer *o, const uae_params *p, const uae_ad_product *pr,
+                    const fused_step *done, int ndone, fused_step *f) {
+    const uae_tensor *g = &pr->grad, *fg = &p->flat_grad;
+    if (ndone == FUSED_MAX || g->buf != fg->buf || g->backend != fg->backend ||
+        g->offset < fg->offset ||
+        g->offset + (size_t)uae_tensor_numel(g) > fg->offset + (size_t)uae_tensor_numel(fg))
+        return false;
+    const uae_tensor *own[3] = {&p->flat, &p->state[0], &p->state[1]};
+    for (int k = 0; k < 3; k++)
+        if (overlaps(&pr->a, own[k]) || overlaps(&pr->b, own[k])) return false;
+    f->first = (int64_t)(g->offset - fg->offset);
+    f->count = uae_tensor_numel(g);
+    for (int i = 0; i < ndone; i++)
+        if (f->first < done[i].first + done[i].count && done[i].first < f->first + f->count)
+            return false;
+    /* views of the values and states at the gradient's place, in its shape */
+    f->v = *g;
+    f->v.buf = p->flat.buf;
+    f->v.offset = p->flat.offset + (size_t)f->first;
+    for (int k = 0; k < 2; k++) {
+        f->s[k] = *g;
+        f->s[k].buf = p->state[k].buf;
+        f->s[k].offset = p->state[k].offset + (size_t)f->first;
+    }
+    const uae_tensor *s0, *s1;
+    used_states(o, &f->s[0], &f->s[1], &s0, &s1);
+    return uae_gemm_optim_op(pr->trans_a, pr->trans_b, 1.0f, &pr->a, &pr->b, &o->p, &f->v, s0, s1,
+                             &f->op) == UAE_OK && uae_op_supported(&f->op);
+}
+
+uae_status uae_optimizer_backward_step(uae_optimizer *o, uae_params *p, uae_tape *t,
+                                       uae_var *loss, float scale) {
+    const uae_ad_product *pr;
+    int np;
+    UAE_TRY(uae_ad_backward_deferred(t, loss, scale, &pr, &np));
+    o->p.step++;
+    fused_step f[FUSED_MAX];
+    int nf = 0;
+    /* Products that are not fused are written first, before the step changes anything. */
+    for (int i = 0; i < np; i++) {
+        if (fusable(o, p, &pr[i], f, nf, &f[nf])) nf++;
+        else UAE_TRY(uae_gemm(pr[i].trans_a, pr[i].trans_b, 1.0f, &pr[i].a, &pr[i].b, 0.0f,
+                              &pr[i].grad));
+    }
+    for (int i = 0; i < nf; i++) UAE_TRY(uae_op_run(&f[i].op));
+    /* The rest of the parameters, between the fused ranges in increasing order: the same update
+     * per element as one op over the flat tensors. */
+    int64_t at = 0, n = uae_tensor_numel(&p->flat);
+    while (at < n) {
+        int64_t next = n, skip = 0;
+        for (int i = 0; i < nf; i++)
+            if (f[i].first >= at && f[i].first < next) {
+                next = f[i].first;
+                skip = f[i].count;
+            }
+        if (next > at) UAE_TRY(step_range(o, p, at, next - at));
+        at = next + skip;
+    }
+    return UAE_OK;
 }
 
 /* ---- Layers -------------------------------------------------------------------------------- */

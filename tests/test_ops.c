@@ -257,6 +257,44 @@ static const op_case hand_cases[] = {
      .src = {X2}, .dst = {X2, X2, X2}, .lo = -1, .hi = 1,
      .fill = {[5] = FILL_POS, [6] = FILL_POS}, .tol = TOL},
 
+    /* ---- a product fused with an optimizer step (dst: parameters, states; a state's slot marked
+     * S1(1) is sized like the parameters by derive_shapes). The product's sums in another order
+     * and the step's sqrt/division: TOL. Shapes: the MINE's dW (A^T B, k = its samples), k in
+     * more than one block (257), the dot-product path (A B^T, few rows, long k), leading
+     * dimensions and strides, a batch per thread, every optimizer. */
+    {"gemm_optim_adam_tn_17x129x5_batch2", .kind = UAE_OP_GEMM_OPTIM,
+     .p.gemm_optim = {.gemm = {.trans_a = 1, .m = 17, .n = 129, .k = 5, .alpha = 1.0f, .batch = 2},
+                      .optim = {.fn = UAE_OPTIM_ADAM, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f,
+                                .eps = 1e-8f, .step = 3}},
+     .dst = {{0}, S1(1), S1(1)}, .lo = -1, .hi = 1, .fill = {[6] = FILL_POS}, .tol = TOL},
+    {"gemm_optim_sgd_nn_3x17x257", .kind = UAE_OP_GEMM_OPTIM,
+     .p.gemm_optim = {.gemm = {.m = 3, .n = 17, .k = 257, .alpha = 0.5f, .batch = 1},
+                      .optim = {.fn = UAE_OPTIM_SGD, .lr = 0.1f}},
+     .lo = -1, .hi = 1, .tol = TOL},
+    {"gemm_optim_momentum_nt_5x33x300", .kind = UAE_OP_GEMM_OPTIM,
+     .p.gemm_optim = {.gemm = {.trans_b = 1, .m = 5, .n = 33, .k = 300, .alpha = 1.0f, .batch = 1},
+                      .optim = {.fn = UAE_OPTIM_SGD, .lr = 0.1f, .momentum = 0.9f,
+                                .nesterov = 1, .weight_decay = 1e-2f}},
+     .dst = {{0}, S1(1)}, .lo = -1, .hi = 1, .tol = TOL},
+    {"gemm_optim_rmsprop_tt_ld_stride_batch3", .kind = UAE_OP_GEMM_OPTIM,
+     .p.gemm_optim = {.gemm = {.trans_a = 1, .trans_b = 1, .m = 9, .n = 40, .k = 7, .alpha = 1.0f,
+                               .lda = 11, .ldb = 8, .ldc = 41, .batch = 3, .stride_a = 7 * 11 + 2,
+                               .stride_b = 40 * 8 + 1, .stride_c = 9 * 41 + 3},
+                      .optim = {.fn = UAE_OPTIM_RMSPROP, .lr = 1e-2f, .rho = 0.99f, .eps = 1e-8f}},
+     .dst = {{0}, S1(1)}, .lo = -1, .hi = 1, .fill = {[5] = FILL_POS}, .tol = TOL},
+    {"gemm_optim_adadelta_tn_1x1x1", .kind = UAE_OP_GEMM_OPTIM,
+     .p.gemm_optim = {.gemm = {.trans_a = 1, .m = 1, .n = 1, .k = 1, .alpha = 1.0f, .batch = 1},
+                      .optim = {.fn = UAE_OPTIM_ADADELTA, .lr = 1.0f, .rho = 0.9f, .eps = 1e-6f}},
+     .dst = {{0}, S1(1), S1(1)}, .lo = -1, .hi = 1, .fill = {[5] = FILL_POS, [6] = FILL_POS},
+     .tol = TOL},
+    {"gemm_optim_adam_tn_512x2000x16_big", .kind = UAE_OP_GEMM_OPTIM,
+     .p.gemm_optim = {.gemm = {.trans_a = 1, .m = 512, .n = 2000, .k = 16, .alpha = 1.0f,
+                               .batch = 2},
+                      .optim = {.fn = UAE_OPTIM_ADAM, .lr = 1.5e-5f, .beta1 = 0.9f,
+                                .beta2 = 0.999f, .eps = 1e-8f, .step = 1}},
+     .dst = {{0}, S1(1), S1(1)}, .lo = -1, .hi = 1, .fill = {[6] = FILL_POS}, .tol = TOL,
+     .big = 1},
+
     /* ---- random numbers: one counter-based stream on every backend, bit-identical. Counters
      * not a multiple of 4 check the element-to-word mapping. */
     {"rng_uniform_17x129", .kind = UAE_OP_RNG,
@@ -452,8 +490,8 @@ static void build_cases(void) {
 /* Fills in the shapes a row leaves to its parameters: gemm operands (flat, just large enough for
  * the leading dimensions and batch strides) and the y / dy of a convolution. */
 static void derive_shapes(op_case *c) {
-    if (c->kind == UAE_OP_GEMM) {
-        const uae_gemm_params *g = &c->p.gemm;
+    if (c->kind == UAE_OP_GEMM || c->kind == UAE_OP_GEMM_OPTIM) {
+        const uae_gemm_params *g = c->kind == UAE_OP_GEMM ? &c->p.gemm : &c->p.gemm_optim.gemm;
         int64_t ar = g->trans_a ? g->k : g->m, ac = g->trans_a ? g->m : g->k;
         int64_t br = g->trans_b ? g->n : g->k, bc = g->trans_b ? g->k : g->n;
         int64_t lda = g->lda ? g->lda : ac, ldb = g->ldb ? g->ldb : bc, ldc = g->ldc ? g->ldc : g->n;
@@ -462,6 +500,9 @@ static void derive_shapes(op_case *c) {
         c->src[0] = (tshape)S1((g->batch - 1) * sa + ar * lda);
         c->src[1] = (tshape)S1((g->batch - 1) * sb + br * ldb);
         c->dst[0] = (tshape)S1((g->batch - 1) * sc + g->m * ldc);
+        /* GEMM_OPTIM: the states as the parameters, where the optimizer has them */
+        for (int d = 1; d < 3 && c->kind == UAE_OP_GEMM_OPTIM; d++)
+            if (c->dst[d].ndim) c->dst[d] = c->dst[0];
         return;
     }
     if (c->kind != UAE_OP_CONV2D && c->kind != UAE_OP_CONV2D_BWD_DATA &&

@@ -43,6 +43,9 @@ uae_cpu_isa uae_cpu_isa_best(void);
  * taps. */
 enum { UAE_DIRECT_CHUNK = 64 };
 
+/* An optimizer step's constants (core/pointwise_math.h). */
+struct uae_optim_consts;
+
 /* One product's operands, row-major: C = alpha * op(A) @ op(B) + beta * C (omp_gemm.h). */
 typedef struct uae_sgemm_args uae_sgemm_args;
 
@@ -89,12 +92,14 @@ typedef struct uae_cpu_kernels {
                            float *y, int64_t P, int64_t Q);
     void (*conv_dots)(const float *d, int64_t nd, int64_t len, const float *xp,
                       const int64_t *off, int64_t ntaps, bool accumulate, float *out);
-    /* Elementwise: y[i] = normal (Philox) for i in [i0, i1); one optimizer update of n
-     * parameters (s1/s2 NULL when the optimizer has no such state); one attack step of n
+    /* Elementwise: y[i] = normal (Philox) for i in [i0, i1); one optimizer update of rows x n
+     * parameters with the constants c (uae_optim_consts_of), the gradient's rows ldg apart and
+     * the parameters' and states' ldp apart (s1/s2 NULL when the optimizer has no such state;
+     * a flat tensor is one row, a GEMM tile fused with the step MR rows); one attack step of n
      * elements with the learning rate lr (xadv may be NULL). */
     void (*rng_normal)(float *restrict y, int64_t i0, int64_t i1, const uae_rng_params *p);
-    void (*optim)(const uae_optim_params *o, const float *g, float *p, float *s1, float *s2,
-                  int64_t n);
+    void (*optim)(uae_optim_fn fn, const struct uae_optim_consts *c, int64_t rows, int64_t n,
+                  const float *g, int64_t ldg, float *p, float *s1, float *s2, int64_t ldp);
     void (*attack)(const uae_attack_params *a, float lr, const float *x, const float *g,
                    float *delta, float *xadv, int64_t n);
 } uae_cpu_kernels;

@@ -85,22 +85,30 @@ LOOPS_INLINE void loops_optim_fn(uae_optim_fn fn, bool has1, bool has2, uae_opti
     }
 }
 
-static void loops_optim(const uae_optim_params *o, const float *g, float *p, float *s1, float *s2,
-                        int64_t n) {
-    uae_optim_consts c = uae_optim_consts_of(o);
-    switch (o->fn) {
-    case UAE_OPTIM_SGD:
-        if (s1) loops_optim_fn(UAE_OPTIM_SGD, true, false, c, g, p, s1, NULL, n);
-        else loops_optim_fn(UAE_OPTIM_SGD, false, false, c, g, p, NULL, NULL, n);
-        break;
-    case UAE_OPTIM_ADAM: loops_optim_fn(UAE_OPTIM_ADAM, true, true, c, g, p, s1, s2, n); break;
-    case UAE_OPTIM_RMSPROP:
-        loops_optim_fn(UAE_OPTIM_RMSPROP, true, false, c, g, p, s1, NULL, n);
-        break;
-    case UAE_OPTIM_ADADELTA:
-        loops_optim_fn(UAE_OPTIM_ADADELTA, true, true, c, g, p, s1, s2, n);
-        break;
-    case UAE_OPTIM_COUNT: break;
+/* rows x n elements of one optimizer step: the gradient's rows ldg apart, the parameters' and
+ * states' ldp apart (s1, s2 NULL where the optimizer has none). A flat tensor is one row; a tile
+ * of a product fused with the step (UAE_OP_GEMM_OPTIM, omp_gemm.c) is MR rows of NR. */
+static void loops_optim(uae_optim_fn fn, const uae_optim_consts *cp, int64_t rows, int64_t n,
+                        const float *g, int64_t ldg, float *p, float *s1, float *s2,
+                        int64_t ldp) {
+    const uae_optim_consts c = *cp;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *gr = g + r * ldg;
+        float *pr = p + r * ldp, *s1r = s1 ? s1 + r * ldp : NULL, *s2r = s2 ? s2 + r * ldp : NULL;
+        switch (fn) {
+        case UAE_OPTIM_SGD:
+            if (s1) loops_optim_fn(UAE_OPTIM_SGD, true, false, c, gr, pr, s1r, NULL, n);
+            else loops_optim_fn(UAE_OPTIM_SGD, false, false, c, gr, pr, NULL, NULL, n);
+            break;
+        case UAE_OPTIM_ADAM: loops_optim_fn(UAE_OPTIM_ADAM, true, true, c, gr, pr, s1r, s2r, n); break;
+        case UAE_OPTIM_RMSPROP:
+            loops_optim_fn(UAE_OPTIM_RMSPROP, true, false, c, gr, pr, s1r, NULL, n);
+            break;
+        case UAE_OPTIM_ADADELTA:
+            loops_optim_fn(UAE_OPTIM_ADADELTA, true, true, c, gr, pr, s1r, s2r, n);
+            break;
+        case UAE_OPTIM_COUNT: break;
+        }
     }
 }
 

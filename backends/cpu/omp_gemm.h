@@ -41,7 +41,20 @@ typedef struct uae_sgemm_args {
      * one block, its tiles go to memory with non-temporal stores (gemm_ukernel_stream); the
      * same bits. */
     bool stream_c;
+    /* An optimizer step fused into the product (UAE_OP_GEMM_OPTIM), or NULL: the product is the
+     * gradient of the parameters at c, with states s1 and s2 laid out like c (NULL where the
+     * optimizer has none); the product goes from the micro-kernel through the step (the kernel
+     * table's optim) in cache-sized bands, and is never stored. Needs beta == 0, k in one block
+     * and no gemm_dot (uae_sgemm_fuses), and more scratch than uae_sgemm_scratch_floats says: only
+     * the op's drivers in omp_gemm.c set it. */
+    const struct uae_optim_consts *optim;
+    uae_optim_fn optim_fn;
+    float *s1, *s2;
 } uae_sgemm_args;
+
+/* Whether the kernels k compute the product g with an optimizer step fused into its tiles (the
+ * blocked path with one k block): else it must be computed whole first. */
+bool uae_sgemm_fuses(const uae_cpu_kernels *k, const uae_sgemm_args *g);
 
 /* Floats of scratch that uae_sgemm_serial needs for these sizes with these kernels (the packed
  * panels of A and B). */

@@ -205,19 +205,19 @@ uae_status uae_clamp_omp(cpu_ctx *ctx, const uae_op *op) {
 
 uae_status uae_optim_omp(cpu_ctx *ctx, const uae_op *op) {
     const uae_optim_params o = op->p.optim;
+    const uae_optim_consts c = uae_optim_consts_of(&o);
     const float *g = uae_cpu_data(op->src[0]);
     float *p = uae_cpu_data(op->dst[0]);
-    float *s1 = op->dst[1] ? uae_cpu_data(op->dst[1]) : NULL;
-    float *s2 = op->dst[2] ? uae_cpu_data(op->dst[2]) : NULL;
-    if (o.fn == UAE_OPTIM_SGD && o.momentum == 0.0f) s1 = NULL;
-    if (o.fn == UAE_OPTIM_SGD || o.fn == UAE_OPTIM_RMSPROP) s2 = NULL;
+    float *s1, *s2;
+    uae_cpu_optim_states(op, &o, &s1, &s2);
     int64_t n = uae_tensor_numel(op->src[0]);
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(uae_cpu_ctx_threads_for(ctx, op))
 #endif
     for (int64_t s = 0; s < ceil_div(n, SEG); s++) {
         int64_t i = s * SEG, len = n - i < SEG ? n - i : SEG;
-        ctx->k->optim(&o, g + i, p + i, s1 ? s1 + i : NULL, s2 ? s2 + i : NULL, len);
+        ctx->k->optim(o.fn, &c, 1, len, g + i, len, p + i, s1 ? s1 + i : NULL, s2 ? s2 + i : NULL,
+                      len);
     }
     return UAE_OK;
 }

@@ -165,18 +165,10 @@ uae_status uae_optim_ref(const uae_op *op) {
     uae_optim_consts c = uae_optim_consts_of(o);
     const float *g = uae_cpu_data(op->src[0]);
     float *p = uae_cpu_data(op->dst[0]);
-    float *s1 = op->dst[1] ? uae_cpu_data(op->dst[1]) : NULL; /* SGD without momentum: none */
-    float *s2 = op->dst[2] ? uae_cpu_data(op->dst[2]) : NULL;
-    if (o->fn == UAE_OPTIM_SGD && o->momentum == 0.0f) s1 = NULL;
-    if (o->fn == UAE_OPTIM_SGD || o->fn == UAE_OPTIM_RMSPROP) s2 = NULL;
+    float *s1, *s2;
+    uae_cpu_optim_states(op, o, &s1, &s2);
     int64_t n = uae_tensor_numel(op->src[0]);
-    for (int64_t i = 0; i < n; i++) {
-        uae_optim_elem e = {p[i], s1 ? s1[i] : 0.0f, s2 ? s2[i] : 0.0f};
-        e = uae_optim_f(o->fn, s1 != NULL, c, g[i], e);
-        p[i] = e.p;
-        if (s1) s1[i] = e.s1;
-        if (s2) s2[i] = e.s2;
-    }
+    for (int64_t i = 0; i < n; i++) uae_cpu_optim_at(o->fn, &c, g[i], p, s1, s2, i);
     return UAE_OK;
 }
 

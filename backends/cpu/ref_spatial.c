@@ -6,29 +6,54 @@
 
 /* ---- GEMM ------------------------------------------------------------------------------------ */
 
+/* Element (i, j) of op(A) @ op(B) for one batch (a, b at its start): the sum over k in order. */
+static float gemm_dot_ref(const uae_gemm_params *g, const float *a, const float *b, int64_t i,
+                          int64_t j) {
+    float sum = 0.0f;
+    for (int64_t p = 0; p < g->k; p++) {
+        float x = g->trans_a ? a[p * g->lda + i] : a[i * g->lda + p];
+        float y = g->trans_b ? b[j * g->ldb + p] : b[p * g->ldb + j];
+        sum += x * y;
+    }
+    return sum;
+}
+
 uae_status uae_gemm_ref(const uae_op *op) {
     const uae_gemm_params *g = &op->p.gemm;
     const float *a = uae_cpu_data(op->src[0]), *b = uae_cpu_data(op->src[1]);
     float *c = uae_cpu_data(op->dst[0]);
     /* Leading dimensions and strides are explicit here (uae_op_normalise). */
-    int64_t lda = g->lda, ldb = g->ldb, ldc = g->ldc;
-    int64_t sa = g->stride_a, sb = g->stride_b, sc = g->stride_c;
     for (int64_t bi = 0; bi < g->batch; bi++) {
-        const float *ab = a + bi * sa, *bb = b + bi * sb;
-        float *cb = c + bi * sc;
+        const float *ab = a + bi * g->stride_a, *bb = b + bi * g->stride_b;
+        float *cb = c + bi * g->stride_c;
         for (int64_t i = 0; i < g->m; i++)
             for (int64_t j = 0; j < g->n; j++) {
-                float sum = 0.0f;
-                for (int64_t p = 0; p < g->k; p++) {
-                    float x = g->trans_a ? ab[p * lda + i] : ab[i * lda + p];
-                    float y = g->trans_b ? bb[j * ldb + p] : bb[p * ldb + j];
-                    sum += x * y;
-                }
-                float *out = &cb[i * ldc + j];
+                float sum = gemm_dot_ref(g, ab, bb, i, j);
+                float *out = &cb[i * g->ldc + j];
                 /* beta == 0: C is not read, so NaNs in it do not propagate. */
                 *out = g->beta == 0.0f ? g->alpha * sum : g->alpha * sum + g->beta * *out;
             }
     }
+    return UAE_OK;
+}
+
+/* Each element: the product as uae_gemm_ref computes it (beta = 0), then the optimizer's update
+ * as uae_optim_ref computes it. */
+uae_status uae_gemm_optim_ref(const uae_op *op) {
+    const uae_gemm_params *g = &op->p.gemm_optim.gemm;
+    const uae_optim_params *o = &op->p.gemm_optim.optim;
+    const uae_optim_consts c = uae_optim_consts_of(o);
+    const float *a = uae_cpu_data(op->src[0]), *b = uae_cpu_data(op->src[1]);
+    float *p = uae_cpu_data(op->dst[0]);
+    float *s1, *s2;
+    uae_cpu_optim_states(op, o, &s1, &s2);
+    for (int64_t bi = 0; bi < g->batch; bi++)
+        for (int64_t i = 0; i < g->m; i++)
+            for (int64_t j = 0; j < g->n; j++) {
+                float grad = g->alpha * gemm_dot_ref(g, a + bi * g->stride_a, b + bi * g->stride_b,
+                                                     i, j);
+                uae_cpu_optim_at(o->fn, &c, grad, p, s1, s2, bi * g->stride_c + i * g->ldc + j);
+            }
     return UAE_OK;
 }
 

@@ -560,6 +560,8 @@ static const ocl_op_fn op_table[] = {
     [UAE_OP_SCATTER_ROWS] = rows_ocl,
     [UAE_OP_MINE_BOUND] = mine_ocl,
     [UAE_OP_ATTACK_STEP] = attack_ocl,
+    /* not run here: the caller runs gemm then optim (uae_gemm_optim_op), the same bits */
+    [UAE_OP_GEMM_OPTIM] = NULL,
 };
 _Static_assert(sizeof op_table / sizeof op_table[0] == UAE_OP_COUNT, "one entry per op");
 

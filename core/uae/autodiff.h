@@ -103,6 +103,24 @@ uae_status uae_ad_backward(uae_tape *t, uae_var *loss);
  * two ops (MINE descends on minus its bound: scale -1). */
 uae_status uae_ad_backward_scaled(uae_tape *t, uae_var *loss, float scale);
 
+/* A leaf's gradient left as a product by uae_ad_backward_deferred: grad = op(a) @ op(b) (what
+ * uae_gemm(trans_a, trans_b, 1, a, b, 0, grad) writes). a and b are views of the tape's values
+ * and gradients: valid until the tape is reset. */
+typedef struct uae_ad_product {
+    uae_tensor grad;         /* the leaf's gradient tensor, not written */
+    bool trans_a, trans_b;
+    uae_tensor a, b;
+} uae_ad_product;
+
+/* uae_ad_backward_scaled, except that the gradient of a leaf whose only use is as the second
+ * operand of one uae_ad_matmul (a dense layer's weight; it then gets no other contribution) is
+ * not written: *products receives the *count such products (an array the tape owns, valid until
+ * it is reset), which the caller must write or use in their place before the tape is reset: an
+ * optimizer can fuse them into its step (UAE_OP_GEMM_OPTIM, uae_optimizer_backward_step). Every
+ * other gradient is as uae_ad_backward_scaled writes it. */
+uae_status uae_ad_backward_deferred(uae_tape *t, uae_var *loss, float scale,
+                                    const uae_ad_product **products, int *count);
+
 /* ---- Differentiable ops (NULL if the tape is in an error state) --------------------------- */
 
 /* op(a) @ op(b) over the last two dimensions; leading dimensions are a batch (b may have a batch

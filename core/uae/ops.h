@@ -146,6 +146,17 @@ typedef enum uae_op_kind {
      * non-NULL. */
     UAE_OP_ATTACK_STEP,
 
+    /* An optimizer step whose gradient is one matrix product (a dense layer's weight gradient
+     * dy^T x), computed as UAE_OP_GEMM with beta = 0 into a gradient g and then UAE_OP_OPTIM with
+     * that g, but without storing g: src0 A, src1 B; dst0 param (the GEMM's C: its shape, leading
+     * dimension and batch stride), dst1/dst2 the optimizer's states (laid out like dst0; as in
+     * UAE_OP_OPTIM, NULL where the optimizer has none). Params: gemm_optim (gemm.beta must be 0).
+     * Each element's product and update are those of the two ops, bit for bit (elements of the
+     * destinations outside the product, in gaps of ldc and stride_c, are left alone); a backend may
+     * apply the update to each tile of the product while it is in registers (the CPU backend),
+     * or not run the op at all (uae_op_supported: then run the two ops; uae_gemm_optim_op). */
+    UAE_OP_GEMM_OPTIM,
+
     UAE_OP_COUNT
 } uae_op_kind;
 
@@ -195,6 +206,11 @@ typedef struct uae_rng_params {
     float a, b;          /* UNIFORM: lo, hi; NORMAL: mean, std */
 } uae_rng_params;
 
+typedef struct uae_gemm_optim_params {
+    uae_gemm_params gemm;    /* the product; its C is the parameter tensor */
+    uae_optim_params optim;  /* the step */
+} uae_gemm_optim_params;
+
 typedef struct uae_mine_params { uae_mine_kind kind; } uae_mine_params;
 
 typedef struct uae_attack_params {
@@ -215,6 +231,7 @@ typedef union uae_op_params {
     uae_rng_params rng;
     uae_mine_params mine;
     uae_attack_params attack;
+    uae_gemm_optim_params gemm_optim;
 } uae_op_params;
 
 #define UAE_OP_MAX_SRC 4
@@ -245,6 +262,13 @@ uae_status uae_op_run(const uae_op *op);
 
 uae_status uae_gemm(bool trans_a, bool trans_b, float alpha, const uae_tensor *a,
                     const uae_tensor *b, float beta, const uae_tensor *c);
+/* Builds (does not run) the UAE_OP_GEMM_OPTIM op that steps p, s1, s2 (laid out as uae_gemm's C)
+ * with the gradient alpha * op(a) @ op(b), its sizes and batches found as uae_gemm finds them.
+ * UAE_ERR_SHAPE when the product is not one op (an operand shared by every batch, which uae_gemm
+ * splits or folds): then compute the gradient with uae_gemm and step with UAE_OP_OPTIM. */
+uae_status uae_gemm_optim_op(bool trans_a, bool trans_b, float alpha, const uae_tensor *a,
+                             const uae_tensor *b, const uae_optim_params *o, const uae_tensor *p,
+                             const uae_tensor *s1, const uae_tensor *s2, uae_op *out);
 uae_status uae_binary(uae_binary_fn fn, const uae_tensor *a, const uae_tensor *b,
                       const uae_tensor *dst);
 uae_status uae_unary(uae_unary_fn fn, float alpha, float beta, const uae_tensor *x,

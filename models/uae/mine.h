@@ -79,6 +79,11 @@ typedef struct uae_mine_config {
     uae_optimizer opt;      /* Adam, lr 1.5e-5, betas 0.9/0.999, eps 1e-8 (tf.train.AdamOptimizer);
                              * Adam's eps is applied in TF 1's form (added to sqrt(v), not to the
                              * bias-corrected sqrt(v_hat): docs/method.md section 6) */
+    bool keep_gradients;    /* false (default): a train step's dense weights take their gradient
+                             * straight into Adam where the backend fuses the two
+                             * (uae_optimizer_backward_step; the same bits, less memory traffic),
+                             * and the store's gradients of those weights are not written. true:
+                             * every gradient is written, then Adam steps */
 } uae_mine_config;
 
 /* The official defaults for a network kind; UAE_MINE_NET_DENSE has the same widths. */

@@ -107,6 +107,15 @@ const char *uae_optimizer_name(uae_optim_fn fn);
 /* One update of every parameter of p from its gradient (one op over the flat tensors). */
 uae_status uae_optimizer_step(uae_optimizer *o, uae_params *p);
 
+/* Backward from scale * sum(loss) on t, then one update of every parameter of p: the same bits as
+ * uae_ad_backward_scaled then uae_optimizer_step, with less memory traffic. The gradient of a
+ * weight that is one matrix product (uae_ad_backward_deferred: a dense layer's weight used once)
+ * goes straight into the update where the backend fuses the two (UAE_OP_GEMM_OPTIM: the CPU
+ * backend, tile by tile), and is then not written into p's gradients (they keep what they
+ * held); use the two calls where the gradients are read. */
+uae_status uae_optimizer_backward_step(uae_optimizer *o, uae_params *p, uae_tape *t,
+                                       uae_var *loss, float scale);
+
 /* ---- Layers -------------------------------------------------------------------------------- */
 
 typedef enum uae_act {
