@@ -24,15 +24,13 @@ static void cpu_free(void *ctx) {
 }
 
 static uae_status cpu_alloc(void *ctx, size_t bytes, void **buf) {
-    (void)ctx;
-    *buf = uae_cpu_host_alloc(bytes);
+    *buf = uae_cpu_bufcache_alloc(&((cpu_ctx *)ctx)->bufs, bytes);
     if (!*buf) return uae_fail(UAE_ERR_NOMEM, "cpu backend: cannot allocate %zu bytes", bytes);
     return UAE_OK;
 }
 
 static void cpu_buf_free(void *ctx, void *buf) {
-    (void)ctx;
-    free(buf);
+    uae_cpu_bufcache_free(&((cpu_ctx *)ctx)->bufs, buf);
 }
 
 static uae_status cpu_write(void *ctx, void *buf, size_t off, size_t bytes, const void *src) {

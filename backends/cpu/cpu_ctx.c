@@ -79,6 +79,7 @@ void uae_cpu_ctx_init(cpu_ctx *ctx, uae_cpu_isa isa, int threads) {
     ctx->isa = isa;
     ctx->k = kernels_of(isa);
     ctx->threads = threads;
+    uae_cpu_bufcache_init(&ctx->bufs);
 }
 
 uae_status uae_cpu_ctx_open(cpu_ctx *ctx, int threads) {
@@ -114,6 +115,7 @@ uae_status uae_cpu_ctx_open(cpu_ctx *ctx, int threads) {
 }
 
 void uae_cpu_ctx_release(cpu_ctx *ctx) {
+    uae_cpu_bufcache_release(&ctx->bufs);
     free(ctx->scratch);
     ctx->scratch = NULL;
     ctx->scratch_bytes = 0;

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backends/cpu/cpu_bufcache.h"
 #include "uae/ops.h"
 #include "uae/status.h"
 
@@ -116,6 +117,7 @@ typedef struct cpu_ctx {
     int threads;                /* 0: OpenMP's default at each call (omp_get_max_threads) */
     float *scratch;             /* grow-only, 64-byte aligned; owned */
     size_t scratch_bytes;
+    cpu_bufcache bufs;          /* the backend's buffers: large ones kept for reuse when freed */
     struct uae_cpu_opstats *stats; /* per-op timing ($UAE_CPU_OPSTATS, cpu_opstats.h); NULL: off.
                                     * Owned by the backend (cpu_backend.c) */
 } cpu_ctx;
@@ -131,7 +133,7 @@ void uae_cpu_ctx_init(cpu_ctx *ctx, uae_cpu_isa isa, int threads);
  * name. */
 uae_status uae_cpu_ctx_open(cpu_ctx *ctx, int threads);
 
-/* Frees the scratch (not ctx itself). */
+/* Frees the scratch and the kept buffers (not ctx itself). */
 void uae_cpu_ctx_release(cpu_ctx *ctx);
 
 /* Threads for the next parallel region. */
