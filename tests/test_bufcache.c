@@ -11,19 +11,8 @@
 #include "backends/cpu/cpu_bufcache.h"
 #include "backends/cpu/cpu_ctx.h"
 #include "core/backend_impl.h"
+#include "test_util.h"
 #include "uae/backend.h"
-
-static int failures = 0;
-
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);              \
-            fprintf(stderr, __VA_ARGS__);                                                         \
-            fprintf(stderr, "\n");                                                                \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
 
 #define MiB ((size_t)1 << 20)
 
@@ -116,10 +105,6 @@ int main(void) {
     test_perturb();
     test_cap_and_slots();
     test_backend();
-    if (failures) {
-        printf("test_bufcache: %d check(s) FAILED\n", failures);
-        return 1;
-    }
-    printf("test_bufcache: all passed\n");
-    return 0;
+    if (!failures) printf("test_bufcache: all passed\n");
+    return test_exit();
 }
