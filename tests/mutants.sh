@@ -16,7 +16,7 @@
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 DIR=${UAE_MUTANT_DIR:-/tmp/uae-mutants}
-TESTS=${UAE_MUTANT_TESTS:-method golden_augment trace pointwise_semantics attack ops autodiff rng data mine augment}
+TESTS=${UAE_MUTANT_TESTS:-method golden_augment trace pointwise_semantics attack ops autodiff rng data mine augment bufcache fused_step}
 
 MUTANTS=(
 # -- the attack's rules (models/attack.c)
@@ -36,14 +36,17 @@ MUTANTS=(
 "M1@models/mine.c@    m->draws++;@    (void)0;@the same marginal pairing at every step"
 "M2@models/mine.c@op.p.rng.counter = draw * (uint64_t)n;@op.p.rng.counter = draw;@overlapping permutation draws (counter not times n)"
 "M3@models/mine.c@r.tm = head(m, t, pv, fx, uae_ad_gather_rows(t, fy, uae_ad_value(perm)));@r.tm = head(m, t, pv, uae_ad_gather_rows(t, fx, uae_ad_value(perm)), fy);@marginal pairs (x_pi(k), y_k) instead of (x_k, y_pi(k))"
-"M4@models/mine.c@st = uae_ad_backward_scaled(t, objective, -1.0f);@st = uae_ad_backward_scaled(t, objective, 1.0f);@MINE minimises its bound"
+"M4@models/mine.c@st = uae_optimizer_backward_step(&m->opt, m->P, t, objective, -1.0f);@st = uae_optimizer_backward_step(&m->opt, m->P, t, objective, 1.0f);@MINE minimises its bound (the fused step, MINE's default)"
 "M5@models/mine.c@float lim = (float)sqrt(6.0 / (fan_in + fan_out));@float lim = (float)sqrt(2.0 / (fan_in + fan_out));@MINE's Glorot limit too small"
 "M6@models/mine.c@    m->draws = 0;@    m->draws = 1;@a reset does not restart the permutation counter"
 # -- the experiment (models/augment_experiment.c)
-"G1@models/augment_experiment.c@const float *extra = a == UAE_ARM_DUPLICATE ? s->sub.x@const float *extra = a == UAE_ARM_DUPLICATE ? NULL@the duplicate (control) arm trains on the originals only"
+"G1@models/augment_experiment.c@[UAE_ARM_DUPLICATE] = s->sub.x,@[UAE_ARM_DUPLICATE] = NULL,@the duplicate (control) arm trains on the originals only"
 "G2@models/augment_experiment.c@float x = s->sub.x[i] + o->noise_sigma * uae_rng_normal01(@float x = s->sub.x[i] + 0.1f * uae_rng_normal01(@the noise arm ignores --noise-sigma"
 "G3@models/augment_experiment.c@(a == UAE_ARM_NOISE || a == UAE_ARM_UAE);@(a == UAE_ARM_NOISE);@UAEs target themselves, not their clean originals"
 "G4@models/augment_experiment.c@memcpy(*targets + s->sub.n * s->d, s->sub.x, extra_bytes);@memcpy(*targets + s->sub.n * s->d, extra, extra_bytes);@augmented rows target themselves"
+"G6@models/augment_experiment.c@(done[a] = arm_load(path, keys[a], rep, vals[a], why)))@(done[a] = false && arm_load(path, keys[a], rep, vals[a], why)))@a rerun retrains the arms an earlier run finished"
+"G7@models/augment_report.c@if (mt->higher_is_better ? p.d[k] > 0.0 : p.d[k] < 0.0) p.uae_better++;@if (mt->higher_is_better ? p.d[k] > 0.0 : p.d[k] > 0.0) p.uae_better++;@the paired comparison counts the seeds where uae is worse"
+"N1@models/augment_generate.c@before[0] && strcmp(before, now) != 0)@before[0] && strcmp(before, now) == 0)@a resume warns on the same kernel path, not on another"
 "G5@models/augment_experiment.c@st = uae_augment_generate(m, &ac, s->sub.x, NULL, s->n, 0, &go, &gs);@st = uae_augment_generate(m, &ac, s->sub.x + s->d, NULL, s->n, 0, &go, &gs);@UAEs made from the wrong subset rows"
 # -- data (core/data.c)
 "D1@core/data.c@uae_status st = choose(ds->n, n, seed, STREAM_SUBSET, chosen);@uae_status st = choose(ds->n, n, 0, STREAM_SUBSET, chosen);@the subset ignores the seed"
@@ -54,6 +57,7 @@ MUTANTS=(
 "B2@backends/cpu/omp_pointwise.c@bound[b] = (float)(sj / (double)n - ((double)mx + log(sm / (double)m)));@bound[b] = (float)(sj / (double)n - ((double)mx + log(sm)));@DV bound: log-sum-exp instead of log-mean-exp (cpu backend)"
 "B3@core/pointwise_math.h@return uae_clampf_nan(d, lo - x, hi - x);@return uae_clampf_nan(d, lo - x, hi);@the box constraint x + delta <= hi is lost"
 "B4@backends/cpu/omp_rng.c@uint64_t stream = p->stream + (uint64_t)r;@uint64_t stream = p->stream;@every row of a permutation op draws the same permutation (cpu backend)"
+"B6@backends/cpu/cpu_bufcache.c@            bc->kept_bytes -= want;@            (void)want;@the buffer cache forgets that a reused buffer left it (kept bytes wrong, cap broken)"
 "B5@core/pointwise_math.h@case UAE_UNARY_RELU: return x > 0.0f ? dy : 0.0f;@case UAE_UNARY_RELU: return x >= 0.0f ? dy : 0.0f;@ReLU's gradient at exactly 0 is 1, not 0"
 # -- core (core/)
 "C1@core/autodiff.c@    if (tm->requires_grad) UAE_TRY(add_into(t, tm, &sm));@    (void)0;@the DV bound's gradient through the marginal scores is dropped"
