@@ -67,17 +67,11 @@ uae_status uae_jsonl_writef(uae_jsonl *log, const char *fmt, ...) {
     return st;
 }
 
-void uae_digest_f32_parts(const float *const *parts, const int64_t *n, int count, char out[17]) {
-    uint64_t h = 14695981039346656037ull; /* FNV-1a 64: offset basis, then xor and multiply */
-    for (int k = 0; k < count; k++) {
-        const unsigned char *p = (const unsigned char *)parts[k];
-        for (size_t i = 0; i < (size_t)n[k] * sizeof(float); i++) h = (h ^ p[i]) * 1099511628211ull;
-    }
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
-}
-
 void uae_digest_f32(const float *v, int64_t n, char out[17]) {
-    uae_digest_f32_parts(&v, &n, 1, out);
+    uint64_t h = 14695981039346656037ull; /* FNV-1a 64: offset basis, then xor and multiply */
+    const unsigned char *p = (const unsigned char *)v;
+    for (size_t i = 0; i < (size_t)n * sizeof *v; i++) h = (h ^ p[i]) * 1099511628211ull;
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
 uae_status uae_jsonl_close(uae_jsonl *log) {

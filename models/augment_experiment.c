@@ -344,24 +344,11 @@ static uae_status arm_data(const seed_run *s, const float *extra, bool clean_tar
     return UAE_OK;
 }
 
-/* The digests of what arm_data hands the training loop (its rows; its targets, or the rows
- * when it has none), computed over the same parts in the same order without joining them. */
-static void arm_digest(const seed_run *s, const float *extra, bool clean_targets,
-                       char xd[17], char td[17]) {
-    const float *xp[2] = {s->sub.x, extra}, *tp[2] = {s->sub.x, s->sub.x};
-    const int64_t n[2] = {s->sub.n * s->d, s->n * s->d};
-    uae_digest_f32_parts(xp, n, extra ? 2 : 1, xd);
-    if (extra && clean_targets)
-        uae_digest_f32_parts(tp, n, 2, td); /* extra row i targets original i */
-    else
-        memcpy(td, xd, 17);
-}
-
 /* One line of seed-S/arms.jsonl: what arm a trains on, exactly the rows and targets handed to
- * the training loop (arm_data: `rows` rows, clean targets or each row itself), whose digests are
- * xd and td (arm_digest). */
-static uae_status record_arm(uae_jsonl *log, const seed_run *s, int a, int64_t rows,
-                             bool clean_targets, float sigma, const char xd[17],
+ * the training loop (ds, targets; NULL targets: each row reconstructs itself), whose digests are
+ * xd and td. */
+static uae_status record_arm(uae_jsonl *log, const seed_run *s, int a, const uae_dataset *ds,
+                             const float *targets, float sigma, const char xd[17],
                              const char td[17]) {
     static const char *const extra_what[] = {
         [UAE_ARM_ORIGINAL] = "none",
@@ -370,11 +357,11 @@ static uae_status record_arm(uae_jsonl *log, const seed_run *s, int a, int64_t r
         [UAE_ARM_UAE] = "uae.npy rows 0..n-1 (the UAEs of subset rows 0..n-1)",
     };
     return uae_jsonl_writef(log, "{s:s, s:I, s:I, s:I, s:s, s:f, s:s, s:s, s:s}", "arm",
-                            arm_names[a], "rows", (json_int_t)rows, "subset_rows",
-                            (json_int_t)s->sub.n, "extra_rows", (json_int_t)(rows - s->sub.n),
+                            arm_names[a], "rows", (json_int_t)ds->n, "subset_rows",
+                            (json_int_t)s->sub.n, "extra_rows", (json_int_t)(ds->n - s->sub.n),
                             "extra", extra_what[a], "noise_sigma",
                             a == UAE_ARM_NOISE ? (double)sigma : 0.0, "targets",
-                            clean_targets ? "clean originals" : "the rows themselves", "x_fnv1a64", xd,
+                            targets ? "clean originals" : "the rows themselves", "x_fnv1a64", xd,
                             "targets_fnv1a64", td);
 }
 
@@ -794,10 +781,16 @@ static uae_status run_seed_rest(uae_backend *be, const uae_dataset *test,
         clean_of[a] = o->task != UAE_TASK_CONTRASTIVE && o->target == UAE_TARGET_CLEAN &&
                       (a == UAE_ARM_NOISE || a == UAE_ARM_UAE);
     for (int a = UAE_ARM_ORIGINAL; root && a < UAE_ARM_COUNT && st == UAE_OK; a++) {
-        const bool clean = clean_of[a] && extra_of[a];
-        arm_digest(s, extra_of[a], clean, dg.x, dg.targets);
-        st = record_arm(arms_log, s, a, s->sub.n + (extra_of[a] ? s->n : 0), clean,
-                        o->noise_sigma, dg.x, dg.targets);
+        uae_dataset ds;
+        float *targets;
+        st = arm_data(s, extra_of[a], clean_of[a], &ds, &targets);
+        if (st == UAE_OK) {
+            uae_digest_f32(ds.x, ds.n * ds.d, dg.x);
+            uae_digest_f32(targets ? targets : ds.x, ds.n * ds.d, dg.targets);
+            st = record_arm(arms_log, s, a, &ds, targets, o->noise_sigma, dg.x, dg.targets);
+        }
+        uae_dataset_free(&ds);
+        free(targets);
         if (st == UAE_OK && !(keys[a] = arm_key(o, a, &dg, test, epochs, repochs, batch)))
             st = uae_fail(UAE_ERR_NOMEM, "augment: out of memory");
         char path[320], why[160];

@@ -243,10 +243,6 @@ uae_status uae_jsonl_close(uae_jsonl *log);
  * written into out as 16 lower-case hex digits and a NUL. */
 void uae_digest_f32(const float *v, int64_t n, char out[17]);
 
-/* The digest of the concatenation of `count` arrays (parts[i]: n[i] floats), without making it:
- * the same as uae_digest_f32 over the joined values. */
-void uae_digest_f32_parts(const float *const *parts, const int64_t *n, int count, char out[17]);
-
 #ifdef __cplusplus
 }
 #endif
