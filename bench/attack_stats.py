@@ -1,10 +1,12 @@
-# usage: python3 bench/attack_stats.py DIR...   (DIR: a `uae attack` output folder; needs numpy)
+# usage: python3 bench/attack_stats.py DIR...   (needs numpy)
+# DIR: a `uae attack` output folder (stats.jsonl, adversarial.safetensors) or a seed folder of
+# `uae augment` (seed-S/: uae.jsonl, uae.safetensors).
 # Summary of `uae attack` output folders: success rate, mean I of the successes, mean relative loss
 # change, mean loss of x', iterations per sample, mean |delta|, mean and max ||delta||_inf (from
 # adversarial.safetensors), the share of examples whose starting point was selected; then, for
 # folders of the same examples as the first, how far their x' are from the first's (mean and max
 # |x'_a - x'_b| per pixel, the cosine of the two deltas per example: median and min).
-import json, struct, sys
+import json, os, struct, sys
 import numpy as np
 
 def load_st(path):
@@ -21,8 +23,9 @@ def load_st(path):
 
 runs = []
 for d in sys.argv[1:]:
-    L = [json.loads(l) for l in open(d + "/stats.jsonl")]
-    st = load_st(d + "/adversarial.safetensors")
+    augment = os.path.exists(d + "/uae.jsonl")  # a seed folder of uae augment
+    L = [json.loads(l) for l in open(d + ("/uae.jsonl" if augment else "/stats.jsonl"))]
+    st = load_st(d + ("/uae.safetensors" if augment else "/adversarial.safetensors"))
     x, xa = st["x"].reshape(len(L), -1), st["x_adv"].reshape(len(L), -1)
     runs.append((d, x, xa))
     dl = np.abs(xa - x)
