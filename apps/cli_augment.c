@@ -456,7 +456,9 @@ static int run_demo(const cli_command *cmd, cli_globals *g, int argc, char **arg
     "examples.csv, the same rows as numbers), uae.npy,\n" \
     "uae.jsonl, uae.safetensors (x, x_adv and the rows' index), base.safetensors and\n" \
     "arm-NAME.json (an arm's metrics, saved as it finishes). A rerun of the same command\n" \
-    "resumes: it takes the base model, the examples made and the arms finished.\n\n"
+    "resumes: it takes the base model, the examples made and the arms finished. Seeds may\n" \
+    "run as separate processes on one --out (--seeds 2 and --seeds 3); one seed's folder\n" \
+    "takes one process at a time (seed-S/.lock): a second stops with an error.\n\n"
 
 const cli_command cli_cmd_augment = {
     .name = "augment",

@@ -650,6 +650,8 @@ static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_
     snprintf(s->dir, sizeof s->dir, "%s/seed-%llu", o->out_dir, (unsigned long long)seed);
     snprintf(s->base_path, sizeof s->base_path, "%s/base.safetensors", s->dir);
     UAE_TRY(uae_dist_agree(dist, root ? make_dir(s->dir) : UAE_OK));
+    /* One process per seed folder: a second run on it would write the same files. */
+    UAE_TRY(uae_dist_agree(dist, root ? uae_folder_lock_take(s->dir, &s->lock) : UAE_OK));
     UAE_TRY(uae_data_subset(train, o->n_train > 0 ? o->n_train : train->n, seed, &s->sub));
     s->d = s->sub.d;
     s->n = o->n > 0 && o->n < s->sub.n ? o->n : s->sub.n;
@@ -917,6 +919,7 @@ uae_status uae_augment_run(uae_backend *be, const uae_dataset *train, const uae_
         uae_dataset_free(&s.sub);
         free(s.xadv);
         free(s.negatives);
+        uae_folder_lock_release(s.lock);
     }
     if (st != UAE_OK) return st;
     for (int j = 0; j < rep->nmetrics; j++)

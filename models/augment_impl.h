@@ -6,6 +6,7 @@
 
 #include "uae/augment.h"
 #include "uae/data.h"
+#include "uae/io.h"
 
 /* "s" after a count other than 1: "1 epoch", "2 epochs". */
 #define PLURAL(n) ((n) == 1 ? "" : "s")
@@ -21,6 +22,7 @@ typedef struct seed_run {
     int64_t negatives_n;
     int64_t n, d;
     int classes;            /* labels for the probes; 0: none (accuracies are NaN) */
+    uae_folder_lock *lock;  /* rank 0: dir's lock while the seed runs (owned) */
 } seed_run;
 
 /* Seconds on a monotonic clock. */

@@ -197,6 +197,24 @@ a, b = (json.load(open(p)) for p in sys.argv[1:])
 assert a["arms"] == b["arms"], (a["arms"], b["arms"])
 EOF
     fail "the resumed run's metrics differ from the uninterrupted one's"
+# One process per seed folder: while another holds seed-2's lock (flock(1) here, as a second
+# `uae augment` on the same --out would), the run stops at seed 2 with the message, writes
+# nothing there and leaves the old table; once the holder is gone the same command finishes.
+cp -r "$tmp/csv" "$tmp/csv-busy"
+rm "$tmp/csv-busy/seed-2/arm-uae.json"
+exec 9>"$tmp/csv-busy/seed-2/.lock"
+flock -n 9 || fail "flock(1) could not take the lock"
+expect 1 "augment on a seed folder another process holds" -- "$UAE" "${CSV_RUN[@]}" \
+    --seeds 1,2 --out "$tmp/csv-busy"
+contains "seed-2: locked: another process is working in this folder" "augment names the busy folder"
+contains "another --out" "the message says what to do"
+[ -e "$tmp/csv-busy/seed-2/arm-uae.json" ] && fail "the refused run retrained an arm"
+cmp -s "$tmp/csv/results.json" "$tmp/csv-busy/results.json" ||
+    fail "the refused run rewrote results.json"
+exec 9>&-
+expect 0 "augment once the holder has ended" -- "$UAE" "${CSV_RUN[@]}" --seeds 1,2 \
+    --out "$tmp/csv-busy"
+[ -s "$tmp/csv-busy/seed-2/arm-uae.json" ] || fail "the run after the holder did not finish"
 # Each arm's metrics are saved as it finishes (seed-S/arm-NAME.json, with a key of what made
 # them): a rerun takes an arm whose key matches and retrains one whose file is missing, of other
 # retraining epochs, or unreadable, and ends with the same table.

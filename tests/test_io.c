@@ -705,6 +705,32 @@ static void remove_dir(void) {
     rmdir(dir);
 }
 
+/* ---- Folder locks -------------------------------------------------------------------------- */
+
+/* A second take of a held folder fails with the holder's pid (flock locks belong to an open file,
+ * so a second take in the same process conflicts as another process's would); release frees it. */
+static void test_folder_lock(void) {
+    const char *sub = in_dir("locked");
+    CHECK(mkdir(sub, 0777) == 0);
+    uae_folder_lock *a = NULL, *b = NULL;
+    CHECK_OK(uae_folder_lock_take(sub, &a));
+    CHECK(a != NULL);
+    char pid[32];
+    snprintf(pid, sizeof pid, "pid %ld", (long)getpid());
+    CHECK_FAILS(uae_folder_lock_take(sub, &b), UAE_ERR_IO, "locked", "another process", pid,
+                "--out");
+    CHECK(b == NULL);
+    uae_folder_lock_release(a);
+    CHECK_OK(uae_folder_lock_take(sub, &b)); // free again
+    uae_folder_lock_release(b);
+    uae_folder_lock_release(NULL);
+    CHECK_FAILS(uae_folder_lock_take(in_dir("no-such-folder"), &a), UAE_ERR_IO, "no-such-folder");
+    char lock[600];
+    snprintf(lock, sizeof lock, "%s/.lock", sub);
+    unlink(lock);
+    rmdir(sub);
+}
+
 int main(int argc, char **argv) {
     if (argc == 3) {
         snprintf(dir, sizeof dir, "%s", argv[2]);
@@ -732,6 +758,7 @@ int main(int argc, char **argv) {
     test_npy_malformed();
     test_npy_appender();
     test_jsonl();
+    test_folder_lock();
     remove_dir();
     if (failures) {
         fprintf(stderr, "%d checks failed\n", failures);

@@ -92,6 +92,24 @@ uae_status uae_file_read_text(const char *path, char *buf, size_t cap, bool *exi
 /* CRC-32 (zlib's, the one in gzip and PNG) of n bytes, continuing from crc; start with crc = 0. */
 uint32_t uae_crc32(uint32_t crc, const void *data, size_t n);
 
+/* ---- Folder locks ---------------------------------------------------------------------------
+ * A run that owns a folder (a seed folder of `uae augment`) holds its lock while it works there, so
+ * that a second process started on the same folder stops with a clear error instead of writing
+ * the same files beside the first. The lock is flock(2) on "<folder>/.lock" (the file stays; it
+ * holds the last holder's pid, for the message). The kernel drops it when the holder ends, even
+ * when killed, so a stale lock never stands in the way of a resume. flock locks belong to an open
+ * file: a second take in the same process conflicts too. Local file systems; NFS may not honour
+ * flock. */
+typedef struct uae_folder_lock uae_folder_lock;
+
+/* Takes folder's lock without waiting. UAE_ERR_IO if another holder has it ("another process
+ * (pid N) is working in this folder", naming --out) or if the lock file cannot be made. The
+ * caller owns *out (NULL on failure) and frees it with uae_folder_lock_release. */
+uae_status uae_folder_lock_take(const char *folder, uae_folder_lock **out);
+
+/* Drops the lock and frees l. NULL is a no-op. */
+void uae_folder_lock_release(uae_folder_lock *l);
+
 /* ---- safetensors ----------------------------------------------------------------------------
  * https://github.com/huggingface/safetensors: an 8-byte little-endian header length N, N bytes of
  * JSON {"name": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, ...,
