@@ -47,6 +47,7 @@ MUTANTS=(
 "G6@models/augment_experiment.c@(done[a] = arm_load(path, keys[a], rep, vals[a], why)))@(done[a] = false && arm_load(path, keys[a], rep, vals[a], why)))@a rerun retrains the arms an earlier run finished"
 "G7@models/augment_report.c@if (mt->higher_is_better ? p.d[k] > 0.0 : p.d[k] < 0.0) p.uae_better++;@if (mt->higher_is_better ? p.d[k] > 0.0 : p.d[k] > 0.0) p.uae_better++;@the paired comparison counts the seeds where uae is worse"
 "N1@models/augment_generate.c@before[0] && strcmp(before, now) != 0)@before[0] && strcmp(before, now) == 0)@a resume warns on the same kernel path, not on another"
+"G8@models/augment_experiment.c@root ? uae_folder_lock_take(s->dir, &s->lock) : UAE_OK@UAE_OK@a second process may run on a seed folder another holds"
 "G5@models/augment_experiment.c@st = uae_augment_generate(m, &ac, s->sub.x, NULL, s->n, 0, &go, &gs);@st = uae_augment_generate(m, &ac, s->sub.x + s->d, NULL, s->n, 0, &go, &gs);@UAEs made from the wrong subset rows"
 # -- data (core/data.c)
 "D1@core/data.c@uae_status st = choose(ds->n, n, seed, STREAM_SUBSET, chosen);@uae_status st = choose(ds->n, n, 0, STREAM_SUBSET, chosen);@the subset ignores the seed"
