@@ -629,15 +629,43 @@ static uae_status share_file(uae_dist *d, const char *path, char *copy, size_t c
     return uae_dist_agree(d, st);
 }
 
-/* The arms that retrain (original .. uae) are spread over the ranks: arm a on this rank? */
+/* The arms that retrain (original .. uae) are spread over the ranks in turn: arm a's rank. */
+static int arm_rank(const uae_augment_options *o, int a) {
+    return (a - UAE_ARM_ORIGINAL) % uae_dist_size(o->dist);
+}
+
+/* Arm a on this rank? */
 static bool arm_is_mine(const uae_augment_options *o, int a) {
-    return (a - UAE_ARM_ORIGINAL) % uae_dist_size(o->dist) == uae_dist_rank(o->dist);
+    return arm_rank(o, a) == uae_dist_rank(o->dist);
 }
 
 static uae_status run_seed_rest(uae_backend *be, const uae_dataset *test,
                                 const uae_dataset *train, const uae_augment_options *o, int k,
                                 seed_run *s, uae_augment_report *rep, const uae_attack_config *acp,
                                 int epochs, int64_t batch, int repochs);
+
+/* With several ranks, rank 0 tells up front which rank retrains which arm (it cannot see when
+ * another rank's arm starts): "seed 3: retraining 'original' and 'noise' on rank 0, 'duplicate'
+ * and 'uae' on rank 1 (20 epochs each)". Arms in done[] are left out. */
+static void tell_arm_ranks(const uae_augment_options *o, uint64_t seed,
+                           const unsigned char done[UAE_ARM_COUNT], int repochs) {
+    char buf[200] = "";
+    size_t len = 0;
+    for (int r = 0; r < uae_dist_size(o->dist); r++) {
+        int mine[UAE_ARM_COUNT], n = 0;
+        for (int a = UAE_ARM_ORIGINAL; a < UAE_ARM_COUNT; a++)
+            if (!done[a] && arm_rank(o, a) == r) mine[n++] = a;
+        for (int i = 0; i < n && len < sizeof buf; i++)
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s'%s'",
+                                    i == 0 ? (len ? ", " : "") : i == n - 1 ? " and " : ", ",
+                                    arm_names[mine[i]]);
+        if (n > 0 && len < sizeof buf)
+            len += (size_t)snprintf(buf + len, sizeof buf - len, " on rank %d", r);
+    }
+    if (len > 0)
+        stage(o, "seed %llu: retraining %s (%d epoch%s each)", (unsigned long long)seed, buf,
+              repochs, PLURAL(repochs));
+}
 
 /* One seed of the experiment: fills every metric's value[*][k] (on rank 0). */
 static uae_status run_seed(uae_backend *be, const uae_dataset *train, const uae_dataset *test,
@@ -809,11 +837,12 @@ static uae_status run_seed_rest(uae_backend *be, const uae_dataset *test,
     st = uae_dist_agree(dist, st);
     if (st == UAE_OK) st = uae_dist_broadcast(dist, done, sizeof done, 0);
     if (st == UAE_OK) st = uae_dist_broadcast(dist, vals, sizeof vals, 0);
+    const int size = uae_dist_size(dist);
+    if (size > 1 && st == UAE_OK) tell_arm_ranks(o, seed, done, repochs);
     for (int a = UAE_ARM_ORIGINAL; a < UAE_ARM_COUNT && st == UAE_OK; a++) {
-        if (done[a]) continue;
+        if (done[a] || !arm_is_mine(o, a)) continue;
         stage(o, "seed %llu: retraining '%s' (%d epoch%s)", (unsigned long long)seed,
-              arm_names[a], repochs, PLURAL(repochs)); /* rank 0 tells every rank's arms */
-        if (!arm_is_mine(o, a)) continue;
+              arm_names[a], repochs, PLURAL(repochs)); /* rank 0: the start of its own arms */
         uae_dataset ds;
         float *targets;
         st = arm_data(s, extra_of[a], clean_of[a], &ds, &targets);
@@ -832,14 +861,13 @@ static uae_status run_seed_rest(uae_backend *be, const uae_dataset *test,
         return st;
     }
     /* Rank 0 takes arm a's metrics from the rank that retrained it. */
-    const int size = uae_dist_size(dist);
     size_t *sizes = malloc((size_t)size * sizeof *sizes);
     void *all = NULL;
     st = sizes ? uae_dist_gather(dist, vals, sizeof vals, &all, sizes)
                : uae_fail(UAE_ERR_NOMEM, "augment: out of memory");
     for (int a = UAE_ARM_ORIGINAL; root && all && a < UAE_ARM_COUNT; a++) {
         const double(*theirs)[UAE_AUGMENT_MAX_METRICS] =
-            (const void *)((const char *)all + (size_t)((a - UAE_ARM_ORIGINAL) % size) * sizeof vals);
+            (const void *)((const char *)all + (size_t)arm_rank(o, a) * sizeof vals);
         for (int j = 0; j < rep->nmetrics; j++) rep->metric[j].value[a][k] = theirs[a][j];
         char path[320];
         arm_path(s, a, path);

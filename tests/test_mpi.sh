@@ -122,9 +122,16 @@ done
 cp -r "$tmp/g1" "$tmp/gk"
 rm -r "$tmp/gk/seed-2" "$tmp/gk/results.md" "$tmp/gk/results.json"
 cut_npy "$tmp/gk/seed-1/uae.npy" 3
-expect 0 "augment killed in seed 1, resumed with mpirun -n 2" -- "${mpi[@]}" 2 "$UAE" "${aug[@]}" \
-    --out "$tmp/gk"
+expect 0 "augment killed in seed 1, resumed with mpirun -n 2" -- "${mpi[@]}" 2 "$UAE" \
+    "${aug[@]:1}" --out "$tmp/gk" # without --quiet: its stages
 same_augment "$tmp/g1" "$tmp/gk" "augment resumed with 2 ranks"
+# Rank 0 tells which rank retrains which arm up front (it cannot see the others' start), and then
+# the start of its own arms only: not "retraining 'duplicate'" when rank 1 is half way through it.
+contains "seed 2: retraining 'original' and 'noise' on rank 0, 'duplicate' and 'uae' on rank 1 (1 epoch each)" \
+    "augment with 2 ranks says which rank retrains which arm"
+contains "seed 2: retraining 'noise' (1 epoch)" "rank 0 tells the start of its own arms"
+grep -q "seed 2: retraining 'duplicate' (1 epoch)" "$out" &&
+    fail "rank 0 told the start of rank 1's arm 'duplicate', which it cannot see"
 
 # ---- uae train: the same checkpoint for R = 1, 2, 3 -------------------------------------------
 # 66 examples in batches of 12 cut into micro-batches of 2: 6 parts per step (2 per rank with R = 3,
